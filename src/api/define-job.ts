@@ -1,0 +1,74 @@
+import { ErrorCode, TsmrError } from '../errors.ts';
+import type { Job, JobDefinition, Key } from './types.ts';
+
+/**
+ * Defines a job. Export the result from a module (default export or a named
+ * export) so that worker threads and remote workers can import it by path:
+ *
+ * ```ts
+ * export default defineJob({
+ *   map(offset, line, ctx) { for (const w of line.split(' ')) ctx.emit(w, 1); },
+ *   reduce(word, counts, ctx) { let n = 0; for (const c of counts) n += c; ctx.emit(word, n); },
+ * });
+ * ```
+ *
+ * The calling module's URL is recorded (from the call stack) so that
+ * `runJob(job, …)` can find the module again in a worker thread.
+ *
+ * @throws TsmrError `TSMR_BAD_JOB` when `map` or `reduce` is missing or not a function.
+ */
+export function defineJob<
+  KI = number,
+  VI = string,
+  K extends Key = Key,
+  V = unknown,
+  KO = unknown,
+  VO = unknown,
+>(definition: JobDefinition<KI, VI, K, V, KO, VO>): Job<KI, VI, K, V, KO, VO> {
+  validateJobDefinition(definition, 'defineJob()');
+  return Object.freeze({ ...definition, __tsmrJob: true as const, moduleUrl: callerModuleUrl() });
+}
+
+/** True when `value` was made by {@link defineJob} (in any realm). */
+export function isJob(value: unknown): value is Job {
+  return typeof value === 'object' && value !== null && (value as { __tsmrJob?: unknown }).__tsmrJob === true;
+}
+
+/**
+ * Checks the shape of a job definition.
+ * @throws TsmrError `TSMR_BAD_JOB` naming `where` and the missing or wrong member.
+ */
+export function validateJobDefinition(definition: unknown, where: string): void {
+  if (typeof definition !== 'object' || definition === null) {
+    throw new TsmrError(ErrorCode.BAD_JOB, `${where}: a job must be an object with map and reduce functions`);
+  }
+  const d = definition as Record<string, unknown>;
+  for (const name of ['map', 'reduce'] as const) {
+    if (typeof d[name] !== 'function') {
+      throw new TsmrError(
+        ErrorCode.BAD_JOB,
+        `${where}: the job has no ${name} function (export default defineJob({ map, reduce }))`,
+      );
+    }
+  }
+  for (const name of ['combine', 'partition'] as const) {
+    if (d[name] !== undefined && typeof d[name] !== 'function') {
+      throw new TsmrError(ErrorCode.BAD_JOB, `${where}: the job's ${name} must be a function`);
+    }
+  }
+  if (d.reducers !== undefined && !(Number.isInteger(d.reducers) && (d.reducers as number) >= 1)) {
+    throw new TsmrError(ErrorCode.BAD_JOB, `${where}: reducers must be an integer >= 1`);
+  }
+}
+
+const frameUrl = /(file:\/\/[^\s)]+?):\d+:\d+\)?$/;
+
+/** URL of the first module on the stack that is not this file. */
+function callerModuleUrl(): string | undefined {
+  const stack = new Error().stack?.split('\n') ?? [];
+  for (const line of stack.slice(1)) {
+    const url = frameUrl.exec(line.trim())?.[1];
+    if (url !== undefined && url !== import.meta.url) return url;
+  }
+  return undefined;
+}

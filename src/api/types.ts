@@ -1,0 +1,155 @@
+/**
+ * Types that job code sees. This file has no runtime code and no Node-only
+ * imports: it is the boundary between user jobs and the engine.
+ */
+
+/** A key atom. Strings order by UTF-8 bytes, numbers numerically, `Uint8Array` by bytes. */
+export type KeyAtom = string | number | bigint | boolean | null | Uint8Array;
+
+/**
+ * A key: an atom or an array (tuple) of keys, nested to any depth.
+ *
+ * Keys are totally ordered by their encoded bytes (see `src/shuffle/key-codec.ts`),
+ * the same on every machine and Node version. Across types the order is
+ * `null < false < true < number < bigint < string < Uint8Array < array`;
+ * numbers and bigints are different keys (`1 !== 1n`); `-0` is `0`; `NaN`
+ * sorts after `Infinity`. Arrays order element by element, a prefix first.
+ */
+export type Key = KeyAtom | readonly Key[];
+
+/**
+ * A value: anything the V8 structured-clone serializer round-trips (primitives,
+ * bigint, plain objects, arrays, Map, Set, Date, RegExp, typed arrays, Error).
+ * Functions, symbols and class instances' prototypes are not preserved.
+ */
+export type Value = unknown;
+
+/**
+ * A key's values in `combine` and `reduce`: iterable both synchronously
+ * (`for (const v of values)`, fastest) and asynchronously (`for await`).
+ * Each value is read once, in a stream: a key's values never have to fit in
+ * memory. Iterating a second time yields nothing.
+ */
+export interface Values<V> extends Iterable<V>, AsyncIterable<V> {}
+
+/** A named 64-bit count (`group/name`); job counters sum committed attempts only. */
+export interface Counter {
+  readonly group: string;
+  readonly name: string;
+  /** Adds `by` (default 1; may be negative). */
+  increment(by?: number): void;
+  readonly value: number;
+}
+
+/** What every task function receives. */
+export interface TaskContext {
+  /** Job id, e.g. `job-20261121-081500-ab12`. */
+  readonly jobId: string;
+  /** Task id: `m-00003` for map task 3, `r-00001` for reduce task 1. */
+  readonly taskId: string;
+  /** Attempt number of this execution of the task: 0, 1, 2 … */
+  readonly attempt: number;
+  /** Job parameters (`--param name=value` or `runJob(…, { params })`), JSON-safe. */
+  readonly params: Readonly<Record<string, string | number | boolean | null>>;
+  /** Number of reduce tasks (partitions) R. */
+  readonly numReducers: number;
+  /** A counter of this attempt; the handle may be kept and reused. */
+  counter(group: string, name: string): Counter;
+  /** Sets the attempt's status line, shown in progress and the job report. */
+  setStatus(text: string): void;
+}
+
+/** Context of `map`. */
+export interface MapContext<K extends Key = Key, V = Value> extends TaskContext {
+  /** Sends `(key, value)` to the shuffle. Keys must be {@link Key}s. */
+  emit(key: K, value: V): void;
+  /** Path of the input file of the current record (`''` for in-memory input). */
+  readonly inputFile: string;
+}
+
+/** Context of `combine`: it must emit only the key it was called with. */
+export interface CombineContext<K extends Key = Key, V = Value> extends TaskContext {
+  emit(key: K, value: V): void;
+}
+
+/** Context of `reduce`. */
+export interface ReduceContext<K = unknown, V = unknown> extends TaskContext {
+  /** Writes one output record. */
+  emit(key: K, value: V): void;
+  /** The partition this reduce task owns, in `[0, numReducers)`. */
+  readonly partition: number;
+}
+
+/**
+ * How input files become records.
+ * - `'text'` (default): one record per line, key = byte offset of the line in its
+ *   file, value = the line without `\n` or `\r\n`. `encoding` says how bytes become
+ *   the value: `'utf8'` (default; invalid bytes become U+FFFD), `'latin1'` (one
+ *   character per byte: every byte passes through unchanged, and string order equals
+ *   byte order), or `'buffer'` (a `Buffer` of the line's bytes).
+ * - `'jsonl'`: one JSON value per non-empty line, key = byte offset.
+ */
+export type InputFormat =
+  'text' | 'jsonl' | { type: 'text'; encoding?: 'utf8' | 'latin1' | 'buffer' } | { type: 'jsonl' };
+
+/**
+ * How reduce output is written to `part-r-NNNNN` files.
+ * - `'text'` (default): `key\tvalue\n`. Strings are written as they are (in
+ *   `encoding`, default `'utf8'`; use `'latin1'` to write back bytes read with a
+ *   latin1 input), `Uint8Array`s as raw bytes, `null`/`undefined` values as nothing
+ *   after the tab, numbers/bigints/booleans with `String()`, anything else as JSON.
+ * - `'jsonl'`: one `{"key":…,"value":…}` object per line (bigints as strings,
+ *   `Uint8Array` as base64 strings).
+ */
+export type OutputFormat =
+  'text' | 'jsonl' | { type: 'text'; encoding?: 'utf8' | 'latin1' } | { type: 'jsonl' };
+
+/**
+ * A job: `map`, optional `combine`, `reduce`, and their settings.
+ *
+ * Type parameters: `KI`/`VI` input record key/value, `K`/`V` intermediate
+ * key/value (map output, reduce input), `KO`/`VO` output key/value.
+ *
+ * Semantics follow Google MapReduce (Dean & Ghemawat, OSDI 2004) §2 and Hadoop:
+ * - `map` is called once per input record and emits intermediate pairs.
+ * - `combine` (optional) is called on map output for one key at a time, any number
+ *   of times (0, 1 or more) at spill and merge, and must emit pairs with that same
+ *   key; it must be associative and commutative in effect (like Hadoop's combiner).
+ * - `reduce` is called once per intermediate key, in ascending key order within a
+ *   partition, with all of that key's values.
+ * - `partition` (optional) maps a key to `[0, numPartitions)`; default: xxHash64 of
+ *   the encoded key mod R.
+ *
+ * Each function may return a promise; tsmr awaits it before the next call.
+ */
+export interface JobDefinition<
+  KI = number,
+  VI = string,
+  K extends Key = Key,
+  V = Value,
+  KO = unknown,
+  VO = unknown,
+> {
+  /** Human name used in reports (default: the module's file name). */
+  name?: string;
+  /** Input format (default `'text'`). */
+  inputFormat?: InputFormat;
+  /** Output format (default `'text'`). */
+  outputFormat?: OutputFormat;
+  /** Default number of reduce tasks R when neither the CLI nor `runJob` gives one. */
+  reducers?: number;
+  map(key: KI, value: VI, ctx: MapContext<K, V>): void | Promise<void>;
+  combine?(key: K, values: Values<V>, ctx: CombineContext<K, V>): void | Promise<void>;
+  reduce(key: K, values: Values<V>, ctx: ReduceContext<KO, VO>): void | Promise<void>;
+  partition?(key: K, numPartitions: number): number;
+}
+
+/** A job as returned by `defineJob`: the definition plus a brand. */
+/* eslint-disable-next-line @typescript-eslint/no-explicit-any -- a Job of any types */
+export type Job<KI = any, VI = any, K extends Key = any, V = any, KO = any, VO = any> = Readonly<
+  JobDefinition<KI, VI, K, V, KO, VO>
+> & {
+  readonly __tsmrJob: true;
+  /** URL of the module that called `defineJob`, when it could be determined. */
+  readonly moduleUrl: string | undefined;
+};

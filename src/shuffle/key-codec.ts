@@ -1,0 +1,263 @@
+/**
+ * Order-preserving binary encoding of keys.
+ *
+ * The sort order of keys is the unsigned byte order of their encodings
+ * (`Buffer.compare`), identical on every machine and Node version (DESIGN.md §2).
+ * The layout follows the FoundationDB tuple layer: a type tag, then a body.
+ *
+ * | tag  | type        | body                                                        |
+ * | ---- | ----------- | ----------------------------------------------------------- |
+ * | 0x00 | (end)       | terminates an array                                         |
+ * | 0x01 | null        | —                                                           |
+ * | 0x02 | false       | —                                                           |
+ * | 0x03 | true        | —                                                           |
+ * | 0x04 | number      | 8 bytes: IEEE-754 big-endian, sign bit flipped (negatives: all bits flipped); `-0` → `0`, one NaN after `+Infinity` |
+ * | 0x05 | bigint < 0  | 4-byte complemented byte length, complemented magnitude     |
+ * | 0x06 | bigint >= 0 | 4-byte byte length, big-endian magnitude                    |
+ * | 0x07 | string      | UTF-8 bytes                                                 |
+ * | 0x08 | Uint8Array  | the bytes                                                   |
+ * | 0x09 | array       | each element encoded as nested, then 0x00                   |
+ *
+ * At top level a string's or byte array's body runs to the end of the key, so
+ * the common case (a string key) costs one tag byte. Nested inside an array, a
+ * string or byte body escapes `0x00` as `0x00 0xFF` and ends with `0x00`, which
+ * keeps prefixes first. Strings therefore order by UTF-8 bytes, as
+ * `LC_ALL=C sort` does. Lone UTF-16 surrogates are encoded as U+FFFD (as
+ * `TextEncoder` does), so such strings are not distinct keys.
+ */
+import { ErrorCode, TsmrError } from '../errors.ts';
+import type { Key } from '../api/types.ts';
+import { ByteWriter } from './byte-writer.ts';
+
+export const KeyTag = {
+  END: 0x00,
+  NULL: 0x01,
+  FALSE: 0x02,
+  TRUE: 0x03,
+  NUMBER: 0x04,
+  NEG_BIGINT: 0x05,
+  POS_BIGINT: 0x06,
+  STRING: 0x07,
+  BYTES: 0x08,
+  ARRAY: 0x09,
+} as const;
+
+const f64 = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64.buffer);
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Appends the encoding of `key` to `w`. @throws TsmrError `TSMR_BAD_KEY` for an unsupported key. */
+export function writeKey(w: ByteWriter, key: Key): void {
+  if (typeof key === 'string') {
+    w.byte(KeyTag.STRING);
+    w.string(key);
+  } else if (key instanceof Uint8Array) {
+    w.byte(KeyTag.BYTES);
+    w.bytes(key);
+  } else {
+    writeNested(w, key, 0);
+  }
+}
+
+function writeNested(w: ByteWriter, key: Key, depth: number): void {
+  switch (typeof key) {
+    case 'string': {
+      w.byte(KeyTag.STRING);
+      const start = w.pos;
+      w.string(key);
+      escapeZeros(w, start);
+      return;
+    }
+    case 'number':
+      writeNumber(w, key);
+      return;
+    case 'boolean':
+      w.byte(key ? KeyTag.TRUE : KeyTag.FALSE);
+      return;
+    case 'bigint':
+      writeBigint(w, key);
+      return;
+    case 'object':
+      if (key === null) {
+        w.byte(KeyTag.NULL);
+        return;
+      }
+      if (key instanceof Uint8Array) {
+        w.byte(KeyTag.BYTES);
+        const start = w.pos;
+        w.bytes(key);
+        escapeZeros(w, start);
+        return;
+      }
+      if (Array.isArray(key) && depth < 64) {
+        w.byte(KeyTag.ARRAY);
+        for (const element of key as readonly Key[]) writeNested(w, element, depth + 1);
+        w.byte(KeyTag.END);
+        return;
+      }
+  }
+  throw new TsmrError(
+    ErrorCode.BAD_KEY,
+    `unsupported key ${describe(key)}: keys are string, number, bigint, boolean, null, Uint8Array or arrays of these`,
+  );
+}
+
+/** Escapes 0x00 → 0x00 0xFF in `w.buf[start, w.pos)` and appends the 0x00 terminator. */
+function escapeZeros(w: ByteWriter, start: number): void {
+  let zeros = 0;
+  for (let i = start; i < w.pos; i++) if (w.buf[i] === 0) zeros++;
+  if (zeros > 0) {
+    w.ensure(zeros);
+    const buf = w.buf;
+    let src = w.pos - 1;
+    let dst = w.pos + zeros - 1;
+    while (src >= start) {
+      const b = buf[src--];
+      if (b === 0) buf[dst--] = 0xff;
+      buf[dst--] = b;
+    }
+    w.pos += zeros;
+  }
+  w.byte(KeyTag.END);
+}
+
+function writeNumber(w: ByteWriter, n: number): void {
+  f64[0] = n === 0 ? 0 : Number.isNaN(n) ? Number.NaN : n;
+  w.ensure(9);
+  const buf = w.buf;
+  buf[w.pos++] = KeyTag.NUMBER;
+  const negative = (littleEndian ? f64Bytes[7] : f64Bytes[0]) >= 0x80;
+  for (let i = 0; i < 8; i++) {
+    const b = f64Bytes[littleEndian ? 7 - i : i];
+    buf[w.pos++] = negative ? ~b & 0xff : i === 0 ? b ^ 0x80 : b;
+  }
+}
+
+function writeBigint(w: ByteWriter, n: bigint): void {
+  const negative = n < 0n;
+  let hex = (negative ? -n : n).toString(16);
+  if (hex.length % 2 === 1) hex = `0${hex}`;
+  const magnitude = n === 0n ? Buffer.alloc(0) : Buffer.from(hex, 'hex');
+  w.ensure(5 + magnitude.length);
+  w.buf[w.pos++] = negative ? KeyTag.NEG_BIGINT : KeyTag.POS_BIGINT;
+  const length = negative ? ~magnitude.length >>> 0 : magnitude.length;
+  w.buf.writeUInt32BE(length, w.pos);
+  w.pos += 4;
+  for (const b of magnitude) w.buf[w.pos++] = negative ? ~b & 0xff : b;
+}
+
+const scratch = new ByteWriter(256);
+
+/** Encodes `key` into a new Buffer. */
+export function encodeKey(key: Key): Buffer {
+  scratch.reset();
+  writeKey(scratch, key);
+  return Buffer.from(scratch.view());
+}
+
+/**
+ * Decodes the key in `buf[start, end)`.
+ * @throws TsmrError `TSMR_CORRUPT_DATA` for bytes that are not a key encoding.
+ */
+export function decodeKey(buf: Uint8Array, start = 0, end = buf.length): Key {
+  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  const tag = b[start];
+  if (tag === KeyTag.STRING) return b.toString('utf8', start + 1, end);
+  if (tag === KeyTag.BYTES) return new Uint8Array(b.subarray(start + 1, end));
+  const pos = [start];
+  const key = readNested(b, pos, end);
+  if (pos[0] !== end) throw corrupt('trailing bytes after key');
+  return key;
+}
+
+function readNested(b: Buffer, pos: number[], end: number): Key {
+  if (pos[0] >= end) throw corrupt('key ends early');
+  const tag = b[pos[0]++];
+  switch (tag) {
+    case KeyTag.NULL:
+      return null;
+    case KeyTag.FALSE:
+      return false;
+    case KeyTag.TRUE:
+      return true;
+    case KeyTag.NUMBER: {
+      if (pos[0] + 8 > end) throw corrupt('number key ends early');
+      const negative = b[pos[0]] < 0x80;
+      for (let i = 0; i < 8; i++) {
+        const x = b[pos[0] + i];
+        f64Bytes[littleEndian ? 7 - i : i] = negative ? ~x & 0xff : i === 0 ? x ^ 0x80 : x;
+      }
+      pos[0] += 8;
+      return f64[0];
+    }
+    case KeyTag.NEG_BIGINT:
+    case KeyTag.POS_BIGINT: {
+      const negative = tag === KeyTag.NEG_BIGINT;
+      if (pos[0] + 4 > end) throw corrupt('bigint key ends early');
+      const raw = b.readUInt32BE(pos[0]);
+      const length = negative ? ~raw >>> 0 : raw;
+      pos[0] += 4;
+      if (pos[0] + length > end) throw corrupt('bigint key ends early');
+      let hex = '';
+      for (let i = 0; i < length; i++) {
+        const x = b[pos[0] + i];
+        hex += (negative ? ~x & 0xff : x).toString(16).padStart(2, '0');
+      }
+      pos[0] += length;
+      const magnitude = length === 0 ? 0n : BigInt(`0x${hex}`);
+      return negative ? -magnitude : magnitude;
+    }
+    case KeyTag.STRING:
+    case KeyTag.BYTES: {
+      const bytes = readEscaped(b, pos, end);
+      return tag === KeyTag.STRING ? bytes.toString('utf8') : new Uint8Array(bytes);
+    }
+    case KeyTag.ARRAY: {
+      const out: Key[] = [];
+      for (;;) {
+        if (pos[0] >= end) throw corrupt('array key ends early');
+        if (b[pos[0]] === KeyTag.END) {
+          pos[0]++;
+          return out;
+        }
+        out.push(readNested(b, pos, end));
+      }
+    }
+    default:
+      throw corrupt(`unknown key tag 0x${tag.toString(16)}`);
+  }
+}
+
+function readEscaped(b: Buffer, pos: number[], end: number): Buffer {
+  const parts: number[] = [];
+  let i = pos[0];
+  for (;;) {
+    if (i >= end) throw corrupt('string key ends early');
+    const x = b[i++];
+    if (x !== 0) {
+      parts.push(x);
+    } else if (i < end && b[i] === 0xff) {
+      parts.push(0);
+      i++;
+    } else {
+      break;
+    }
+  }
+  pos[0] = i;
+  return Buffer.from(parts);
+}
+
+/** Compares two encoded keys (the key order). */
+export function compareKeys(a: Uint8Array, b: Uint8Array): number {
+  return Buffer.compare(a, b);
+}
+
+function corrupt(what: string): TsmrError {
+  return new TsmrError(ErrorCode.CORRUPT_DATA, `corrupt key encoding: ${what}`);
+}
+
+function describe(key: unknown): string {
+  if (key === undefined) return 'undefined';
+  if (typeof key === 'object') return `of type ${key?.constructor?.name ?? 'object'}`;
+  return `of type ${typeof key}`;
+}
