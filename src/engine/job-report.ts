@@ -1,0 +1,108 @@
+/**
+ * Shapes of job progress and of the job report (`_job.json`, `--json`).
+ * Times are milliseconds, sizes bytes, rates per second.
+ */
+import type { SerializedError } from '../errors.ts';
+
+export type PhaseName = 'map' | 'reduce';
+
+/** Live progress of one phase. */
+export interface PhaseProgress {
+  phase: PhaseName;
+  tasksTotal: number;
+  tasksDone: number;
+  tasksRunning: number;
+  /** Input bytes of the phase (map: split bytes; reduce: segment bytes to merge). */
+  bytesTotal: number;
+  /** Bytes processed so far by committed and running attempts. */
+  bytesDone: number;
+  /** Records processed so far (map input records / reduce input records). */
+  records: number;
+  /** Epoch ms when the first task of the phase started, or undefined. */
+  startedAt?: number;
+  /** Epoch ms when the last task of the phase finished, or undefined. */
+  finishedAt?: number;
+}
+
+/** A progress snapshot, emitted about every 200 ms while a job runs. */
+export interface ProgressSnapshot {
+  jobId: string;
+  /** Epoch ms of this snapshot. */
+  now: number;
+  /** Epoch ms when the job started. */
+  startedAt: number;
+  phases: Record<PhaseName, PhaseProgress>;
+  /** Attempts that failed so far (they are retried). */
+  failedAttempts: number;
+}
+
+/** One attempt of a task, as recorded in the report. */
+export interface AttemptRecord {
+  taskId: string;
+  attempt: number;
+  worker: string;
+  startedAt: number;
+  finishedAt?: number;
+  status: 'running' | 'succeeded' | 'failed' | 'killed' | 'committed' | 'duplicate';
+  error?: SerializedError;
+}
+
+/** Timing of a phase. */
+export interface PhaseReport {
+  tasks: number;
+  startedAt: number;
+  finishedAt: number;
+  durationMs: number;
+  inputBytes: number;
+  inputRecords: number;
+  outputRecords: number;
+  /** MB/s (1 MB = 10^6 bytes) over the phase's input bytes. */
+  throughputMBps: number;
+}
+
+/** Result of the built-in validations. */
+export interface ValidationReport {
+  /** Map output records (after combining) equal reduce input records, summed over partitions. */
+  shuffleRecordsMatch: boolean;
+  /** Every segment read had a valid CRC-32. */
+  checksumsVerified: number;
+  /** `--verify`: the sequential in-process run produced byte-identical output. */
+  verifiedAgainstSequential?: boolean;
+}
+
+/** The job report: printed at the end, written to `<out>/_job.json`, returned by `runJob`. */
+export interface JobReport {
+  jobId: string;
+  name: string;
+  status: 'succeeded' | 'failed' | 'cancelled';
+  startedAt: number;
+  finishedAt: number;
+  durationMs: number;
+  /** Settings actually used (defaults filled in). */
+  settings: {
+    inputs: string[];
+    output?: string;
+    workers: number;
+    reducers: number;
+    splitSize: number;
+    sortBufferBytes: number;
+    mergeFanIn: number;
+    maxAttempts: number;
+    simulateFailures?: number;
+    seed?: number;
+    params: Record<string, string | number | boolean | null>;
+  };
+  phases: { map?: PhaseReport; reduce?: PhaseReport };
+  /** `group/name` → value, summed over committed attempts only. */
+  counters: Record<string, number>;
+  attempts: AttemptRecord[];
+  /** Attempt outcomes that were ignored because the task was already committed. */
+  duplicateCompletions: number;
+  outputFiles: string[];
+  outputBytes: number;
+  outputRecords: number;
+  /** Peak resident set size of the process (all threads), bytes. */
+  peakRssBytes: number;
+  validation: ValidationReport;
+  error?: SerializedError;
+}

@@ -1,0 +1,48 @@
+/**
+ * Options of `runJob` (and, flag for flag, of `tsmr run`). Sizes are bytes.
+ */
+import type { Key } from '../api/types.ts';
+
+export interface RunOptions {
+  /**
+   * Input: paths (files, directories read recursively skipping `.`/`_` names,
+   * globs), or in-memory records (an array or (async) iterable; each item is one
+   * record whose key is its index and whose value is the item).
+   */
+  input: string | readonly string[] | Iterable<unknown> | AsyncIterable<unknown>;
+  /**
+   * Output directory for `part-r-NNNNN`, `_SUCCESS` and `_job.json`. Without it,
+   * results are kept in a temporary directory and read back through
+   * `handle.results()`, in key order.
+   */
+  output?: string;
+  /** Replace an existing output directory (default false: an existing one is an error). */
+  overwrite?: boolean;
+  /** Worker threads; `0` runs every task in this thread, in sequence (default: available parallelism). */
+  workers?: number;
+  /** Reduce tasks R (default: the job's `reducers`, else the number of workers, at least 1). */
+  reducers?: number;
+  /** Split size (default 64 MiB). */
+  splitSize?: number;
+  /** Map-side sort buffer budget per map task (default 64 MiB). */
+  sortBuffer?: number;
+  /** Maximum segments or runs merged at once (default 64). */
+  mergeFanIn?: number;
+  /** Attempts per task before the job fails (default 4). */
+  maxAttempts?: number;
+  /** Crash this fraction of attempts on purpose (0–1, default 0); the last attempt of a task is never crashed. */
+  simulateFailures?: number;
+  /** Seed of `simulateFailures` (default 1). */
+  seed?: number;
+  /** Re-run the job sequentially in-process and compare outputs (default false). */
+  verify?: boolean;
+  /** Job parameters, visible as `ctx.params`. */
+  params?: Record<string, string | number | boolean | null>;
+  /** Directory for spills and map outputs (default: the OS temp dir). */
+  tmpDir?: string;
+  /** Cancels the job. */
+  signal?: AbortSignal;
+}
+
+/** A record of in-memory results: `[key, value]`. */
+export type ResultRecord<K = Key, V = unknown> = [K, V];
