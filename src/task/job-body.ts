@@ -1,0 +1,40 @@
+/**
+ * What a task runs, behind one interface: a module job (`defineJob`) or a
+ * streaming job (executables). The task runner, the planner and the scheduler
+ * only see a {@link JobBody}, so there is one engine for both kinds.
+ */
+import type { CombineContext, Key, MapContext, ReduceContext, Values } from '../api/types.ts';
+import type { NormalizedInputFormat } from '../io/record-reader.ts';
+import type { NormalizedOutputFormat } from '../io/output-writer.ts';
+import type { Combiner } from '../shuffle/map-output-collector.ts';
+
+/** Processes the records of one map attempt. */
+export interface MapperBody {
+  /** Called once per input record; may return a promise (awaited before the next record). */
+  record(key: unknown, value: unknown): void | Promise<void>;
+  /** Called after the last record; may still emit. */
+  close?(): void | Promise<void>;
+}
+
+/** Processes the groups of one reduce attempt. */
+export interface ReducerBody {
+  /** Called once per key, in key order. */
+  group(key: Key, values: Values<unknown>): void | Promise<void>;
+  /** Called after the last group; may still emit. */
+  close?(): void | Promise<void>;
+}
+
+export interface JobBody {
+  /** Name for reports. */
+  readonly name: string;
+  readonly inputFormat: NormalizedInputFormat;
+  readonly outputFormat: NormalizedOutputFormat;
+  /** The job's own default R, if it has one. */
+  readonly reducers?: number;
+  /** Custom partitioner, if any. */
+  readonly partition?: (key: Key, numPartitions: number) => number;
+  mapper(ctx: MapContext): MapperBody | Promise<MapperBody>;
+  /** Present when the job has a combiner. */
+  combiner?(ctx: CombineContext): Combiner;
+  reducer(ctx: ReduceContext): ReducerBody | Promise<ReducerBody>;
+}

@@ -1,0 +1,94 @@
+/**
+ * One map attempt: read the split's records, call the mapper, collect and
+ * spill its output, and leave one map output file with one sorted segment per
+ * partition (DESIGN.md §4 step 2).
+ */
+import { mkdirSync } from 'node:fs';
+import type { Key, MapContext } from '../api/types.ts';
+import { ErrorCode, TsmrError } from '../errors.ts';
+import { readSplit } from '../io/record-reader.ts';
+import { MapOutputCollector } from '../shuffle/map-output-collector.ts';
+import { hashPartition } from '../shuffle/partitioner.ts';
+import { CounterSet } from './counters.ts';
+import { injectedFailure } from './injected-failure.ts';
+import type { JobBody } from './job-body.ts';
+import type { MapTaskMessage, TaskProgress, TaskResult } from './messages.ts';
+import { isThenable } from './module-job-body.ts';
+import { createTaskContext } from './task-context.ts';
+
+export async function runMapTask(
+  msg: MapTaskMessage,
+  body: JobBody,
+  onProgress: (p: TaskProgress) => void,
+): Promise<TaskResult> {
+  const counters = new CounterSet();
+  let status: string | undefined;
+  const ctx = createTaskContext(msg, counters, (text) => (status = text));
+  const numPartitions = msg.numReducers;
+  const userPartition = body.partition;
+  mkdirSync(msg.dir, { recursive: true });
+
+  const collector = new MapOutputCollector({
+    numPartitions,
+    partition:
+      userPartition === undefined
+        ? (encodedKey: Buffer) => hashPartition(encodedKey, numPartitions)
+        : (_encodedKey: Buffer, key: Key) => callPartition(userPartition, key, numPartitions),
+    combiner: body.combiner?.({ ...ctx, emit: () => {} }),
+    sortBufferBytes: msg.sortBufferBytes,
+    dir: msg.dir,
+    name: `${msg.taskId}_${msg.attempt}`,
+    counters,
+  });
+
+  let inputFile = '';
+  const mapCtx: MapContext = {
+    ...ctx,
+    emit: (key, value) => collector.emit(key, value),
+    get inputFile() {
+      return inputFile;
+    },
+  };
+  const mapper = await body.mapper(mapCtx);
+
+  const crashBytes = msg.crashAt === undefined ? Number.POSITIVE_INFINITY : msg.crashAt * msg.split.length;
+  let bytesRead = 0;
+  let records = 0;
+  const spillIfFull = (): void | Promise<void> => (collector.full ? collector.spill() : undefined);
+
+  const stats = await readSplit(
+    msg.split,
+    body.inputFormat,
+    (key, value) => {
+      if (bytesRead >= crashBytes) throw injectedFailure(msg.taskId, msg.attempt);
+      records++;
+      const result = mapper.record(key, value);
+      if (isThenable(result)) return Promise.resolve(result).then(spillIfFull);
+      return spillIfFull();
+    },
+    {
+      onFile: (path) => (inputFile = path),
+      onProgress: (bytes) => {
+        bytesRead = bytes;
+        onProgress({ bytes, records });
+      },
+    },
+  );
+  if (crashBytes <= msg.split.length) throw injectedFailure(msg.taskId, msg.attempt);
+  await mapper.close?.();
+  const mapOutput = await collector.finish();
+  counters.add('MAP_INPUT_RECORDS', stats.records);
+  counters.add('MAP_INPUT_BYTES', stats.bytes);
+  onProgress({ bytes: stats.bytes, records: stats.records });
+  return { counters: counters.toJSON(), mapOutput, status };
+}
+
+function callPartition(partition: (key: Key, n: number) => number, key: Key, n: number): number {
+  let p: number;
+  try {
+    p = partition(key, n);
+  } catch (cause) {
+    throw new TsmrError(ErrorCode.USER_CODE, `partition() threw: ${(cause as Error)?.message}`, { cause });
+  }
+  return p;
+}

@@ -1,0 +1,56 @@
+import type { Job, Key, Values } from '../api/types.ts';
+import { normalizeInputFormat } from '../io/record-reader.ts';
+import { normalizeOutputFormat } from '../io/output-writer.ts';
+import type { Combiner } from '../shuffle/map-output-collector.ts';
+import type { JobBody } from './job-body.ts';
+
+/** Adapts a `defineJob` job to the task runner's {@link JobBody}. */
+export function moduleJobBody(job: Job, name: string): JobBody {
+  const combine = job.combine;
+  return {
+    name: job.name ?? name,
+    inputFormat: normalizeInputFormat(job.inputFormat),
+    outputFormat: normalizeOutputFormat(job.outputFormat),
+    reducers: job.reducers,
+    partition: job.partition,
+    mapper(ctx) {
+      const map = job.map;
+      return { record: (key, value) => map(key, value, ctx) };
+    },
+    combiner:
+      combine === undefined
+        ? undefined
+        : (ctx) => {
+            const combiner: Combiner = (groups, emit) => {
+              const combineCtx = Object.create(ctx, { emit: { value: emit } });
+              const it = groups[Symbol.iterator]();
+              // Sync combiners run in one loop; the first promise switches to an async loop.
+              for (let next = it.next(); !next.done; next = it.next()) {
+                const result = combine(next.value.key as Key, next.value.values, combineCtx);
+                if (isThenable(result)) return finishAsync(result, it, combine, combineCtx);
+              }
+            };
+            return combiner;
+          },
+    reducer(ctx) {
+      const reduce = job.reduce;
+      return { group: (key, values) => reduce(key, values, ctx) };
+    },
+  };
+}
+
+async function finishAsync(
+  pending: PromiseLike<void>,
+  it: Iterator<{ key: Key; values: Values<unknown> }>,
+  combine: NonNullable<Job['combine']>,
+  ctx: unknown,
+): Promise<void> {
+  await pending;
+  for (let next = it.next(); !next.done; next = it.next()) {
+    await combine(next.value.key, next.value.values, ctx as never);
+  }
+}
+
+export function isThenable(value: unknown): value is PromiseLike<void> {
+  return typeof value === 'object' && value !== null && typeof (value as PromiseLike<void>).then === 'function';
+}

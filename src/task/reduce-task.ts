@@ -1,0 +1,119 @@
+/**
+ * One reduce attempt: merge segment `partition` of every map output, group by
+ * key, call the reducer once per key in key order, and write the attempt's
+ * output file (DESIGN.md §4 step 4). Commit is the runtime's job.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Key, ReduceContext } from '../api/types.ts';
+import { ErrorCode, isTsmrError, TsmrError } from '../errors.ts';
+import { createOutputWriter } from '../io/output-writer.ts';
+import { groupByKey } from '../shuffle/grouper.ts';
+import { mergeSegments } from '../shuffle/merger.ts';
+import { CounterSet } from './counters.ts';
+import { injectedFailure } from './injected-failure.ts';
+import type { JobBody } from './job-body.ts';
+import type { ReduceTaskMessage, TaskProgress, TaskResult } from './messages.ts';
+import { isThenable } from './module-job-body.ts';
+import { createRecordsOutputWriter } from './records-output.ts';
+import { createTaskContext } from './task-context.ts';
+
+/** Progress is reported at most once per this many groups. */
+const PROGRESS_EVERY_GROUPS = 4096;
+
+export async function runReduceTask(
+  msg: ReduceTaskMessage,
+  body: JobBody,
+  onProgress: (p: TaskProgress) => void,
+): Promise<TaskResult> {
+  const counters = new CounterSet();
+  let status: string | undefined;
+  const ctx = createTaskContext(msg, counters, (text) => (status = text));
+  mkdirSync(msg.output.dir, { recursive: true });
+  mkdirSync(msg.tmpDir, { recursive: true });
+
+  const totalRecords = msg.segments.reduce((n, s) => n + s.records, 0);
+  const totalBytes = msg.segments.reduce((n, s) => n + s.length, 0);
+  const crashAfterRecords = msg.crashAt === undefined ? Number.POSITIVE_INFINITY : msg.crashAt * totalRecords;
+
+  const path = join(msg.output.dir, msg.output.fileName);
+  const groups = groupByKey(mergeSegments(msg.segments, { fanIn: msg.mergeFanIn, tmpDir: msg.tmpDir }));
+  let currentKey: Buffer | undefined;
+  const writer =
+    msg.output.kind === 'file'
+      ? createOutputWriter(path, msg.output.format)
+      : createRecordsOutputWriter(path, () => currentKey as Buffer);
+  let outputRecords = 0;
+  const reduceCtx: ReduceContext = {
+    ...ctx,
+    partition: msg.partition,
+    emit(key, value) {
+      outputRecords++;
+      writer.write(key, value);
+    },
+  };
+
+  let groupCount = 0;
+  try {
+    const reducer = await body.reducer(reduceCtx);
+    for (const group of groups) {
+      if (groups.records >= crashAfterRecords) throw injectedFailure(msg.taskId, msg.attempt);
+      currentKey = group.encodedKey;
+      const result = callReducer(reducer.group.bind(reducer), group.key, group.values);
+      if (isThenable(result)) await result.then(undefined, (cause: unknown) => rethrow(cause, group.key));
+      if (++groupCount % PROGRESS_EVERY_GROUPS === 0) {
+        onProgress({ records: groups.records, bytes: fraction(groups.records, totalRecords) * totalBytes });
+      }
+    }
+    if (msg.crashAt !== undefined) throw injectedFailure(msg.taskId, msg.attempt);
+    await reducer.close?.();
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+  const written = await writer.close();
+  counters.add('REDUCE_INPUT_GROUPS', groupCount);
+  counters.add('REDUCE_INPUT_RECORDS', groups.records);
+  counters.add('REDUCE_OUTPUT_RECORDS', outputRecords);
+  counters.add('REDUCE_SHUFFLE_BYTES', totalBytes);
+  onProgress({ records: groups.records, bytes: totalBytes });
+  return {
+    counters: counters.toJSON(),
+    output: { files: [path], records: written.records, bytes: written.bytes },
+    checksumsVerified: msg.segments.length,
+    status,
+  };
+}
+
+function fraction(done: number, total: number): number {
+  return total === 0 ? 1 : Math.min(1, done / total);
+}
+
+function callReducer(
+  group: (key: Key, values: never) => void | Promise<void>,
+  key: Key,
+  values: unknown,
+): void | Promise<void> {
+  try {
+    return group(key, values as never);
+  } catch (cause) {
+    rethrow(cause, key);
+  }
+}
+
+function rethrow(cause: unknown, key: Key): never {
+  if (isTsmrError(cause) && cause.code !== ErrorCode.USER_CODE) throw cause;
+  throw new TsmrError(
+    ErrorCode.USER_CODE,
+    `reduce failed on key ${describeKey(key)}: ${(cause as Error)?.message ?? String(cause)}`,
+    { cause, details: { key: describeKey(key) } },
+  );
+}
+
+function describeKey(key: Key): string {
+  const text =
+    key instanceof Uint8Array
+      ? `<${key.length} bytes>`
+      : JSON.stringify(key, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
