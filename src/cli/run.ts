@@ -1,0 +1,132 @@
+/**
+ * `tsmr run`: runs a job module, or streaming commands, on this machine.
+ */
+import type { Command } from 'commander';
+import { usageError } from '../errors.ts';
+import { chooseProgressMode, createProgressDisplay } from '../observe/progress.ts';
+import { formatReport } from '../observe/report.ts';
+import { runJob } from '../runtime/run-job.ts';
+import type { JobRef } from '../task/messages.ts';
+import { collectParam, parsePositive, parseCount, parseRate, parseSize } from './options.ts';
+
+interface RunFlags {
+  input: string[];
+  output: string;
+  mapper?: string;
+  combiner?: string;
+  reducer?: string;
+  reducers?: number;
+  workers?: number;
+  param: Record<string, string>;
+  overwrite?: boolean;
+  splitSize?: number;
+  sortBuffer?: number;
+  mergeFanIn?: number;
+  maxAttempts?: number;
+  simulateFailures?: number;
+  seed?: number;
+  verify?: boolean;
+  tmpDir?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .summary('run a job on this machine, on all cores')
+    .description(
+      'Run a MapReduce job on this machine: map tasks on all cores, shuffle, merge, reduce, commit.\n' +
+        'The job is a module exporting defineJob({ map, combine?, reduce }), or streaming commands\n' +
+        '(--mapper/--reducer, Hadoop Streaming style). Output: <output>/part-r-NNNNN, _SUCCESS, _job.json.',
+    )
+    .argument('[job]', 'job module (.ts or .js) exporting defineJob(...)')
+    .requiredOption('-i, --input <paths...>', 'input files, directories (recursive; .* and _* skipped) or globs')
+    .requiredOption('-o, --output <dir>', 'output directory (must not exist unless --overwrite)')
+    .option('--mapper <command>', 'streaming: command that maps stdin lines to key\\tvalue lines')
+    .option('--combiner <command>', 'streaming: command run on sorted map output before the shuffle')
+    .option('--reducer <command>', 'streaming: command that reduces sorted key\\tvalue lines (default: identity)')
+    .option('-r, --reducers <n>', 'reduce tasks R (default: the job’s reducers, else --workers)', parsePositive)
+    .option('-w, --workers <n>', 'worker threads; 0 runs in-process, in sequence (default: all cores)', parseCount)
+    .option('-p, --param <name=value>', 'job parameter for ctx.params (repeatable)', collectParam, {})
+    .option('--overwrite', 'replace the output directory if it exists')
+    .option('--split-size <size>', 'bytes per input split, e.g. 64m (default 64m)', parseSize)
+    .option('--sort-buffer <size>', 'map-side sort buffer per task, e.g. 64m (default 64m)', parseSize)
+    .option('--merge-fan-in <n>', 'segments merged at once (default 64)', parsePositive)
+    .option('--max-attempts <n>', 'attempts per task before the job fails (default 4)', parsePositive)
+    .option('--simulate-failures <rate>', 'crash this fraction of attempts on purpose (0-1)', parseRate)
+    .option('--seed <n>', 'seed of --simulate-failures (default 1)', parseCount)
+    .option('--verify', 're-run sequentially in-process and compare the outputs byte for byte')
+    .option('--tmp-dir <dir>', 'directory for spills and map outputs (default: the OS temp dir)')
+    .option('--json', 'print the job report as JSON on stdout')
+    .option('-q, --quiet', 'print nothing but errors')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  tsmr run examples/wordcount.ts --input corpus/ --output out/wc\n' +
+        "  tsmr run examples/grep.ts -i logs/ -o out/grep --param pattern='ERROR .*'\n" +
+        "  tsmr run --mapper 'tr -s \" \" \"\\n\"' --reducer 'uniq -c' -i in/ -o out/\n" +
+        '\nExit codes: 0 success, 1 job failed, 2 bad usage or input (nothing written), 130 interrupted.',
+    )
+    .action(async (jobPath: string | undefined, flags: RunFlags) => {
+      await run(jobPath, flags);
+    });
+}
+
+function jobFrom(jobPath: string | undefined, flags: RunFlags): string | JobRef {
+  const streaming = flags.mapper !== undefined || flags.reducer !== undefined || flags.combiner !== undefined;
+  if (streaming && jobPath !== undefined) {
+    throw usageError('give either a job module or --mapper/--reducer commands, not both');
+  }
+  if (streaming) {
+    if (flags.mapper === undefined) throw usageError('a streaming job needs --mapper <command>');
+    return { kind: 'streaming', mapper: flags.mapper, combiner: flags.combiner, reducer: flags.reducer };
+  }
+  if (jobPath === undefined) throw usageError('missing job: tsmr run <job.ts> --input … --output …');
+  return jobPath;
+}
+
+async function run(jobPath: string | undefined, flags: RunFlags): Promise<void> {
+  const job = jobFrom(jobPath, flags);
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const display = createProgressDisplay({
+    mode: chooseProgressMode({ quiet: flags.quiet, json: flags.json, isTTY: process.stderr.isTTY }),
+  });
+  const handle = runJob(job, {
+    input: flags.input,
+    output: flags.output,
+    overwrite: flags.overwrite,
+    workers: flags.workers,
+    reducers: flags.reducers,
+    splitSize: flags.splitSize,
+    sortBuffer: flags.sortBuffer,
+    mergeFanIn: flags.mergeFanIn,
+    maxAttempts: flags.maxAttempts,
+    simulateFailures: flags.simulateFailures,
+    seed: flags.seed,
+    verify: flags.verify,
+    params: flags.param,
+    tmpDir: flags.tmpDir,
+    signal: abort.signal,
+  });
+  handle.on('progress', (snapshot) => display.update(snapshot));
+  try {
+    const report = await handle.done;
+    display.stop();
+    if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    else if (!flags.quiet) process.stdout.write(`${formatReport(report)}\n`);
+  } catch (error) {
+    display.stop();
+    if (handle.report !== undefined && !flags.quiet) {
+      const text = flags.json ? JSON.stringify(handle.report, null, 2) : formatReport(handle.report);
+      process.stdout.write(`${text}\n`);
+    }
+    throw error;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * tsmr: MapReduce for TypeScript. What job code and programs import.
+ */
+export { defineJob, isJob } from './api/define-job.ts';
+export type {
+  CombineContext,
+  Counter,
+  InputFormat,
+  Job,
+  JobDefinition,
+  Key,
+  KeyAtom,
+  MapContext,
+  OutputFormat,
+  ReduceContext,
+  TaskContext,
+  Value,
+  Values,
+} from './api/types.ts';
+export { ErrorCode, ExitCode, isTsmrError, TsmrError } from './errors.ts';
+export type { JobReport, ProgressSnapshot } from './engine/job-report.ts';
+export { collectResults, JobHandle, runJob } from './runtime/run-job.ts';
+export type { ResultRecord, RunOptions } from './runtime/run-options.ts';

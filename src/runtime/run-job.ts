@@ -1,0 +1,216 @@
+/**
+ * `runJob`: the programmatic way to run a job, and what `tsmr run` calls.
+ */
+import { EventEmitter } from 'node:events';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Job, Key } from '../api/types.ts';
+import type { JobReport, ProgressSnapshot } from '../engine/job-report.ts';
+import { deserializeError, ErrorCode, TsmrError, usageError } from '../errors.ts';
+import { abortJob, commitJob, prepareOutput } from '../io/committer.ts';
+import { resolveInputs } from '../io/input-paths.ts';
+import { planSplits } from '../io/splits.ts';
+import { spoolRecords } from '../io/spool.ts';
+import type { JobRef } from '../task/messages.ts';
+import { resolveJob } from '../task/load-job.ts';
+import { driveJob } from './job-driver.ts';
+import { createLocalExecutor } from './local/local-executor.ts';
+import { readResults } from './results.ts';
+import type { ResultRecord, RunOptions } from './run-options.ts';
+import { resolveSettings } from './settings.ts';
+import { compareOutputs } from './verify.ts';
+
+/** Events of a {@link JobHandle}. */
+export interface JobHandleEvents {
+  progress: [snapshot: ProgressSnapshot];
+}
+
+/** A running job. */
+export class JobHandle extends EventEmitter<JobHandleEvents> {
+  /** Resolves with the report when the job succeeds; rejects with a TsmrError when it fails. */
+  readonly done: Promise<JobReport>;
+  /** The report, once the job has ended (also when it failed after tasks ran). */
+  report: JobReport | undefined;
+  private resultsDir: string | undefined;
+
+  constructor(run: (handle: JobHandle) => Promise<JobReport>) {
+    super();
+    this.done = run(this);
+    this.done.catch(() => {});
+  }
+
+  /**
+   * Results of a job run without `output`: `[key, value]` pairs in the order of
+   * reduce keys (the key order), streamed from disk (bounded memory). The
+   * temporary files are deleted when the iteration ends.
+   * @throws TsmrError `TSMR_USAGE` when the job was given an `output` directory.
+   */
+  async *results<K = Key, V = unknown>(): AsyncGenerator<ResultRecord<K, V>> {
+    await this.done;
+    if (this.resultsDir === undefined) {
+      throw usageError('results() is only available for jobs run without an output directory');
+    }
+    yield* readResults(this.resultsDir) as AsyncGenerator<ResultRecord<K, V>>;
+  }
+
+  /** @internal */
+  setResultsDir(dir: string): void {
+    this.resultsDir = dir;
+  }
+}
+
+/**
+ * Runs a job on this machine: map tasks on `workers` threads, shuffle, reduce
+ * tasks, commit.
+ *
+ * `job` is a `Job` from `defineJob` (exported from a module, so threads can
+ * import it; with `workers: 0` any job works, in this thread), a module path or
+ * URL, or a job reference (`{ kind: 'streaming', mapper, reducer }`).
+ *
+ * @returns a handle at once; `handle.done` settles when the job ends.
+ */
+export function runJob(job: Job | string | URL | JobRef, options: RunOptions): JobHandle {
+  return new JobHandle((handle) => execute(handle, job, options));
+}
+
+/** Collects all results of a job run without `output` into an array. */
+export async function collectResults<K = Key, V = unknown>(handle: JobHandle): Promise<ResultRecord<K, V>[]> {
+  const out: ResultRecord<K, V>[] = [];
+  for await (const record of handle.results<K, V>()) out.push(record);
+  return out;
+}
+
+function newJobId(): string {
+  const t = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `job-${t}-${randomBytes(3).toString('hex')}`;
+}
+
+function isPathInput(input: RunOptions['input']): input is string | readonly string[] {
+  return typeof input === 'string' || (Array.isArray(input) && input.every((i) => typeof i === 'string'));
+}
+
+async function execute(handle: JobHandle, job: Job | string | URL | JobRef, options: RunOptions): Promise<JobReport> {
+  if (options.verify && options.output === undefined) {
+    throw usageError('verify needs an output directory to compare');
+  }
+  const inProcess = options.workers === 0;
+  const resolved = await resolveJob(job, inProcess);
+  const settings = resolveSettings(options, resolved.body.reducers);
+  const jobId = newJobId();
+  const workDir = join(resolve(options.tmpDir ?? tmpdir()), `tsmr-${jobId}`);
+  const pathInputs = isPathInput(options.input) ? (typeof options.input === 'string' ? [options.input] : [...options.input]) : undefined;
+  const files = pathInputs === undefined ? undefined : await resolveInputs(pathInputs);
+  const outputDir = options.output === undefined ? undefined : resolve(options.output);
+  if (outputDir !== undefined) {
+    await prepareOutput(outputDir, { overwrite: settings.overwrite, inputs: files?.map((f) => f.path) ?? [] });
+  }
+  await mkdir(workDir, { recursive: true });
+
+  let keepWorkDir = false;
+  try {
+    let body = resolved.body;
+    let inputFiles = files;
+    if (inputFiles === undefined) {
+      inputFiles = await spoolRecords(options.input as Iterable<unknown>, join(workDir, 'input'), {
+        bytesPerFile: settings.splitSize,
+      });
+      body = { ...body, inputFormat: { type: 'records' } };
+    }
+    const splits = planSplits(inputFiles, { splitSize: settings.splitSize });
+    const executor = createLocalExecutor(settings.workers, body);
+    const resultsDir = join(workDir, 'results');
+    const driven = await driveJob({
+      jobId,
+      ref: resolved.ref,
+      body,
+      splits,
+      settings,
+      workDir,
+      output: outputDir === undefined ? { kind: 'records', dir: resultsDir } : { kind: 'file', dir: outputDir },
+      executor,
+      onProgress: (snapshot) => handle.emit('progress', snapshot),
+      signal: options.signal,
+    }).finally(() => executor.close());
+
+    const { committedReduceOutputs, ...rest } = driven;
+    const report: JobReport = {
+      ...rest,
+      name: body.name,
+      settings: {
+        inputs: pathInputs ?? ['<in-memory records>'],
+        output: outputDir,
+        workers: settings.workers,
+        reducers: settings.reducers,
+        splitSize: settings.splitSize,
+        sortBufferBytes: settings.sortBufferBytes,
+        mergeFanIn: settings.mergeFanIn,
+        maxAttempts: settings.maxAttempts,
+        simulateFailures: settings.simulateFailures || undefined,
+        seed: settings.simulateFailures ? settings.seed : undefined,
+        params: settings.params,
+      },
+      outputFiles: [],
+      outputBytes: 0,
+      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    };
+    handle.report = report;
+
+    if (report.status !== 'succeeded') {
+      if (outputDir !== undefined) await abortJob(outputDir, report);
+      throw deserializeError(report.error ?? { name: 'TsmrError', code: ErrorCode.INTERNAL, message: 'job failed' });
+    }
+    if (!report.validation.shuffleRecordsMatch) {
+      report.status = 'failed';
+      report.error = {
+        name: 'TsmrError',
+        code: ErrorCode.INTERNAL,
+        message: 'validation failed: map output records differ from reduce input records',
+      };
+      if (outputDir !== undefined) await abortJob(outputDir, report);
+      throw deserializeError(report.error);
+    }
+    if (outputDir === undefined) {
+      handle.setResultsDir(resultsDir);
+      report.outputFiles = committedReduceOutputs;
+      keepWorkDir = true;
+    } else {
+      if (settings.verify) await verify(job, options, outputDir, report);
+      report.outputFiles = await commitJob(outputDir, report);
+    }
+    for (const file of report.outputFiles) report.outputBytes += (await stat(file)).size;
+    return report;
+  } finally {
+    if (!keepWorkDir) await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+/** `--verify`: runs the job again sequentially, in this thread, and compares the part files. */
+async function verify(
+  job: Job | string | URL | JobRef,
+  options: RunOptions,
+  outputDir: string,
+  report: JobReport,
+): Promise<void> {
+  const reference = join(resolve(options.tmpDir ?? tmpdir()), `tsmr-verify-${report.jobId}`);
+  try {
+    await runJob(job, {
+      ...options,
+      output: reference,
+      overwrite: true,
+      workers: 0,
+      reducers: report.settings.reducers,
+      simulateFailures: 0,
+      verify: false,
+      signal: options.signal,
+    }).done;
+    const difference = await compareOutputs(join(outputDir, '_temporary', 'committed'), reference);
+    report.validation.verifiedAgainstSequential = difference === undefined;
+    if (difference !== undefined) {
+      throw new TsmrError(ErrorCode.VERIFY_MISMATCH, `--verify: the output differs from a sequential run: ${difference}`);
+    }
+  } finally {
+    await rm(reference, { recursive: true, force: true });
+  }
+}
