@@ -1,0 +1,371 @@
+/**
+ * Live job progress on a terminal, in a log, or not at all.
+ *
+ * The runtime emits a {@link ProgressSnapshot} about every 200 ms; a
+ * {@link ProgressDisplay} turns the stream of snapshots into:
+ *
+ * - `tty`: one live bar per phase (map, reduce), redrawn in place with
+ *   `cli-progress`'s `MultiBar`, and a line for failed attempts once there are any:
+ *   ```text
+ *   map    [████████████░░░░░░░░░░]  42%  10/24 tasks   1.2M rec/s  85.3 MB/s  ETA 12s
+ *   reduce [░░░░░░░░░░░░░░░░░░░░░░]   0%   0/8  tasks     -- rec/s     -- B/s  waiting
+ *   failed 2 attempts
+ *   ```
+ * - `plain` (stderr is a file or a pipe, e.g. CI logs): a line when a phase
+ *   starts or finishes, and otherwise at most one line every 5 s:
+ *   `map 42% 10/24 tasks 1.2M rec/s 85.3 MB/s ETA 12s`
+ * - `quiet`: nothing.
+ *
+ * All times come from the snapshots (`now`, `startedAt`, `finishedAt`): the
+ * display reads no clock, so what it prints is a function of the snapshots.
+ * Percent is by bytes (tasks when a phase's bytes are not known yet); rates are
+ * taken over the last 10 s of snapshots (over the whole phase once it is done);
+ * the ETA is remaining bytes / byte rate.
+ *
+ * @module
+ */
+import { MultiBar } from 'cli-progress';
+import type { GenericBar, Options as BarOptions, Params as BarParams } from 'cli-progress';
+import type { PhaseName, PhaseProgress, ProgressSnapshot } from '../engine/job-report.ts';
+import { formatBytes, formatDuration, formatEta, formatRate } from './units.ts';
+
+/** How progress is shown. */
+export type ProgressMode = 'tty' | 'plain' | 'quiet';
+
+export interface ProgressDisplayOptions {
+  mode: ProgressMode;
+  /** Where to draw (default `process.stderr`). `tty` on a stream whose `isTTY` is not true falls back to `plain`. */
+  stream?: NodeJS.WritableStream;
+}
+
+export interface ProgressDisplay {
+  /** Shows a snapshot. Snapshots must come in `now` order; after {@link stop} they are ignored. */
+  update(snapshot: ProgressSnapshot): void;
+  /**
+   * Ends the display: `tty` draws the bars a last time and moves below them
+   * (call it before printing the report, and always call it: the bar's redraw
+   * timer keeps the process alive until then). Idempotent.
+   */
+  stop(): void;
+}
+
+/** Phases in display order. */
+const PHASES: readonly PhaseName[] = ['map', 'reduce'];
+
+/** Plain mode prints a progress line at most this often (phase changes excepted). */
+export const PLAIN_INTERVAL_MS = 5000;
+
+/** Rates are measured over this much recent time. */
+const RATE_WINDOW_MS = 10_000;
+
+/**
+ * Chooses the progress mode of the CLI.
+ *
+ * - `quiet` → `quiet`.
+ * - stderr is a terminal → `tty`, also with `json`: the JSON report goes to
+ *   stdout (`tsmr run --json | jq` still shows a bar on the terminal).
+ * - `json` off a terminal → `quiet`: nobody watches, and a machine reading the
+ *   output (possibly with `2>&1`) gets only the JSON, warnings and errors.
+ * - otherwise → `plain` (periodic lines, fit for CI logs).
+ *
+ * `isTTY` is that of the stream progress is drawn on (stderr), not stdout.
+ */
+export function chooseProgressMode(opts: { quiet?: boolean; json?: boolean; isTTY?: boolean }): ProgressMode {
+  if (opts.quiet) return 'quiet';
+  if (opts.isTTY) return 'tty';
+  if (opts.json) return 'quiet';
+  return 'plain';
+}
+
+/** Creates the display for `opts.mode`; see the module doc for what each mode prints. */
+export function createProgressDisplay(opts: ProgressDisplayOptions): ProgressDisplay {
+  const stream = opts.stream ?? process.stderr;
+  switch (opts.mode) {
+    case 'tty':
+      // cli-progress draws nothing useful off a terminal: log lines instead.
+      return (stream as { isTTY?: boolean }).isTTY === true
+        ? new TtyDisplay(stream)
+        : new PlainDisplay(stream);
+    case 'plain':
+      return new PlainDisplay(stream);
+    case 'quiet':
+      return { update() {}, stop() {} };
+  }
+}
+
+// ---------------------------------------------------------------------------
+// What both modes show: a view of a phase computed from recent snapshots.
+
+type PhaseState = 'pending' | 'running' | 'done';
+
+interface PhaseView {
+  phase: PhaseName;
+  state: PhaseState;
+  /** 0..1, by bytes (by tasks while the phase's bytes are unknown). */
+  fraction: number;
+  tasksDone: number;
+  tasksTotal: number;
+  bytesTotal: number;
+  recordsPerSec: number;
+  bytesPerSec: number;
+  /** Remaining time; NaN when unknown. */
+  etaMs: number;
+  /** Time the phase has run (until `finishedAt` once done). */
+  elapsedMs: number;
+}
+
+interface Sample {
+  t: number;
+  bytes: number;
+  records: number;
+}
+
+function stateOf(p: PhaseProgress): PhaseState {
+  if (p.finishedAt !== undefined) return 'done';
+  if (p.startedAt !== undefined) return 'running';
+  return 'pending';
+}
+
+/** Keeps the recent samples of each phase and derives its {@link PhaseView}. */
+class PhaseTracker {
+  private readonly samples: Record<PhaseName, Sample[]> = { map: [], reduce: [] };
+
+  view(snapshot: ProgressSnapshot, phase: PhaseName): PhaseView {
+    const p = snapshot.phases[phase];
+    const state = stateOf(p);
+    const now = snapshot.now;
+    const samples = this.samples[phase];
+    if (state === 'running') {
+      samples.push({ t: now, bytes: p.bytesDone, records: p.records });
+      // Drop samples older than the window, keeping one at or before its left edge.
+      while (samples.length > 2 && samples[1]!.t <= now - RATE_WINDOW_MS) samples.shift();
+    }
+
+    const start = p.startedAt ?? now;
+    const end = state === 'done' ? p.finishedAt! : now;
+    const elapsedMs = Math.max(0, end - start);
+
+    let recordsPerSec = NaN;
+    let bytesPerSec = NaN;
+    const first = samples[0];
+    const last = samples[samples.length - 1];
+    if (state === 'done') {
+      if (elapsedMs > 0) {
+        recordsPerSec = (p.records * 1000) / elapsedMs;
+        bytesPerSec = (p.bytesDone * 1000) / elapsedMs;
+      }
+    } else if (state === 'running' && first && last && last.t - first.t >= 2000) {
+      const dt = last.t - first.t;
+      recordsPerSec = Math.max(0, ((last.records - first.records) * 1000) / dt);
+      bytesPerSec = Math.max(0, ((last.bytes - first.bytes) * 1000) / dt);
+    } else if (state === 'running' && elapsedMs >= 500) {
+      recordsPerSec = (p.records * 1000) / elapsedMs;
+      bytesPerSec = (p.bytesDone * 1000) / elapsedMs;
+    }
+
+    let fraction: number;
+    if (state === 'done') fraction = 1;
+    else if (p.bytesTotal > 0) fraction = p.bytesDone / p.bytesTotal;
+    else if (p.tasksTotal > 0) fraction = p.tasksDone / p.tasksTotal;
+    else fraction = 0;
+    fraction = Math.min(1, Math.max(0, fraction));
+
+    let etaMs = NaN;
+    if (state === 'done') etaMs = 0;
+    else if (state === 'running' && p.bytesTotal > 0 && bytesPerSec > 0) {
+      etaMs = (Math.max(0, p.bytesTotal - p.bytesDone) * 1000) / bytesPerSec;
+    }
+
+    return {
+      phase,
+      state,
+      fraction,
+      tasksDone: p.tasksDone,
+      tasksTotal: p.tasksTotal,
+      bytesTotal: p.bytesTotal,
+      recordsPerSec,
+      bytesPerSec,
+      etaMs,
+      elapsedMs,
+    };
+  }
+}
+
+/** The phase that failures are shown on: the first running one, else the last done one, else map. */
+function activePhase(views: readonly PhaseView[]): PhaseName {
+  const running = views.find((v) => v.state === 'running');
+  const done = views.findLast((v) => v.state === 'done');
+  return (running ?? done ?? views[0]!).phase;
+}
+
+function percentText(fraction: number): string {
+  return `${Math.floor(fraction * 100)}%`;
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+function failedText(n: number): string {
+  return `${n} failed attempt${n === 1 ? '' : 's'}`;
+}
+
+// ---------------------------------------------------------------------------
+// tty
+
+/** What a line of the MultiBar shows: a phase's bar, or the failed-attempts note below the bars. */
+type BarPayload = PhaseBarPayload | { kind: 'note'; text: string };
+
+interface PhaseBarPayload {
+  kind: 'phase';
+  view: PhaseView;
+  /** What ends the line: `waiting`, `ETA 12s`, `done in 41s`. */
+  tail: string;
+  /** Digits of the largest task count among the bars, so that columns line up. */
+  taskDigits: number;
+  /** Length of the longest tail among the bars, so that bars have one width. */
+  tailWidth: number;
+}
+
+const BAR_FULL = '\u2588';
+const BAR_EMPTY = '\u2591';
+/** Room kept for the tail (`done in 59m59s`) so that the bar does not change width as the ETA shrinks. */
+const TAIL_MIN_WIDTH = 14;
+
+function barTail(view: PhaseView): string {
+  if (view.state === 'pending') return 'waiting';
+  if (view.state === 'done') return `done in ${formatEta(view.elapsedMs)}`;
+  return `ETA ${formatEta(view.etaMs)}`;
+}
+
+/**
+ * One bar line. Everything but the tail is fixed-width so that columns line
+ * up; the bar takes what the terminal has left (8..30 columns).
+ */
+function formatBarLine(payload: BarPayload, maxWidth: number): string {
+  if (payload.kind === 'note') return payload.text;
+  const { view, tail, taskDigits, tailWidth } = payload;
+  const tasks = `${String(view.tasksDone).padStart(taskDigits)}/${String(view.tasksTotal).padEnd(taskDigits)} tasks`;
+  const before = `${view.phase.padEnd(6)} [`;
+  const after =
+    `] ${percentText(view.fraction).padStart(4)}  ${tasks}  ` +
+    `${formatRate(view.recordsPerSec, 'rec').padStart(11)}  ${formatRate(view.bytesPerSec, 'B').padStart(9)}  `;
+  const width = Math.min(30, Math.max(8, maxWidth - 1 - before.length - after.length - tailWidth));
+  const full = Math.round(view.fraction * width);
+  return before + BAR_FULL.repeat(full) + BAR_EMPTY.repeat(width - full) + after + tail;
+}
+
+class TtyDisplay implements ProgressDisplay {
+  private readonly stream: NodeJS.WritableStream;
+  private readonly tracker = new PhaseTracker();
+  private multi: MultiBar | undefined;
+  private readonly bars = new Map<string, GenericBar>();
+  private stopped = false;
+
+  constructor(stream: NodeJS.WritableStream) {
+    this.stream = stream;
+  }
+
+  update(snapshot: ProgressSnapshot): void {
+    if (this.stopped) return;
+    const views = PHASES.map((phase) => this.tracker.view(snapshot, phase));
+    const multi = (this.multi ??= new MultiBar({
+      stream: this.stream,
+      format: (_options: BarOptions, params: BarParams, payload: BarPayload) =>
+        formatBarLine(payload, params.maxWidth),
+      // Redraws come from update(); the timer only repaints unchanged text (a no-op).
+      fps: 5,
+      // Leave the terminal's state alone (cursor, line wrapping): nothing to
+      // restore if the process dies, and no SIGINT handler of ours.
+      hideCursor: false,
+      linewrap: true,
+      gracefulExit: false,
+      clearOnComplete: false,
+      stopOnComplete: false,
+    }));
+    // A reduce phase with no tasks (map-only job) gets no bar.
+    const shown = views.filter((v) => v.phase === 'map' || v.tasksTotal > 0 || v.state !== 'pending');
+    const taskDigits = Math.max(...shown.map((v) => String(v.tasksTotal).length));
+    const tails = shown.map(barTail);
+    const tailWidth = Math.max(TAIL_MIN_WIDTH, ...tails.map((t) => t.length));
+    const lines = new Map<string, BarPayload>();
+    for (const [i, view] of shown.entries()) {
+      lines.set(view.phase, { kind: 'phase', view, tail: tails[i]!, taskDigits, tailWidth });
+    }
+    if (snapshot.failedAttempts > 0) {
+      lines.set('failed', { kind: 'note', text: `failed ${plural(snapshot.failedAttempts, 'attempt')}` });
+    }
+    for (const [name, payload] of lines) {
+      const bar = this.bars.get(name);
+      if (bar) bar.update(payload);
+      else this.bars.set(name, multi.create(1, 0, payload));
+    }
+    multi.update();
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.multi?.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// plain
+
+/** One plain line, e.g. `map 42% 10/24 tasks 1.2M rec/s 85.3 MB/s ETA 12s`. */
+function formatPlainLine(
+  view: PhaseView,
+  event: 'started' | 'progress' | 'done',
+  failedAttempts: number,
+): string {
+  const parts = [view.phase, percentText(view.fraction), `${view.tasksDone}/${view.tasksTotal} tasks`];
+  if (event === 'started') {
+    parts.push('started');
+    if (view.bytesTotal > 0) parts.push(`(${formatBytes(view.bytesTotal)})`);
+  } else {
+    parts.push(formatRate(view.recordsPerSec, 'rec'), formatRate(view.bytesPerSec, 'B'));
+    parts.push(
+      event === 'done' ? `done in ${formatDuration(view.elapsedMs)}` : `ETA ${formatEta(view.etaMs)}`,
+    );
+  }
+  if (failedAttempts > 0) parts.push(`(${failedText(failedAttempts)})`);
+  return parts.join(' ');
+}
+
+class PlainDisplay implements ProgressDisplay {
+  private readonly stream: NodeJS.WritableStream;
+  private readonly tracker = new PhaseTracker();
+  private readonly states: Record<PhaseName, PhaseState> = { map: 'pending', reduce: 'pending' };
+  private lastLineAt = -Infinity;
+  private stopped = false;
+
+  constructor(stream: NodeJS.WritableStream) {
+    this.stream = stream;
+  }
+
+  update(snapshot: ProgressSnapshot): void {
+    if (this.stopped) return;
+    const views = PHASES.map((phase) => this.tracker.view(snapshot, phase));
+    const active = activePhase(views);
+    const lines: string[] = [];
+    for (const view of views) {
+      if (view.state === this.states[view.phase]) continue;
+      this.states[view.phase] = view.state;
+      const failed = view.phase === active ? snapshot.failedAttempts : 0;
+      lines.push(formatPlainLine(view, view.state === 'done' ? 'done' : 'started', failed));
+    }
+    if (lines.length === 0 && snapshot.now - this.lastLineAt >= PLAIN_INTERVAL_MS) {
+      const running = views.find((v) => v.state === 'running');
+      if (running) lines.push(formatPlainLine(running, 'progress', snapshot.failedAttempts));
+    }
+    if (lines.length > 0) {
+      this.lastLineAt = snapshot.now;
+      this.stream.write(`${lines.join('\n')}\n`);
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+}

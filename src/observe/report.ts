@@ -1,0 +1,199 @@
+/**
+ * The human job report printed at the end of `tsmr run` (the JSON form is the
+ * {@link JobReport} itself, written to `_job.json` and by `--json`).
+ *
+ * It is short (about 15–30 lines) and aligned, in human units: what ran, how
+ * fast, what came out, what failed or was retried, what was validated, and on
+ * failure the error with where it happened. It prints no stack trace: the CLI's
+ * error printer does that for the thrown error.
+ *
+ * The unit helpers are re-exported from here for other modules.
+ *
+ * @module
+ */
+import type { AttemptRecord, JobReport, PhaseReport } from '../engine/job-report.ts';
+import type { SerializedError } from '../errors.ts';
+import { formatBytes, formatCount, formatDuration, formatRate } from './units.ts';
+
+export { formatBytes, formatCount, formatDuration, formatEta, formatRate } from './units.ts';
+
+/** At most this many counters are listed; the rest are in `_job.json`. */
+export const MAX_REPORT_COUNTERS = 12;
+
+/** Width of the label column. */
+const LABEL_WIDTH = 12;
+
+/** Longest error or cause message shown (first line only). */
+const MAX_MESSAGE = 200;
+
+/**
+ * Formats a report for a person. Lines end with `\n`, the last one too.
+ *
+ * Example (succeeded):
+ * ```text
+ * tsmr: job wordcount succeeded in 12.4 s
+ *   job id      j-1f3a  (8 workers, 8 reducers, 64 MiB splits)
+ *   map         24 tasks  10.2 s     1 GiB  12,345,678 records   105 MB/s
+ *   reduce       8 tasks   2.1 s  80.3 MiB   1,234,567 records  40.1 MB/s
+ *   records     12,345,678 in, 45,678 out
+ *   output      8 files, 1.2 MiB in out/wordcount
+ *   attempts    4: 1 failed, 1 killed, 2 retried, 1 duplicate completion
+ *   validation  shuffle records match, 192 checksums verified
+ *   peak RSS    412 MiB
+ *   counters    tsmr/spills                    48
+ *               wordcount/words        12,345,678
+ * ```
+ *
+ * On failure it ends with the error and where it happened (details are taken
+ * from the first error along the cause chain that has them; up to 3 causes,
+ * first line of each message):
+ * ```text
+ *   error       TSMR_TASK_FAILED: task m-00003 failed 4 times; fix the map function
+ *   task        m-00003, attempt 3
+ *   input       /data/in.txt at byte 123,456
+ *   cause       TSMR_USER_CODE: map threw
+ *   cause       TypeError: Cannot read properties of undefined (reading 'x')
+ * ```
+ *
+ * `attempts` counts every attempt: `retried` are attempts numbered 1 and up
+ * (retries, re-executions, speculative backups), `duplicate completions` are
+ * outcomes ignored because the task was already committed.
+ */
+export function formatReport(report: JobReport): string {
+  const lines: string[] = [];
+  const row = (label: string, value: string) =>
+    lines.push(`  ${label.padEnd(LABEL_WIDTH)}${value}`.trimEnd());
+
+  const status = report.status === 'failed' ? 'FAILED after' : `${report.status} in`;
+  lines.push(`tsmr: job ${report.name} ${status} ${formatDuration(report.durationMs)}`);
+  const s = report.settings;
+  row(
+    'job id',
+    `${report.jobId}  (${plural(s.workers, 'worker')}, ${plural(s.reducers, 'reducer')}, ${formatBytes(s.splitSize)} splits)`,
+  );
+
+  const phaseNames = ['map', 'reduce'] as const;
+  const phaseRows = phaseNames.map((name) => phaseCells(report.phases[name]));
+  const aligned = alignColumns(
+    phaseRows.filter((r): r is string[] => r !== undefined),
+    [true, true, true, true, true],
+  );
+  for (const [i, name] of phaseNames.entries()) row(name, phaseRows[i] ? aligned.shift()! : 'not run');
+
+  const recordsIn = report.phases.map?.inputRecords;
+  row(
+    'records',
+    `${recordsIn === undefined ? '--' : formatCount(recordsIn)} in, ${formatCount(report.outputRecords)} out`,
+  );
+  const where = report.settings.output === undefined ? '' : ` in ${report.settings.output}`;
+  row('output', `${plural(report.outputFiles.length, 'file')}, ${formatBytes(report.outputBytes)}${where}`);
+  row('attempts', attemptsSummary(report.attempts, report.duplicateCompletions));
+  row('validation', validationSummary(report));
+  row('peak RSS', formatBytes(report.peakRssBytes));
+
+  const counterLines = countersTable(report.counters);
+  counterLines.forEach((line, i) => row(i === 0 ? 'counters' : '', line));
+
+  if (report.error) for (const [label, value] of errorRows(report.error)) row(label, value);
+  return `${lines.join('\n')}\n`;
+}
+
+function plural(n: number, noun: string): string {
+  return `${formatCount(n)} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/** Cells of a phase row: tasks, duration, input bytes, records, throughput. */
+function phaseCells(p: PhaseReport | undefined): string[] | undefined {
+  if (!p) return undefined;
+  return [
+    plural(p.tasks, 'task'),
+    formatDuration(p.durationMs),
+    formatBytes(p.inputBytes),
+    `${formatCount(p.inputRecords)} records`,
+    formatRate(p.throughputMBps * 1e6, 'B'),
+  ];
+}
+
+/** Pads cells so columns line up; `right[i]` right-aligns column i. Cells are joined by two spaces. */
+function alignColumns(rows: readonly string[][], right: readonly boolean[]): string[] {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((r) =>
+    r
+      .map((cell, i) => (right[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+function attemptsSummary(attempts: readonly AttemptRecord[], duplicates: number): string {
+  const count = (pred: (a: AttemptRecord) => boolean) => attempts.filter(pred).length;
+  const parts = [
+    `${count((a) => a.status === 'failed')} failed`,
+    `${count((a) => a.attempt > 0)} retried`,
+    `${duplicates} duplicate completion${duplicates === 1 ? '' : 's'}`,
+  ];
+  const killed = count((a) => a.status === 'killed');
+  if (killed > 0) parts.splice(1, 0, `${killed} killed`);
+  return `${attempts.length}: ${parts.join(', ')}`;
+}
+
+function validationSummary(report: JobReport): string {
+  const v = report.validation;
+  const parts = [
+    !report.phases.reduce
+      ? 'shuffle not checked (reduce did not run)'
+      : v.shuffleRecordsMatch
+        ? 'shuffle records match'
+        : 'SHUFFLE RECORD COUNTS DIFFER',
+    `${formatCount(v.checksumsVerified)} checksums verified`,
+  ];
+  if (v.verifiedAgainstSequential === true) parts.push('output identical to a sequential run');
+  if (v.verifiedAgainstSequential === false) parts.push('OUTPUT DIFFERS from a sequential run');
+  return parts.join(', ');
+}
+
+/** `group/name value` lines, sorted (so groups stay together), names and values aligned. */
+function countersTable(counters: Record<string, number>): string[] {
+  const names = Object.keys(counters).sort();
+  const shown = names.slice(0, MAX_REPORT_COUNTERS);
+  const lines = alignColumns(
+    shown.map((name) => [name, formatCount(counters[name]!)]),
+    [false, true],
+  );
+  if (names.length > shown.length) lines.push(`… ${names.length - shown.length} more in _job.json`);
+  return lines;
+}
+
+function firstLine(message: string): string {
+  const line = message.split('\n', 1)[0]!;
+  return line.length > MAX_MESSAGE ? `${line.slice(0, MAX_MESSAGE - 1)}…` : line;
+}
+
+/** The error, where it happened (first details found along the cause chain), and up to 3 causes. */
+function errorRows(error: SerializedError): Array<[string, string]> {
+  const rows: Array<[string, string]> = [];
+  rows.push(['error', `${error.code ?? error.name}: ${firstLine(error.message)}`]);
+
+  const chain: SerializedError[] = [];
+  for (let e: SerializedError | undefined = error; e && chain.length < 9; e = e.cause) chain.push(e);
+  const find = <T>(pick: (e: SerializedError) => T | undefined): T | undefined => {
+    for (const e of chain) {
+      const v = pick(e);
+      if (v !== undefined) return v;
+    }
+    return undefined;
+  };
+  const taskId = find((e) => e.details?.taskId);
+  const attempt = find((e) => e.details?.attempt);
+  const file = find((e) => e.details?.file);
+  const offset = find((e) => e.details?.offset);
+  if (taskId !== undefined)
+    rows.push(['task', attempt === undefined ? taskId : `${taskId}, attempt ${attempt}`]);
+  if (file !== undefined)
+    rows.push(['input', offset === undefined ? file : `${file} at byte ${formatCount(offset)}`]);
+  for (const cause of chain.slice(1, 4)) {
+    rows.push(['cause', `${cause.code ?? cause.name}: ${firstLine(cause.message)}`]);
+  }
+  return rows;
+}
