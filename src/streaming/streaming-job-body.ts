@@ -1,0 +1,261 @@
+/**
+ * Streaming jobs (Hadoop Streaming): any executable as mapper, combiner and
+ * reducer, behind the same {@link JobBody} as module jobs, so they share the
+ * planner, scheduler, sort/spill/merge and commit.
+ *
+ * Data model:
+ * - input records are text lines as bytes (`{ type: 'text', encoding: 'buffer' }`);
+ * - every output line of a mapper or combiner is split at its first tab into a
+ *   key and a value (no tab: the whole line is the key, the value is empty);
+ * - keys are `Buffer`s, so they sort by bytes (`LC_ALL=C sort` order);
+ * - values travel through the shuffle as latin1 strings (one character per
+ *   byte: every byte survives, and the value codec's string path is about 15×
+ *   cheaper than serializing a `Buffer`); users never see this;
+ * - a reducer's stdout goes to its part file byte for byte, through the
+ *   internal `raw` output format.
+ *
+ * See `docs/streaming.md` for the user-facing semantics.
+ */
+import type { CombineContext, Key, MapContext, ReduceContext, TaskContext, Values } from '../api/types.ts';
+import type { NormalizedInputFormat } from '../io/record-reader.ts';
+import type { NormalizedOutputFormat } from '../io/output-writer.ts';
+import type { Combiner, Group } from '../shuffle/map-output-collector.ts';
+import type { JobBody, MapperBody, ReducerBody } from '../task/job-body.ts';
+import type { JobRef } from '../task/messages.ts';
+import { LineSplitter, splitKeyValue } from './line-splitter.ts';
+import { STDIN_BATCH_BYTES, StreamingProcess, type StreamingRole } from './streaming-process.ts';
+
+export type StreamingJobRef = Extract<JobRef, { kind: 'streaming' }>;
+
+const TAB = 0x09;
+const NL = 0x0a;
+
+/** The input format of every streaming job: lines as raw bytes. */
+export const STREAMING_INPUT_FORMAT = { type: 'text', encoding: 'buffer' } as const;
+/** The output format of every streaming job: the reducer's bytes as they are. */
+export const STREAMING_OUTPUT_FORMAT = { type: 'raw' } as const;
+
+/** Builds the body of a streaming job. Commands are run by `/bin/sh -c`. */
+export function streamingJobBody(ref: StreamingJobRef): JobBody {
+  const { mapper, combiner, reducer } = ref;
+  return {
+    name: 'streaming',
+    inputFormat: STREAMING_INPUT_FORMAT as unknown as NormalizedInputFormat,
+    outputFormat: STREAMING_OUTPUT_FORMAT as unknown as NormalizedOutputFormat,
+    mapper: (ctx) => new StreamingMapper(mapper, ctx),
+    combiner: combiner === undefined ? undefined : (ctx) => streamingCombiner(combiner, ctx),
+    reducer: (ctx) => (reducer === undefined ? new IdentityReducer(ctx) : new StreamingReducer(reducer, ctx)),
+  };
+}
+
+/** The `TSMR_*` environment of a command. */
+export function streamingEnv(
+  ctx: TaskContext,
+  type: StreamingRole,
+  partition?: number,
+): Record<string, string> {
+  const env: Record<string, string> = {
+    TSMR_JOB_ID: ctx.jobId,
+    TSMR_TASK_ID: ctx.taskId,
+    TSMR_TASK_TYPE: type,
+    TSMR_ATTEMPT: String(ctx.attempt),
+    TSMR_NUM_REDUCERS: String(ctx.numReducers),
+  };
+  if (partition !== undefined) env.TSMR_PARTITION = String(partition);
+  return env;
+}
+
+function start(
+  command: string,
+  role: StreamingRole,
+  ctx: TaskContext,
+  onStdout: (chunk: Buffer) => void,
+  partition?: number,
+): StreamingProcess {
+  return new StreamingProcess({
+    command,
+    role,
+    env: streamingEnv(ctx, role, partition),
+    onStdout,
+    reporter: {
+      counter: (group, name, n) => ctx.counter(group, name).increment(n),
+      status: (text) => ctx.setStatus(text),
+    },
+    taskId: ctx.taskId,
+    attempt: ctx.attempt,
+  });
+}
+
+/** One mapper process per map attempt: records in as lines, lines out as pairs. */
+class StreamingMapper implements MapperBody {
+  private readonly process: StreamingProcess;
+  private readonly lines: LineSplitter;
+
+  constructor(command: string, ctx: MapContext) {
+    const emit = (key: Buffer, value: string): void => ctx.emit(key, value);
+    this.lines = new LineSplitter((buf, start, end) => splitKeyValue(buf, start, end, emit));
+    this.process = start(command, 'map', ctx, (chunk) => this.lines.push(chunk));
+  }
+
+  record(_offset: unknown, line: unknown): void | Promise<void> {
+    const wait = this.process.write(toBytes(line));
+    if (wait !== undefined) return wait.then(() => this.process.writeByte(NL));
+    return this.process.writeByte(NL);
+  }
+
+  async close(): Promise<void> {
+    await this.process.finish();
+    this.lines.end();
+  }
+
+  /** Kills the process and removes its scratch directory (for an attempt that ends early). */
+  abort(): void {
+    this.process.destroy();
+  }
+}
+
+/**
+ * A combiner process per call (per spill): each group's values go in as
+ * `key\tvalue` lines, in the (partition, key) order the groups come in; output
+ * lines are parsed like a mapper's. A combiner must keep that order (as a
+ * reducer-style script that prints one line per run of equal keys does).
+ */
+function streamingCombiner(command: string, ctx: CombineContext): Combiner {
+  return (groups, emit) => {
+    const it = groups[Symbol.iterator]();
+    const first = it.next();
+    if (first.done) return;
+    const emitPair = (key: Buffer, value: string): void => emit(key, value);
+    const lines = new LineSplitter((buf, s, e) => splitKeyValue(buf, s, e, emitPair));
+    const process = start(command, 'combine', ctx, (chunk) => lines.push(chunk));
+    return feedGroups(process, first.value, it).then(
+      async () => {
+        await process.finish();
+        lines.end();
+      },
+      (error: unknown) => {
+        process.destroy();
+        throw error;
+      },
+    );
+  };
+}
+
+async function feedGroups(process: StreamingProcess, first: Group, rest: Iterator<Group>): Promise<void> {
+  const writer = new PairWriter(process);
+  for (let next: IteratorResult<Group> = { done: false, value: first }; !next.done; next = rest.next()) {
+    const wait = writer.group(next.value.key, next.value.values);
+    if (wait !== undefined) await wait;
+  }
+}
+
+/** Writes a group as `key\tvalue\n` lines to a process, awaiting drain when needed. */
+class PairWriter {
+  private readonly process: StreamingProcess;
+
+  constructor(process: StreamingProcess) {
+    this.process = process;
+  }
+
+  group(key: Key, values: Values<unknown>): void | Promise<void> {
+    const keyBytes = toBytes(key);
+    const it = values[Symbol.iterator]();
+    for (let next = it.next(); !next.done; next = it.next()) {
+      const wait = this.pair(keyBytes, next.value);
+      if (wait !== undefined) return wait.then(() => this.rest(keyBytes, it));
+    }
+  }
+
+  private async rest(keyBytes: Uint8Array, it: Iterator<unknown>): Promise<void> {
+    for (let next = it.next(); !next.done; next = it.next()) await this.pair(keyBytes, next.value);
+  }
+
+  private pair(keyBytes: Uint8Array, value: unknown): void | Promise<void> {
+    const wait = this.process.write(keyBytes);
+    if (wait !== undefined) return wait.then(() => this.tabValue(value));
+    return this.tabValue(value);
+  }
+
+  private tabValue(value: unknown): void | Promise<void> {
+    const wait = this.process.writeByte(TAB);
+    if (wait !== undefined) return wait.then(() => this.valueNewline(value));
+    return this.valueNewline(value);
+  }
+
+  private valueNewline(value: unknown): void | Promise<void> {
+    const p = this.process;
+    const wait = typeof value === 'string' ? p.writeLatin1(value) : p.write(toBytes(value));
+    if (wait !== undefined) return wait.then(() => p.writeByte(NL));
+    return p.writeByte(NL);
+  }
+}
+
+/** One reducer process per reduce attempt; its stdout is the part file, byte for byte. */
+class StreamingReducer implements ReducerBody {
+  private readonly process: StreamingProcess;
+  private readonly writer: PairWriter;
+
+  constructor(command: string, ctx: ReduceContext) {
+    this.process = start(command, 'reduce', ctx, (chunk) => ctx.emit(chunk, undefined), ctx.partition);
+    this.writer = new PairWriter(this.process);
+  }
+
+  group(key: Key, values: Values<unknown>): void | Promise<void> {
+    return this.writer.group(key, values);
+  }
+
+  close(): Promise<void> {
+    return this.process.finish();
+  }
+
+  /** Kills the process and removes its scratch directory (for an attempt that ends early). */
+  abort(): void {
+    this.process.destroy();
+  }
+}
+
+/** Without `--reducer`: writes `key\tvalue\n` for every value, i.e. the sorted map output. */
+class IdentityReducer implements ReducerBody {
+  private readonly ctx: ReduceContext;
+  private buf = Buffer.allocUnsafe(STDIN_BATCH_BYTES);
+  private pos = 0;
+
+  constructor(ctx: ReduceContext) {
+    this.ctx = ctx;
+  }
+
+  group(key: Key, values: Values<unknown>): void {
+    const keyBytes = toBytes(key);
+    for (const value of values) {
+      const valueBytes = toBytes(value);
+      const n = keyBytes.length + valueBytes.length + 2;
+      if (this.pos + n > this.buf.length) this.flush(n);
+      const buf = this.buf;
+      buf.set(keyBytes, this.pos);
+      this.pos += keyBytes.length;
+      buf[this.pos++] = TAB;
+      buf.set(valueBytes, this.pos);
+      this.pos += valueBytes.length;
+      buf[this.pos++] = NL;
+    }
+  }
+
+  close(): void {
+    this.flush(0);
+  }
+
+  /** Hands the batch to the output writer (which may keep it) and starts a new one of at least `need` bytes. */
+  private flush(need: number): void {
+    if (this.pos > 0) this.ctx.emit(this.buf.subarray(0, this.pos), undefined);
+    this.buf = Buffer.allocUnsafe(Math.max(STDIN_BATCH_BYTES, need));
+    this.pos = 0;
+  }
+}
+
+/** Bytes of a record line, key or value: `Uint8Array`s as they are, strings as latin1. */
+function toBytes(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (typeof value === 'string') return Buffer.from(value, 'latin1');
+  if (value === undefined || value === null) return new Uint8Array(0);
+  return Buffer.from(String(value), 'latin1');
+}

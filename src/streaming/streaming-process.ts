@@ -1,0 +1,401 @@
+/**
+ * One run of a streaming command (`sh -c <command>`): bytes in on stdin with
+ * backpressure, bytes out of stdout in order, the reporter protocol on stderr,
+ * and the exit status turned into a clear error.
+ *
+ * Flow control, both ways, with bounded memory:
+ * - stdin: {@link StreamingProcess.write} copies into a batch of
+ *   {@link STDIN_BATCH_BYTES}; a full batch goes to the pipe, and when the pipe
+ *   is full the returned promise settles only once it drained.
+ * - stdout: read in paused mode, and only while the caller awaits this object
+ *   (a write that waits for drain, or {@link StreamingProcess.finish}). Between
+ *   calls nothing is read, so the pipe fills and the command blocks on its own
+ *   writes, and the caller never sees output at a moment it does not expect it
+ *   (a map task may be spilling). While waiting for stdin to drain, stdout is
+ *   read, so a command that writes before it reads never deadlocks.
+ */
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { ErrorCode, TsmrError } from '../errors.ts';
+import { type ReporterTarget, StderrReporter } from './stderr-reporter.ts';
+
+/** Bytes collected before they are written to the command's stdin. */
+export const STDIN_BATCH_BYTES = 64 * 1024;
+/** Files named in a command up to this size are copied into its scratch directory. */
+export const SHIP_FILE_MAX_BYTES = 8 * 1024 * 1024;
+/** After a failed exit, how long to wait for the rest of stderr (held open by a grandchild, say). */
+const STDERR_GRACE_MS = 2000;
+
+export type StreamingRole = 'map' | 'combine' | 'reduce';
+
+export interface StreamingProcessOptions {
+  /** A shell command line, run by `/bin/sh -c`. */
+  command: string;
+  role: StreamingRole;
+  /** Extra environment variables (`TSMR_*`), added to this process's environment. */
+  env: Record<string, string>;
+  /**
+   * Receives stdout, in order, only during {@link StreamingProcess.write} or
+   * {@link StreamingProcess.finish}. If it throws, the process is killed and
+   * the error is rethrown to the caller.
+   */
+  onStdout(chunk: Buffer): void;
+  /** Receives counters and status lines from stderr (at any time). */
+  reporter: ReporterTarget;
+  /** For error messages. */
+  taskId: string;
+  attempt: number;
+  /** Directory that relative file names in the command refer to (default: `process.cwd()`). */
+  baseDir?: string;
+}
+
+type Child = ChildProcessByStdio<Writable, Readable, Readable>;
+
+const live = new Set<StreamingProcess>();
+let exitHookInstalled = false;
+
+/** Processes still running when this thread or process exits are killed and their scratch dirs removed. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const p of live) p.destroy();
+  });
+}
+
+export class StreamingProcess {
+  readonly scratchDir: string;
+  private readonly opts: StreamingProcessOptions;
+  private readonly child: Child | undefined;
+  private readonly stderr: StderrReporter;
+  private batch = Buffer.allocUnsafe(STDIN_BATCH_BYTES);
+  private batchPos = 0;
+  /** A write returned false and 'drain' has not come yet. */
+  private needDrain = false;
+  /** stdin can take no more (closed, errored, or ended by us). */
+  private stdinDone = false;
+  private stdoutEnded = false;
+  private stderrEnded = false;
+  private graceOver = false;
+  private exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  private spawnError: Error | undefined;
+  private outputError: unknown;
+  /** > 0 while a caller awaits: stdout may be read. */
+  private reading = 0;
+  private waiters: (() => void)[] = [];
+  private destroyed = false;
+
+  /**
+   * Starts the command in a new scratch directory (under the OS temp dir),
+   * removed again by {@link finish} or {@link destroy}. A spawn failure is
+   * reported by the first {@link write} or by {@link finish}.
+   */
+  constructor(opts: StreamingProcessOptions) {
+    this.opts = opts;
+    this.stderr = new StderrReporter(opts.reporter);
+    this.scratchDir = mkdtempSync(join(tmpdir(), `tsmr-${opts.role}-`));
+    installExitHook();
+    live.add(this);
+    let child: Child;
+    try {
+      shipFiles(opts.command, opts.baseDir ?? process.cwd(), this.scratchDir);
+      child = spawn('/bin/sh', ['-c', opts.command], {
+        cwd: this.scratchDir,
+        env: { ...process.env, ...opts.env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+    } catch (error) {
+      this.spawnError = error as Error;
+      this.stdinDone = this.stdoutEnded = this.stderrEnded = true;
+      return;
+    }
+    this.child = child;
+    child.on('error', (error) => {
+      // Spawn failures (and failed kills, which we ignore once it ran).
+      if (this.exit === undefined) {
+        this.spawnError = error;
+        this.stdinDone = this.stdoutEnded = this.stderrEnded = true;
+      }
+      this.notify();
+    });
+    child.on('exit', (code, signal) => {
+      this.exit = { code, signal };
+      if (this.failedExit())
+        setTimeout(() => ((this.graceOver = true), this.notify()), STDERR_GRACE_MS).unref();
+      this.notify();
+    });
+    child.stdin.on('drain', () => {
+      this.needDrain = false;
+      this.notify();
+    });
+    const stdinGone = (): void => {
+      this.stdinDone = true;
+      this.notify();
+    };
+    // EPIPE: the command exited or closed stdin without reading it all, which is allowed.
+    child.stdin.on('error', stdinGone);
+    child.stdin.on('close', stdinGone);
+    child.stdout.on('readable', () => {
+      this.pump();
+      this.notify();
+    });
+    child.stdout.on('end', () => {
+      this.stdoutEnded = true;
+      this.notify();
+    });
+    child.stdout.on('error', (error) => {
+      this.outputError ??= new TsmrError(
+        ErrorCode.STREAMING_COMMAND,
+        `cannot read the output of ${this.describe()}: ${error.message}`,
+        { cause: error, details: this.details() },
+      );
+      this.stdoutEnded = true;
+      this.notify();
+    });
+    child.stderr.on('data', (chunk: Buffer) => this.stderr.push(chunk));
+    const stderrGone = (): void => {
+      if (this.stderrEnded) return;
+      this.stderrEnded = true;
+      this.stderr.end();
+      this.notify();
+    };
+    child.stderr.on('end', stderrGone);
+    child.stderr.on('error', stderrGone);
+    child.stderr.on('close', stderrGone);
+  }
+
+  /**
+   * Queues bytes for stdin. Returns a promise only when the caller must wait:
+   * the pipe is full (settles when it drained) or the command failed (rejects
+   * with a `TSMR_STREAMING_COMMAND` error). Input to a command that exited
+   * successfully, or closed stdin, is dropped.
+   */
+  write(data: Uint8Array): void | Promise<void> {
+    if (this.failedExit() || this.spawnError !== undefined || this.outputError !== undefined) {
+      return this.until(() => false);
+    }
+    // The command closed stdin: nothing more can reach it. Wait for its exit
+    // status (reading its output meanwhile) so a failure is reported now.
+    if (this.stdinDone)
+      return this.exit === undefined ? this.until(() => this.exit !== undefined) : undefined;
+    const n = data.length;
+    if (this.batchPos + n <= this.batch.length) {
+      this.batch.set(data, this.batchPos);
+      this.batchPos += n;
+      return this.batchPos === this.batch.length ? this.flush() : undefined;
+    }
+    // Fill the batch, send it, keep the rest (one or more batches' worth).
+    const from = this.batch.length - this.batchPos;
+    this.batch.set(data.subarray(0, from), this.batchPos);
+    this.batchPos = this.batch.length;
+    if (n - from <= STDIN_BATCH_BYTES) {
+      const sent = this.flush();
+      this.batch.set(data.subarray(from), 0);
+      this.batchPos = n - from;
+      return sent;
+    }
+    return this.writeLarge(data, from);
+  }
+
+  /** Queues one byte (a tab or a newline). */
+  writeByte(byte: number): void | Promise<void> {
+    if (this.batchPos < this.batch.length && !this.stdinDone && this.exit === undefined) {
+      this.batch[this.batchPos++] = byte;
+      return this.batchPos === this.batch.length ? this.flush() : undefined;
+    }
+    return this.write(Uint8Array.of(byte));
+  }
+
+  /** Queues a latin1 string's bytes (one byte per character). */
+  writeLatin1(text: string): void | Promise<void> {
+    if (this.batchPos + text.length <= this.batch.length && !this.stdinDone && this.exit === undefined) {
+      this.batchPos += this.batch.write(text, this.batchPos, 'latin1');
+      return this.batchPos === this.batch.length ? this.flush() : undefined;
+    }
+    return this.write(Buffer.from(text, 'latin1'));
+  }
+
+  /**
+   * Ends stdin, reads stdout to its end (passing it to `onStdout`), and waits
+   * for the command to exit. Removes the scratch directory.
+   *
+   * @throws TsmrError `TSMR_STREAMING_COMMAND` when the command could not be
+   *   started, exited non-zero, was killed by a signal, or its output could not
+   *   be read; the message names the command, the status and the last lines
+   *   of stderr.
+   */
+  async finish(): Promise<void> {
+    try {
+      if (!this.stdinDone) {
+        await this.flush();
+        if (!this.stdinDone) {
+          this.stdinDone = true;
+          this.child?.stdin.end();
+        }
+      }
+      await this.until(() => this.stdoutEnded && this.stderrEnded && this.exit !== undefined);
+    } finally {
+      this.destroy();
+    }
+  }
+
+  /** Kills the command if it still runs (SIGKILL) and removes the scratch directory. Idempotent. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    live.delete(this);
+    const child = this.child;
+    if (child !== undefined) {
+      if (this.exit === undefined) child.kill('SIGKILL');
+      child.stdin.destroy();
+      child.stdout.destroy();
+      child.stderr.destroy();
+    }
+    rmSync(this.scratchDir, { recursive: true, force: true });
+  }
+
+  /** Sends the batch to stdin. */
+  private flush(): void | Promise<void> {
+    if (this.batchPos === 0 || this.stdinDone) {
+      this.batchPos = 0;
+      return this.needDrain
+        ? this.until(() => !this.needDrain || this.stdinDone || this.exit !== undefined)
+        : undefined;
+    }
+    const chunk = this.batch.subarray(0, this.batchPos);
+    // The stream keeps `chunk` until it is written: the next batch is a new buffer.
+    this.batch = Buffer.allocUnsafe(STDIN_BATCH_BYTES);
+    this.batchPos = 0;
+    if (!(this.child as Child).stdin.write(chunk)) this.needDrain = true;
+    if (!this.needDrain) return;
+    return this.until(() => !this.needDrain || this.stdinDone || this.exit !== undefined);
+  }
+
+  private async writeLarge(data: Uint8Array, from: number): Promise<void> {
+    await this.flush();
+    for (let at = from; at < data.length;) {
+      if (this.stdinDone) return;
+      const end = Math.min(data.length, at + STDIN_BATCH_BYTES);
+      this.batch.set(data.subarray(at, end), 0);
+      this.batchPos = end - at;
+      at = end;
+      if (this.batchPos === this.batch.length) await this.flush();
+    }
+  }
+
+  /**
+   * Reads stdout and waits until `done()` holds. Rejects as soon as the
+   * command is known to have failed (with all of its stderr, or after a grace
+   * period).
+   */
+  private async until(done: () => boolean): Promise<void> {
+    this.reading++;
+    try {
+      this.pump();
+      for (;;) {
+        const failure = this.failure();
+        if (failure !== undefined) {
+          this.destroy();
+          throw failure;
+        }
+        if (done()) return;
+        await new Promise<void>((wake) => this.waiters.push(wake));
+      }
+    } finally {
+      this.reading--;
+    }
+  }
+
+  private notify(): void {
+    const waiters = this.waiters;
+    if (waiters.length === 0) return;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Passes buffered stdout to the caller, if the caller is waiting on us. */
+  private pump(): void {
+    const child = this.child;
+    if (this.reading === 0 || child === undefined || this.outputError !== undefined) return;
+    try {
+      let chunk: Buffer | null;
+      while (this.reading > 0 && (chunk = child.stdout.read() as Buffer | null) !== null)
+        this.opts.onStdout(chunk);
+    } catch (error) {
+      this.outputError = error;
+      if (this.exit === undefined) child.kill('SIGKILL');
+    }
+  }
+
+  private failedExit(): boolean {
+    return this.exit !== undefined && (this.exit.code !== 0 || this.exit.signal !== null);
+  }
+
+  /** The error to throw, once it is complete; `undefined` while none (yet). */
+  private failure(): unknown {
+    if (this.outputError !== undefined) return this.outputError;
+    if (this.spawnError !== undefined) {
+      return new TsmrError(
+        ErrorCode.STREAMING_COMMAND,
+        `cannot start ${this.describe()}: ${this.spawnError.message}`,
+        { cause: this.spawnError, details: this.details() },
+      );
+    }
+    if (!this.failedExit() || !(this.stderrEnded || this.graceOver)) return undefined;
+    const { code, signal } = this.exit as { code: number | null; signal: NodeJS.Signals | null };
+    const status = signal !== null ? `was killed by signal ${signal}` : `exited with code ${code}`;
+    const tail = this.stderr.lines();
+    const stderrText =
+      tail.length === 0
+        ? 'It wrote nothing to stderr.'
+        : `Last ${tail.length === 1 ? 'line' : `${tail.length} lines`} of its stderr:\n${tail.map((l) => `  | ${l}`).join('\n')}`;
+    return new TsmrError(ErrorCode.STREAMING_COMMAND, `${this.describe()} ${status}.\n${stderrText}`, {
+      details: { ...this.details(), exitCode: code, signal, stderrTail: tail },
+    });
+  }
+
+  private describe(): string {
+    const { role, command, taskId, attempt } = this.opts;
+    const name = role === 'map' ? 'mapper' : role === 'reduce' ? 'reducer' : 'combiner';
+    return `the ${name} command \`${command}\` (task ${taskId}, attempt ${attempt})`;
+  }
+
+  private details(): Record<string, unknown> {
+    const { role, command, taskId, attempt } = this.opts;
+    return { command, role, taskId, attempt };
+  }
+}
+
+const notAPath = /[$*?[\]{}~=`'"\\]/;
+
+/**
+ * Hadoop Streaming ships the files a job names (`-file`) into each task's
+ * working directory. tsmr does the same without a flag: every word of the
+ * command that is a relative path (without `..`) of a regular file, up to
+ * {@link SHIP_FILE_MAX_BYTES}, under `baseDir` is copied to the same relative
+ * path in the scratch directory, so `./map.sh` and `python3 map.py` work
+ * unchanged. Copies, not links: a command that writes to such a file cannot
+ * change the original.
+ */
+export function shipFiles(command: string, baseDir: string, scratchDir: string): string[] {
+  const shipped: string[] = [];
+  for (let word of command.split(/[\s|;&<>()]+/)) {
+    if (word.length >= 2 && (word[0] === "'" || word[0] === '"') && word.at(-1) === word[0]) {
+      word = word.slice(1, -1);
+    }
+    if (word === '' || word.startsWith('-') || notAPath.test(word) || isAbsolute(word)) continue;
+    const rel = normalize(word);
+    if (rel === '.' || rel === '..' || rel.startsWith(`..${sep}`) || shipped.includes(rel)) continue;
+    const source = resolve(baseDir, rel);
+    const stats = statSync(source, { throwIfNoEntry: false });
+    if (stats === undefined || !stats.isFile() || stats.size > SHIP_FILE_MAX_BYTES) continue;
+    const target = join(scratchDir, rel);
+    mkdirSync(dirname(target), { recursive: true });
+    copyFileSync(source, target);
+    shipped.push(rel);
+  }
+  return shipped;
+}
