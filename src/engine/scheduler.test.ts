@@ -1,0 +1,499 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { SerializedError } from '../errors.ts';
+import { attemptIdOf, parseAttemptId, Scheduler, taskIdOf } from './scheduler.ts';
+import type { Decision, SchedulerConfig } from './scheduler.ts';
+
+const boom: SerializedError = { name: 'Error', message: 'boom' };
+
+/** A scheduler with workers joined at t=0 (in order), and the decisions that produced. */
+function start(config: SchedulerConfig, workers: [string, number][]): { s: Scheduler; ds: Decision[] } {
+  const s = new Scheduler(config);
+  const ds: Decision[] = [];
+  for (const [workerId, slots] of workers)
+    ds.push(...s.handle({ type: 'workerJoined', now: 0, workerId, slots }));
+  return { s, ds };
+}
+
+function assigned(ds: Decision[]): string[] {
+  return ds.flatMap((d) => (d.type === 'assign' ? [`${d.attemptId}@${d.workerId}`] : []));
+}
+
+function types(ds: Decision[]): string[] {
+  return ds.map((d) => d.type);
+}
+
+/** attemptSucceeded then commitDone(true); returns the decisions of both. */
+function finish(s: Scheduler, attemptId: string, now: number, output?: unknown): Decision[] {
+  const first = s.handle({ type: 'attemptSucceeded', now, attemptId, output });
+  assert.deepEqual(
+    first.filter((d) => d.type === 'commit'),
+    [
+      {
+        type: 'commit',
+        attemptId,
+        taskId: parseAttemptId(attemptId)!.taskId,
+        kind: parseAttemptId(attemptId)!.kind,
+      },
+    ],
+  );
+  return [...first, ...s.handle({ type: 'commitDone', now, attemptId, committed: true })];
+}
+
+describe('ids and config', () => {
+  test('task and attempt ids', () => {
+    assert.equal(taskIdOf('map', 3), 'm-00003');
+    assert.equal(taskIdOf('reduce', 1), 'r-00001');
+    assert.equal(attemptIdOf('m-00003', 0), 'm-00003_0');
+    assert.deepEqual(parseAttemptId('r-00012_3'), {
+      taskId: 'r-00012',
+      kind: 'reduce',
+      index: 12,
+      attempt: 3,
+    });
+    assert.equal(parseAttemptId('x-1_0'), undefined);
+  });
+
+  test('defaults and validation', () => {
+    const s = new Scheduler({ numMaps: 1, numReduces: 1 });
+    assert.equal(s.config.maxAttempts, 4);
+    assert.equal(s.config.taskTimeoutMs, 600_000);
+    assert.equal(s.config.heartbeatTimeoutMs, 10_000);
+    assert.equal(s.config.speculation, false);
+    assert.throws(() => new Scheduler({ numMaps: 1, numReduces: 1, maxAttempts: 0 }), { code: 'TSMR_USAGE' });
+    assert.throws(() => new Scheduler({ numMaps: -1, numReduces: 1 }), { code: 'TSMR_USAGE' });
+    assert.throws(() => new Scheduler({ numMaps: 1, numReduces: 1, taskTimeoutMs: 0 }), {
+      code: 'TSMR_USAGE',
+    });
+    assert.throws(() => s.handle({ type: 'workerJoined', now: 0, workerId: 'w', slots: 1.5 }), {
+      code: 'TSMR_INTERNAL',
+    });
+  });
+});
+
+describe('happy path', () => {
+  test('maps, then reduces spread over workers, then jobSucceeded once', () => {
+    const { s, ds } = start({ numMaps: 3, numReduces: 4 }, [
+      ['w1', 2],
+      ['w2', 2],
+    ]);
+    assert.deepEqual(assigned(ds), ['m-00000_0@w1', 'm-00001_0@w1', 'm-00002_0@w2']);
+    assert.equal(s.snapshot().counts.map.running, 3);
+
+    assert.deepEqual(assigned(finish(s, 'm-00000_0', 10, { at: 'w1', i: 0 })), []);
+    assert.deepEqual(assigned(finish(s, 'm-00002_0', 11, { at: 'w2', i: 2 })), []);
+    // Free slots exist, but reduces wait for the last map commit (no slow start).
+    assert.deepEqual(assigned(s.handle({ type: 'attemptSucceeded', now: 12, attemptId: 'm-00001_0' })), []);
+    assert.equal(s.snapshot().tasks[1]!.state, 'committing');
+    const r = s.handle({ type: 'commitDone', now: 13, attemptId: 'm-00001_0', committed: true });
+    // Most free slots first, ties to the earliest joined: w1 w2 w1 w2.
+    assert.deepEqual(assigned(r), ['r-00000_0@w1', 'r-00001_0@w2', 'r-00002_0@w1', 'r-00003_0@w2']);
+    assert.deepEqual(s.mapOutput('m-00002'), { at: 'w2', i: 2 });
+    assert.equal(s.mapOutputs().length, 3);
+    assert.equal(s.snapshot().phase, 'reduce');
+
+    for (let i = 0; i < 3; i++) assert.deepEqual(types(finish(s, `r-0000${i}_0`, 20 + i)), ['commit']);
+    assert.deepEqual(types(finish(s, 'r-00003_0', 30)), ['commit', 'jobSucceeded']);
+    assert.deepEqual(s.handle({ type: 'tick', now: 40 }), []);
+
+    const snap = s.snapshot();
+    assert.equal(snap.status, 'succeeded');
+    assert.deepEqual(snap.counts.map, { total: 3, pending: 0, running: 0, committing: 0, committed: 3 });
+    assert.deepEqual(snap.counts.reduce, { total: 4, pending: 0, running: 0, committing: 0, committed: 4 });
+    assert.equal(snap.stats.attemptsStarted, 7);
+    assert.equal(snap.stats.lateEvents, 1);
+    const history = s.attempts();
+    assert.equal(history.length, 7);
+    assert.ok(history.every((a) => a.status === 'committed' && a.finishedAt !== undefined));
+    assert.deepEqual(s.attempt('r-00003_0')?.worker, 'w2');
+  });
+
+  test('map-only and empty jobs', () => {
+    const { s, ds } = start({ numMaps: 1, numReduces: 0 }, [['w', 1]]);
+    assert.deepEqual(assigned(ds), ['m-00000_0@w']);
+    assert.deepEqual(types(finish(s, 'm-00000_0', 5)), ['commit', 'jobSucceeded']);
+    const empty = new Scheduler({ numMaps: 0, numReduces: 0 });
+    assert.deepEqual(empty.handle({ type: 'tick', now: 0 }), [{ type: 'jobSucceeded' }]);
+  });
+
+  test('never more attempts than slots; a 0-slot worker gets nothing', () => {
+    const { s, ds } = start({ numMaps: 5, numReduces: 1 }, [
+      ['none', 0],
+      ['w', 2],
+    ]);
+    assert.deepEqual(assigned(ds), ['m-00000_0@w', 'm-00001_0@w']);
+    assert.deepEqual(
+      assigned(s.handle({ type: 'attemptFailed', now: 1, attemptId: 'm-00000_0', error: boom })),
+      ['m-00000_1@w'],
+    );
+  });
+});
+
+describe('retries', () => {
+  test('a failed attempt is retried on another worker, up to maxAttempts, then the job fails', () => {
+    const { s, ds: first } = start({ numMaps: 1, numReduces: 1, maxAttempts: 3 }, [
+      ['w1', 1],
+      ['w2', 1],
+    ]);
+    assert.deepEqual(assigned(first), ['m-00000_0@w1']);
+    let ds = s.handle({ type: 'attemptFailed', now: 5, attemptId: 'm-00000_0', error: boom });
+    assert.deepEqual(assigned(ds), ['m-00000_1@w2']); // w1 is as free, but m0 failed there
+    ds = s.handle({ type: 'attemptFailed', now: 7, attemptId: 'm-00000_1', error: boom });
+    assert.deepEqual(assigned(ds), ['m-00000_2@w1']); // failed on both: most free, earliest joined
+    assert.equal(s.snapshot().tasks[0]!.failures, 2);
+    const last: SerializedError = { name: 'TsmrError', code: 'TSMR_USER_CODE', message: 'map threw: bad' };
+    ds = s.handle({ type: 'attemptFailed', now: 8, attemptId: 'm-00000_2', error: last });
+    assert.deepEqual(ds, [
+      {
+        type: 'jobFailed',
+        error: {
+          name: 'TsmrError',
+          code: 'TSMR_TASK_FAILED',
+          message: 'task m-00000 failed 3 times; last error: map threw: bad',
+          details: { taskId: 'm-00000', attempt: 2 },
+          cause: last,
+        },
+      },
+    ]);
+    assert.equal(s.status, 'failed');
+    assert.deepEqual(
+      s.attempts().map((a) => a.status),
+      ['failed', 'failed', 'failed'],
+    );
+    assert.equal(s.attempts()[0]!.error, boom);
+  });
+
+  test('jobFailed kills the other running attempts', () => {
+    const { s } = start({ numMaps: 3, numReduces: 1, maxAttempts: 1 }, [['w', 3]]);
+    const ds = s.handle({ type: 'attemptFailed', now: 1, attemptId: 'm-00001_0', error: boom });
+    assert.deepEqual(types(ds), ['kill', 'kill', 'jobFailed']);
+    assert.deepEqual(
+      ds.flatMap((d) => (d.type === 'kill' ? [d.attemptId] : [])),
+      ['m-00000_0', 'm-00002_0'],
+    );
+    assert.deepEqual(s.handle({ type: 'attemptSucceeded', now: 2, attemptId: 'm-00000_0' }), []);
+  });
+
+  test('retriable: false fails the job at once', () => {
+    const { s } = start({ numMaps: 1, numReduces: 1 }, [['w', 1]]);
+    const usage: SerializedError = { name: 'TsmrError', code: 'TSMR_USAGE', message: 'bad param' };
+    const [d] = s.handle({
+      type: 'attemptFailed',
+      now: 1,
+      attemptId: 'm-00000_0',
+      error: usage,
+      retriable: false,
+    });
+    assert.equal(d?.type, 'jobFailed');
+    assert.equal(d.type === 'jobFailed' && d.error.code, 'TSMR_TASK_FAILED');
+    assert.equal(d.type === 'jobFailed' && d.error.cause, usage);
+  });
+});
+
+describe('duplicate and late completions', () => {
+  test('one commit in flight per task; a waiting success becomes a duplicate', () => {
+    const { s } = start({ numMaps: 1, numReduces: 1 }, [['w', 1]]);
+    s.handle({ type: 'attemptFailed', now: 1, attemptId: 'm-00000_0', error: boom });
+    assert.deepEqual(types(s.handle({ type: 'attemptSucceeded', now: 2, attemptId: 'm-00000_1' })), [
+      'commit',
+    ]);
+    // Late events for the failed attempt: ignored.
+    assert.deepEqual(s.handle({ type: 'attemptSucceeded', now: 3, attemptId: 'm-00000_0' }), []);
+    assert.deepEqual(s.handle({ type: 'attemptSucceeded', now: 3, attemptId: 'm-00000_1' }), []);
+    assert.deepEqual(s.handle({ type: 'attemptSucceeded', now: 3, attemptId: 'm-00009_0' }), []);
+    const ds = s.handle({ type: 'commitDone', now: 4, attemptId: 'm-00000_1', committed: true });
+    assert.deepEqual(assigned(ds), ['r-00000_0@w']);
+    // Commit confirmations and outcomes after the commit: ignored, never a second commit.
+    assert.deepEqual(s.handle({ type: 'commitDone', now: 5, attemptId: 'm-00000_1', committed: true }), []);
+    assert.deepEqual(s.handle({ type: 'attemptFailed', now: 5, attemptId: 'm-00000_1', error: boom }), []);
+    const st = s.snapshot().stats;
+    assert.equal(st.lateEvents, 4);
+    assert.equal(st.duplicateCompletions, 1);
+  });
+
+  test('a second success while committing waits, then is a duplicate; a refused commit tries the next', () => {
+    // A speculative backup gives m0 two attempts that can both succeed.
+    const t = start({ numMaps: 2, numReduces: 0, speculation: true, speculationMinRuntimeMs: 100 }, [
+      ['w1', 1],
+      ['w2', 1],
+    ]).s;
+    finish(t, 'm-00001_0', 10);
+    assert.deepEqual(assigned(t.handle({ type: 'tick', now: 1000 })), ['m-00000_1@w2']);
+    assert.deepEqual(types(t.handle({ type: 'attemptSucceeded', now: 1001, attemptId: 'm-00000_1' })), [
+      'commit',
+    ]);
+    assert.deepEqual(t.handle({ type: 'attemptSucceeded', now: 1002, attemptId: 'm-00000_0' }), []);
+    // The commit was refused: the waiting success is committed next.
+    let ds = t.handle({ type: 'commitDone', now: 1003, attemptId: 'm-00000_1', committed: false });
+    assert.deepEqual(ds, [{ type: 'commit', attemptId: 'm-00000_0', taskId: 'm-00000', kind: 'map' }]);
+    ds = t.handle({ type: 'commitDone', now: 1004, attemptId: 'm-00000_0', committed: true });
+    assert.deepEqual(types(ds), ['jobSucceeded']);
+    assert.deepEqual(
+      t.attempts().map((a) => [a.attemptId, a.status]),
+      [
+        ['m-00000_0', 'committed'],
+        ['m-00001_0', 'committed'],
+        ['m-00000_1', 'duplicate'],
+      ],
+    );
+    assert.equal(t.snapshot().tasks[0]!.failures, 1);
+  });
+});
+
+describe('timeouts', () => {
+  test('an attempt without progress for taskTimeoutMs is killed and retried, counted as failed', () => {
+    const { s } = start({ numMaps: 1, numReduces: 1, taskTimeoutMs: 1000, heartbeatTimeoutMs: Infinity }, [
+      ['w', 1],
+    ]);
+    s.handle({ type: 'progress', now: 500, attemptId: 'm-00000_0', fraction: 0.2 });
+    assert.deepEqual(s.handle({ type: 'tick', now: 1499 }), []);
+    const ds = s.handle({ type: 'tick', now: 1500 });
+    assert.equal(ds[0]?.type, 'kill');
+    assert.deepEqual(assigned(ds), ['m-00000_1@w']);
+    const [a0] = s.attempts();
+    assert.equal(a0!.status, 'failed');
+    assert.equal(a0!.error?.code, 'TSMR_TASK_TIMEOUT');
+    assert.equal(a0!.finishedAt, 1500);
+    assert.equal(s.snapshot().tasks[0]!.failures, 1);
+    assert.equal(s.snapshot().stats.timedOutAttempts, 1);
+    // The killed attempt's late success is ignored.
+    assert.deepEqual(s.handle({ type: 'attemptSucceeded', now: 1501, attemptId: 'm-00000_0' }), []);
+  });
+
+  test('a worker without heartbeat is lost: its attempts are killed and reassigned, not counted', () => {
+    const { s } = start({ numMaps: 2, numReduces: 1, heartbeatTimeoutMs: 100 }, [
+      ['w1', 1],
+      ['w2', 1],
+    ]);
+    s.handle({ type: 'heartbeat', now: 60, workerId: 'w1' });
+    finish(s, 'm-00000_0', 70);
+    assert.deepEqual(s.handle({ type: 'heartbeat', now: 99, workerId: 'w2' }), []);
+    s.handle({ type: 'heartbeat', now: 150, workerId: 'w1' });
+    const ds = s.handle({ type: 'tick', now: 199 });
+    assert.deepEqual(ds, [
+      {
+        type: 'kill',
+        attemptId: 'm-00001_0',
+        workerId: 'w2',
+        reason: 'worker w2 lost: no heartbeat for 100 ms',
+      },
+      {
+        type: 'assign',
+        attemptId: 'm-00001_1',
+        taskId: 'm-00001',
+        kind: 'map',
+        index: 1,
+        attempt: 1,
+        workerId: 'w1',
+        speculative: false,
+      },
+    ]);
+    assert.equal(s.snapshot().tasks[1]!.failures, 0);
+    assert.equal(s.snapshot().workers[1]!.alive, false);
+    // Its heartbeat now is too late; it must join again.
+    s.handle({ type: 'heartbeat', now: 200, workerId: 'w2' });
+    assert.equal(s.snapshot().stats.lateEvents, 1);
+  });
+});
+
+describe('worker loss', () => {
+  test('committed map outputs of a lost worker are re-executed while reduces need them', () => {
+    const { s } = start({ numMaps: 2, numReduces: 2 }, [
+      ['w1', 1],
+      ['w2', 1],
+    ]);
+    finish(s, 'm-00000_0', 10, 'out0@w1');
+    const r = finish(s, 'm-00001_0', 11, 'out1@w2');
+    assert.deepEqual(assigned(r), ['r-00000_0@w1', 'r-00001_0@w2']);
+    // w2 dies: r1 killed (not counted), m1's output is gone.
+    assert.deepEqual(s.handle({ type: 'workerLost', now: 20, workerId: 'w2' }), []);
+    let snap = s.snapshot();
+    assert.equal(snap.tasks[1]!.state, 'pending');
+    assert.equal(s.mapOutput('m-00001'), undefined);
+    assert.equal(snap.stats.reexecutedMaps, 1);
+    // r0 finishes; the free slot goes to the map first, r1 waits for it.
+    let ds = finish(s, 'r-00000_0', 30);
+    assert.deepEqual(assigned(ds), ['m-00001_1@w1']);
+    ds = finish(s, 'm-00001_1', 40, 'out1@w1');
+    assert.deepEqual(assigned(ds), ['r-00001_1@w1']);
+    assert.equal(s.mapOutput('m-00001'), 'out1@w1');
+    assert.deepEqual(types(finish(s, 'r-00001_1', 50)), ['commit', 'jobSucceeded']);
+    snap = s.snapshot();
+    assert.ok(snap.tasks.every((t) => t.failures === 0));
+    assert.deepEqual(
+      s.attempts().map((a) => [a.attemptId, a.status, a.state]),
+      [
+        ['m-00000_0', 'committed', 'committed'],
+        ['m-00001_0', 'killed', 'lost'],
+        ['r-00000_0', 'committed', 'committed'],
+        ['r-00001_0', 'killed', 'killed'],
+        ['m-00001_1', 'committed', 'committed'],
+        ['r-00001_1', 'committed', 'committed'],
+      ],
+    );
+    // A worker that comes back is a fresh worker.
+    assert.deepEqual(s.handle({ type: 'workerJoined', now: 60, workerId: 'w2', slots: 1 }), []);
+  });
+
+  test('if the last reduce commits while a lost map is re-running, the old output stays committed', () => {
+    const { s } = start({ numMaps: 2, numReduces: 1 }, [
+      ['w1', 1],
+      ['w2', 1],
+    ]);
+    finish(s, 'm-00000_0', 10);
+    finish(s, 'm-00001_0', 11);
+    s.handle({ type: 'workerLost', now: 12, workerId: 'w2' });
+    assert.deepEqual(assigned(s.handle({ type: 'workerJoined', now: 13, workerId: 'w3', slots: 1 })), [
+      'm-00001_1@w3',
+    ]);
+    const ds = finish(s, 'r-00000_0', 20);
+    assert.deepEqual(types(ds), ['commit', 'kill', 'jobSucceeded']);
+    const snap = s.snapshot();
+    assert.equal(snap.tasks[1]!.committedAttempt, 'm-00001_0');
+    assert.equal(snap.counts.map.committed, 2);
+  });
+
+  test('lost during the map phase: its map outputs are re-executed, unknown workers are late', () => {
+    const { s } = start({ numMaps: 2, numReduces: 1 }, [
+      ['w1', 1],
+      ['w2', 1],
+    ]);
+    finish(s, 'm-00001_0', 5);
+    assert.deepEqual(s.handle({ type: 'workerLost', now: 6, workerId: 'nobody' }), []);
+    assert.deepEqual(assigned(s.handle({ type: 'workerLost', now: 6, workerId: 'w2' })), []);
+    assert.equal(s.snapshot().counts.map.pending, 1);
+    assert.deepEqual(assigned(finish(s, 'm-00000_0', 7)), ['m-00001_1@w1']);
+  });
+});
+
+describe('fetch failures', () => {
+  test('three reports re-execute the map (counted); the reporting reducer is not charged', () => {
+    const { s } = start({ numMaps: 1, numReduces: 3 }, [
+      ['w1', 2],
+      ['w2', 2],
+    ]);
+    const r = finish(s, 'm-00000_0', 10, 'out@w1');
+    assert.deepEqual(assigned(r), ['r-00000_0@w1', 'r-00001_0@w2', 'r-00002_0@w1']);
+    s.handle({ type: 'fetchFailed', now: 11, mapTaskId: 'm-00000', reduceAttemptId: 'r-00000_0' });
+    s.handle({ type: 'fetchFailed', now: 12, mapTaskId: 'm-00000', reduceAttemptId: 'r-00001_0' });
+    assert.equal(s.mapOutput('m-00000'), 'out@w1');
+    let ds = s.handle({ type: 'fetchFailed', now: 13, mapTaskId: 'm-00000', reduceAttemptId: 'r-00000_0' });
+    assert.deepEqual(assigned(ds), ['m-00000_1@w2']); // elsewhere than the output that could not be read
+    assert.equal(s.mapOutput('m-00000'), undefined);
+    assert.equal(s.snapshot().tasks[0]!.failures, 1);
+    assert.equal(s.attempts()[0]!.state, 'lost');
+    // Further reports about the old output change nothing.
+    s.handle({ type: 'fetchFailed', now: 14, mapTaskId: 'm-00000', reduceAttemptId: 'r-00002_0' });
+    assert.equal(s.snapshot().tasks[0]!.attempts.length, 2);
+    // The reducers fail (reported by the runtime): not counted, and they wait for the new output.
+    ds = s.handle({ type: 'attemptFailed', now: 15, attemptId: 'r-00000_0', error: boom });
+    assert.deepEqual(ds, []);
+    assert.equal(s.snapshot().tasks[1]!.failures, 0);
+    assert.equal(s.attempt('r-00000_0')!.status, 'killed');
+    ds = finish(s, 'm-00000_1', 20, 'out@w2');
+    assert.deepEqual(assigned(ds), ['r-00000_1@w1']);
+    assert.equal(s.mapOutput('m-00000'), 'out@w2');
+    assert.equal(s.snapshot().stats.fetchFailures, 4);
+  });
+
+  test('a report about an output that was already replaced is ignored', () => {
+    const { s } = start({ numMaps: 1, numReduces: 1, maxFetchFailures: 1 }, [['w', 2]]);
+    finish(s, 'm-00000_0', 1);
+    const report = { type: 'fetchFailed', mapTaskId: 'm-00000', reduceAttemptId: 'r-00000_0' } as const;
+    assert.deepEqual(assigned(s.handle({ ...report, now: 2, mapAttemptId: 'm-00000_0' })), ['m-00000_1@w']);
+    finish(s, 'm-00000_1', 3);
+    assert.deepEqual(s.handle({ ...report, now: 4, mapAttemptId: 'm-00000_0' }), []);
+    assert.equal(s.snapshot().tasks[0]!.committedAttempt, 'm-00000_1');
+  });
+
+  test('fetch failures exhausting the map task fail the job', () => {
+    const { s } = start({ numMaps: 1, numReduces: 1, maxAttempts: 1, maxFetchFailures: 1 }, [['w', 2]]);
+    finish(s, 'm-00000_0', 1);
+    const ds = s.handle({ type: 'fetchFailed', now: 2, mapTaskId: 'm-00000', reduceAttemptId: 'r-00000_0' });
+    assert.deepEqual(types(ds), ['kill', 'jobFailed']);
+    const err = ds[1]!.type === 'jobFailed' ? ds[1]!.error : undefined;
+    assert.equal(err?.cause?.code, 'TSMR_IO');
+    assert.match(err!.message, /^task m-00000 failed 1 times; last error: map output of m-00000_0/);
+  });
+});
+
+describe('speculation', () => {
+  const cfg = { numMaps: 3, numReduces: 1, speculation: true, speculationMinRuntimeMs: 1000 };
+
+  test('a straggler near the end of the phase gets one backup on another worker; first commit wins', () => {
+    const { s, ds } = start(cfg, [
+      ['w1', 2],
+      ['w2', 2],
+    ]);
+    assert.deepEqual(assigned(ds), ['m-00000_0@w1', 'm-00001_0@w1', 'm-00002_0@w2']);
+    s.handle({ type: 'progress', now: 500, attemptId: 'm-00000_0', fraction: 0.05 });
+    finish(s, 'm-00001_0', 900);
+    finish(s, 'm-00002_0', 900);
+    // Not yet: m0 has run 999 ms < speculationMinRuntimeMs.
+    assert.deepEqual(s.handle({ type: 'tick', now: 999 }), []);
+    s.handle({ type: 'progress', now: 2000, attemptId: 'm-00000_0', fraction: 0.1 });
+    let out = s.handle({ type: 'tick', now: 2000 });
+    // rate 0.1/2000 ≤ median (1/900) / 2, and 18 s left > 0.9 s for a fresh attempt.
+    assert.deepEqual(out, [
+      {
+        type: 'assign',
+        attemptId: 'm-00000_1',
+        taskId: 'm-00000',
+        kind: 'map',
+        index: 0,
+        attempt: 1,
+        workerId: 'w2',
+        speculative: true,
+      },
+    ]);
+    assert.deepEqual(s.handle({ type: 'tick', now: 3000 }), []); // one backup only
+    out = finish(s, 'm-00000_1', 3100);
+    assert.deepEqual(types(out), ['commit', 'kill', 'assign']);
+    assert.equal(out[1]!.type === 'kill' && out[1]!.attemptId, 'm-00000_0');
+    assert.deepEqual(s.handle({ type: 'attemptSucceeded', now: 3200, attemptId: 'm-00000_0' }), []);
+    assert.equal(s.snapshot().stats.speculativeAttempts, 1);
+    assert.equal(s.attempt('m-00000_1')!.speculative, true);
+  });
+
+  test('no backup for an attempt near its end, while tasks are pending, or when disabled', () => {
+    const near = start(cfg, [
+      ['w1', 2],
+      ['w2', 2],
+    ]).s;
+    finish(near, 'm-00001_0', 1000);
+    finish(near, 'm-00002_0', 1000);
+    near.handle({ type: 'progress', now: 4000, attemptId: 'm-00000_0', fraction: 0.9 });
+    // slow (0.9/4000 < 1/2000) but only ~444 ms left, less than a fresh attempt's 1000 ms
+    assert.deepEqual(near.handle({ type: 'tick', now: 4000 }), []);
+
+    const pending = start({ ...cfg, numMaps: 5 }, [
+      ['w1', 1],
+      ['w2', 1],
+    ]).s;
+    finish(pending, 'm-00001_0', 1000); // m2 takes w2's slot; m3, m4 pending
+    assert.deepEqual(pending.handle({ type: 'tick', now: 5000 }), []);
+
+    const off = start({ ...cfg, speculation: false }, [
+      ['w1', 2],
+      ['w2', 2],
+    ]).s;
+    finish(off, 'm-00001_0', 1000);
+    finish(off, 'm-00002_0', 1000);
+    assert.deepEqual(off.handle({ type: 'tick', now: 5000 }), []);
+  });
+});
+
+describe('cancel', () => {
+  test('kills everything running and fails the job; later events are ignored', () => {
+    const { s } = start({ numMaps: 3, numReduces: 1 }, [['w', 2]]);
+    const ds = s.handle({ type: 'cancel', now: 5, reason: 'SIGINT' });
+    assert.deepEqual(types(ds), ['kill', 'kill', 'jobFailed']);
+    const last = ds[2]!;
+    assert.equal(last.type === 'jobFailed' && last.error.code, 'TSMR_CANCELLED');
+    assert.equal(last.type === 'jobFailed' && last.error.message, 'job cancelled: SIGINT');
+    assert.deepEqual(s.handle({ type: 'attemptSucceeded', now: 6, attemptId: 'm-00000_0' }), []);
+    assert.deepEqual(s.handle({ type: 'cancel', now: 7, reason: 'again' }), []);
+    assert.equal(s.snapshot().stats.lateEvents, 2);
+    assert.ok(s.attempts().every((a) => a.status === 'killed'));
+  });
+});

@@ -1,0 +1,872 @@
+/**
+ * The scheduler: a pure state machine that owns task and attempt state and is
+ * shared by local mode (one worker whose slots are threads) and cluster mode
+ * (many workers). `handle(event)` returns the decisions the runtime must carry
+ * out. No I/O, no timers, no clock, no randomness: the same event sequence
+ * always yields the same decisions.
+ *
+ * Rules (sources in brackets):
+ *
+ * - **Phases.** Map tasks first; reduce tasks are assigned only when every map
+ *   task is committed (no "slow start"). A task is done when its commit is done.
+ *   When every reduce task is committed (map-only job: every map task), the job
+ *   succeeds, once.
+ * - **Placement.** Pending tasks go to free slots lowest task index first; each
+ *   goes to the live worker with the most free slots (ties: earliest joined),
+ *   preferring workers on which the task has not failed yet.
+ * - **Retries** [Google MR §3.3, Hadoop]. A failed attempt is retried until the
+ *   task has failed `maxAttempts` times, then the job fails with
+ *   `TSMR_TASK_FAILED` (the last error as cause) and every running attempt is
+ *   killed. `retriable: false` fails the job at once. Attempts killed because
+ *   their worker died, or failures of a reduce attempt that reported a fetch
+ *   failure (the map's fault, not its own), do not count.
+ * - **Commit.** The first success of an uncommitted task gets a `commit`
+ *   decision; later successes wait while it is in flight and become duplicates
+ *   once it succeeds. `commitDone(committed: false)` makes the attempt a
+ *   duplicate, counts as a failure (so a runtime that keeps refusing cannot loop
+ *   forever) and commits the next waiting success, if any. Outcomes of attempts
+ *   of committed tasks, of killed attempts, or of unknown attempts are ignored
+ *   and counted (`duplicateCompletions`, `lateEvents`): never a second commit.
+ * - **Timeouts.** Every event first advances the clock and applies what expired
+ *   by then: a worker with no heartbeat for `heartbeatTimeoutMs` is lost (its
+ *   attempts get `kill` decisions); an attempt with no progress for
+ *   `taskTimeoutMs` is killed and counts as failed (`TSMR_TASK_TIMEOUT`).
+ * - **Lost workers** [Google MR §3.3]. Running attempts are killed and retried
+ *   elsewhere, not counted. While some reduce task is not committed, the map
+ *   outputs the worker held are lost: those map tasks are re-executed, and
+ *   unassigned reduces wait for them again. (If the last reduce commits while a
+ *   map is being re-executed, its previous output was read by all; it is
+ *   restored as the committed attempt.) Reduce outputs live on the shared output
+ *   file system and are not lost.
+ * - **Fetch failures** [Hadoop]. `maxFetchFailures` reports about one committed
+ *   map output (from any reducers), or one report when its worker is known
+ *   lost, re-execute the map; the new output replaces the old one when it
+ *   commits. A report naming a map attempt that is no longer the committed one
+ *   is stale and ignored. Fetch-failure re-executions count as a failure of the
+ *   map task (as in Hadoop); re-executions after worker loss do not. The
+ *   reporting reduce attempt is failed by the runtime with `attemptFailed`.
+ * - **Speculation** [Google MR §3.6; LATE, Zaharia et al., OSDI 2008], on `tick`
+ *   when enabled: when no task of the current phase is pending and some slot is
+ *   free, a running attempt of a task without backup is a straggler when it has
+ *   run `speculationMinRuntimeMs`, at least one task of its phase is committed,
+ *   its progress rate (fraction per ms since start) is at most the median rate
+ *   of the other tasks of its phase (committed: 1 / duration; running: best
+ *   attempt's rate) divided by `speculationSlowdown`, and its estimated time
+ *   left exceeds the median task duration (a backup could finish first).
+ *   Stragglers, longest estimated time left first, each get one backup on
+ *   another worker. The first attempt to commit wins; the others are killed.
+ *   Rates come from `progress` events: a runtime that sends none makes every
+ *   attempt still running at the end of a phase look stalled.
+ * - **Cancel.** Running attempts are killed and the job fails with `TSMR_CANCELLED`.
+ *
+ * Slots: an attempt holds a slot of its worker from `assign` until it
+ * succeeds, fails or is killed. Once the job has ended, every event is ignored.
+ *
+ * Journal: the state is a function of the event sequence, so a coordinator can
+ * append events to a journal and, after a restart, replay them into a new
+ * `Scheduler` (discarding the decisions of the replay) before handling new ones.
+ */
+import { ErrorCode, TsmrError, usageError } from '../errors.ts';
+import type { SerializedError } from '../errors.ts';
+import type { AttemptRecord } from './job-report.ts';
+import { attemptIdOf, schedulerDefaults, taskIdOf } from './scheduler-types.ts';
+import type {
+  AttemptHistoryEntry,
+  AttemptState,
+  Decision,
+  PhaseCounts,
+  ResolvedSchedulerConfig,
+  SchedulerConfig,
+  SchedulerEvent,
+  SchedulerSnapshot,
+  SchedulerStats,
+  TaskKind,
+  TaskSnapshot,
+  TaskState,
+} from './scheduler-types.ts';
+
+export * from './scheduler-types.ts';
+
+interface Task {
+  readonly id: string;
+  readonly kind: TaskKind;
+  readonly index: number;
+  /** Position in assignment order: maps 0..M-1, then reduces M..M+R-1. */
+  readonly order: number;
+  readonly attempts: Attempt[];
+  readonly running: Set<Attempt>;
+  committing: Attempt | undefined;
+  committed: Attempt | undefined;
+  /** Last committed attempt whose map output was lost (restored if the job ends before re-execution does). */
+  lost: Attempt | undefined;
+  failures: number;
+  readonly failedOn: Set<string>;
+  speculated: boolean;
+  /** In the pending queue. */
+  queued: boolean;
+}
+
+interface Attempt {
+  readonly id: string;
+  readonly task: Task;
+  readonly attempt: number;
+  readonly workerId: string;
+  readonly speculative: boolean;
+  readonly startedAt: number;
+  finishedAt: number | undefined;
+  state: AttemptState;
+  error: SerializedError | undefined;
+  reason: string | undefined;
+  output: unknown;
+  progress: number;
+  lastProgressAt: number;
+  /** Fetch failures reported about this attempt's (committed map) output. */
+  fetchFailures: number;
+  /** This (reduce) attempt reported a fetch failure: its own failure does not count. */
+  reportedFetchFailure: boolean;
+}
+
+interface Worker {
+  readonly id: string;
+  slots: number;
+  alive: boolean;
+  lastHeartbeatAt: number;
+  readonly running: Set<Attempt>;
+}
+
+/** Pure MapReduce scheduler; see the module docs for its rules. */
+export class Scheduler {
+  readonly config: ResolvedSchedulerConfig;
+  readonly #maps: Task[] = [];
+  readonly #reduces: Task[] = [];
+  readonly #tasks = new Map<string, Task>();
+  readonly #attempts = new Map<string, Attempt>();
+  readonly #running = new Set<Attempt>();
+  readonly #workers = new Map<string, Worker>();
+  /** Binary min-heap of tasks that need an attempt, by `order` (entries may be stale). */
+  readonly #pending: Task[] = [];
+  #mapsCommitted = 0;
+  #reducesCommitted = 0;
+  #now = 0;
+  #status: 'running' | 'succeeded' | 'failed' = 'running';
+  readonly #stats: SchedulerStats = {
+    attemptsStarted: 0,
+    failedAttempts: 0,
+    killedAttempts: 0,
+    timedOutAttempts: 0,
+    duplicateCompletions: 0,
+    lateEvents: 0,
+    fetchFailures: 0,
+    reexecutedMaps: 0,
+    speculativeAttempts: 0,
+    lostWorkers: 0,
+  };
+
+  /** @throws TsmrError `TSMR_USAGE` for a setting out of range. */
+  constructor(config: SchedulerConfig) {
+    const c: ResolvedSchedulerConfig = {
+      ...schedulerDefaults,
+      ...dropUndefined(config),
+      numMaps: config.numMaps,
+      numReduces: config.numReduces,
+    };
+    const count = (name: keyof ResolvedSchedulerConfig, min: number): void => {
+      const v = c[name];
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
+        throw usageError(`scheduler setting ${name} must be an integer ≥ ${min}, got ${String(v)}`);
+    };
+    const positive = (name: keyof ResolvedSchedulerConfig): void => {
+      const v = c[name];
+      if (typeof v !== 'number' || !(v > 0))
+        throw usageError(`scheduler setting ${name} must be a positive number of ms, got ${String(v)}`);
+    };
+    count('numMaps', 0);
+    count('numReduces', 0);
+    count('maxAttempts', 1);
+    count('maxFetchFailures', 1);
+    positive('taskTimeoutMs');
+    positive('heartbeatTimeoutMs');
+    positive('speculationSlowdown');
+    if (!(c.speculationMinRuntimeMs >= 0))
+      throw usageError(`scheduler setting speculationMinRuntimeMs must be ≥ 0`);
+    this.config = Object.freeze(c);
+    for (let i = 0; i < c.numMaps; i++) this.#maps.push(this.#newTask('map', i, i));
+    for (let i = 0; i < c.numReduces; i++) this.#reduces.push(this.#newTask('reduce', i, c.numMaps + i));
+  }
+
+  /**
+   * Applies one event and returns the decisions it leads to, in the order the
+   * runtime must apply them. Never throws for late, duplicate or unknown ids
+   * (they are counted); throws `TSMR_INTERNAL` for a malformed event.
+   */
+  handle(event: SchedulerEvent): Decision[] {
+    if (this.#status !== 'running') {
+      this.#stats.lateEvents++;
+      return [];
+    }
+    if (typeof event.now !== 'number' || Number.isNaN(event.now)) throw internal(`event without a valid now`);
+    this.#now = Math.max(this.#now, event.now);
+    const out: Decision[] = [];
+    this.#expire(out);
+    if (this.#status === 'running') this.#apply(event, out);
+    if (this.#status === 'running') this.#advance(out, event.type === 'tick');
+    return out;
+  }
+
+  /** The committed output of a map task (`attemptSucceeded.output`), or undefined. */
+  mapOutput(mapTaskId: string): unknown {
+    const t = this.#tasks.get(mapTaskId);
+    return t?.kind === 'map' ? t.committed?.output : undefined;
+  }
+
+  /** Committed map outputs by map index (undefined where not committed). */
+  mapOutputs(): unknown[] {
+    return this.#maps.map((t) => t.committed?.output);
+  }
+
+  /** One attempt's history entry, or undefined for an unknown id. */
+  attempt(attemptId: string): AttemptHistoryEntry | undefined {
+    const a = this.#attempts.get(attemptId);
+    return a && historyEntry(a);
+  }
+
+  /** Every attempt so far, in start order (for `JobReport.attempts`). */
+  attempts(): AttemptHistoryEntry[] {
+    return [...this.#attempts.values()].map(historyEntry);
+  }
+
+  get status(): 'running' | 'succeeded' | 'failed' {
+    return this.#status;
+  }
+
+  /** A copy of the whole state: tasks, per-phase counts, workers, stats. */
+  snapshot(): SchedulerSnapshot {
+    const counts = { map: emptyCounts(), reduce: emptyCounts() };
+    const tasks: TaskSnapshot[] = [];
+    for (const t of [...this.#maps, ...this.#reduces]) {
+      const state = taskState(t);
+      const c = counts[t.kind];
+      c.total++;
+      c[state]++;
+      const s: TaskSnapshot = {
+        taskId: t.id,
+        kind: t.kind,
+        index: t.index,
+        state,
+        attempts: t.attempts.map((a) => a.id),
+        failures: t.failures,
+        speculated: t.speculated,
+      };
+      if (t.committed) s.committedAttempt = t.committed.id;
+      if (t.kind === 'map' && t.committed) s.mapOutput = t.committed.output;
+      tasks.push(s);
+    }
+    return {
+      now: this.#now,
+      status: this.#status,
+      phase: this.#mapsDone() ? 'reduce' : 'map',
+      counts,
+      tasks,
+      workers: [...this.#workers.values()].map((w) => ({
+        workerId: w.id,
+        slots: w.slots,
+        alive: w.alive,
+        running: [...w.running].map((a) => a.id),
+        lastHeartbeatAt: w.lastHeartbeatAt,
+      })),
+      stats: { ...this.#stats },
+      config: this.config,
+    };
+  }
+
+  // ---- events -------------------------------------------------------------
+
+  #apply(e: SchedulerEvent, out: Decision[]): void {
+    switch (e.type) {
+      case 'workerJoined':
+        return this.#onWorkerJoined(e.workerId, e.slots);
+      case 'workerLost': {
+        const w = this.#workers.get(e.workerId);
+        if (!w?.alive) return void this.#stats.lateEvents++;
+        return this.#loseWorker(w, `worker ${w.id} lost`, false, out);
+      }
+      case 'heartbeat': {
+        const w = this.#workers.get(e.workerId);
+        if (!w?.alive) return void this.#stats.lateEvents++;
+        w.lastHeartbeatAt = this.#now;
+        return;
+      }
+      case 'progress': {
+        const a = this.#attempts.get(e.attemptId);
+        if (a?.state !== 'running') return void this.#stats.lateEvents++;
+        if (Number.isFinite(e.fraction)) a.progress = Math.min(1, Math.max(a.progress, e.fraction, 0));
+        a.lastProgressAt = this.#now;
+        return;
+      }
+      case 'attemptSucceeded':
+        return this.#onSucceeded(e.attemptId, e.output, out);
+      case 'attemptFailed':
+        return this.#onFailed(e.attemptId, e.error, e.retriable !== false, out);
+      case 'commitDone':
+        return this.#onCommitDone(e.attemptId, e.committed, out);
+      case 'fetchFailed':
+        return this.#onFetchFailed(e.mapTaskId, e.reduceAttemptId, e.mapAttemptId, out);
+      case 'tick':
+        return;
+      case 'cancel':
+        return this.#failJob(
+          {
+            name: 'TsmrError',
+            code: ErrorCode.CANCELLED,
+            message: `job cancelled: ${e.reason}`,
+            details: { reason: e.reason },
+          },
+          'job cancelled',
+          out,
+        );
+      default:
+        throw internal(`unknown scheduler event ${JSON.stringify((e as { type?: unknown }).type)}`);
+    }
+  }
+
+  #onWorkerJoined(workerId: string, slots: number): void {
+    if (typeof workerId !== 'string' || workerId === '') throw internal('workerJoined without a workerId');
+    if (!Number.isInteger(slots) || slots < 0)
+      throw internal(`worker ${workerId}: slots must be an integer ≥ 0`);
+    const w = this.#workers.get(workerId);
+    if (w) {
+      // A re-announcement (alive) or a rejoin after loss: its old attempts and outputs are already gone.
+      w.alive = true;
+      w.slots = slots;
+      w.lastHeartbeatAt = this.#now;
+      return;
+    }
+    this.#workers.set(workerId, {
+      id: workerId,
+      slots,
+      alive: true,
+      lastHeartbeatAt: this.#now,
+      running: new Set(),
+    });
+  }
+
+  #onSucceeded(attemptId: string, output: unknown, out: Decision[]): void {
+    const a = this.#attempts.get(attemptId);
+    if (!a || a.state !== 'running') return this.#ignored(a);
+    const t = a.task;
+    this.#endRunning(a);
+    a.output = output;
+    if (t.committed) {
+      a.state = 'duplicate';
+      a.reason = `task already committed by ${t.committed.id}`;
+      this.#stats.duplicateCompletions++;
+      return;
+    }
+    a.state = 'succeeded';
+    if (!t.committing) this.#startCommit(a, out);
+  }
+
+  #onFailed(attemptId: string, error: SerializedError, retriable: boolean, out: Decision[]): void {
+    const a = this.#attempts.get(attemptId);
+    if (!a || a.state !== 'running') return this.#ignored(a);
+    const t = a.task;
+    this.#endRunning(a);
+    a.state = 'failed';
+    a.error = error;
+    if (!retriable) {
+      const e = taskError(
+        t,
+        a.attempt,
+        `task ${t.id} attempt ${a.attempt} failed with an error that a retry cannot fix: ${error.message}`,
+        error,
+      );
+      return this.#failJob(e, 'job failed', out);
+    }
+    if (t.committed) {
+      this.#stats.duplicateCompletions++;
+      this.#requeue(t);
+      return;
+    }
+    if (t.kind === 'reduce' && a.reportedFetchFailure) {
+      // Hadoop counts a reducer that could not fetch a map output as killed: the map was at fault.
+      a.state = 'killed';
+      a.reason = 'failed after reporting a fetch failure (not counted)';
+      this.#stats.killedAttempts++;
+      this.#requeue(t);
+      return;
+    }
+    this.#countFailure(t, a, error, out);
+  }
+
+  #onCommitDone(attemptId: string, committed: boolean, out: Decision[]): void {
+    const a = this.#attempts.get(attemptId);
+    if (!a || a.state !== 'committing') return void this.#stats.lateEvents++;
+    const t = a.task;
+    t.committing = undefined;
+    if (!committed) {
+      a.state = 'duplicate';
+      a.reason = 'commit refused';
+      this.#stats.duplicateCompletions++;
+      const error = taskError(
+        t,
+        a.attempt,
+        `commit of ${a.id} was refused (another commit of ${t.id} exists)`,
+        undefined,
+        ErrorCode.INTERNAL,
+      );
+      this.#commitNextOrRequeue(t, out);
+      this.#countFailure(t, a, error, out);
+      return;
+    }
+    a.state = 'committed';
+    t.committed = a;
+    t.lost = undefined;
+    a.fetchFailures = 0;
+    if (t.kind === 'map') this.#mapsCommitted++;
+    else this.#reducesCommitted++;
+    for (const other of t.attempts) {
+      if (other.state === 'running') this.#kill(other, `another attempt committed: ${a.id}`, out);
+      else if (other.state === 'succeeded') {
+        other.state = 'duplicate';
+        other.reason = `task already committed by ${a.id}`;
+        this.#stats.duplicateCompletions++;
+      }
+    }
+  }
+
+  #onFetchFailed(
+    mapTaskId: string,
+    reduceAttemptId: string,
+    mapAttemptId: string | undefined,
+    out: Decision[],
+  ): void {
+    const t = this.#tasks.get(mapTaskId);
+    const r = this.#attempts.get(reduceAttemptId);
+    if (t?.kind !== 'map' || r?.task.kind !== 'reduce') return void this.#stats.lateEvents++;
+    this.#stats.fetchFailures++;
+    r.reportedFetchFailure = true;
+    const c = t.committed;
+    // Already being re-executed, about an output already replaced, or no reduce needs map outputs any more.
+    if (!c || (mapAttemptId !== undefined && mapAttemptId !== c.id)) return;
+    if (this.#reducesCommitted === this.#reduces.length) return;
+    c.fetchFailures++;
+    if (!this.#workers.get(c.workerId)?.alive) {
+      this.#loseMapOutput(t, `map output of ${c.id} lost: worker ${c.workerId} lost`);
+    } else if (c.fetchFailures >= this.config.maxFetchFailures) {
+      const msg = `map output of ${c.id} on worker ${c.workerId} could not be fetched (${c.fetchFailures} fetch failures)`;
+      this.#loseMapOutput(t, msg);
+      this.#countFailure(t, c, taskError(t, c.attempt, msg, undefined, ErrorCode.IO), out, false);
+    }
+  }
+
+  // ---- time ---------------------------------------------------------------
+
+  /** Applies worker lease expiry, then attempt timeouts, as of `#now`. */
+  #expire(out: Decision[]): void {
+    const { heartbeatTimeoutMs, taskTimeoutMs } = this.config;
+    for (const w of this.#workers.values()) {
+      if (w.alive && this.#now - w.lastHeartbeatAt >= heartbeatTimeoutMs) {
+        this.#loseWorker(w, `worker ${w.id} lost: no heartbeat for ${heartbeatTimeoutMs} ms`, true, out);
+      }
+    }
+    for (const a of [...this.#running]) {
+      if (this.#status !== 'running') return;
+      if (this.#now - a.lastProgressAt < taskTimeoutMs) continue;
+      const t = a.task;
+      const msg = `attempt ${a.id} made no progress for ${taskTimeoutMs} ms`;
+      const error = taskError(t, a.attempt, msg, undefined, ErrorCode.TASK_TIMEOUT);
+      this.#stop(a, 'failed', msg, true, out);
+      a.error = error;
+      this.#stats.timedOutAttempts++;
+      this.#countFailure(t, a, error, out);
+    }
+  }
+
+  // ---- state changes --------------------------------------------------------
+
+  #loseWorker(w: Worker, reason: string, sendKills: boolean, out: Decision[]): void {
+    w.alive = false;
+    this.#stats.lostWorkers++;
+    for (const a of [...w.running]) this.#stop(a, 'killed', reason, sendKills, out);
+    const outputsNeeded = this.#reducesCommitted < this.#reduces.length;
+    for (const t of this.#maps) {
+      // Succeeded map attempts not yet committed: their output is on the dead worker.
+      let affected = false;
+      for (const a of t.attempts) {
+        if (a.workerId !== w.id || (a.state !== 'succeeded' && a.state !== 'committing')) continue;
+        if (a.state === 'committing') t.committing = undefined;
+        a.state = 'killed';
+        a.reason = `${reason} before its map output was committed`;
+        this.#stats.killedAttempts++;
+        affected = true;
+      }
+      if (affected && !t.committing && !t.committed) this.#commitNextOrRequeue(t, out);
+      if (outputsNeeded && t.committed?.workerId === w.id) {
+        this.#loseMapOutput(t, `map output of ${t.committed.id} lost: ${reason}`);
+      }
+    }
+  }
+
+  /** Un-commits a map task whose output is gone, so that it runs again. */
+  #loseMapOutput(t: Task, reason: string): void {
+    const c = t.committed;
+    if (!c) return;
+    c.state = 'lost';
+    c.reason = reason;
+    t.committed = undefined;
+    t.lost = c;
+    t.speculated = false;
+    this.#mapsCommitted--;
+    this.#stats.reexecutedMaps++;
+    this.#requeue(t);
+  }
+
+  /** Records a failure that counts against `maxAttempts`; fails the job when they are used up. */
+  #countFailure(t: Task, a: Attempt, error: SerializedError, out: Decision[], requeue = true): void {
+    t.failures++;
+    t.failedOn.add(a.workerId);
+    this.#stats.failedAttempts++;
+    if (t.failures >= this.config.maxAttempts && !t.committing && !t.committed) {
+      const e = taskError(
+        t,
+        a.attempt,
+        `task ${t.id} failed ${t.failures} times; last error: ${error.message}`,
+        error,
+      );
+      this.#failJob(e, 'job failed', out);
+      return;
+    }
+    if (requeue) this.#requeue(t);
+  }
+
+  #startCommit(a: Attempt, out: Decision[]): void {
+    a.state = 'committing';
+    a.task.committing = a;
+    out.push({ type: 'commit', attemptId: a.id, taskId: a.task.id, kind: a.task.kind });
+  }
+
+  #commitNextOrRequeue(t: Task, out: Decision[]): void {
+    const next = t.attempts.find((x) => x.state === 'succeeded');
+    if (next) this.#startCommit(next, out);
+    else this.#requeue(t);
+  }
+
+  #kill(a: Attempt, reason: string, out: Decision[]): void {
+    this.#stop(a, 'killed', reason, true, out);
+  }
+
+  /** Ends a running attempt as `killed` (not counted) or `failed` (the caller counts it), with or without a `kill` decision. */
+  #stop(a: Attempt, state: 'killed' | 'failed', reason: string, sendKill: boolean, out: Decision[]): void {
+    this.#endRunning(a);
+    a.state = state;
+    if (state === 'killed') {
+      a.reason = reason;
+      this.#stats.killedAttempts++;
+    }
+    if (sendKill) out.push({ type: 'kill', attemptId: a.id, workerId: a.workerId, reason });
+    this.#requeue(a.task);
+  }
+
+  #endRunning(a: Attempt): void {
+    a.finishedAt = this.#now;
+    this.#running.delete(a);
+    a.task.running.delete(a);
+    this.#workers.get(a.workerId)?.running.delete(a);
+  }
+
+  #failJob(error: SerializedError, reason: string, out: Decision[]): void {
+    for (const a of [...this.#running]) this.#kill(a, reason, out);
+    this.#status = 'failed';
+    out.push({ type: 'jobFailed', error });
+  }
+
+  #succeedJob(out: Decision[]): void {
+    for (const t of this.#maps) {
+      if (t.committed || !t.lost) continue;
+      // Every reduce read this output before it was lost: it stays the committed one.
+      for (const a of t.attempts) {
+        if (a.state === 'succeeded' || a.state === 'committing') {
+          a.state = 'killed';
+          a.reason = 'job finished';
+          this.#stats.killedAttempts++;
+        }
+      }
+      t.committing = undefined;
+      t.committed = t.lost;
+      t.committed.state = 'committed';
+      t.committed.reason = undefined;
+      t.lost = undefined;
+      this.#mapsCommitted++;
+    }
+    for (const a of [...this.#running]) this.#kill(a, 'job finished', out);
+    this.#status = 'succeeded';
+    out.push({ type: 'jobSucceeded' });
+  }
+
+  /** An ignored attempt outcome: a duplicate if its task is committed, else late. */
+  #ignored(a: Attempt | undefined): void {
+    if (a?.task.committed) this.#stats.duplicateCompletions++;
+    else this.#stats.lateEvents++;
+  }
+
+  // ---- assignment ---------------------------------------------------------
+
+  #mapsDone(): boolean {
+    return this.#mapsCommitted === this.#maps.length;
+  }
+
+  /** Ends the job if everything is committed; else assigns pending tasks, then (on tick) backups. */
+  #advance(out: Decision[], tick: boolean): void {
+    const jobDone =
+      this.#reduces.length > 0 ? this.#reducesCommitted === this.#reduces.length : this.#mapsDone();
+    if (jobDone) return this.#succeedJob(out);
+    for (;;) {
+      const t = this.#peekPending();
+      if (!t || (t.kind === 'reduce' && !this.#mapsDone())) break;
+      const w = this.#pickWorker(t, undefined);
+      if (!w) break;
+      this.#popPending();
+      this.#assign(t, w, false, out);
+    }
+    if (tick && this.config.speculation) this.#speculate(out);
+  }
+
+  #assign(t: Task, w: Worker, speculative: boolean, out: Decision[]): void {
+    const attempt = t.attempts.length;
+    const a: Attempt = {
+      id: attemptIdOf(t.id, attempt),
+      task: t,
+      attempt,
+      workerId: w.id,
+      speculative,
+      startedAt: this.#now,
+      finishedAt: undefined,
+      state: 'running',
+      error: undefined,
+      reason: undefined,
+      output: undefined,
+      progress: 0,
+      lastProgressAt: this.#now,
+      fetchFailures: 0,
+      reportedFetchFailure: false,
+    };
+    t.attempts.push(a);
+    t.running.add(a);
+    w.running.add(a);
+    this.#running.add(a);
+    this.#attempts.set(a.id, a);
+    this.#stats.attemptsStarted++;
+    if (speculative) this.#stats.speculativeAttempts++;
+    out.push({
+      type: 'assign',
+      attemptId: a.id,
+      taskId: t.id,
+      kind: t.kind,
+      index: t.index,
+      attempt,
+      workerId: w.id,
+      speculative,
+    });
+  }
+
+  /** Live worker with a free slot: not failed on before, most free slots, earliest joined. */
+  #pickWorker(t: Task, exclude: string | undefined): Worker | undefined {
+    let best: Worker | undefined;
+    let bestFailed = true;
+    let bestFree = 0;
+    for (const w of this.#workers.values()) {
+      const free = w.slots - w.running.size;
+      if (!w.alive || free <= 0 || w.id === exclude) continue;
+      const failed = t.failedOn.has(w.id);
+      if (!best || (bestFailed && !failed) || (bestFailed === failed && free > bestFree)) {
+        best = w;
+        bestFailed = failed;
+        bestFree = free;
+      }
+    }
+    return best;
+  }
+
+  #speculate(out: Decision[]): void {
+    const phase = this.#mapsDone() ? this.#reduces : this.#maps;
+    const head = this.#peekPending();
+    if (head && head.kind === phase[0]?.kind) return; // some task of the phase is not assigned yet
+    if (![...this.#workers.values()].some((w) => w.alive && w.running.size < w.slots)) return;
+    const now = this.#now;
+    const rateOf = (t: Task): number | undefined => {
+      if (t.committed) return 1 / Math.max(1, (t.committed.finishedAt ?? now) - t.committed.startedAt);
+      let best: number | undefined;
+      for (const a of t.running) {
+        const r = a.progress / Math.max(1, now - a.startedAt);
+        if (best === undefined || r > best) best = r;
+      }
+      return best;
+    };
+    if (!phase.some((t) => t.committed)) return;
+    const rates = new Map<Task, number>();
+    for (const t of phase) {
+      const r = rateOf(t);
+      if (r !== undefined) rates.set(t, r);
+    }
+    const stragglers: { a: Attempt; left: number }[] = [];
+    for (const t of phase) {
+      if (t.committed || t.committing || t.speculated || t.running.size !== 1) continue;
+      const [a] = t.running;
+      if (!a || now - a.startedAt < this.config.speculationMinRuntimeMs) continue;
+      const peers: number[] = [];
+      for (const [p, r] of rates) if (p !== t) peers.push(r);
+      if (peers.length === 0) continue;
+      const median = medianOf(peers);
+      if (!(median > 0)) continue;
+      const rate = a.progress / Math.max(1, now - a.startedAt);
+      if (rate > median / this.config.speculationSlowdown) continue;
+      const left = rate > 0 ? (1 - a.progress) / rate : Infinity;
+      if (left <= 1 / median) continue;
+      stragglers.push({ a, left });
+    }
+    stragglers.sort((x, y) => y.left - x.left || x.a.task.order - y.a.task.order);
+    for (const { a } of stragglers) {
+      const w = this.#pickWorker(a.task, a.workerId);
+      if (!w) continue;
+      a.task.speculated = true;
+      this.#assign(a.task, w, true, out);
+    }
+  }
+
+  // ---- pending queue (binary min-heap by task order, lazily cleaned) ------------
+
+  #requeue(t: Task): void {
+    if (t.queued || !needsAttempt(t)) return;
+    t.queued = true;
+    const h = this.#pending;
+    h.push(t);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (h[p]!.order <= h[i]!.order) break;
+      [h[p], h[i]] = [h[i]!, h[p]!];
+      i = p;
+    }
+  }
+
+  #peekPending(): Task | undefined {
+    while (this.#pending.length > 0) {
+      const t = this.#pending[0]!;
+      if (needsAttempt(t)) return t;
+      this.#popPending();
+    }
+    return undefined;
+  }
+
+  #popPending(): void {
+    const h = this.#pending;
+    const top = h[0];
+    const last = h.pop();
+    if (top) top.queued = false;
+    if (h.length === 0 || !last) return;
+    h[0] = last;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && h[l]!.order < h[m]!.order) m = l;
+      if (r < h.length && h[r]!.order < h[m]!.order) m = r;
+      if (m === i) break;
+      [h[m], h[i]] = [h[i]!, h[m]!];
+      i = m;
+    }
+  }
+
+  #newTask(kind: TaskKind, index: number, order: number): Task {
+    const t: Task = {
+      id: taskIdOf(kind, index),
+      kind,
+      index,
+      order,
+      attempts: [],
+      running: new Set(),
+      committing: undefined,
+      committed: undefined,
+      lost: undefined,
+      failures: 0,
+      failedOn: new Set(),
+      speculated: false,
+      queued: false,
+    };
+    this.#tasks.set(t.id, t);
+    this.#requeue(t);
+    return t;
+  }
+}
+
+function needsAttempt(t: Task): boolean {
+  return !t.committed && !t.committing && t.running.size === 0;
+}
+
+function taskState(t: Task): TaskState {
+  if (t.committed) return 'committed';
+  if (t.committing) return 'committing';
+  return t.running.size > 0 ? 'running' : 'pending';
+}
+
+const reportStatus: Record<AttemptState, AttemptRecord['status']> = {
+  running: 'running',
+  succeeded: 'succeeded',
+  committing: 'succeeded',
+  committed: 'committed',
+  failed: 'failed',
+  killed: 'killed',
+  duplicate: 'duplicate',
+  lost: 'killed',
+};
+
+function historyEntry(a: Attempt): AttemptHistoryEntry {
+  const e: AttemptHistoryEntry = {
+    taskId: a.task.id,
+    attempt: a.attempt,
+    worker: a.workerId,
+    startedAt: a.startedAt,
+    status: reportStatus[a.state],
+    attemptId: a.id,
+    kind: a.task.kind,
+    index: a.task.index,
+    speculative: a.speculative,
+    state: a.state,
+  };
+  if (a.finishedAt !== undefined) e.finishedAt = a.finishedAt;
+  if (a.error !== undefined) e.error = a.error;
+  if (a.reason !== undefined) e.reason = a.reason;
+  return e;
+}
+
+/** A `TsmrError`-shaped serialized error naming the task and attempt. */
+function taskError(
+  t: Task,
+  attempt: number,
+  message: string,
+  cause: SerializedError | undefined,
+  code: string = ErrorCode.TASK_FAILED,
+): SerializedError {
+  const e: SerializedError = { name: 'TsmrError', code, message, details: { taskId: t.id, attempt } };
+  if (cause) e.cause = cause;
+  return e;
+}
+
+function internal(message: string): TsmrError {
+  return new TsmrError(ErrorCode.INTERNAL, message);
+}
+
+function emptyCounts(): PhaseCounts {
+  return { total: 0, pending: 0, running: 0, committing: 0, committed: 0 };
+}
+
+function medianOf(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function dropUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
