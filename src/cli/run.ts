@@ -41,13 +41,27 @@ export function register(program: Command): void {
         '(--mapper/--reducer, Hadoop Streaming style). Output: <output>/part-r-NNNNN, _SUCCESS, _job.json.',
     )
     .argument('[job]', 'job module (.ts or .js) exporting defineJob(...)')
-    .requiredOption('-i, --input <paths...>', 'input files, directories (recursive; .* and _* skipped) or globs')
+    .requiredOption(
+      '-i, --input <paths...>',
+      'input files, directories (recursive; .* and _* skipped) or globs',
+    )
     .requiredOption('-o, --output <dir>', 'output directory (must not exist unless --overwrite)')
     .option('--mapper <command>', 'streaming: command that maps stdin lines to key\\tvalue lines')
     .option('--combiner <command>', 'streaming: command run on sorted map output before the shuffle')
-    .option('--reducer <command>', 'streaming: command that reduces sorted key\\tvalue lines (default: identity)')
-    .option('-r, --reducers <n>', 'reduce tasks R (default: the job’s reducers, else --workers)', parsePositive)
-    .option('-w, --workers <n>', 'worker threads; 0 runs in-process, in sequence (default: all cores)', parseCount)
+    .option(
+      '--reducer <command>',
+      'streaming: command that reduces sorted key\\tvalue lines (default: identity)',
+    )
+    .option(
+      '-r, --reducers <n>',
+      'reduce tasks R (default: the job’s reducers, else --workers)',
+      parsePositive,
+    )
+    .option(
+      '-w, --workers <n>',
+      'worker threads; 0 runs in-process, in sequence (default: all cores)',
+      parseCount,
+    )
     .option('-p, --param <name=value>', 'job parameter for ctx.params (repeatable)', collectParam, {})
     .option('--overwrite', 'replace the output directory if it exists')
     .option('--split-size <size>', 'bytes per input split, e.g. 64m (default 64m)', parseSize)
@@ -65,7 +79,7 @@ export function register(program: Command): void {
       '\nExamples:\n' +
         '  tsmr run examples/wordcount.ts --input corpus/ --output out/wc\n' +
         "  tsmr run examples/grep.ts -i logs/ -o out/grep --param pattern='ERROR .*'\n" +
-        "  tsmr run --mapper 'tr -s \" \" \"\\n\"' --reducer 'uniq -c' -i in/ -o out/\n" +
+        '  tsmr run --mapper \'tr -s " " "\\n"\' --reducer \'uniq -c\' -i in/ -o out/\n' +
         '\nExit codes: 0 success, 1 job failed, 2 bad usage or input (nothing written), 130 interrupted.',
     )
     .action(async (jobPath: string | undefined, flags: RunFlags) => {

@@ -35,8 +35,12 @@ export interface DriverInput {
 }
 
 /** What the driver hands back: everything the report needs except output files. */
-export type DriverResult = Omit<JobReport, 'name' | 'settings' | 'outputFiles' | 'outputBytes' | 'peakRssBytes'> & {
-  committedReduceOutputs: string[];
+export type DriverResult = Omit<
+  JobReport,
+  'name' | 'settings' | 'outputFiles' | 'outputBytes' | 'peakRssBytes'
+> & {
+  /** Records mode: the committed reduce outputs, to merge back in key order. */
+  resultSegments: SegmentRef[];
 };
 
 interface Live {
@@ -77,8 +81,11 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
   const live = new Map<string, Live>();
   const results = new Map<string, TaskResult>();
   const counters: Record<string, number> = {};
-  const committedReduceOutputs: string[] = [];
-  const phase: Record<PhaseName, { done: number; bytes: number; records: number; start?: number; end?: number }> = {
+  const resultSegments: SegmentRef[] = [];
+  const phase: Record<
+    PhaseName,
+    { done: number; bytes: number; records: number; start?: number; end?: number }
+  > = {
     map: { done: 0, bytes: 0, records: 0 },
     reduce: { done: 0, bytes: 0, records: 0 },
   };
@@ -86,6 +93,8 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
   let reduceBytesTotal = 0;
   let failedAttempts = 0;
   let checksumsVerified = 0;
+  /** Records in the committed map outputs (after combining): what the reduces must read. */
+  let shuffledRecords = 0;
 
   return new Promise<DriverResult>((resolve) => {
     let finished = false;
@@ -121,18 +130,32 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
 
     function start(a: Extract<Decision, { type: 'assign' }>): void {
       const msg = message(a.kind, a.index, a.attempt);
-      const entry: Live = { msg, running: undefined as unknown as RunningAttempt, progress: { bytes: 0, records: 0 } };
+      const entry: Live = {
+        msg,
+        running: undefined as unknown as RunningAttempt,
+        progress: { bytes: 0, records: 0 },
+      };
       live.set(a.attemptId, entry);
       const p = phase[a.kind];
       p.start ??= Date.now();
       entry.running = executor.start(a.workerId, msg, (progress) => {
         entry.progress = progress;
-        handle({ type: 'progress', now: Date.now(), attemptId: a.attemptId, fraction: fractionOf(msg, progress) });
+        handle({
+          type: 'progress',
+          now: Date.now(),
+          attemptId: a.attemptId,
+          fraction: fractionOf(msg, progress),
+        });
       });
       entry.running.result.then(
         (result) => {
           results.set(a.attemptId, result);
-          handle({ type: 'attemptSucceeded', now: Date.now(), attemptId: a.attemptId, output: result.mapOutput });
+          handle({
+            type: 'attemptSucceeded',
+            now: Date.now(),
+            attemptId: a.attemptId,
+            output: result.mapOutput,
+          });
         },
         (error: unknown) => {
           failedAttempts++;
@@ -181,9 +204,21 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
       const fileName = partFileName(index);
       const output: ReduceOutputSpec =
         input.output.kind === 'file'
-          ? { kind: 'file', dir: attemptDir(input.output.dir, taskId, attempt), fileName, format: input.body.outputFormat }
+          ? {
+              kind: 'file',
+              dir: attemptDir(input.output.dir, taskId, attempt),
+              fileName,
+              format: input.body.outputFormat,
+            }
           : { kind: 'records', dir: join(input.workDir, 'attempts', attemptId), fileName };
-      return { ...common, kind, partition: index, segments, tmpDir: join(input.workDir, 'merge', attemptId), output };
+      return {
+        ...common,
+        kind,
+        partition: index,
+        segments,
+        tmpDir: join(input.workDir, 'merge', attemptId),
+        output,
+      };
     }
 
     function reduceSegments(partition: number): SegmentRef[] {
@@ -192,7 +227,14 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
         const out = scheduler.mapOutput(mapTaskId(m)) as MapOutput;
         const s = out.partitions[partition];
         if (s.records > 0) {
-          segments.push({ path: out.dataPath, offset: s.offset, length: s.length, records: s.records, crc32: s.crc32, source: mapTaskId(m) });
+          segments.push({
+            path: out.dataPath,
+            offset: s.offset,
+            length: s.length,
+            records: s.records,
+            crc32: s.crc32,
+            source: mapTaskId(m),
+          });
         }
       }
       return segments;
@@ -218,7 +260,10 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
         p.records += entry.progress.records;
         if (kind === 'reduce') checksumsVerified += result.checksumsVerified ?? 0;
         if (kind === 'map') {
-          for (const s of result.mapOutput?.partitions ?? []) reduceBytesTotal += s.length;
+          for (const s of result.mapOutput?.partitions ?? []) {
+            reduceBytesTotal += s.length;
+            shuffledRecords += s.records;
+          }
         }
         if (p.done === (kind === 'map' ? numMaps : numReduces)) p.end = Date.now();
       }
@@ -227,12 +272,12 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
     }
 
     async function commitReduce(msg: TaskMessage, result: TaskResult): Promise<boolean> {
-      if (input.output.kind === 'file') {
-        const won = await commitTask(input.output.dir, msg.taskId, msg.attempt);
-        if (won) committedReduceOutputs.push(msg.taskId);
-        return won;
+      if (input.output.kind === 'file') return commitTask(input.output.dir, msg.taskId, msg.attempt);
+      const segment = result.output?.segment;
+      const path = result.output?.files[0];
+      if (segment !== undefined && path !== undefined && segment.records > 0) {
+        resultSegments.push({ path, ...segment, source: msg.taskId });
       }
-      committedReduceOutputs.push(...(result.output?.files ?? []));
       return true;
     }
 
@@ -270,7 +315,10 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
         jobId: input.jobId,
         now,
         startedAt,
-        phases: { map: view('map', numMaps, mapBytesTotal), reduce: view('reduce', numReduces, reduceBytesTotal) },
+        phases: {
+          map: view('map', numMaps, mapBytesTotal),
+          reduce: view('reduce', numReduces, reduceBytesTotal),
+        },
         failedAttempts,
       };
     }
@@ -303,24 +351,27 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
       input.onProgress(snapshot());
       const finishedAt = Date.now();
       const history = scheduler.attempts();
-      const mapOutputRecords = counters['tsmr/MAP_OUTPUT_RECORDS'] ?? 0;
       resolve({
         jobId: input.jobId,
         status,
         startedAt,
         finishedAt,
         durationMs: finishedAt - startedAt,
-        phases: { map: phaseReport('map', numMaps, mapBytesTotal), reduce: phaseReport('reduce', numReduces, reduceBytesTotal) },
+        phases: {
+          map: phaseReport('map', numMaps, mapBytesTotal),
+          reduce: phaseReport('reduce', numReduces, reduceBytesTotal),
+        },
         counters,
         attempts: history,
-        duplicateCompletions: scheduler.snapshot().duplicateCompletions,
+        duplicateCompletions: scheduler.snapshot().stats.duplicateCompletions,
         outputRecords: counters['tsmr/REDUCE_OUTPUT_RECORDS'] ?? 0,
         validation: {
-          shuffleRecordsMatch: status !== 'succeeded' || mapOutputRecords === (counters['tsmr/REDUCE_INPUT_RECORDS'] ?? 0),
+          shuffleRecordsMatch:
+            status !== 'succeeded' || shuffledRecords === (counters['tsmr/REDUCE_INPUT_RECORDS'] ?? 0),
           checksumsVerified,
         },
         error,
-        committedReduceOutputs,
+        resultSegments: resultSegments.sort((a, b) => (a.source < b.source ? -1 : 1)),
       });
     }
 
@@ -350,4 +401,3 @@ function isUsageLike(error: unknown): boolean {
   const e = isTsmrError(error) ? error : undefined;
   return e?.code === ErrorCode.BAD_JOB || e?.code === ErrorCode.JOB_NOT_IMPORTABLE;
 }
-

@@ -18,6 +18,7 @@ import { resolveJob } from '../task/load-job.ts';
 import { driveJob } from './job-driver.ts';
 import { createLocalExecutor } from './local/local-executor.ts';
 import { readResults } from './results.ts';
+import type { SegmentRef } from '../shuffle/segment-reader.ts';
 import type { ResultRecord, RunOptions } from './run-options.ts';
 import { resolveSettings } from './settings.ts';
 import { compareOutputs } from './verify.ts';
@@ -33,7 +34,7 @@ export class JobHandle extends EventEmitter<JobHandleEvents> {
   readonly done: Promise<JobReport>;
   /** The report, once the job has ended (also when it failed after tasks ran). */
   report: JobReport | undefined;
-  private resultsDir: string | undefined;
+  private stored: { segments: SegmentRef[]; workDir: string } | undefined;
 
   constructor(run: (handle: JobHandle) => Promise<JobReport>) {
     super();
@@ -49,15 +50,17 @@ export class JobHandle extends EventEmitter<JobHandleEvents> {
    */
   async *results<K = Key, V = unknown>(): AsyncGenerator<ResultRecord<K, V>> {
     await this.done;
-    if (this.resultsDir === undefined) {
-      throw usageError('results() is only available for jobs run without an output directory');
+    if (this.stored === undefined) {
+      throw usageError('results() is only available for jobs run without an output directory, and only once');
     }
-    yield* readResults(this.resultsDir) as AsyncGenerator<ResultRecord<K, V>>;
+    const { segments, workDir } = this.stored;
+    this.stored = undefined;
+    yield* readResults(segments, workDir) as AsyncGenerator<ResultRecord<K, V>>;
   }
 
-  /** @internal */
-  setResultsDir(dir: string): void {
-    this.resultsDir = dir;
+  /** @internal Keeps the committed results of a job run without output. */
+  storeResults(segments: SegmentRef[], workDir: string): void {
+    this.stored = { segments, workDir };
   }
 }
 
@@ -91,7 +94,11 @@ function isPathInput(input: RunOptions['input']): input is string | readonly str
   return typeof input === 'string' || (Array.isArray(input) && input.every((i) => typeof i === 'string'));
 }
 
-async function execute(handle: JobHandle, job: Job | string | URL | JobRef, options: RunOptions): Promise<JobReport> {
+async function execute(
+  handle: JobHandle,
+  job: Job | string | URL | JobRef,
+  options: RunOptions,
+): Promise<JobReport> {
   if (options.verify && options.output === undefined) {
     throw usageError('verify needs an output directory to compare');
   }
@@ -100,11 +107,18 @@ async function execute(handle: JobHandle, job: Job | string | URL | JobRef, opti
   const settings = resolveSettings(options, resolved.body.reducers);
   const jobId = newJobId();
   const workDir = join(resolve(options.tmpDir ?? tmpdir()), `tsmr-${jobId}`);
-  const pathInputs = isPathInput(options.input) ? (typeof options.input === 'string' ? [options.input] : [...options.input]) : undefined;
+  const pathInputs = isPathInput(options.input)
+    ? typeof options.input === 'string'
+      ? [options.input]
+      : [...options.input]
+    : undefined;
   const files = pathInputs === undefined ? undefined : await resolveInputs(pathInputs);
   const outputDir = options.output === undefined ? undefined : resolve(options.output);
   if (outputDir !== undefined) {
-    await prepareOutput(outputDir, { overwrite: settings.overwrite, inputs: files?.map((f) => f.path) ?? [] });
+    await prepareOutput(outputDir, {
+      overwrite: settings.overwrite,
+      inputs: files?.map((f) => f.path) ?? [],
+    });
   }
   await mkdir(workDir, { recursive: true });
 
@@ -128,13 +142,14 @@ async function execute(handle: JobHandle, job: Job | string | URL | JobRef, opti
       splits,
       settings,
       workDir,
-      output: outputDir === undefined ? { kind: 'records', dir: resultsDir } : { kind: 'file', dir: outputDir },
+      output:
+        outputDir === undefined ? { kind: 'records', dir: resultsDir } : { kind: 'file', dir: outputDir },
       executor,
       onProgress: (snapshot) => handle.emit('progress', snapshot),
       signal: options.signal,
     }).finally(() => executor.close());
 
-    const { committedReduceOutputs, ...rest } = driven;
+    const { resultSegments, ...rest } = driven;
     const report: JobReport = {
       ...rest,
       name: body.name,
@@ -159,7 +174,9 @@ async function execute(handle: JobHandle, job: Job | string | URL | JobRef, opti
 
     if (report.status !== 'succeeded') {
       if (outputDir !== undefined) await abortJob(outputDir, report);
-      throw deserializeError(report.error ?? { name: 'TsmrError', code: ErrorCode.INTERNAL, message: 'job failed' });
+      throw deserializeError(
+        report.error ?? { name: 'TsmrError', code: ErrorCode.INTERNAL, message: 'job failed' },
+      );
     }
     if (!report.validation.shuffleRecordsMatch) {
       report.status = 'failed';
@@ -172,8 +189,8 @@ async function execute(handle: JobHandle, job: Job | string | URL | JobRef, opti
       throw deserializeError(report.error);
     }
     if (outputDir === undefined) {
-      handle.setResultsDir(resultsDir);
-      report.outputFiles = committedReduceOutputs;
+      handle.storeResults(resultSegments, workDir);
+      report.outputFiles = resultSegments.map((s) => s.path);
       keepWorkDir = true;
     } else {
       if (settings.verify) await verify(job, options, outputDir, report);
@@ -208,7 +225,10 @@ async function verify(
     const difference = await compareOutputs(join(outputDir, '_temporary', 'committed'), reference);
     report.validation.verifiedAgainstSequential = difference === undefined;
     if (difference !== undefined) {
-      throw new TsmrError(ErrorCode.VERIFY_MISMATCH, `--verify: the output differs from a sequential run: ${difference}`);
+      throw new TsmrError(
+        ErrorCode.VERIFY_MISMATCH,
+        `--verify: the output differs from a sequential run: ${difference}`,
+      );
     }
   } finally {
     await rm(reference, { recursive: true, force: true });

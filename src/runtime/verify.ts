@@ -12,12 +12,16 @@ const CHUNK = 1024 * 1024;
  * reduce outputs: see the committer) with `referenceDir/part-r-N`.
  * @returns undefined when identical, else a sentence naming the first difference.
  */
-export async function compareOutputs(committedDir: string, referenceDir: string): Promise<string | undefined> {
+export async function compareOutputs(
+  committedDir: string,
+  referenceDir: string,
+): Promise<string | undefined> {
   const reference = (await readdir(referenceDir)).filter((f) => f.startsWith('part-')).sort();
   const tasks = (await readdir(committedDir)).sort();
   const parts = new Map<string, string>();
   for (const task of tasks) {
-    for (const file of await readdir(join(committedDir, task))) parts.set(file, join(committedDir, task, file));
+    for (const file of await readdir(join(committedDir, task)))
+      parts.set(file, join(committedDir, task, file));
   }
   if (parts.size !== reference.length) {
     return `${parts.size} part files instead of ${reference.length}`;
@@ -40,7 +44,9 @@ export async function firstDifference(a: string, b: string): Promise<number | un
     for (let pos = 0; ; pos += CHUNK) {
       const [ra, rb] = await Promise.all([fa.read(ba, 0, CHUNK, pos), fb.read(bb, 0, CHUNK, pos)]);
       const n = Math.min(ra.bytesRead, rb.bytesRead);
-      for (let i = 0; i < n; i++) if (ba[i] !== bb[i]) return pos + i;
+      if (!ba.subarray(0, n).equals(bb.subarray(0, n))) {
+        for (let i = 0; i < n; i++) if (ba[i] !== bb[i]) return pos + i;
+      }
       if (ra.bytesRead !== rb.bytesRead) return pos + n;
       if (ra.bytesRead === 0) return undefined;
     }

@@ -8,6 +8,7 @@ import type { NormalizedOutputFormat } from '../io/output-writer.ts';
 import type { Split } from '../io/splits.ts';
 import type { SegmentRef } from '../shuffle/segment-reader.ts';
 import type { MapOutput } from '../shuffle/map-output-collector.ts';
+import type { SegmentInfo } from '../shuffle/run-writer.ts';
 
 /** How a task finds the job's code. */
 export type JobRef =
@@ -72,7 +73,7 @@ export interface TaskResult {
   /** Map tasks: the map output file and its index. */
   mapOutput?: MapOutput;
   /** Reduce tasks: output files written, records and bytes. */
-  output?: { files: string[]; records: number; bytes: number };
+  output?: { files: string[]; records: number; bytes: number; segment?: SegmentInfo };
   /** Reduce tasks: segments whose checksum was verified. */
   checksumsVerified?: number;
   /** Last status set with `ctx.setStatus`. */

@@ -52,5 +52,7 @@ async function finishAsync(
 }
 
 export function isThenable(value: unknown): value is PromiseLike<void> {
-  return typeof value === 'object' && value !== null && typeof (value as PromiseLike<void>).then === 'function';
+  return (
+    typeof value === 'object' && value !== null && typeof (value as PromiseLike<void>).then === 'function'
+  );
 }

@@ -10,6 +10,7 @@ import { ErrorCode, isTsmrError, TsmrError } from '../errors.ts';
 import { createOutputWriter } from '../io/output-writer.ts';
 import { groupByKey } from '../shuffle/grouper.ts';
 import { mergeSegments } from '../shuffle/merger.ts';
+import type { SegmentInfo } from '../shuffle/run-writer.ts';
 import { CounterSet } from './counters.ts';
 import { injectedFailure } from './injected-failure.ts';
 import type { JobBody } from './job-body.ts';
@@ -79,7 +80,12 @@ export async function runReduceTask(
   onProgress({ records: groups.records, bytes: totalBytes });
   return {
     counters: counters.toJSON(),
-    output: { files: [path], records: written.records, bytes: written.bytes },
+    output: {
+      files: [path],
+      records: written.records,
+      bytes: written.bytes,
+      segment: (written as { segment?: SegmentInfo }).segment,
+    },
     checksumsVerified: msg.segments.length,
     status,
   };

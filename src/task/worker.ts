@@ -8,7 +8,13 @@ import { loadJobBody } from './load-job.ts';
 import type { TaskMessage, TaskProgress, TaskResult } from './messages.ts';
 import { runTask } from './run-task.ts';
 
-export default async function runAttempt({ msg, port }: { msg: TaskMessage; port: MessagePort }): Promise<TaskResult> {
+export default async function runAttempt({
+  msg,
+  port,
+}: {
+  msg: TaskMessage;
+  port: MessagePort;
+}): Promise<TaskResult> {
   try {
     const body = await loadJobBody(msg.job);
     return await runTask(msg, body, (progress: TaskProgress) => port.postMessage(progress));
