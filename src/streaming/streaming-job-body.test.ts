@@ -8,7 +8,7 @@ import type { Group } from '../shuffle/map-output-collector.ts';
 import { CounterSet } from '../task/counters.ts';
 import type { MapperBody, ReducerBody } from '../task/job-body.ts';
 import { STDIN_BATCH_BYTES } from './streaming-process.ts';
-import { streamingJobBody } from './streaming-job-body.ts';
+import { MAP_EMIT_BUDGET_BYTES, streamingJobBody } from './streaming-job-body.ts';
 
 const fixtures = resolve(import.meta.dirname, '../../test/fixtures/streaming');
 
@@ -223,6 +223,32 @@ test('mapper: a command that writes much before reading does not deadlock', asyn
   assert.equal(fake.pairs.length, 100_000 + lines.length);
   assert.deepEqual(fake.pairs[99_999], ['pre', '99999']);
   assert.deepEqual(fake.pairs.at(-1), [lines.at(-1), '']);
+});
+
+test('mapper: output emitted during one record() call is bounded, so the task can spill', async () => {
+  const { fake, ctx } = fakeContext('map');
+  let emittedBytes = 0;
+  const emit = ctx.emit;
+  ctx.emit = (key, value) => {
+    emittedBytes += (key as Buffer).length + (value as string).length + 2;
+    emit(key, value);
+  };
+  // 300,000 lines (~3.6 MB, several budgets) before it reads any input.
+  const command = 'awk \'BEGIN { for (i = 0; i < 300000; i++) print "pre\\t" i } { print }\'';
+  const mapper = (await streamingJobBody({ kind: 'streaming', mapper: command }).mapper(ctx)) as MapperBody;
+  let maxPerCall = 0;
+  const line = Buffer.from(`input ${'x'.repeat(200)}`);
+  for (let i = 0; i < 5000; i++) {
+    const before = emittedBytes;
+    await call(fake, () => mapper.record(i, line));
+    maxPerCall = Math.max(maxPerCall, emittedBytes - before);
+  }
+  await call(fake, () => mapper.close?.());
+  assert.equal(fake.pairs.length, 300_000 + 5000);
+  assert.deepEqual(fake.pairs[299_999], ['pre', '299999']);
+  assert.ok(maxPerCall > 0);
+  assert.ok(maxPerCall <= MAP_EMIT_BUDGET_BYTES + 256 * 1024, `one record() emitted ${maxPerCall} bytes`);
+  assert.equal(fake.emitsOutside, 0);
 });
 
 test('mapper: a record longer than the stdin batch passes whole', async () => {

@@ -27,6 +27,15 @@ import { STDIN_BATCH_BYTES, StreamingProcess, type StreamingRole } from './strea
 
 export type StreamingJobRef = Extract<JobRef, { kind: 'streaming' }>;
 
+/**
+ * A map attempt's output is collected in memory until the task spills, which
+ * it does between records. A mapper that writes much output without reading
+ * input would otherwise have all of it emitted during one `record()` call:
+ * after this many bytes, `record()` returns (its input stays queued) so the
+ * task can spill.
+ */
+export const MAP_EMIT_BUDGET_BYTES = 1024 * 1024;
+
 const TAB = 0x09;
 const NL = 0x0a;
 
@@ -77,6 +86,7 @@ function start(
     role,
     env: streamingEnv(ctx, role, partition),
     onStdout,
+    emitBudgetBytes: role === 'map' ? MAP_EMIT_BUDGET_BYTES : undefined,
     reporter: {
       counter: (group, name, n) => ctx.counter(group, name).increment(n),
       status: (text) => ctx.setStatus(text),

@@ -48,6 +48,13 @@ export interface StreamingProcessOptions {
   /** For error messages. */
   taskId: string;
   attempt: number;
+  /**
+   * When a write must wait for stdin to drain, return anyway once this many
+   * output bytes were passed to `onStdout` during the wait (the input stays
+   * queued), so that the caller can make room (a map task spills). Default:
+   * no limit.
+   */
+  emitBudgetBytes?: number;
   /** Directory that relative file names in the command refer to (default: `process.cwd()`). */
   baseDir?: string;
 }
@@ -73,6 +80,10 @@ export class StreamingProcess {
   private readonly stderr: StderrReporter;
   private batch = Buffer.allocUnsafe(STDIN_BATCH_BYTES);
   private batchPos = 0;
+  /** Full batches not yet handed to stdin (it needs to drain first). */
+  private queue: Buffer[] = [];
+  /** Output bytes that may still be passed on before a budgeted wait returns. */
+  private budgetLeft = Number.POSITIVE_INFINITY;
   /** A write returned false and 'drain' has not come yet. */
   private needDrain = false;
   /** stdin can take no more (closed, errored, or ended by us). */
@@ -129,10 +140,12 @@ export class StreamingProcess {
     });
     child.stdin.on('drain', () => {
       this.needDrain = false;
+      this.sendQueued();
       this.notify();
     });
     const stdinGone = (): void => {
       this.stdinDone = true;
+      this.queue.length = 0;
       this.notify();
     };
     // EPIPE: the command exited or closed stdin without reading it all, which is allowed.
@@ -169,9 +182,10 @@ export class StreamingProcess {
 
   /**
    * Queues bytes for stdin. Returns a promise only when the caller must wait:
-   * the pipe is full (settles when it drained) or the command failed (rejects
-   * with a `TSMR_STREAMING_COMMAND` error). Input to a command that exited
-   * successfully, or closed stdin, is dropped.
+   * stdin must drain before more input is accepted (settles when it did, or,
+   * with `emitBudgetBytes`, once that much output was passed on meanwhile), or
+   * the command failed (rejects with a `TSMR_STREAMING_COMMAND` error). Input
+   * to a command that exited successfully, or closed stdin, is dropped.
    */
   write(data: Uint8Array): void | Promise<void> {
     if (this.failedExit() || this.spawnError !== undefined || this.outputError !== undefined) {
@@ -181,39 +195,30 @@ export class StreamingProcess {
     // status (reading its output meanwhile) so a failure is reported now.
     if (this.stdinDone)
       return this.exit === undefined ? this.until(() => this.exit !== undefined) : undefined;
-    const n = data.length;
-    if (this.batchPos + n <= this.batch.length) {
-      this.batch.set(data, this.batchPos);
+    for (let at = 0; at < data.length;) {
+      const n = Math.min(data.length - at, this.batch.length - this.batchPos);
+      this.batch.set(data.subarray(at, at + n), this.batchPos);
       this.batchPos += n;
-      return this.batchPos === this.batch.length ? this.flush() : undefined;
+      at += n;
+      if (this.batchPos === this.batch.length) this.queueBatch();
     }
-    // Fill the batch, send it, keep the rest (one or more batches' worth).
-    const from = this.batch.length - this.batchPos;
-    this.batch.set(data.subarray(0, from), this.batchPos);
-    this.batchPos = this.batch.length;
-    if (n - from <= STDIN_BATCH_BYTES) {
-      const sent = this.flush();
-      this.batch.set(data.subarray(from), 0);
-      this.batchPos = n - from;
-      return sent;
-    }
-    return this.writeLarge(data, from);
+    return this.queue.length === 0 ? undefined : this.sendAndWait();
   }
 
   /** Queues one byte (a tab or a newline). */
   writeByte(byte: number): void | Promise<void> {
-    if (this.batchPos < this.batch.length && !this.stdinDone && this.exit === undefined) {
+    if (this.batchPos + 1 < this.batch.length && !this.stdinDone && this.exit === undefined) {
       this.batch[this.batchPos++] = byte;
-      return this.batchPos === this.batch.length ? this.flush() : undefined;
+      return;
     }
     return this.write(Uint8Array.of(byte));
   }
 
   /** Queues a latin1 string's bytes (one byte per character). */
   writeLatin1(text: string): void | Promise<void> {
-    if (this.batchPos + text.length <= this.batch.length && !this.stdinDone && this.exit === undefined) {
+    if (this.batchPos + text.length < this.batch.length && !this.stdinDone && this.exit === undefined) {
       this.batchPos += this.batch.write(text, this.batchPos, 'latin1');
-      return this.batchPos === this.batch.length ? this.flush() : undefined;
+      return;
     }
     return this.write(Buffer.from(text, 'latin1'));
   }
@@ -230,7 +235,9 @@ export class StreamingProcess {
   async finish(): Promise<void> {
     try {
       if (!this.stdinDone) {
-        await this.flush();
+        this.queueBatch();
+        this.sendQueued();
+        await this.until(() => this.queue.length === 0 || this.stdinDone || this.exit !== undefined);
         if (!this.stdinDone) {
           this.stdinDone = true;
           this.child?.stdin.end();
@@ -257,33 +264,28 @@ export class StreamingProcess {
     rmSync(this.scratchDir, { recursive: true, force: true });
   }
 
-  /** Sends the batch to stdin. */
-  private flush(): void | Promise<void> {
-    if (this.batchPos === 0 || this.stdinDone) {
-      this.batchPos = 0;
-      return this.needDrain
-        ? this.until(() => !this.needDrain || this.stdinDone || this.exit !== undefined)
-        : undefined;
-    }
-    const chunk = this.batch.subarray(0, this.batchPos);
-    // The stream keeps `chunk` until it is written: the next batch is a new buffer.
+  /** Moves the current batch (full, or the last one) to the queue. */
+  private queueBatch(): void {
+    if (this.batchPos === 0) return;
+    this.queue.push(this.batchPos === this.batch.length ? this.batch : this.batch.subarray(0, this.batchPos));
+    // The stream keeps a chunk until it is written: the next batch is a new buffer.
     this.batch = Buffer.allocUnsafe(STDIN_BATCH_BYTES);
     this.batchPos = 0;
-    if (!(this.child as Child).stdin.write(chunk)) this.needDrain = true;
-    if (!this.needDrain) return;
-    return this.until(() => !this.needDrain || this.stdinDone || this.exit !== undefined);
   }
 
-  private async writeLarge(data: Uint8Array, from: number): Promise<void> {
-    await this.flush();
-    for (let at = from; at < data.length;) {
-      if (this.stdinDone) return;
-      const end = Math.min(data.length, at + STDIN_BATCH_BYTES);
-      this.batch.set(data.subarray(at, end), 0);
-      this.batchPos = end - at;
-      at = end;
-      if (this.batchPos === this.batch.length) await this.flush();
+  /** Hands queued batches to stdin until it asks to drain. */
+  private sendQueued(): void {
+    const stdin = this.child?.stdin;
+    while (this.queue.length > 0 && !this.needDrain && !this.stdinDone && stdin !== undefined) {
+      if (!stdin.write(this.queue.shift() as Buffer)) this.needDrain = true;
     }
+    if (this.stdinDone) this.queue.length = 0;
+  }
+
+  private sendAndWait(): void | Promise<void> {
+    this.sendQueued();
+    if (this.queue.length === 0) return;
+    return this.until(() => this.queue.length === 0 || this.stdinDone || this.exit !== undefined, true);
   }
 
   /**
@@ -291,8 +293,11 @@ export class StreamingProcess {
    * command is known to have failed (with all of its stderr, or after a grace
    * period).
    */
-  private async until(done: () => boolean): Promise<void> {
+  private async until(done: () => boolean, budgeted = false): Promise<void> {
     this.reading++;
+    this.budgetLeft = budgeted
+      ? (this.opts.emitBudgetBytes ?? Number.POSITIVE_INFINITY)
+      : Number.POSITIVE_INFINITY;
     try {
       this.pump();
       for (;;) {
@@ -301,11 +306,12 @@ export class StreamingProcess {
           this.destroy();
           throw failure;
         }
-        if (done()) return;
+        if (done() || this.budgetLeft <= 0) return;
         await new Promise<void>((wake) => this.waiters.push(wake));
       }
     } finally {
       this.reading--;
+      this.budgetLeft = Number.POSITIVE_INFINITY;
     }
   }
 
@@ -322,8 +328,14 @@ export class StreamingProcess {
     if (this.reading === 0 || child === undefined || this.outputError !== undefined) return;
     try {
       let chunk: Buffer | null;
-      while (this.reading > 0 && (chunk = child.stdout.read() as Buffer | null) !== null)
+      while (
+        this.reading > 0 &&
+        this.budgetLeft > 0 &&
+        (chunk = child.stdout.read() as Buffer | null) !== null
+      ) {
+        this.budgetLeft -= chunk.length;
         this.opts.onStdout(chunk);
+      }
     } catch (error) {
       this.outputError = error;
       if (this.exit === undefined) child.kill('SIGKILL');
