@@ -1,0 +1,270 @@
+/**
+ * Writes reduce output records to a `part-r-NNNNN` file, as text lines or JSONL.
+ *
+ * Writers run inside worker threads, where a synchronous write blocks nothing
+ * else: records are encoded into a ~1 MiB buffer which is written with
+ * `fs.writeSync`, so `write` costs no promise per record.
+ */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import type { OutputFormat } from '../api/types.ts';
+import { ErrorCode, TsmrError } from '../errors.ts';
+import { ByteWriter } from '../shuffle/byte-writer.ts';
+import { ioError } from './io-error.ts';
+
+/** An output format with its defaults filled in. */
+export type NormalizedOutputFormat = { type: 'text'; encoding: 'utf8' | 'latin1' } | { type: 'jsonl' };
+
+/** A file of output records. */
+export interface OutputWriter {
+  /**
+   * Appends one record.
+   * @throws TsmrError `TSMR_IO` when a buffered write fails (disk full…);
+   *   `TSMR_BAD_VALUE` when a key or value cannot be written as JSON (a cycle).
+   */
+  write(key: unknown, value: unknown): void;
+  /**
+   * Writes what is buffered and closes the file (without fsync, as Hadoop's
+   * output formats do; commit is by rename). Calling it again returns the same result.
+   * @returns the records written and the file's size in bytes.
+   * @throws TsmrError `TSMR_IO` when writing or closing fails.
+   */
+  close(): Promise<{ records: number; bytes: number }>;
+  /** Closes and deletes the file, ignoring errors. */
+  abort(): Promise<void>;
+}
+
+const FLUSH_BYTES = 1 << 20;
+
+const OUTPUT_FORMAT_HELP =
+  "outputFormat must be 'text', 'jsonl', { type: 'text', encoding?: 'utf8' | 'latin1' } or { type: 'jsonl' }";
+
+/**
+ * Fills in the defaults of an output format: `undefined` and `'text'` are
+ * `{ type: 'text', encoding: 'utf8' }`, `'jsonl'` is `{ type: 'jsonl' }`.
+ * @throws TsmrError `TSMR_BAD_JOB` for anything else (unknown type, encoding or property).
+ */
+export function normalizeOutputFormat(f: OutputFormat | undefined): NormalizedOutputFormat {
+  if (f === undefined || f === 'text') return { type: 'text', encoding: 'utf8' };
+  if (f === 'jsonl') return { type: 'jsonl' };
+  if (typeof f === 'object' && f !== null) {
+    const keys = Object.keys(f);
+    if (f.type === 'jsonl') {
+      if (keys.length === 1) return { type: 'jsonl' };
+    } else if (f.type === 'text') {
+      const encoding = (f as { encoding?: unknown }).encoding ?? 'utf8';
+      const known = keys.every((k) => k === 'type' || k === 'encoding');
+      if (known && (encoding === 'utf8' || encoding === 'latin1')) return { type: 'text', encoding };
+    }
+  }
+  let got: string;
+  try {
+    got = JSON.stringify(f) ?? String(f);
+  } catch {
+    got = String(f);
+  }
+  throw new TsmrError(ErrorCode.BAD_JOB, `${OUTPUT_FORMAT_HELP}; got ${got}`);
+}
+
+/**
+ * Creates (or truncates) the file at `path` and returns a writer for it.
+ *
+ * Text (`{ type: 'text' }`): one `key\tvalue\n` line per record, as Hadoop's
+ * `TextOutputFormat`. Keys and values are written the same way: strings as
+ * they are, in `encoding` (`'latin1'` writes each character's low byte, so
+ * strings read with a latin1 input come back as the original bytes);
+ * `Uint8Array`s as raw bytes; `null` and `undefined` as nothing; numbers,
+ * bigints and booleans with `String()`; anything else as JSON (bigints as
+ * strings, `Uint8Array`s as base64), in `encoding`.
+ *
+ * JSONL (`{ type: 'jsonl' }`): one `{"key":…,"value":…}\n` object per record,
+ * UTF-8; bigints as strings, `Uint8Array`s as base64 strings, `undefined` as `null`.
+ *
+ * @throws TsmrError `TSMR_IO` naming the file when it cannot be created.
+ */
+export function createOutputWriter(path: string, format: NormalizedOutputFormat): OutputWriter {
+  return new FileOutputWriter(path, format);
+}
+
+class FileOutputWriter implements OutputWriter {
+  private readonly path: string;
+  private readonly jsonl: boolean;
+  private readonly encoding: 'utf8' | 'latin1';
+  private fd: number | undefined;
+  private readonly out = new ByteWriter(FLUSH_BYTES + 64 * 1024);
+  private records = 0;
+  private bytes = 0;
+  private failure: TsmrError | undefined;
+  private result: { records: number; bytes: number } | undefined;
+
+  constructor(path: string, format: NormalizedOutputFormat) {
+    this.path = path;
+    this.jsonl = format.type === 'jsonl';
+    this.encoding = format.type === 'text' ? format.encoding : 'utf8';
+    try {
+      this.fd = openSync(path, 'w');
+    } catch (cause) {
+      throw ioError(`cannot create the output file ${path}`, cause, { file: path });
+    }
+  }
+
+  write(key: unknown, value: unknown): void {
+    if (this.fd === undefined) this.notOpen();
+    const out = this.out;
+    const mark = out.pos;
+    try {
+      if (this.jsonl) {
+        out.string('{"key":', 'latin1');
+        writeJson(out, key);
+        out.string(',"value":', 'latin1');
+        writeJson(out, value);
+        out.byte(0x7d); // }
+      } else {
+        writeText(out, key, this.encoding);
+        out.byte(0x09);
+        writeText(out, value, this.encoding);
+      }
+    } catch (error) {
+      out.pos = mark; // no half record
+      throw error;
+    }
+    out.byte(0x0a);
+    this.records++;
+    if (out.pos >= FLUSH_BYTES) this.flush();
+  }
+
+  async close(): Promise<{ records: number; bytes: number }> {
+    if (this.result !== undefined) return this.result;
+    if (this.fd === undefined) this.notOpen();
+    this.flush();
+    const fd = this.fd as number;
+    this.fd = undefined;
+    try {
+      closeSync(fd);
+    } catch (cause) {
+      throw this.fail(cause);
+    }
+    this.result = { records: this.records, bytes: this.bytes };
+    return this.result;
+  }
+
+  async abort(): Promise<void> {
+    const fd = this.fd;
+    this.fd = undefined;
+    this.result = undefined;
+    this.out.reset();
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+      } catch {
+        // closing a file that is deleted next
+      }
+    }
+    this.failure ??= new TsmrError(ErrorCode.INTERNAL, `the output file ${this.path} was aborted`);
+    await rm(this.path, { force: true }).catch(() => {});
+  }
+
+  private flush(): void {
+    const out = this.out;
+    let done = 0;
+    try {
+      while (done < out.pos) done += writeSync(this.fd as number, out.buf, done, out.pos - done);
+    } catch (cause) {
+      throw this.fail(cause);
+    }
+    this.bytes += out.pos;
+    out.reset();
+  }
+
+  /** Records a write failure: the file is closed, later calls throw the same error. */
+  private fail(cause: unknown): TsmrError {
+    const fd = this.fd;
+    this.fd = undefined;
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+      } catch {
+        // the write error is the one to report
+      }
+    }
+    this.failure = ioError(`cannot write the output file ${this.path}`, cause, { file: this.path });
+    return this.failure;
+  }
+
+  private notOpen(): never {
+    throw (
+      this.failure ??
+      new TsmrError(ErrorCode.INTERNAL, `the output file ${this.path} is closed; cannot write to it`)
+    );
+  }
+}
+
+/** Appends `x` in the text format's representation. */
+function writeText(out: ByteWriter, x: unknown, encoding: 'utf8' | 'latin1'): void {
+  switch (typeof x) {
+    case 'string':
+      out.string(x, encoding);
+      return;
+    case 'number':
+    case 'bigint':
+    case 'boolean':
+      out.string(String(x), 'latin1');
+      return;
+    case 'undefined':
+      return;
+    default:
+      if (x === null) return;
+      if (x instanceof Uint8Array) {
+        out.bytes(x);
+        return;
+      }
+      out.string(toJson(x) ?? '', encoding);
+  }
+}
+
+/** Appends `x` as a JSON value. */
+function writeJson(out: ByteWriter, x: unknown): void {
+  switch (typeof x) {
+    case 'string':
+      out.string(JSON.stringify(x));
+      return;
+    case 'number':
+      out.string(Number.isFinite(x) ? String(x) : 'null', 'latin1');
+      return;
+    case 'bigint':
+      out.byte(0x22);
+      out.string(String(x), 'latin1');
+      out.byte(0x22);
+      return;
+    case 'boolean':
+      out.string(x ? 'true' : 'false', 'latin1');
+      return;
+    default:
+      out.string(toJson(x) ?? 'null');
+  }
+}
+
+/** `JSON.stringify` with bigints as strings and `Uint8Array`s as base64; `undefined` when JSON has no form for `x`. */
+function toJson(x: unknown): string | undefined {
+  try {
+    return JSON.stringify(x, jsonReplacer);
+  } catch (cause) {
+    throw new TsmrError(
+      ErrorCode.BAD_VALUE,
+      `cannot write an output record as JSON: ${(cause as Error).message}`,
+      {
+        cause,
+      },
+    );
+  }
+}
+
+function jsonReplacer(this: unknown, key: string, value: unknown): unknown {
+  // `Buffer#toJSON` runs before the replacer: look at the holder's original value.
+  const original = (this as Record<string, unknown>)[key];
+  if (original instanceof Uint8Array) {
+    return Buffer.from(original.buffer, original.byteOffset, original.byteLength).toString('base64');
+  }
+  if (typeof value === 'bigint') return value.toString();
+  return value;
+}

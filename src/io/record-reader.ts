@@ -1,0 +1,578 @@
+/**
+ * Reads the records of a split: lines of text files, JSON values of JSONL
+ * files, items of spooled in-memory input. This is the hot path of every map
+ * task: it reads ~1 MiB chunks, finds line ends with `Buffer.indexOf`, and calls
+ * the record handler synchronously, awaiting only when it returns a promise.
+ */
+import { isAscii } from 'node:buffer';
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { pipeline } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import type { InputFormat } from '../api/types.ts';
+import { ErrorCode, TsmrError, isTsmrError } from '../errors.ts';
+import { readVarint } from '../shuffle/byte-writer.ts';
+import { decodeValue } from '../shuffle/value-codec.ts';
+import { ioError } from './io-error.ts';
+import type { Split, SplitPart } from './splits.ts';
+import { parseSpoolHeader } from './spool.ts';
+
+/** An input format with its defaults filled in. `'records'` reads spooled in-memory input. */
+export type NormalizedInputFormat =
+  { type: 'text'; encoding: 'utf8' | 'latin1' | 'buffer' } | { type: 'jsonl' } | { type: 'records' };
+
+/** Called once per record; a returned promise is awaited before the next record. */
+export type RecordHandler = (key: unknown, value: unknown) => void | Promise<void>;
+
+/** Observers of a split read. */
+export interface ReadHooks {
+  /** Called with a part's file path before the part's first record (for `'records'`: the spool file). */
+  onFile?(path: string): void;
+  /** Called with the cumulative bytes of the split read so far, at most once per chunk read. */
+  onProgress?(bytesRead: number): void;
+}
+
+/** Tuning of a split read. */
+export interface ReadOptions {
+  /** Bytes per read (default 1 MiB). Small values exercise chunk boundaries in tests. */
+  chunkSize?: number;
+}
+
+/** What a split read produced. */
+export interface ReadResult {
+  /** Records passed to the handler. */
+  records: number;
+  /** Bytes of the split's ranges consumed (compressed bytes for `.gz`); `split.length` unless files changed. */
+  bytes: number;
+}
+
+const DEFAULT_CHUNK = 1 << 20;
+const MIN_CHUNK = 8 * 1024;
+
+const TEXT_UTF8 = 0;
+const TEXT_LATIN1 = 1;
+const TEXT_BUFFER = 2;
+const JSONL = 3;
+type LineMode = typeof TEXT_UTF8 | typeof TEXT_LATIN1 | typeof TEXT_BUFFER | typeof JSONL;
+
+/** `Buffer`'s own decoders, which `toString(encoding, start, end)` calls after checking its arguments. */
+interface FastSlices {
+  utf8Slice(start: number, end: number): string;
+  latin1Slice(start: number, end: number): string;
+}
+
+const FORMAT_HELP =
+  "inputFormat must be 'text', 'jsonl', { type: 'text', encoding?: 'utf8' | 'latin1' | 'buffer' } or { type: 'jsonl' }";
+
+/**
+ * Fills in the defaults of an input format: `undefined` and `'text'` are
+ * `{ type: 'text', encoding: 'utf8' }`, `'jsonl'` is `{ type: 'jsonl' }`.
+ * A normalized format (including the internal `{ type: 'records' }`) is
+ * returned as an equal value.
+ * @throws TsmrError `TSMR_BAD_JOB` for anything else (unknown type, encoding or property).
+ */
+export function normalizeInputFormat(
+  f: InputFormat | NormalizedInputFormat | undefined,
+): NormalizedInputFormat {
+  if (f === undefined || f === 'text') return { type: 'text', encoding: 'utf8' };
+  if (f === 'jsonl') return { type: 'jsonl' };
+  if (typeof f === 'object' && f !== null) {
+    const keys = Object.keys(f);
+    if (f.type === 'jsonl' || f.type === 'records') {
+      if (keys.length === 1) return { type: f.type };
+    } else if (f.type === 'text') {
+      const encoding = (f as { encoding?: unknown }).encoding ?? 'utf8';
+      const known = keys.every((k) => k === 'type' || k === 'encoding');
+      if (known && (encoding === 'utf8' || encoding === 'latin1' || encoding === 'buffer')) {
+        return { type: 'text', encoding };
+      }
+    }
+  }
+  throw new TsmrError(ErrorCode.BAD_JOB, `${FORMAT_HELP}; got ${describe(f)}`);
+}
+
+function describe(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
+
+/**
+ * Reads every record of a split and passes it to `onRecord`.
+ *
+ * Text (`{ type: 'text' }`): one record per line. The key is the byte offset of
+ * the line's first byte in its file (in decompressed bytes for `.gz`); the
+ * value is the line without its `\n` and without a `\r` just before it, as a
+ * string (`'utf8'`: invalid bytes become U+FFFD; a UTF-8 byte order mark at the
+ * start of a file is dropped, as Hadoop's `LineRecordReader` does), a latin1
+ * string (one character per byte), or a `Buffer` (`'buffer'`; it stays valid
+ * after `onRecord` returns). A last line without `\n` is a record (a `\r`
+ * ending it is kept); there is no record after a final `\n`.
+ *
+ * A line belongs to the split in which it starts (Hadoop's `LineRecordReader`
+ * rule): a part with `start > 0` skips to the first line start at or after
+ * `start` (offset 0 or just after a `\n`), and reads every line that starts
+ * before `end`, reading past `end` to finish the last one. Together, the splits
+ * of a file yield each of its lines exactly once.
+ *
+ * JSONL (`{ type: 'jsonl' }`): the same lines, each parsed with `JSON.parse`;
+ * lines that are empty or only JSON whitespace are skipped; key = byte offset.
+ *
+ * Records (`{ type: 'records' }`): the items of spool files written by
+ * `spoolRecords`; key = the item's global index, value = the decoded item.
+ *
+ * `.gz` parts (`compressed: true`) are decompressed as a stream (all gzip
+ * members); every line of the file belongs to the part. A 0-byte `.gz` file
+ * yields no records.
+ *
+ * @param onRecord called synchronously for each record; a returned thenable is
+ *   awaited before the next record.
+ * @param hooks.onFile called with each part's path before its first record.
+ * @param hooks.onProgress called with the cumulative bytes of the split read so
+ *   far (bytes of the parts' ranges, compressed bytes for `.gz`), at most once
+ *   per chunk.
+ * @param options.chunkSize bytes per read (default 1 MiB; tests use small ones).
+ * @returns the number of records and the bytes of the split consumed.
+ * @throws the `TsmrError` that `onRecord` threw, with `details.file` and
+ *   `details.offset` added if absent; any other error of `onRecord` wrapped in
+ *   `TsmrError` `TSMR_USER_CODE` (details `{ file, offset }`, original as
+ *   `cause`); `TSMR_BAD_RECORD` (details `{ file, offset }`) for invalid JSON;
+ *   `TSMR_CORRUPT_DATA` for a corrupt `.gz` or spool file; `TSMR_IO` when a
+ *   file cannot be read. All name the file.
+ */
+export async function readSplit(
+  split: Split,
+  format: NormalizedInputFormat,
+  onRecord: RecordHandler,
+  hooks: ReadHooks = {},
+  options: ReadOptions = {},
+): Promise<ReadResult> {
+  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK;
+  if (!Number.isSafeInteger(chunkSize) || chunkSize < 16) {
+    throw new TsmrError(ErrorCode.INTERNAL, `chunkSize must be an integer >= 16, got ${chunkSize}`);
+  }
+  const reader = new SplitReader(onRecord, hooks, chunkSize);
+  for (const part of split.parts) {
+    hooks.onFile?.(part.path);
+    if (format.type === 'records') await reader.readRecordFile(part);
+    else await reader.readLines(part, lineMode(format));
+  }
+  return { records: reader.records, bytes: reader.doneBytes };
+}
+
+function lineMode(format: NormalizedInputFormat): LineMode {
+  if (format.type === 'jsonl') return JSONL;
+  if (format.type === 'text') {
+    if (format.encoding === 'utf8') return TEXT_UTF8;
+    if (format.encoding === 'latin1') return TEXT_LATIN1;
+    if (format.encoding === 'buffer') return TEXT_BUFFER;
+  }
+  throw new TsmrError(ErrorCode.INTERNAL, `not a normalized input format: ${describe(format)}`);
+}
+
+/** A stream of bytes from one part. */
+interface ByteSource {
+  /** Reads up to `length` bytes into `buf` at `offset`; 0 at the end of the data. */
+  read(buf: Buffer, offset: number, length: number): Promise<number>;
+  /** Bytes of the part's range consumed so far. */
+  progress(): number;
+  close(): Promise<void>;
+}
+
+/** Reads a file from `position` on, with positional reads. */
+class FileSource implements ByteSource {
+  private readonly path: string;
+  private handle: FileHandle | undefined;
+  private position: number;
+  private readonly start: number;
+  private readonly end: number;
+
+  /** Reads from `position`; progress counts the bytes of `[start, end)` passed. */
+  constructor(path: string, position: number, start: number, end: number) {
+    this.path = path;
+    this.position = position;
+    this.start = start;
+    this.end = end;
+  }
+
+  async read(buf: Buffer, offset: number, length: number): Promise<number> {
+    try {
+      this.handle ??= await open(this.path, 'r');
+      const { bytesRead } = await this.handle.read(buf, offset, length, this.position);
+      this.position += bytesRead;
+      return bytesRead;
+    } catch (cause) {
+      throw ioError(`cannot read the input file ${this.path}`, cause, { file: this.path });
+    }
+  }
+
+  progress(): number {
+    return Math.max(0, Math.min(this.position, this.end) - this.start);
+  }
+
+  async close(): Promise<void> {
+    const h = this.handle;
+    this.handle = undefined;
+    await h?.close().catch(() => {});
+  }
+}
+
+/** Decompresses a gzip file (all members) as a stream. */
+class GzipSource implements ByteSource {
+  private readonly path: string;
+  private readonly file: ReturnType<typeof createReadStream>;
+  private readonly gunzip: ReturnType<typeof createGunzip>;
+  private readonly chunks: AsyncIterator<Buffer>;
+  private pending: Buffer | undefined;
+  private pendingPos = 0;
+
+  constructor(path: string, chunkSize: number) {
+    this.path = path;
+    this.file = createReadStream(path, { highWaterMark: Math.max(64 * 1024, chunkSize) });
+    this.gunzip = createGunzip({ chunkSize: Math.max(64 * 1024, Math.min(chunkSize, 256 * 1024)) });
+    // pipeline forwards a read error of the file to the gunzip stream.
+    pipeline(this.file, this.gunzip, () => {});
+    this.chunks = this.gunzip[Symbol.asyncIterator]();
+  }
+
+  async read(buf: Buffer, offset: number, length: number): Promise<number> {
+    while (this.pending === undefined || this.pendingPos === this.pending.length) {
+      let next: IteratorResult<Buffer>;
+      try {
+        next = await this.chunks.next();
+      } catch (cause) {
+        const code = (cause as NodeJS.ErrnoException).code;
+        if (typeof code === 'string' && code.startsWith('Z_')) {
+          throw new TsmrError(
+            ErrorCode.CORRUPT_DATA,
+            `the input file ${this.path} is not valid gzip data: ${(cause as Error).message}`,
+            { cause, details: { file: this.path } },
+          );
+        }
+        throw ioError(`cannot read the input file ${this.path}`, cause, { file: this.path });
+      }
+      if (next.done) return 0;
+      this.pending = next.value;
+      this.pendingPos = 0;
+    }
+    const n = Math.min(length, this.pending.length - this.pendingPos);
+    this.pending.copy(buf, offset, this.pendingPos, this.pendingPos + n);
+    this.pendingPos += n;
+    return n;
+  }
+
+  progress(): number {
+    return this.file.bytesRead;
+  }
+
+  async close(): Promise<void> {
+    this.gunzip.destroy();
+    this.file.destroy();
+  }
+}
+
+/** Reading state of one `readSplit` call. */
+class SplitReader {
+  records = 0;
+  /** Bytes of the parts already read. */
+  doneBytes = 0;
+  private readonly onRecord: RecordHandler;
+  private readonly onProgress: ((bytesRead: number) => void) | undefined;
+  private readonly chunkSize: number;
+  private lastProgress = -1;
+  /** Chunk buffer reused across reads and parts when no record keeps a view of it. */
+  private shared: Buffer | undefined;
+
+  constructor(onRecord: RecordHandler, hooks: ReadHooks, chunkSize: number) {
+    this.onRecord = onRecord;
+    this.onProgress = hooks.onProgress;
+    this.chunkSize = chunkSize;
+  }
+
+  private progress(src: ByteSource): void {
+    if (this.onProgress === undefined) return;
+    const bytes = this.doneBytes + src.progress();
+    if (bytes !== this.lastProgress) {
+      this.lastProgress = bytes;
+      this.onProgress(bytes);
+    }
+  }
+
+  private firstChunk(part: SplitPart, fresh: boolean): Buffer {
+    // Small files get small chunks: a split may pack thousands of them.
+    const hint = part.compressed ? this.chunkSize : part.end - part.start + 1;
+    const size = Math.min(this.chunkSize, Math.max(MIN_CHUNK, hint));
+    if (fresh) return Buffer.allocUnsafe(size);
+    if (this.shared === undefined || this.shared.length < size) this.shared = Buffer.allocUnsafe(size);
+    return this.shared;
+  }
+
+  /** Reads the lines of a text or JSONL part. */
+  async readLines(part: SplitPart, mode: LineMode): Promise<void> {
+    const { path, compressed } = part;
+    // An empty .gz file (as left by some log rotations) holds no lines rather than a truncated stream.
+    if (compressed && part.end === 0) return;
+    const onRecord = this.onRecord;
+    const skipFirst = !compressed && part.start > 0;
+    const end = compressed ? Infinity : part.end;
+    /** File offset of `buf[0]`. */
+    let base = compressed ? 0 : skipFirst ? part.start - 1 : part.start;
+    const src: ByteSource = compressed
+      ? new GzipSource(path, this.chunkSize)
+      : new FileSource(path, base, part.start, part.end);
+    // 'buffer' values are views of the chunk: a chunk that was handed out is never reused.
+    const fresh = mode === TEXT_BUFFER;
+    let handedOut = false;
+    const stripBom = mode === TEXT_UTF8 || mode === JSONL;
+    let buf = this.firstChunk(part, fresh);
+    let len = 0; // valid bytes in buf
+    let ls = 0; // index in buf of the current line's start
+    let scan = 0; // index from which to look for the next '\n'
+    let skipping = skipFirst;
+    let records = 0;
+    try {
+      read: for (;;) {
+        if (!skipping && base + ls >= end) break;
+        // Move the unfinished line to the front (of a new chunk if needed) and read more.
+        const tail = len - ls;
+        let next = buf;
+        if (tail * 2 > buf.length) next = Buffer.allocUnsafe(buf.length * 2);
+        else if (fresh && handedOut) next = Buffer.allocUnsafe(buf.length);
+        if (next !== buf) {
+          buf.copy(next, 0, ls, len);
+          handedOut = false;
+          if (!fresh && buf === this.shared) this.shared = next;
+        } else if (ls > 0 && tail > 0) {
+          buf.copyWithin(0, ls, len);
+        }
+        buf = next;
+        base += ls;
+        scan -= ls;
+        len = tail;
+        ls = 0;
+        const n = await src.read(buf, len, buf.length - len);
+        this.progress(src);
+        if (n === 0) {
+          // End of file: a last line without '\n'.
+          if (!skipping && len > 0) {
+            if (fresh) handedOut = true;
+            if (await this.emitLine(buf, 0, len, len, base, path, mode, stripBom)) records++;
+          }
+          break;
+        }
+        len += n;
+        const view = len === buf.length ? buf : buf.subarray(0, len);
+        if (skipping) {
+          const nl = view.indexOf(10, scan);
+          if (nl === -1) {
+            ls = scan = len;
+            continue;
+          }
+          ls = scan = nl + 1;
+          skipping = false;
+        }
+        const slices = view as unknown as FastSlices;
+        // For ASCII, latin1 decoding gives the same string, faster.
+        const ascii = mode === TEXT_UTF8 && isAscii(view);
+        for (;;) {
+          const key = base + ls;
+          if (key >= end) break read;
+          const nl = view.indexOf(10, scan);
+          if (nl === -1) {
+            scan = len;
+            break;
+          }
+          let e = nl;
+          if (e > ls && view[e - 1] === 13) e--;
+          let value: unknown;
+          if (mode === TEXT_UTF8) {
+            if (ascii) value = slices.latin1Slice(ls, e);
+            else value = key === 0 ? slices.utf8Slice(bomEnd(view, ls, e), e) : slices.utf8Slice(ls, e);
+          } else if (mode === TEXT_LATIN1) {
+            value = slices.latin1Slice(ls, e);
+          } else if (mode === TEXT_BUFFER) {
+            value = view.subarray(ls, e);
+            handedOut = true;
+          } else {
+            value = parseJsonLine(view, key === 0 ? bomEnd(view, ls, e) : ls, e, key, path);
+            if (value === BLANK) {
+              ls = scan = nl + 1;
+              continue;
+            }
+          }
+          records++;
+          try {
+            const r = onRecord(key, value);
+            if (r !== undefined && typeof (r as PromiseLike<void>).then === 'function') await r;
+          } catch (error) {
+            throw recordError(error, path, key, `the record at byte ${key} of ${path}`);
+          }
+          ls = scan = nl + 1;
+        }
+      }
+    } finally {
+      this.records += records;
+      await src.close();
+    }
+    this.doneBytes += src.progress();
+  }
+
+  /** Emits the line `buf[s, e)` at file offset `base + s`; returns true if a record was emitted. */
+  private async emitLine(
+    buf: Buffer,
+    s: number,
+    e: number,
+    len: number,
+    base: number,
+    path: string,
+    mode: LineMode,
+    stripBom: boolean,
+  ): Promise<boolean> {
+    const key = base + s;
+    const view = buf.subarray(0, len);
+    const vs = key === 0 && stripBom ? bomEnd(view, s, e) : s;
+    let value: unknown;
+    if (mode === TEXT_UTF8) value = view.toString('utf8', vs, e);
+    else if (mode === TEXT_LATIN1) value = view.toString('latin1', s, e);
+    else if (mode === TEXT_BUFFER) value = view.subarray(s, e);
+    else {
+      value = parseJsonLine(view, vs, e, key, path);
+      if (value === BLANK) return false;
+    }
+    try {
+      await this.onRecord(key, value);
+    } catch (error) {
+      throw recordError(error, path, key, `the record at byte ${key} of ${path}`);
+    }
+    return true;
+  }
+
+  /** Reads the items of a spool file (`spool.ts`). */
+  async readRecordFile(part: SplitPart): Promise<void> {
+    const { path } = part;
+    const onRecord = this.onRecord;
+    const src = new FileSource(path, 0, 0, part.end);
+    // Values decoded by V8 may be views of the chunk (typed arrays): never reuse one.
+    let buf = Buffer.allocUnsafe(Math.min(this.chunkSize, Math.max(MIN_CHUNK, part.end + 1)));
+    let len = 0;
+    let p = 0; // index of the next frame in buf
+    let base = 0; // file offset of buf[0]
+    let index = -1; // global index of the next item; -1 until the header is read
+    let eof = false;
+    const out = [0];
+    let records = 0;
+    const corrupt = (what: string, offset: number, cause?: unknown): TsmrError =>
+      new TsmrError(ErrorCode.CORRUPT_DATA, `the spool file ${path} is corrupt: ${what} at byte ${offset}`, {
+        cause,
+        details: { file: path, offset },
+      });
+    try {
+      while (!eof) {
+        const tail = len - p;
+        const next = Buffer.allocUnsafe(tail * 2 > buf.length ? buf.length * 2 : buf.length);
+        buf.copy(next, 0, p, len);
+        buf = next;
+        base += p;
+        len = tail;
+        p = 0;
+        const n = await src.read(buf, len, buf.length - len);
+        this.progress(src);
+        if (n === 0) eof = true;
+        len += n;
+        if (index < 0) {
+          if (len < 32 && !eof) continue;
+          const header = parseSpoolHeader(buf, len);
+          if (header === undefined) throw corrupt('no spool file header', 0);
+          index = header.firstIndex;
+          p = header.headerLength;
+        }
+        while (p < len) {
+          if (len - p < 10 && !eof) break; // a varint may be cut
+          let size: number;
+          let q: number;
+          try {
+            size = readVarint(buf, p, len, out);
+            q = out[0];
+          } catch {
+            throw corrupt('truncated record length', base + p);
+          }
+          if (q + size > len) {
+            if (eof) throw corrupt('truncated record', base + p);
+            break;
+          }
+          const offset = base + p;
+          let value: unknown;
+          try {
+            value = decodeValue(buf, q, q + size);
+          } catch (error) {
+            if (isTsmrError(error)) throw recordError(error, path, offset, '');
+            throw corrupt('undecodable record', offset, error);
+          }
+          const key = index++;
+          p = q + size;
+          records++;
+          try {
+            const r = onRecord(key, value);
+            if (r !== undefined && typeof (r as PromiseLike<void>).then === 'function') await r;
+          } catch (error) {
+            throw recordError(error, path, offset, `in-memory input item ${key}`, key);
+          }
+        }
+      }
+    } finally {
+      this.records += records;
+      await src.close();
+    }
+    this.doneBytes += src.progress();
+  }
+}
+
+/** Index after a UTF-8 byte order mark at `buf[s]`, or `s`. */
+function bomEnd(buf: Buffer, s: number, e: number): number {
+  return e - s >= 3 && buf[s] === 0xef && buf[s + 1] === 0xbb && buf[s + 2] === 0xbf ? s + 3 : s;
+}
+
+const BLANK = Symbol('blank line');
+
+/** Parses a JSONL line; {@link BLANK} for a line of JSON whitespace only. */
+function parseJsonLine(buf: Buffer, s: number, e: number, offset: number, file: string): unknown {
+  let i = s;
+  while (i < e) {
+    const c = buf[i];
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0d) break;
+    i++;
+  }
+  if (i === e) return BLANK;
+  const text = buf.toString('utf8', i, e);
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new TsmrError(
+      ErrorCode.BAD_RECORD,
+      `invalid JSON in the record at byte ${offset} of ${file}: ${(cause as Error).message}`,
+      { cause, details: { file, offset } },
+    );
+  }
+}
+
+/**
+ * The error to throw for a failure while handling a record: a `TsmrError` gets
+ * `file`/`offset` details if it lacks them; anything else becomes `TSMR_USER_CODE`.
+ * @param what how the message names the record; '' to pass a TsmrError only.
+ */
+function recordError(error: unknown, file: string, offset: number, what: string, index?: number): TsmrError {
+  if (isTsmrError(error)) {
+    const d = error.details;
+    if (d.file === undefined) d.file = file;
+    if (d.offset === undefined) d.offset = offset;
+    if (index !== undefined && d.index === undefined) d.index = index;
+    return error;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  const details: Record<string, unknown> = { file, offset };
+  if (index !== undefined) details.index = index;
+  return new TsmrError(ErrorCode.USER_CODE, `map failed on ${what}: ${message}`, { cause: error, details });
+}
