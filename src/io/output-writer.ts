@@ -12,8 +12,13 @@ import { ErrorCode, TsmrError } from '../errors.ts';
 import { ByteWriter } from '../shuffle/byte-writer.ts';
 import { ioError } from './io-error.ts';
 
-/** An output format with its defaults filled in. */
-export type NormalizedOutputFormat = { type: 'text'; encoding: 'utf8' | 'latin1' } | { type: 'jsonl' };
+/**
+ * An output format with its defaults filled in. `{ type: 'raw' }` is internal
+ * (streaming jobs set it; {@link normalizeOutputFormat} never returns it): each
+ * record's key is a `Uint8Array` written as it is, nothing else.
+ */
+export type NormalizedOutputFormat =
+  { type: 'text'; encoding: 'utf8' | 'latin1' } | { type: 'jsonl' } | { type: 'raw' };
 
 /** A file of output records. */
 export interface OutputWriter {
@@ -89,6 +94,7 @@ export function createOutputWriter(path: string, format: NormalizedOutputFormat)
 class FileOutputWriter implements OutputWriter {
   private readonly path: string;
   private readonly jsonl: boolean;
+  private readonly raw: boolean;
   private readonly encoding: 'utf8' | 'latin1';
   private fd: number | undefined;
   private readonly out = new ByteWriter(FLUSH_BYTES + 64 * 1024);
@@ -100,6 +106,7 @@ class FileOutputWriter implements OutputWriter {
   constructor(path: string, format: NormalizedOutputFormat) {
     this.path = path;
     this.jsonl = format.type === 'jsonl';
+    this.raw = format.type === 'raw';
     this.encoding = format.type === 'text' ? format.encoding : 'utf8';
     try {
       this.fd = openSync(path, 'w');
@@ -111,6 +118,15 @@ class FileOutputWriter implements OutputWriter {
   write(key: unknown, value: unknown): void {
     if (this.fd === undefined) this.notOpen();
     const out = this.out;
+    if (this.raw) {
+      if (!(key instanceof Uint8Array)) {
+        throw new TsmrError(ErrorCode.INTERNAL, 'the raw output format writes Uint8Array keys only');
+      }
+      out.bytes(key);
+      this.records++;
+      if (out.pos >= FLUSH_BYTES) this.flush();
+      return;
+    }
     const mark = out.pos;
     try {
       if (this.jsonl) {
