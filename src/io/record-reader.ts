@@ -5,9 +5,7 @@
  * the record handler synchronously, awaiting only when it returns a promise.
  */
 import { isAscii } from 'node:buffer';
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { InputFormat } from '../api/types.ts';
@@ -182,10 +180,14 @@ interface ByteSource {
   close(): Promise<void>;
 }
 
-/** Reads a file from `position` on, with positional reads. */
+/**
+ * Reads a file from `position` on, with synchronous positional reads: tasks run
+ * in worker threads of their own, where a blocking read stalls nobody, and
+ * for many small files it saves three thread-pool round trips per file.
+ */
 class FileSource implements ByteSource {
   private readonly path: string;
-  private handle: FileHandle | undefined;
+  private fd: number | undefined;
   private position: number;
   private readonly start: number;
   private readonly end: number;
@@ -200,8 +202,8 @@ class FileSource implements ByteSource {
 
   async read(buf: Buffer, offset: number, length: number): Promise<number> {
     try {
-      this.handle ??= await open(this.path, 'r');
-      const { bytesRead } = await this.handle.read(buf, offset, length, this.position);
+      this.fd ??= openSync(this.path, 'r');
+      const bytesRead = readSync(this.fd, buf, offset, length, this.position);
       this.position += bytesRead;
       return bytesRead;
     } catch (cause) {
@@ -214,9 +216,15 @@ class FileSource implements ByteSource {
   }
 
   async close(): Promise<void> {
-    const h = this.handle;
-    this.handle = undefined;
-    await h?.close().catch(() => {});
+    const fd = this.fd;
+    this.fd = undefined;
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+      } catch {
+        // Nothing was written; a failed close loses nothing.
+      }
+    }
   }
 }
 

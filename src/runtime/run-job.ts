@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Job, Key } from '../api/types.ts';
 import type { JobReport, ProgressSnapshot } from '../engine/job-report.ts';
-import { deserializeError, ErrorCode, TsmrError, usageError } from '../errors.ts';
+import { deserializeError, ErrorCode, serializeError, TsmrError, usageError } from '../errors.ts';
 import { abortJob, commitJob, prepareOutput } from '../io/committer.ts';
 import { resolveInputs } from '../io/input-paths.ts';
 import { planSplits } from '../io/splits.ts';
@@ -20,7 +20,7 @@ import { createLocalExecutor } from './local/local-executor.ts';
 import { readResults } from './results.ts';
 import type { SegmentRef } from '../shuffle/segment-reader.ts';
 import type { ResultRecord, RunOptions } from './run-options.ts';
-import { resolveSettings } from './settings.ts';
+import { type JobSettings, MiB, resolveSettings } from './settings.ts';
 import { compareOutputs } from './verify.ts';
 
 /** Events of a {@link JobHandle}. */
@@ -85,6 +85,17 @@ export async function collectResults<K = Key, V = unknown>(handle: JobHandle): P
   return out;
 }
 
+/**
+ * The split size actually used: `splitSize`, lowered so that every worker gets
+ * at least two splits when the input is small (Spark's `maxSplitBytes` does the
+ * same with bytes per core), but not below 1 MiB.
+ */
+function effectiveSplitSize(files: readonly { size: number }[], settings: JobSettings): number {
+  const total = files.reduce((n, f) => n + f.size, 0);
+  const perWorker = Math.ceil(total / (2 * Math.max(1, settings.workers)));
+  return Math.min(settings.splitSize, Math.max(MiB, perWorker));
+}
+
 function newJobId(): string {
   const t = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `job-${t}-${randomBytes(3).toString('hex')}`;
@@ -92,6 +103,18 @@ function newJobId(): string {
 
 function isPathInput(input: RunOptions['input']): input is string | readonly string[] {
   return typeof input === 'string' || (Array.isArray(input) && input.every((i) => typeof i === 'string'));
+}
+
+function inMemoryRecords(input: RunOptions['input']): Iterable<unknown> | AsyncIterable<unknown> {
+  if (typeof input === 'object' && input !== null && 'records' in input) return input.records;
+  if (
+    typeof input === 'object' &&
+    input !== null &&
+    (Symbol.iterator in input || Symbol.asyncIterator in input)
+  ) {
+    return input as Iterable<unknown>;
+  }
+  throw usageError('input must be paths, an array or (async) iterable of records, or { records }');
 }
 
 async function execute(
@@ -127,12 +150,12 @@ async function execute(
     let body = resolved.body;
     let inputFiles = files;
     if (inputFiles === undefined) {
-      inputFiles = await spoolRecords(options.input as Iterable<unknown>, join(workDir, 'input'), {
+      inputFiles = await spoolRecords(inMemoryRecords(options.input), join(workDir, 'input'), {
         bytesPerFile: settings.splitSize,
       });
       body = { ...body, inputFormat: { type: 'records' } };
     }
-    const splits = planSplits(inputFiles, { splitSize: settings.splitSize });
+    const splits = planSplits(inputFiles, { splitSize: effectiveSplitSize(inputFiles, settings) });
     const executor = createLocalExecutor(settings.workers, body);
     const resultsDir = join(workDir, 'results');
     const driven = await driveJob({
@@ -193,7 +216,16 @@ async function execute(
       report.outputFiles = resultSegments.map((s) => s.path);
       keepWorkDir = true;
     } else {
-      if (settings.verify) await verify(job, options, outputDir, report);
+      if (settings.verify) {
+        try {
+          await verify(job, options, outputDir, report);
+        } catch (error) {
+          report.status = 'failed';
+          report.error = serializeError(error);
+          await abortJob(outputDir, report);
+          throw error;
+        }
+      }
       report.outputFiles = await commitJob(outputDir, report);
     }
     for (const file of report.outputFiles) report.outputBytes += (await stat(file)).size;

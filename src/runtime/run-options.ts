@@ -5,11 +5,13 @@ import type { Key } from '../api/types.ts';
 
 export interface RunOptions {
   /**
-   * Input: paths (files, directories read recursively skipping `.`/`_` names,
-   * globs), or in-memory records (an array or (async) iterable; each item is one
-   * record whose key is its index and whose value is the item).
+   * Input: paths (a string or an array of strings: files, directories read
+   * recursively skipping `.`/`_` names, globs), or in-memory records: any other
+   * array or (async) iterable, or `{ records }` (needed for an array of strings).
+   * Each in-memory item is one record whose key is its index and whose value is
+   * the item; items are spooled to disk, so memory stays bounded.
    */
-  input: string | readonly string[] | Iterable<unknown> | AsyncIterable<unknown>;
+  input: string | readonly string[] | Iterable<unknown> | AsyncIterable<unknown> | InMemoryInput;
   /**
    * Output directory for `part-r-NNNNN`, `_SUCCESS` and `_job.json`. Without it,
    * results are kept in a temporary directory and read back through
@@ -42,6 +44,11 @@ export interface RunOptions {
   tmpDir?: string;
   /** Cancels the job. */
   signal?: AbortSignal;
+}
+
+/** In-memory records given explicitly. */
+export interface InMemoryInput {
+  records: Iterable<unknown> | AsyncIterable<unknown>;
 }
 
 /** A record of in-memory results: `[key, value]`. */

@@ -20,8 +20,9 @@ export async function compareOutputs(
   const tasks = (await readdir(committedDir)).sort();
   const parts = new Map<string, string>();
   for (const task of tasks) {
-    for (const file of await readdir(join(committedDir, task)))
-      parts.set(file, join(committedDir, task, file));
+    for (const file of await readdir(join(committedDir, task))) {
+      if (file.startsWith('part-')) parts.set(file, join(committedDir, task, file));
+    }
   }
   if (parts.size !== reference.length) {
     return `${parts.size} part files instead of ${reference.length}`;

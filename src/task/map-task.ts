@@ -58,7 +58,7 @@ export async function runMapTask(
 
   const stats = await readSplit(
     msg.split,
-    body.inputFormat,
+    msg.inputFormat,
     (key, value) => {
       if (bytesRead >= crashBytes) throw injectedFailure(msg.taskId, msg.attempt);
       records++;
@@ -67,14 +67,14 @@ export async function runMapTask(
       return spillIfFull();
     },
     {
-      onFile: (path) => (inputFile = path),
+      onFile: (path) => (inputFile = msg.inputFormat.type === 'records' ? '' : path),
       onProgress: (bytes) => {
         bytesRead = bytes;
         onProgress({ bytes, records });
       },
     },
   );
-  if (crashBytes <= msg.split.length) throw injectedFailure(msg.taskId, msg.attempt);
+  if (msg.crashAt !== undefined) throw injectedFailure(msg.taskId, msg.attempt);
   await mapper.close?.();
   const mapOutput = await collector.finish();
   counters.add('MAP_INPUT_RECORDS', stats.records);
