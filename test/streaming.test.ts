@@ -140,6 +140,7 @@ test('word count with shell scripts (tr/awk) and a combiner equals the module jo
   assert.ok(report.phases.map && report.phases.map.tasks > 1, 'several map tasks');
   assert.ok(expected.length > 100_000);
   assert.equal(streaming.parts.get('part-r-00000')?.equals(expected), true);
+  assert.equal(report.outputRecords, lines(expected).length, 'one output record per reducer output line');
 });
 
 test('word count in Python with 7 reducers equals the module job', async () => {

@@ -15,7 +15,8 @@ import { ioError } from './io-error.ts';
 /**
  * An output format with its defaults filled in. `{ type: 'raw' }` is internal
  * (streaming jobs set it; {@link normalizeOutputFormat} never returns it): each
- * record's key is a `Uint8Array` written as it is, nothing else.
+ * record's key is a `Uint8Array` written as it is, nothing else (copied before
+ * `write` returns, so the caller may reuse its buffer).
  */
 export type NormalizedOutputFormat =
   { type: 'text'; encoding: 'utf8' | 'latin1' } | { type: 'jsonl' } | { type: 'raw' };

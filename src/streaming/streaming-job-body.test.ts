@@ -8,7 +8,7 @@ import type { Group } from '../shuffle/map-output-collector.ts';
 import { CounterSet } from '../task/counters.ts';
 import type { MapperBody, ReducerBody } from '../task/job-body.ts';
 import { STDIN_BATCH_BYTES } from './streaming-process.ts';
-import { MAP_EMIT_BUDGET_BYTES, streamingJobBody } from './streaming-job-body.ts';
+import { MAP_EMIT_BUDGET_BYTES, OUTPUT_LINE_MAX_BYTES, streamingJobBody } from './streaming-job-body.ts';
 
 const fixtures = resolve(import.meta.dirname, '../../test/fixtures/streaming');
 
@@ -355,6 +355,7 @@ test('reducer: key\\tvalue lines in, stdout byte for byte out (no final newline 
     output.toString('latin1'),
     '\tempty key\na\t1\na\t2\na\t\n\xff\t\x80\npartition=2 type=reduce task=r-00002',
   );
+  assert.equal(fake.chunks.length, 6, 'one output record per line');
   assert.equal(fake.emitsOutside, 0);
 });
 
@@ -368,6 +369,16 @@ test('reducer: large groups stream through with bounded batches', async () => {
   assert.equal(output.toString(), `100000 ${(99_999 * 100_000) / 2}`);
 });
 
+test('reducer: output lines longer than the limit pass in pieces, bytes unchanged', async () => {
+  const command = `cat >/dev/null; head -c ${OUTPUT_LINE_MAX_BYTES * 2 + 10} /dev/zero; printf '\\nend'`;
+  const { output, error, fake } = await runReducer(command, [['a', ['1']]]);
+  assert.equal(error, undefined);
+  assert.equal(output.length, OUTPUT_LINE_MAX_BYTES * 2 + 14);
+  assert.equal(output.subarray(-4).toString(), '\nend');
+  assert.ok(fake.chunks.length >= 3 && fake.chunks.length <= 4, `${fake.chunks.length} records`);
+  assert.ok(fake.chunks.every((c) => c.length <= OUTPUT_LINE_MAX_BYTES + 64 * 1024 + 1));
+});
+
 test('reducer: one that prints nothing writes nothing; one that fails is an error', async () => {
   const silent = await runReducer('cat >/dev/null', [['a', ['1']]]);
   assert.equal(silent.error, undefined);
@@ -378,7 +389,7 @@ test('reducer: one that prints nothing writes nothing; one that fails is an erro
 
 test('identity reducer (no --reducer): key\\tvalue\\n for every value', async () => {
   const big = 'y'.repeat(STDIN_BATCH_BYTES + 5);
-  const { output, error } = await runReducer(undefined, [
+  const { output, error, fake } = await runReducer(undefined, [
     ['', ['']],
     ['k', ['1', '2']],
     ['big', [big]],
@@ -386,6 +397,7 @@ test('identity reducer (no --reducer): key\\tvalue\\n for every value', async ()
   ]);
   assert.equal(error, undefined);
   assert.equal(output.toString('latin1'), `\t\nk\t1\nk\t2\nbig\t${big}\n\xfe\t\xff\n`);
+  assert.equal(fake.chunks.length, 5, 'one output record per value');
 });
 
 function group(key: string, vals: string[]): Group {

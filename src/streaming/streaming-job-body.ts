@@ -23,7 +23,7 @@ import type { Combiner, Group } from '../shuffle/map-output-collector.ts';
 import type { JobBody, MapperBody, ReducerBody } from '../task/job-body.ts';
 import type { JobRef } from '../task/messages.ts';
 import { LineSplitter, splitKeyValue } from './line-splitter.ts';
-import { STDIN_BATCH_BYTES, StreamingProcess, type StreamingRole } from './streaming-process.ts';
+import { StreamingProcess, type StreamingRole } from './streaming-process.ts';
 
 export type StreamingJobRef = Extract<JobRef, { kind: 'streaming' }>;
 
@@ -35,6 +35,9 @@ export type StreamingJobRef = Extract<JobRef, { kind: 'streaming' }>;
  * task can spill.
  */
 export const MAP_EMIT_BUDGET_BYTES = 1024 * 1024;
+
+/** Longest reducer output line passed on as one record; longer lines go in pieces. */
+export const OUTPUT_LINE_MAX_BYTES = 1024 * 1024;
 
 const TAB = 0x09;
 const NL = 0x0a;
@@ -205,8 +208,11 @@ class StreamingReducer implements ReducerBody {
   private readonly process: StreamingProcess;
   private readonly writer: PairWriter;
 
+  private readonly output: OutputLines;
+
   constructor(command: string, ctx: ReduceContext) {
-    this.process = start(command, 'reduce', ctx, (chunk) => ctx.emit(chunk, undefined), ctx.partition);
+    this.output = new OutputLines((bytes) => ctx.emit(bytes, undefined));
+    this.process = start(command, 'reduce', ctx, (chunk) => this.output.push(chunk), ctx.partition);
     this.writer = new PairWriter(this.process);
   }
 
@@ -214,8 +220,9 @@ class StreamingReducer implements ReducerBody {
     return this.writer.group(key, values);
   }
 
-  close(): Promise<void> {
-    return this.process.finish();
+  async close(): Promise<void> {
+    await this.process.finish();
+    this.output.end();
   }
 
   /** Kills the process and removes its scratch directory (for an attempt that ends early). */
@@ -224,11 +231,59 @@ class StreamingReducer implements ReducerBody {
   }
 }
 
-/** Without `--reducer`: writes `key\tvalue\n` for every value, i.e. the sorted map output. */
+/**
+ * Passes a reducer's stdout on one line (with its `\n`) per record, so that
+ * output record counts mean lines; the bytes are unchanged, and a last line
+ * without `\n` is passed on as it is. A line longer than
+ * {@link OUTPUT_LINE_MAX_BYTES} is passed on in pieces (memory stays bounded).
+ */
+class OutputLines {
+  private readonly emit: (bytes: Buffer) => void;
+  private carry: Buffer[] = [];
+  private carryBytes = 0;
+
+  constructor(emit: (bytes: Buffer) => void) {
+    this.emit = emit;
+  }
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    for (let nl = chunk.indexOf(NL); nl !== -1; nl = chunk.indexOf(NL, start)) {
+      if (this.carryBytes > 0) {
+        this.carry.push(chunk.subarray(start, nl + 1));
+        this.emitCarry();
+      } else {
+        this.emit(chunk.subarray(start, nl + 1));
+      }
+      start = nl + 1;
+    }
+    if (start < chunk.length) {
+      this.carry.push(chunk.subarray(start));
+      this.carryBytes += chunk.length - start;
+      if (this.carryBytes > OUTPUT_LINE_MAX_BYTES) this.emitCarry();
+    }
+  }
+
+  end(): void {
+    if (this.carry.length > 0) this.emitCarry();
+  }
+
+  private emitCarry(): void {
+    const bytes = this.carry.length === 1 ? this.carry[0] : Buffer.concat(this.carry);
+    this.carry = [];
+    this.carryBytes = 0;
+    this.emit(bytes);
+  }
+}
+
+/**
+ * Without `--reducer`: writes `key\tvalue\n` for every value, i.e. the
+ * sorted map output, one output record per line. The line is built in a
+ * reused buffer: the raw output writer copies what it is given.
+ */
 class IdentityReducer implements ReducerBody {
   private readonly ctx: ReduceContext;
-  private buf = Buffer.allocUnsafe(STDIN_BATCH_BYTES);
-  private pos = 0;
+  private buf = Buffer.allocUnsafe(4096);
 
   constructor(ctx: ReduceContext) {
     this.ctx = ctx;
@@ -237,28 +292,22 @@ class IdentityReducer implements ReducerBody {
   group(key: Key, values: Values<unknown>): void {
     const keyBytes = toBytes(key);
     for (const value of values) {
-      const valueBytes = toBytes(value);
-      const n = keyBytes.length + valueBytes.length + 2;
-      if (this.pos + n > this.buf.length) this.flush(n);
+      const valueBytes = typeof value === 'string' ? undefined : toBytes(value);
+      const valueLength = valueBytes === undefined ? (value as string).length : valueBytes.length;
+      const n = keyBytes.length + valueLength + 2;
+      if (n > this.buf.length) this.buf = Buffer.allocUnsafe(Math.max(n, this.buf.length * 2));
       const buf = this.buf;
-      buf.set(keyBytes, this.pos);
-      this.pos += keyBytes.length;
-      buf[this.pos++] = TAB;
-      buf.set(valueBytes, this.pos);
-      this.pos += valueBytes.length;
-      buf[this.pos++] = NL;
+      buf.set(keyBytes, 0);
+      let pos = keyBytes.length;
+      buf[pos++] = TAB;
+      if (valueBytes === undefined) pos += buf.write(value as string, pos, 'latin1');
+      else {
+        buf.set(valueBytes, pos);
+        pos += valueBytes.length;
+      }
+      buf[pos++] = NL;
+      this.ctx.emit(buf.subarray(0, pos), undefined);
     }
-  }
-
-  close(): void {
-    this.flush(0);
-  }
-
-  /** Hands the batch to the output writer (which may keep it) and starts a new one of at least `need` bytes. */
-  private flush(need: number): void {
-    if (this.pos > 0) this.ctx.emit(this.buf.subarray(0, this.pos), undefined);
-    this.buf = Buffer.allocUnsafe(Math.max(STDIN_BATCH_BYTES, need));
-    this.pos = 0;
   }
 }
 
