@@ -1,4 +1,16 @@
-import { isTsmrError } from '../errors.ts';
+import { ErrorCode, isTsmrError } from '../errors.ts';
+
+/** What the user can do, per error code. */
+const hints: Partial<Record<string, string>> = {
+  [ErrorCode.TASK_FAILED]:
+    'fix the job (or the input record named above) and run again; for flaky failures raise --max-attempts',
+  [ErrorCode.OUTPUT_EXISTS]: 'choose another --output, or pass --overwrite to replace it',
+  [ErrorCode.INPUT_NOT_FOUND]:
+    'check the --input paths (directories are read recursively; names starting with . or _ are skipped)',
+  [ErrorCode.BAD_JOB]: 'a job module must `export default defineJob({ map, reduce })`',
+  [ErrorCode.VERIFY_MISMATCH]:
+    'the job is not deterministic: map, combine and reduce must depend only on their input',
+};
 
 /**
  * Prints an error for a person: the message, where it happened, the cause
@@ -18,5 +30,7 @@ export function reportError(error: unknown): void {
     lines.push(`  caused by: ${c?.stack ?? String(c)}`.replaceAll('\n', '\n  '));
     cause = c?.cause;
   }
+  const hint = isTsmrError(error) ? hints[error.code] : undefined;
+  if (hint !== undefined) lines.push(`  hint: ${hint}`);
   process.stderr.write(`${lines.join('\n')}\n`);
 }
