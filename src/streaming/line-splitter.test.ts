@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LineSplitter, splitKeyValue } from './line-splitter.ts';
+import { latin1, LineSplitter, splitKeyValue } from './line-splitter.ts';
 
 function collect(chunks: string[], withEnd = true): string[] {
   const lines: string[] = [];
@@ -31,8 +31,19 @@ test('every split of a stream gives the same lines', () => {
 
 test('key/value split at the first tab; no tab means an empty value; empty key is valid', () => {
   const pairs: [string, string][] = [];
-  const emit = (k: Buffer, v: string): void => void pairs.push([k.toString('latin1'), v]);
-  for (const line of ['k\tv', 'k\tv\tw', 'nokey', '\tv', '', 'k\t', '\xff\xfe\t\x80']) {
+  const emit = (k: string, v: string): void => void pairs.push([k, v]);
+  const cases = [
+    'k\tv',
+    'k\tv\tw',
+    'nokey',
+    '\tv',
+    '',
+    'k\t',
+    '\xff\xfe\t\x80',
+    '1\t2',
+    'long key\tlong value',
+  ];
+  for (const line of cases) {
     const buf = Buffer.from(`..${line}..`, 'latin1');
     splitKeyValue(buf, 2, buf.length - 2, emit);
   }
@@ -44,13 +55,25 @@ test('key/value split at the first tab; no tab means an empty value; empty key i
     ['', ''],
     ['k', ''],
     ['\xff\xfe', '\x80'],
+    ['1', '2'],
+    ['long key', 'long value'],
   ]);
 });
 
-test('a key is a copy, independent of the chunk it came from', () => {
-  const buf = Buffer.from('key\tvalue');
-  let key: Buffer | undefined;
-  splitKeyValue(buf, 0, buf.length, (k) => (key = k));
-  buf.fill(0);
-  assert.equal(key?.toString(), 'key');
+test('latin1 strings keep every byte, and their UTF-8 order (the key codec order) is byte order', () => {
+  const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+  assert.ok(Buffer.from(latin1(all, 0, 256), 'latin1').equals(all));
+  for (let i = 0; i < 256; i++) assert.equal(latin1(all, i, i + 1).charCodeAt(0), i);
+  const keys = [
+    Buffer.from([0xc3, 0xa9]),
+    Buffer.from([0xff]),
+    Buffer.from('a'),
+    Buffer.from([0x80, 0]),
+    Buffer.from([0x80]),
+  ];
+  const byBytes = [...keys].sort(Buffer.compare).map((k) => latin1(k, 0, k.length));
+  const byEncoded = keys
+    .map((k) => latin1(k, 0, k.length))
+    .sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
+  assert.deepEqual(byEncoded, byBytes);
 });

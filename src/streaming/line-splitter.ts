@@ -64,22 +64,34 @@ export class LineSplitter {
   }
 }
 
+/** A `Buffer` method Node has always had but does not declare: bytes → a one-byte string. */
+type Latin1Slicer = Buffer & { latin1Slice(start: number, end: number): string };
+
+/** The 256 one-character latin1 strings (values like `1` are the common case). */
+const oneByte = Array.from({ length: 256 }, (_, b) => String.fromCharCode(b));
+
+/** The bytes `buf[start, end)` as a latin1 string: one character per byte. */
+export function latin1(buf: Buffer, start: number, end: number): string {
+  const n = end - start;
+  if (n === 0) return '';
+  if (n === 1) return oneByte[buf[start]];
+  return (buf as Latin1Slicer).latin1Slice(start, end);
+}
+
 /**
  * Splits the line `buf[start, end)` at its first tab and calls
- * `emit(key, value)`: the key is a new `Buffer` of the bytes before the tab
- * (possibly empty), the value the bytes after it as a latin1 string (one
- * character per byte, so every byte survives; see `streaming-job-body.ts`).
- * A line without a tab is a key with an empty value.
+ * `emit(key, value)` with the bytes before the tab (possibly none) and after
+ * it, as latin1 strings (one character per byte: every byte survives, and
+ * string order is byte order; see `streaming-job-body.ts`). A line without a
+ * tab is a key with an empty value.
  */
 export function splitKeyValue(
   buf: Buffer,
   start: number,
   end: number,
-  emit: (key: Buffer, value: string) => void,
+  emit: (key: string, value: string) => void,
 ): void {
   let tab = start;
   while (tab < end && buf[tab] !== TAB) tab++;
-  // A copy: the key must not pin the whole output chunk it came from.
-  const key = Buffer.from(buf.subarray(start, tab));
-  emit(key, tab < end ? buf.toString('latin1', tab + 1, end) : '');
+  emit(latin1(buf, start, tab), tab < end ? latin1(buf, tab + 1, end) : '');
 }

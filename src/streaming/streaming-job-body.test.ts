@@ -44,9 +44,9 @@ function fakeContext(kind: 'map' | 'reduce'): { fake: Fake; ctx: MapContext & Re
     emit(key: unknown, value: unknown) {
       if (!fake.inside) fake.emitsOutside++;
       if (kind === 'map') {
-        assert.ok(Buffer.isBuffer(key), 'map keys are Buffers');
-        assert.equal(typeof value, 'string');
-        fake.pairs.push([(key as Buffer).toString('latin1'), value as string]);
+        assert.equal(typeof key, 'string', 'keys are latin1 strings');
+        assert.equal(typeof value, 'string', 'values are latin1 strings');
+        fake.pairs.push([key as string, value as string]);
       } else {
         assert.ok(key instanceof Uint8Array);
         assert.equal(value, undefined);
@@ -112,7 +112,7 @@ async function runReducer(
   try {
     const reducer = (await body.reducer(ctx)) as ReducerBody;
     for (const [key, vals] of groups) {
-      await call(fake, () => reducer.group(new Uint8Array(Buffer.from(key, 'latin1')), values(vals)));
+      await call(fake, () => reducer.group(key, values(vals)));
     }
     await call(fake, () => reducer.close?.());
   } catch (e) {
@@ -230,7 +230,7 @@ test('mapper: output emitted during one record() call is bounded, so the task ca
   let emittedBytes = 0;
   const emit = ctx.emit;
   ctx.emit = (key, value) => {
-    emittedBytes += (key as Buffer).length + (value as string).length + 2;
+    emittedBytes += (key as string).length + (value as string).length + 2;
     emit(key, value);
   };
   // 300,000 lines (~3.6 MB, several budgets) before it reads any input.
@@ -400,13 +400,16 @@ test('identity reducer (no --reducer): key\\tvalue\\n for every value', async ()
   assert.equal(fake.chunks.length, 5, 'one output record per value');
 });
 
-function group(key: string, vals: string[]): Group {
-  const k = Buffer.from(key, 'latin1');
-  return {
-    encodedKey: Buffer.concat([Buffer.of(0x08), k]),
-    key: new Uint8Array(k) as Key,
-    values: values(vals),
-  };
+/** A group as the engine gives it: a latin1 string key (or, to check that path too, a byte key). */
+function group(key: string, vals: string[], asBytes = false): Group {
+  const bytes = Buffer.from(key, 'latin1');
+  return asBytes
+    ? {
+        encodedKey: Buffer.concat([Buffer.of(0x08), bytes]),
+        key: new Uint8Array(bytes),
+        values: values(vals),
+      }
+    : { encodedKey: Buffer.concat([Buffer.of(0x07), Buffer.from(key, 'utf8')]), key, values: values(vals) };
 }
 
 test('combiner: a process per call, groups in, parsed pairs out, counters from stderr', async () => {
@@ -418,9 +421,8 @@ test('combiner: a process per call, groups in, parsed pairs out, counters from s
     const combine = body.combiner?.(ctx);
     assert.ok(combine);
     const out: [string, unknown][] = [];
-    const emit = (key: Key, value: unknown): void =>
-      void out.push([Buffer.from(key as Uint8Array).toString('latin1'), value]);
-    await combine([group('a', ['1', '2']), group('b', ['5']), group('\xff', ['1', '1', '1'])], emit);
+    const emit = (key: Key, value: unknown): void => void out.push([key as string, value]);
+    await combine([group('a', ['1', '2']), group('b', ['5'], true), group('\xff', ['1', '1', '1'])], emit);
     assert.deepEqual(out, [
       ['a', '3'],
       ['b', '5'],

@@ -60,6 +60,8 @@ export interface StreamingProcessOptions {
 }
 
 type Child = ChildProcessByStdio<Writable, Readable, Readable>;
+/** A `Buffer` method Node has always had but does not declare. */
+type Latin1Writer = Buffer & { latin1Write(text: string, offset: number, length: number): number };
 
 const live = new Set<StreamingProcess>();
 let exitHookInstalled = false;
@@ -195,6 +197,11 @@ export class StreamingProcess {
     // status (reading its output meanwhile) so a failure is reported now.
     if (this.stdinDone)
       return this.exit === undefined ? this.until(() => this.exit !== undefined) : undefined;
+    if (this.batchPos + data.length < this.batch.length) {
+      this.batch.set(data, this.batchPos);
+      this.batchPos += data.length;
+      return;
+    }
     for (let at = 0; at < data.length;) {
       const n = Math.min(data.length - at, this.batch.length - this.batchPos);
       this.batch.set(data.subarray(at, at + n), this.batchPos);
@@ -217,7 +224,7 @@ export class StreamingProcess {
   /** Queues a latin1 string's bytes (one byte per character). */
   writeLatin1(text: string): void | Promise<void> {
     if (this.batchPos + text.length < this.batch.length && !this.stdinDone && this.exit === undefined) {
-      this.batchPos += this.batch.write(text, this.batchPos, 'latin1');
+      this.batchPos += (this.batch as Latin1Writer).latin1Write(text, this.batchPos, text.length);
       return;
     }
     return this.write(Buffer.from(text, 'latin1'));
