@@ -59,6 +59,9 @@ async function tsmr(args: string[]): Promise<CliResult> {
   child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
   child.stdout.resume();
   const [code] = (await once(child, 'close')) as [number | null];
+  // Scratch directories of attempts (those killed with their thread too) are gone with the process.
+  const scratch = join(tmpdir(), `tsmr-streaming-${child.pid}`);
+  assert.equal(existsSync(scratch), false, `${scratch} was left behind`);
   const files = existsSync(out) ? readdirSync(out).sort() : [];
   const parts = new Map(
     files.filter((f) => f.startsWith('part-')).map((f) => [f, readFileSync(join(out, f))]),

@@ -174,7 +174,7 @@ test('mapper: environment and a scratch directory of its own, removed afterwards
     },
   );
   assert.equal(fake.pairs.at(-1)?.[0].trim(), '0', 'the scratch dir starts empty');
-  assert.match(got.dir, /tsmr-map-/);
+  assert.match(got.dir, /tsmr-streaming-\d+\/map-/);
   assert.notEqual(got.dir, process.cwd());
   assert.equal(existsSync(got.dir), false, 'scratch dir removed');
 });

@@ -19,6 +19,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { isMainThread } from 'node:worker_threads';
 import { ErrorCode, TsmrError } from '../errors.ts';
 import { type ReporterTarget, StderrReporter } from './stderr-reporter.ts';
 
@@ -63,6 +64,15 @@ type Child = ChildProcessByStdio<Writable, Readable, Readable>;
 /** A `Buffer` method Node has always had but does not declare. */
 type Latin1Writer = Buffer & { latin1Write(text: string, offset: number, length: number): number };
 
+/**
+ * Scratch directories live under one directory per tsmr process. An attempt
+ * removes its own; an attempt whose worker thread is terminated (killed, or
+ * the job failed elsewhere) cannot, so the main thread, which loads this
+ * module too when it resolves a streaming job, removes the whole directory
+ * when the process exits.
+ */
+export const SCRATCH_ROOT = join(tmpdir(), `tsmr-streaming-${process.pid}`);
+
 const live = new Set<StreamingProcess>();
 let exitHookInstalled = false;
 
@@ -72,8 +82,10 @@ function installExitHook(): void {
   exitHookInstalled = true;
   process.on('exit', () => {
     for (const p of live) p.destroy();
+    if (isMainThread) rmSync(SCRATCH_ROOT, { recursive: true, force: true });
   });
 }
+if (isMainThread) installExitHook();
 
 export class StreamingProcess {
   readonly scratchDir: string;
@@ -102,14 +114,15 @@ export class StreamingProcess {
   private destroyed = false;
 
   /**
-   * Starts the command in a new scratch directory (under the OS temp dir),
+   * Starts the command in a new scratch directory (under {@link SCRATCH_ROOT}),
    * removed again by {@link finish} or {@link destroy}. A spawn failure is
    * reported by the first {@link write} or by {@link finish}.
    */
   constructor(opts: StreamingProcessOptions) {
     this.opts = opts;
     this.stderr = new StderrReporter(opts.reporter);
-    this.scratchDir = mkdtempSync(join(tmpdir(), `tsmr-${opts.role}-`));
+    mkdirSync(SCRATCH_ROOT, { recursive: true });
+    this.scratchDir = mkdtempSync(join(SCRATCH_ROOT, `${opts.role}-`));
     installExitHook();
     live.add(this);
     let child: Child;
