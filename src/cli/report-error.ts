@@ -4,7 +4,6 @@ import { ErrorCode, isTsmrError } from '../errors.ts';
 const hints: Partial<Record<string, string>> = {
   [ErrorCode.TASK_FAILED]:
     'fix the job (or the input record named above) and run again; for flaky failures raise --max-attempts',
-  [ErrorCode.OUTPUT_EXISTS]: 'choose another --output, or pass --overwrite to replace it',
   [ErrorCode.INPUT_NOT_FOUND]:
     'check the --input paths (directories are read recursively; names starting with . or _ are skipped)',
   [ErrorCode.BAD_JOB]: 'a job module must `export default defineJob({ map, reduce })`',
