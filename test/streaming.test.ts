@@ -176,6 +176,35 @@ test('word count in Python with 7 reducers equals the module job, part by part',
   for (const [name, data] of streaming.parts) assert.ok(data.equals(expected.get(name) as Buffer), name);
 });
 
+test('failed attempts are retried and the output is unchanged (--simulate-failures)', async () => {
+  const [streaming, expected] = await Promise.all([
+    tsmr([
+      '--mapper',
+      `./${fixtures}/wc_map.sh`,
+      '--combiner',
+      `./${fixtures}/wc_reduce.sh`,
+      '--reducer',
+      `./${fixtures}/wc_reduce.sh`,
+      '--input',
+      brown,
+      '--reducers',
+      '7',
+      '--split-size',
+      '512k',
+      '--simulate-failures',
+      '0.3',
+    ]),
+    moduleResult(7),
+  ]);
+  const report = succeeded(streaming);
+  assert.ok(
+    report.attempts.some((a) => a.status === 'failed'),
+    'some attempts failed',
+  );
+  assert.deepEqual([...streaming.parts.keys()], [...expected.keys()]);
+  for (const [name, data] of streaming.parts) assert.ok(data.equals(expected.get(name) as Buffer), name);
+});
+
 test('grep without a reducer: matching lines, sorted by key (text before the first tab), ties in input order', async () => {
   const r = await tsmr([
     '--mapper',
