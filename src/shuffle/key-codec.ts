@@ -42,6 +42,9 @@ export const KeyTag = {
   ARRAY: 0x09,
 } as const;
 
+/** Deepest array nesting of a key (the top level is depth 0). */
+const MAX_DEPTH = 64;
+
 const f64 = new Float64Array(1);
 const f64Bytes = new Uint8Array(f64.buffer);
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -89,7 +92,10 @@ function writeNested(w: ByteWriter, key: Key, depth: number): void {
         escapeZeros(w, start);
         return;
       }
-      if (Array.isArray(key) && depth < 64) {
+      if (Array.isArray(key)) {
+        if (depth >= MAX_DEPTH) {
+          throw new TsmrError(ErrorCode.BAD_KEY, `key arrays may be nested at most ${MAX_DEPTH} deep`);
+        }
         w.byte(KeyTag.ARRAY);
         for (const element of key as readonly Key[]) writeNested(w, element, depth + 1);
         w.byte(KeyTag.END);
@@ -165,13 +171,14 @@ export function decodeKey(buf: Uint8Array, start = 0, end = buf.length): Key {
   if (tag === KeyTag.STRING) return b.toString('utf8', start + 1, end);
   if (tag === KeyTag.BYTES) return new Uint8Array(b.subarray(start + 1, end));
   const pos = [start];
-  const key = readNested(b, pos, end);
+  const key = readNested(b, pos, end, 0);
   if (pos[0] !== end) throw corrupt('trailing bytes after key');
   return key;
 }
 
-function readNested(b: Buffer, pos: number[], end: number): Key {
+function readNested(b: Buffer, pos: number[], end: number, depth: number): Key {
   if (pos[0] >= end) throw corrupt('key ends early');
+  if (depth > MAX_DEPTH) throw corrupt('arrays nested too deeply');
   const tag = b[pos[0]++];
   switch (tag) {
     case KeyTag.NULL:
@@ -220,7 +227,7 @@ function readNested(b: Buffer, pos: number[], end: number): Key {
           pos[0]++;
           return out;
         }
-        out.push(readNested(b, pos, end));
+        out.push(readNested(b, pos, end, depth + 1));
       }
     }
     default:
@@ -229,27 +236,74 @@ function readNested(b: Buffer, pos: number[], end: number): Key {
 }
 
 function readEscaped(b: Buffer, pos: number[], end: number): Buffer {
-  const parts: number[] = [];
-  let i = pos[0];
+  const start = pos[0];
+  // Find the terminator: a 0x00 not followed by 0xFF. Count escapes on the way.
+  let i = start;
+  let escapes = 0;
   for (;;) {
-    if (i >= end) throw corrupt('string key ends early');
-    const x = b[i++];
-    if (x !== 0) {
-      parts.push(x);
-    } else if (i < end && b[i] === 0xff) {
-      parts.push(0);
-      i++;
+    i = b.indexOf(0, i);
+    if (i < 0 || i >= end) throw corrupt('string key ends early');
+    if (i + 1 < end && b[i + 1] === 0xff) {
+      escapes++;
+      i += 2;
     } else {
       break;
     }
   }
-  pos[0] = i;
-  return Buffer.from(parts);
+  pos[0] = i + 1;
+  if (escapes === 0) return b.subarray(start, i);
+  const out = Buffer.allocUnsafe(i - start - escapes);
+  let o = 0;
+  for (let j = start; j < i; j++) {
+    out[o++] = b[j];
+    if (b[j] === 0) j++;
+  }
+  return out;
 }
 
 /** Compares two encoded keys (the key order). */
 export function compareKeys(a: Uint8Array, b: Uint8Array): number {
   return Buffer.compare(a, b);
+}
+
+/**
+ * Compares the encoded keys `a[as, ae)` and `b[bs, be)` without allocating:
+ * negative, zero or positive like `Buffer.compare`. Short keys are compared in
+ * JS (a native call costs about as much as 50 byte comparisons).
+ */
+export function compareKeyRange(
+  a: Buffer,
+  as: number,
+  ae: number,
+  b: Buffer,
+  bs: number,
+  be: number,
+): number {
+  const al = ae - as;
+  const bl = be - bs;
+  const n = al < bl ? al : bl;
+  if (n > 48) return a.compare(b, bs, be, as, ae);
+  for (let i = 0; i < n; i++) {
+    const d = a[as + i] - b[bs + i];
+    if (d !== 0) return d;
+  }
+  return al - bl;
+}
+
+/** True when the encoded keys `a[as, ae)` and `b[bs, be)` are equal. */
+export function keyRangeEquals(
+  a: Buffer,
+  as: number,
+  ae: number,
+  b: Buffer,
+  bs: number,
+  be: number,
+): boolean {
+  const n = ae - as;
+  if (n !== be - bs) return false;
+  if (n > 48) return a.compare(b, bs, be, as, ae) === 0;
+  for (let i = n - 1; i >= 0; i--) if (a[as + i] !== b[bs + i]) return false;
+  return true;
 }
 
 function corrupt(what: string): TsmrError {

@@ -10,7 +10,7 @@
  * | 0x03 | true                                     |
  * | 0x04 | integer in [0, 2^32): 1–4 bytes LE       |
  * | 0x05 | number: 8 bytes float64 LE               |
- * | 0x06 | string: UTF-8 bytes                      |
+ * | 0x06 | string: UTF-8 bytes (well-formed strings) |
  * | 0xff | anything else: `v8.serialize` output     |
  *
  * The tagged fast paths cover the hot values of counting jobs; the rest goes
@@ -43,9 +43,13 @@ export function writeValue(w: ByteWriter, value: unknown): void {
       }
       return;
     case 'string':
-      w.byte(0x06);
-      w.string(value);
-      return;
+      // A lone surrogate would not survive UTF-8; V8's serializer keeps it.
+      if (value.isWellFormed()) {
+        w.byte(0x06);
+        w.string(value);
+        return;
+      }
+      break;
     case 'boolean':
       w.byte(value ? 0x03 : 0x02);
       return;

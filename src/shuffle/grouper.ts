@@ -1,0 +1,171 @@
+/**
+ * Groups a sorted record stream by key: `(key, values)` pairs for `combine`
+ * and `reduce` (Hadoop's `ReduceContextImpl.ValueIterator`, Spark's
+ * `ExternalSorter` merge with aggregation).
+ *
+ * Values stream: each is decoded when it is asked for, straight from the
+ * cursor, so a key with ten million values needs no more memory than one.
+ * A consumer may stop early; the rest of that key's values are skipped when
+ * the next group is asked for.
+ */
+import type { Key, Values } from '../api/types.ts';
+import { decodeKey, keyRangeEquals } from './key-codec.ts';
+import type { RecordCursor } from './record-format.ts';
+import { decodeValue } from './value-codec.ts';
+
+/**
+ * One key and its values.
+ *
+ * `encodedKey` is the key's encoding (`key-codec.ts`), `key` its decoded form
+ * (decoded on first access), `values` the key's values: iterable once, either
+ * synchronously or asynchronously (see {@link Values}).
+ */
+export interface Group {
+  readonly encodedKey: Buffer;
+  readonly key: Key;
+  readonly values: Values<unknown>;
+}
+
+/** The groups of a cursor: iterable once, with running counts. */
+export interface GroupIterable extends Iterable<Group> {
+  /** Groups started so far. */
+  readonly groups: number;
+  /** Records read from the cursor so far (values returned or skipped). */
+  readonly records: number;
+}
+
+/**
+ * Groups consecutive records with equal encoded keys. `cursor` must be sorted
+ * by key (a merge output); the groups come in its order. Iterable once.
+ *
+ * A group's values are valid only until the next group is asked for; after
+ * that they yield nothing. Errors of the cursor (e.g. `TSMR_CORRUPT_DATA`)
+ * are thrown from whichever iteration step reads the record.
+ */
+export function groupByKey(cursor: RecordCursor): GroupIterable {
+  return new Grouper(cursor);
+}
+
+class Grouper implements GroupIterable, Iterator<Group> {
+  groups = 0;
+  records = 0;
+  readonly cursor: RecordCursor;
+  /** The cursor holds a record that no group has taken yet. */
+  pending = false;
+  exhausted = false;
+  private current: GroupValues | undefined;
+
+  constructor(cursor: RecordCursor) {
+    this.cursor = cursor;
+  }
+
+  [Symbol.iterator](): Iterator<Group> {
+    return this;
+  }
+
+  next(): IteratorResult<Group> {
+    const last = this.current;
+    if (last !== undefined && !last.ended) last.skipRest();
+    if (!this.pending) {
+      if (this.exhausted || !this.cursor.next()) {
+        this.exhausted = true;
+        this.current = undefined;
+        return { done: true, value: undefined };
+      }
+      this.records++;
+    }
+    this.pending = false;
+    const c = this.cursor;
+    const encodedKey = Buffer.allocUnsafe(c.keyEnd - c.keyStart);
+    c.buf.copy(encodedKey, 0, c.keyStart, c.keyEnd);
+    const group = new GroupValues(this, encodedKey);
+    this.current = group;
+    this.groups++;
+    return { done: false, value: group };
+  }
+}
+
+/** A group and its values iterator in one object. */
+class GroupValues implements Group, Values<unknown>, Iterator<unknown> {
+  readonly encodedKey: Buffer;
+  /** The cursor moved past this key's last value. */
+  ended = false;
+  /** The cursor's current record is this group's first value, not yet returned. */
+  private first = true;
+  /** `return()` was called or iteration finished: yield nothing more. */
+  private closed = false;
+  private decoded: Key | undefined;
+  private hasDecoded = false;
+  private readonly grouper: Grouper;
+
+  constructor(grouper: Grouper, encodedKey: Buffer) {
+    this.grouper = grouper;
+    this.encodedKey = encodedKey;
+  }
+
+  get key(): Key {
+    if (!this.hasDecoded) {
+      this.decoded = decodeKey(this.encodedKey);
+      this.hasDecoded = true;
+    }
+    return this.decoded as Key;
+  }
+
+  get values(): Values<unknown> {
+    return this;
+  }
+
+  [Symbol.iterator](): Iterator<unknown> {
+    return this;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<unknown> {
+    return {
+      next: () => Promise.resolve(this.next()),
+      return: () => Promise.resolve(this.return()),
+    };
+  }
+
+  next(): IteratorResult<unknown> {
+    if (this.closed || !this.advance()) {
+      this.closed = true;
+      return { done: true, value: undefined };
+    }
+    const c = this.grouper.cursor;
+    return { done: false, value: decodeValue(c.buf, c.valueStart, c.valueEnd) };
+  }
+
+  return(): IteratorResult<unknown> {
+    this.closed = true;
+    return { done: true, value: undefined };
+  }
+
+  /** Moves the cursor to this key's next value; false at the end of the key. */
+  advance(): boolean {
+    if (this.ended) return false;
+    if (this.first) {
+      this.first = false;
+      return true;
+    }
+    const g = this.grouper;
+    const c = g.cursor;
+    if (!c.next()) {
+      g.exhausted = true;
+      this.ended = true;
+      return false;
+    }
+    g.records++;
+    const k = this.encodedKey;
+    if (!keyRangeEquals(c.buf, c.keyStart, c.keyEnd, k, 0, k.length)) {
+      g.pending = true;
+      this.ended = true;
+      return false;
+    }
+    return true;
+  }
+
+  skipRest(): void {
+    this.closed = true;
+    while (this.advance());
+  }
+}

@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import type { Key } from '../api/types.ts';
+import { isTsmrError } from '../errors.ts';
+import { ByteWriter } from './byte-writer.ts';
+import { compareKeyRange, decodeKey, encodeKey, keyRangeEquals, writeKey } from './key-codec.ts';
+import { anyKey, keyString, normalizeKey, referenceCompare } from './test-support.ts';
+
+const sign = (n: number): number => (n < 0 ? -1 : n > 0 ? 1 : 0);
+
+describe('key codec', () => {
+  it('round-trips every key (with -0 → 0, lone surrogates → U+FFFD)', () => {
+    fc.assert(
+      fc.property(anyKey, (key) => {
+        assert.deepStrictEqual(decodeKey(encodeKey(key)), normalizeKey(key));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('orders encodings as the documented key order', () => {
+    fc.assert(
+      fc.property(anyKey, anyKey, (a, b) => {
+        assert.equal(sign(Buffer.compare(encodeKey(a), encodeKey(b))), sign(referenceCompare(a, b)));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('orders strings by UTF-8 bytes, also inside arrays', () => {
+    fc.assert(
+      fc.property(keyString, keyString, (a, b) => {
+        const bytes = sign(Buffer.compare(Buffer.from(a), Buffer.from(b)));
+        assert.equal(sign(Buffer.compare(encodeKey(a), encodeKey(b))), bytes);
+        assert.equal(sign(Buffer.compare(encodeKey([a, 1]), encodeKey([b, 0]))), bytes || 1);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('gives equal keys equal bytes, and unequal keys unequal bytes', () => {
+    fc.assert(
+      fc.property(anyKey, anyKey, (a, b) => {
+        const same = referenceCompare(a, b) === 0;
+        assert.equal(encodeKey(a).equals(encodeKey(b)), same);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('orders the documented edge cases', () => {
+    const ordered: Key[] = [
+      null,
+      false,
+      true,
+      -Infinity,
+      -Number.MAX_VALUE,
+      -1,
+      -Number.MIN_VALUE,
+      0,
+      Number.MIN_VALUE,
+      1,
+      Infinity,
+      Number.NaN,
+      -(2n ** 100n),
+      -256n,
+      -255n,
+      -1n,
+      0n,
+      1n,
+      255n,
+      256n,
+      2n ** 100n,
+      '',
+      '\u0000',
+      'a',
+      'a\u0000',
+      'ab',
+      '\u00ff',
+      '\uffff',
+      '\u{1F600}',
+      new Uint8Array([]),
+      new Uint8Array([0]),
+      new Uint8Array([0, 0]),
+      new Uint8Array([1]),
+      [],
+      [null],
+      ['a'],
+      ['a', 1],
+      ['a\u0000'],
+      ['ab'],
+      [[]],
+    ];
+    const encoded = ordered.map(encodeKey);
+    for (let i = 1; i < encoded.length; i++) {
+      assert.ok(Buffer.compare(encoded[i - 1], encoded[i]) < 0, `${i - 1} < ${i}`);
+    }
+    assert.deepEqual(encodeKey(-0), encodeKey(0));
+    assert.deepEqual(encodeKey(Number.NaN), encodeKey(-Number.NaN));
+  });
+
+  it('pins the layout of common keys', () => {
+    assert.equal(encodeKey('the').toString('hex'), '07746865');
+    assert.equal(encodeKey(42).toString('hex'), '04c045000000000000');
+    assert.equal(encodeKey(-1.5).toString('hex'), '044007ffffffffffff');
+    assert.equal(encodeKey(256n).toString('hex'), '06000000020100');
+    assert.equal(encodeKey(-256n).toString('hex'), '05fffffffdfeff');
+    assert.equal(encodeKey(['a\u0000', null]).toString('hex'), '09076100ff000100');
+  });
+
+  it('rejects unsupported keys with TSMR_BAD_KEY', () => {
+    for (const bad of [undefined, {}, Symbol('x'), () => 1, new Int16Array(2), new Date(0)]) {
+      assert.throws(
+        () => encodeKey(bad as unknown as Key),
+        (e: unknown) => isTsmrError(e) && e.code === 'TSMR_BAD_KEY',
+      );
+    }
+    let deep: Key = [];
+    for (let i = 0; i < 70; i++) deep = [deep];
+    assert.throws(
+      () => encodeKey(deep),
+      (e: unknown) => isTsmrError(e) && e.code === 'TSMR_BAD_KEY',
+    );
+  });
+
+  it('rejects corrupt encodings with TSMR_CORRUPT_DATA', () => {
+    const corrupt = ['', '04c045', '0907', '090761', 'ff', '0600000005', '0901', '060000000001ff'];
+    for (const hex of corrupt) {
+      assert.throws(
+        () => decodeKey(Buffer.from(hex, 'hex')),
+        (e: unknown) => isTsmrError(e) && e.code === 'TSMR_CORRUPT_DATA',
+        hex,
+      );
+    }
+    assert.throws(
+      () => decodeKey(Buffer.from('09'.repeat(100), 'hex')),
+      (e: unknown) => isTsmrError(e) && e.code === 'TSMR_CORRUPT_DATA',
+    );
+  });
+
+  it('decodes a key inside a larger buffer', () => {
+    const w = new ByteWriter(4);
+    w.byte(0xaa);
+    writeKey(w, ['x', 7n]);
+    const end = w.pos;
+    w.byte(0xbb);
+    assert.deepEqual(decodeKey(w.buf, 1, end), ['x', 7n]);
+  });
+
+  it('compareKeyRange and keyRangeEquals agree with Buffer.compare, short and long', () => {
+    const bytes = fc
+      .uint8Array({ maxLength: 80 })
+      .chain((a) =>
+        fc.constantFrom(a, Uint8Array.from([...a, 0]), Uint8Array.from([...a.subarray(0, a.length - 1), 9])),
+      );
+    fc.assert(
+      fc.property(bytes, bytes, fc.nat(3), (a, b, pad) => {
+        const x = Buffer.concat([Buffer.alloc(pad, 7), a]);
+        const y = Buffer.concat([b, Buffer.alloc(pad, 7)]);
+        const expected = sign(Buffer.compare(a, b));
+        assert.equal(sign(compareKeyRange(x, pad, x.length, y, 0, b.length)), expected);
+        assert.equal(keyRangeEquals(x, pad, x.length, y, 0, b.length), expected === 0);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});

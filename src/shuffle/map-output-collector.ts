@@ -1,0 +1,459 @@
+/**
+ * Collects a map task's output: `emit(key, value)` → bounded memory → sorted
+ * spill runs → one map output file with one sorted segment per partition.
+ *
+ * Two strategies, chosen by whether the job has a combiner:
+ *
+ * - **No combiner** — a {@link SortBuffer}: pairs are encoded into a byte
+ *   arena at once; a spill sorts them by (partition, key, emit order) and
+ *   writes them out (Hadoop's `MapOutputBuffer`).
+ * - **Combiner** — a {@link CombineTable}: values are collected per key in a
+ *   hash table (Spark's map-side aggregation). When the table is full,
+ *   `spill()` first *compacts* it: the combiner runs over all keys in
+ *   (partition, key) order and its output becomes the new table. If that did
+ *   not bring the table under half the budget, the compacted table is spilled,
+ *   and from then on full tables are spilled directly, combining as they are
+ *   written (compaction has shown it does not pay for this input).
+ *
+ * `finish()` spills what is left and merges the runs, partition by partition,
+ * into `<dir>/<name>.data` plus `<dir>/<name>.index.json` (see
+ * `map-output.ts`); a single run is renamed, not rewritten. The final merge
+ * runs the combiner again when there are at least {@link MIN_SPILLS_FOR_COMBINE}
+ * runs (Hadoop's `mapreduce.map.combine.minspills` is 3; we use 2 because every
+ * record left here is written, fetched and merged again by a reduce task).
+ *
+ * Memory is bounded by `sortBufferBytes` plus one map call's output, plus
+ * the final merge's read buffers (`mergeFanIn` × 256 KiB).
+ *
+ * Counters (added at each spill and at finish): `MAP_OUTPUT_RECORDS` (emit
+ * calls), `MAP_OUTPUT_BYTES` (encoded key + value bytes of those emits, before
+ * combining, as in Hadoop), `COMBINE_INPUT_RECORDS`, `COMBINE_OUTPUT_RECORDS`,
+ * `SPILLED_RECORDS` (records written to spill runs and to the merged output).
+ *
+ * Files are written synchronously (this runs in worker threads).
+ */
+import { renameSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Key } from '../api/types.ts';
+import { ErrorCode, TsmrError } from '../errors.ts';
+import { CombineTable } from './combine-table.ts';
+import type { TableGroup } from './combine-table.ts';
+import { runCombiner } from './combiner.ts';
+import type { Combiner } from './combiner.ts';
+import { ioError, removeQuietly } from './file-io.ts';
+import { groupByKey } from './grouper.ts';
+import type { MapOutput } from './map-output.ts';
+import { writeMapOutputIndex } from './map-output.ts';
+import { mergeSegments } from './merger.ts';
+import { hashPartition } from './partitioner.ts';
+import { RunWriter } from './run-writer.ts';
+import type { SegmentInfo } from './run-writer.ts';
+import type { SegmentRef } from './segment-reader.ts';
+import { SortBuffer } from './sort-buffer.ts';
+import type { CheckedPartition } from './sort-buffer.ts';
+import { KeySorter } from './sort-index.ts';
+
+export type { Combiner } from './combiner.ts';
+export type { Group } from './grouper.ts';
+export type { MapOutput } from './map-output.ts';
+
+/** The final merge combines when there are at least this many spill runs. */
+export const MIN_SPILLS_FOR_COMBINE = 2;
+/** Default fan-in of the final merge of spill runs. */
+export const DEFAULT_MERGE_FAN_IN = 64;
+
+/** Options of {@link MapOutputCollector}. */
+export interface MapOutputCollectorOptions {
+  /** Number of reduce partitions R (>= 1). */
+  numPartitions: number;
+  /**
+   * Partition of a key, given its encoding and the key; must return an integer
+   * in `[0, R)`. Not called when R is 1. Errors it throws propagate unchanged.
+   * Default: `hashPartition(encodedKey, R)`, computed on the encoded bytes
+   * where they lie (pass nothing rather than a wrapper of `hashPartition`:
+   * that saves a Buffer view per emit).
+   */
+  partition?(encodedKey: Buffer, key: Key): number;
+  /** The job's combiner, adapted to groups (see `combiner.ts`). */
+  combiner?: Combiner;
+  /** Memory budget of collected output in bytes (e.g. 64 MiB). */
+  sortBufferBytes: number;
+  /** Directory for spill runs and the map output files. */
+  dir: string;
+  /** File name stem, e.g. `m-00003_0`. */
+  name: string;
+  /** Receives counter increments. */
+  counters: { add(name: string, n: number): void };
+  /** Fan-in of the final merge of spill runs (default 64, at least 2). */
+  mergeFanIn?: number;
+}
+
+interface Run {
+  path: string;
+  segments: SegmentInfo[];
+}
+
+export class MapOutputCollector {
+  private readonly options: MapOutputCollectorOptions;
+  private readonly numPartitions: number;
+  private readonly budget: number;
+  /** The user's partition function, checked; undefined for the default. */
+  private readonly userChecked: CheckedPartition | undefined;
+  /** The partition function in force, checked. */
+  private readonly checked: CheckedPartition;
+  private readonly sorter = new KeySorter();
+  private readonly buffer: SortBuffer | undefined;
+  private table: CombineTable | undefined;
+  /** The table as compaction left it, and its value count then. */
+  private compacted: CombineTable | undefined;
+  private compactedValues = 0;
+  /** Whether compaction is still worth trying. */
+  private compactionHelps = true;
+  private readonly runs: Run[] = [];
+  private state: 'open' | 'busy' | 'finished' | 'aborted' = 'open';
+  private spillCount = 0;
+  private emitted = 0;
+  private emittedBytesOfOldTables = 0;
+  private combineInput = 0;
+  private combineOutput = 0;
+  private spilled = 0;
+  private readonly reported = new Map<string, number>();
+
+  /** @throws TsmrError `TSMR_USAGE` for a bad option. */
+  constructor(options: MapOutputCollectorOptions) {
+    const { numPartitions, sortBufferBytes, mergeFanIn } = options;
+    if (!Number.isInteger(numPartitions) || numPartitions < 1) {
+      throw new TsmrError(
+        ErrorCode.USAGE,
+        `the number of partitions must be an integer >= 1, got ${numPartitions}`,
+      );
+    }
+    if (!(sortBufferBytes > 0)) {
+      throw new TsmrError(
+        ErrorCode.USAGE,
+        `the sort buffer must be a positive number of bytes, got ${sortBufferBytes}`,
+      );
+    }
+    if (mergeFanIn !== undefined && !(Number.isInteger(mergeFanIn) && mergeFanIn >= 2)) {
+      throw new TsmrError(ErrorCode.USAGE, `the merge fan-in must be an integer >= 2, got ${mergeFanIn}`);
+    }
+    this.options = options;
+    this.numPartitions = numPartitions;
+    this.budget = sortBufferBytes;
+    const userPartition = options.partition;
+    if (userPartition !== undefined) {
+      this.userChecked = (encodedKey, key) => {
+        const p = userPartition(encodedKey, key);
+        if (p >>> 0 !== p || p >= numPartitions) throw badPartition(p, key, numPartitions);
+        return p;
+      };
+    }
+    this.checked = this.userChecked ?? ((encodedKey) => hashPartition(encodedKey, numPartitions));
+    if (options.combiner === undefined) {
+      this.buffer = new SortBuffer(numPartitions, this.userChecked, sortBufferBytes);
+    } else {
+      this.table = this.newTable();
+    }
+  }
+
+  /** Path of the map output data file, `<dir>/<name>.data`. */
+  get dataPath(): string {
+    return join(this.options.dir, `${this.options.name}.data`);
+  }
+
+  /** Path of the map output index, `<dir>/<name>.index.json`. */
+  get indexPath(): string {
+    return join(this.options.dir, `${this.options.name}.index.json`);
+  }
+
+  /** True once the memory budget is reached: call {@link spill} before the next map call. */
+  get full(): boolean {
+    return (this.table !== undefined ? this.table.bytes : (this.buffer as SortBuffer).bytes) >= this.budget;
+  }
+
+  /** Spill runs written so far (finish() writes the last one). */
+  get spills(): number {
+    return this.spillCount;
+  }
+
+  /**
+   * Adds one pair. Synchronous; encodes (or stores) the pair at once.
+   * @throws TsmrError `TSMR_BAD_KEY`, `TSMR_BAD_VALUE`, `TSMR_BAD_PARTITION`
+   *   (the pair is not added); `TSMR_INTERNAL` while a spill or finish runs.
+   */
+  emit(key: Key, value: unknown): void {
+    if (this.state !== 'open') throw this.notOpen('emit');
+    if (this.table !== undefined) this.table.add(key, value);
+    else (this.buffer as SortBuffer).add(key, value);
+    this.emitted++;
+  }
+
+  /**
+   * Frees memory: compacts the table with the combiner, or sorts and writes
+   * a spill run `<dir>/<name>.spill<N>`. Call it after a map call when
+   * {@link full}; calling it otherwise is allowed.
+   * @throws TsmrError `TSMR_IO`, `TSMR_COMBINER_KEY`; errors of the combiner.
+   */
+  async spill(): Promise<void> {
+    if (this.state !== 'open') throw this.notOpen('spill');
+    this.state = 'busy';
+    try {
+      if (this.table !== undefined) await this.spillTable(false);
+      else this.spillBuffer();
+      this.reportCounters();
+    } finally {
+      if (this.state === 'busy') this.state = 'open';
+    }
+  }
+
+  /**
+   * Spills what is left and writes the map output file and its index. Spill
+   * runs are deleted. On error, everything written is deleted.
+   * @throws TsmrError `TSMR_IO`, `TSMR_COMBINER_KEY`, `TSMR_CORRUPT_DATA` (a
+   *   spill run unreadable); errors of the combiner.
+   */
+  async finish(): Promise<MapOutput> {
+    if (this.state !== 'open') throw this.notOpen('finish');
+    this.state = 'busy';
+    try {
+      if (this.table !== undefined) await this.spillTable(true);
+      else this.spillBuffer();
+      const dataPath = this.dataPath;
+      let partitions: SegmentInfo[];
+      if (this.runs.length === 0) {
+        partitions = new RunWriter(dataPath, this.numPartitions).close();
+      } else if (this.runs.length === 1) {
+        const [run] = this.runs;
+        try {
+          renameSync(run.path, dataPath);
+        } catch (cause) {
+          throw ioError('rename', run.path, cause);
+        }
+        this.runs.length = 0;
+        partitions = run.segments;
+      } else {
+        partitions = await this.mergeRuns();
+      }
+      writeMapOutputIndex(this.indexPath, partitions);
+      this.reportCounters();
+      this.state = 'finished';
+      let records = 0;
+      let bytes = 0;
+      for (const s of partitions) {
+        records += s.records;
+        bytes += s.length;
+      }
+      return { dataPath, indexPath: this.indexPath, partitions, records, bytes };
+    } catch (error) {
+      this.abort();
+      throw error;
+    }
+  }
+
+  /** Deletes spill runs and any output written, and refuses further use. Never throws. */
+  abort(): void {
+    this.state = 'aborted';
+    for (const run of this.runs) removeQuietly(run.path);
+    this.runs.length = 0;
+    removeQuietly(this.dataPath);
+    removeQuietly(this.indexPath);
+  }
+
+  private spillBuffer(): void {
+    const buffer = this.buffer as SortBuffer;
+    if (buffer.records === 0) return;
+    this.writeRun((writer) => buffer.spillTo(writer));
+  }
+
+  private async spillTable(final: boolean): Promise<void> {
+    const table = this.table as CombineTable;
+    if (table.size === 0) return;
+    const combiner = this.options.combiner as Combiner;
+    const ids = table.sortedIds(this.sorter);
+    const fresh = table !== this.compacted || table.valueCount !== this.compactedValues;
+    if (!fresh) {
+      // Nothing new since compaction: already combined.
+      this.writeRun((writer) => table.writeTo(writer, ids));
+      this.replaceTable(table, this.newTable());
+      return;
+    }
+    if (!final && this.compactionHelps) {
+      const next = this.newTable();
+      this.combineInput += table.valueCount;
+      this.combineOutput += await runCombiner(combiner, table.groups(ids), {
+        partitionOfGroup: (g) => (g as TableGroup).partition,
+        partitionOf: this.checked,
+        sink: (p, k, v, kb, ks, ke, vb, vs, ve) => next.addCombined(p, k, v, kb, ks, ke, vb, vs, ve),
+      });
+      this.replaceTable(table, next);
+      if (next.bytes <= this.budget / 2) {
+        this.compacted = next;
+        this.compactedValues = next.valueCount;
+        return;
+      }
+      // Compaction did not free half the budget: spill what it left, and stop trying.
+      this.compactionHelps = false;
+      this.writeRun((writer) => next.writeTo(writer, undefined));
+      this.replaceTable(next, this.newTable());
+      return;
+    }
+    // Spill, combining on the way.
+    const input = table.valueCount;
+    await this.writeRunAsync(async (writer) => {
+      const out = await runCombiner(combiner, table.groups(ids), {
+        partitionOfGroup: (g) => (g as TableGroup).partition,
+        partitionOf: this.checked,
+        sink: (p, _k, _v, kb, ks, ke, vb, vs, ve) => writer.append(p, kb, ks, ke, vb, vs, ve),
+      });
+      this.combineInput += input;
+      this.combineOutput += out;
+      return out;
+    });
+    this.replaceTable(table, this.newTable());
+  }
+
+  private newTable(): CombineTable {
+    return new CombineTable(this.numPartitions, this.userChecked);
+  }
+
+  private replaceTable(old: CombineTable, next: CombineTable): void {
+    this.emittedBytesOfOldTables += old.emittedBytes;
+    this.table = next;
+  }
+
+  private nextRunPath(): string {
+    return join(this.options.dir, `${this.options.name}.spill${this.spillCount}`);
+  }
+
+  /** Writes one spill run with `fill`, which returns the records it wrote. */
+  private writeRun(fill: (writer: RunWriter) => number): void {
+    const path = this.nextRunPath();
+    const writer = new RunWriter(path, this.numPartitions);
+    let segments: SegmentInfo[];
+    try {
+      this.spilled += fill(writer);
+      segments = writer.close();
+    } catch (error) {
+      writer.abort();
+      throw error;
+    }
+    this.runs.push({ path, segments });
+    this.spillCount++;
+  }
+
+  private async writeRunAsync(fill: (writer: RunWriter) => Promise<number>): Promise<void> {
+    const path = this.nextRunPath();
+    const writer = new RunWriter(path, this.numPartitions);
+    let segments: SegmentInfo[];
+    try {
+      this.spilled += await fill(writer);
+      segments = writer.close();
+    } catch (error) {
+      writer.abort();
+      throw error;
+    }
+    this.runs.push({ path, segments });
+    this.spillCount++;
+  }
+
+  /** Merges all runs into the data file, partition by partition; deletes the runs. */
+  private async mergeRuns(): Promise<SegmentInfo[]> {
+    const { combiner, name, dir } = this.options;
+    const fanIn = this.options.mergeFanIn ?? DEFAULT_MERGE_FAN_IN;
+    const combine = combiner !== undefined && this.runs.length >= MIN_SPILLS_FOR_COMBINE;
+    const writer = new RunWriter(this.dataPath, this.numPartitions);
+    try {
+      for (let p = 0; p < this.numPartitions; p++) {
+        const refs: SegmentRef[] = [];
+        this.runs.forEach((run, i) => {
+          const s = run.segments[p];
+          if (s.records > 0) refs.push({ path: run.path, ...s, source: `${name} spill ${i}` });
+        });
+        if (refs.length === 0) continue;
+        const cursor = mergeSegments(refs, { fanIn, tmpDir: dir });
+        try {
+          if (combine) {
+            const groups = groupByKey(cursor);
+            const partition = p;
+            const out = await runCombiner(combiner, groups, {
+              partitionOfGroup: () => partition,
+              partitionOf: this.checked,
+              onlyPartition: partition,
+              sink: (q, _k, _v, kb, ks, ke, vb, vs, ve) => writer.append(q, kb, ks, ke, vb, vs, ve),
+            });
+            this.combineInput += groups.records;
+            this.combineOutput += out;
+          } else {
+            while (cursor.next()) {
+              writer.append(
+                p,
+                cursor.buf,
+                cursor.keyStart,
+                cursor.keyEnd,
+                cursor.buf,
+                cursor.valueStart,
+                cursor.valueEnd,
+              );
+            }
+          }
+        } finally {
+          cursor.close();
+        }
+      }
+      const partitions = writer.close();
+      this.spilled += writer.records;
+      for (const run of this.runs) removeQuietly(run.path);
+      this.runs.length = 0;
+      return partitions;
+    } catch (error) {
+      writer.abort();
+      throw error;
+    }
+  }
+
+  private reportCounters(): void {
+    const emittedBytes =
+      this.emittedBytesOfOldTables +
+      (this.table !== undefined ? this.table.emittedBytes : (this.buffer as SortBuffer).emittedBytes);
+    this.report('MAP_OUTPUT_RECORDS', this.emitted);
+    this.report('MAP_OUTPUT_BYTES', emittedBytes);
+    this.report('COMBINE_INPUT_RECORDS', this.combineInput);
+    this.report('COMBINE_OUTPUT_RECORDS', this.combineOutput);
+    this.report('SPILLED_RECORDS', this.spilled);
+  }
+
+  /** Adds the growth of a running total since the last report. */
+  private report(name: string, total: number): void {
+    const before = this.reported.get(name) ?? 0;
+    if (total !== before) {
+      this.options.counters.add(name, total - before);
+      this.reported.set(name, total);
+    }
+  }
+
+  private notOpen(what: string): TsmrError {
+    const why =
+      this.state === 'busy'
+        ? 'while a spill or finish is running'
+        : this.state === 'finished'
+          ? 'after finish()'
+          : 'after abort()';
+    return new TsmrError(ErrorCode.INTERNAL, `MapOutputCollector.${what}() called ${why}`);
+  }
+}
+
+function badPartition(p: unknown, key: Key, numPartitions: number): TsmrError {
+  let shown: string;
+  try {
+    shown =
+      JSON.stringify(key, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))?.slice(0, 100) ??
+      String(key);
+  } catch {
+    shown = String(key);
+  }
+  return new TsmrError(
+    ErrorCode.BAD_PARTITION,
+    `the partition function returned ${String(p)} for key ${shown}: it must return an integer in [0, ${numPartitions})`,
+    { details: { partition: String(p), numPartitions } },
+  );
+}

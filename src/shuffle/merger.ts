@@ -1,0 +1,282 @@
+/**
+ * k-way merge of sorted segments into one sorted stream of records.
+ *
+ * Records are ordered by their encoded key bytes; equal keys keep the order of
+ * the segments they come from (segment 0 first), so the merge is stable and a
+ * deterministic job gives byte-identical output whatever ran twice. A binary
+ * heap holds one cursor per segment.
+ *
+ * At most `fanIn` segments are open at once. With more segments, intermediate
+ * passes first merge groups of segments into temporary run files, as Hadoop's
+ * `Merger.MergeQueue` does: the first pass merges just enough segments
+ * (`(n - 1) mod (fanIn - 1) + 1`, or `fanIn` when that is 1) that every later
+ * pass, and the final streaming merge, merges exactly `fanIn`. Where Hadoop
+ * picks the smallest segments, we pick the adjacent group of segments with the
+ * fewest bytes: adjacency keeps the merge stable.
+ *
+ * Memory: at most `fanIn` read buffers (`bufferBytes`, default 256 KiB each)
+ * plus one write buffer during intermediate passes.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
+import { ErrorCode, TsmrError } from '../errors.ts';
+import { compareKeyRange } from './key-codec.ts';
+import type { RecordCursor } from './record-format.ts';
+import { RunWriter } from './run-writer.ts';
+import { openSegment } from './segment-reader.ts';
+import type { SegmentRef } from './segment-reader.ts';
+import { removeQuietly } from './file-io.ts';
+
+/** Options of {@link mergeSegments}. */
+export interface MergeOptions {
+  /** Most segments merged at once (>= 2). */
+  fanIn: number;
+  /** Directory for intermediate run files (deleted when no longer needed). */
+  tmpDir: string;
+  /** Read buffer per open segment in bytes (default 256 KiB). */
+  bufferBytes?: number;
+}
+
+/** A merged stream; `close()` releases open files and deletes temporary runs (idempotent, also done at the end). */
+export interface MergeCursor extends RecordCursor {
+  /** Records returned so far. */
+  readonly records: number;
+  close(): void;
+}
+
+/** A cursor with an optional `close()`, as {@link mergeCursors} takes. */
+export type ClosableCursor = RecordCursor & { close?(): void };
+
+/**
+ * Merges sorted `segments` (each sorted by encoded key) into one sorted
+ * cursor; ties go to the earlier segment.
+ *
+ * Intermediate passes (when `segments.length > fanIn`) run synchronously
+ * before this function returns.
+ *
+ * @throws TsmrError `TSMR_USAGE` when `fanIn < 2`; `TSMR_CORRUPT_DATA` (from
+ *   here or from `next()`) for an unreadable segment, naming its `source`;
+ *   `TSMR_IO` when a temporary run cannot be written.
+ */
+export function mergeSegments(segments: readonly SegmentRef[], options: MergeOptions): MergeCursor {
+  const { fanIn, tmpDir, bufferBytes } = options;
+  if (!Number.isInteger(fanIn) || fanIn < 2) {
+    throw new TsmrError(ErrorCode.USAGE, `merge fan-in must be an integer >= 2, got ${fanIn}`);
+  }
+  // Empty segments take no part.
+  const queue: Input[] = [];
+  for (const ref of segments) if (ref.length > 0 || ref.records > 0) queue.push({ ref, temporary: false });
+  try {
+    while (queue.length > fanIn) {
+      const mod = (queue.length - 1) % (fanIn - 1);
+      const k = mod === 0 ? fanIn : mod + 1;
+      const at = cheapestWindow(queue, k);
+      const merged = mergeToRun(queue.slice(at, at + k), tmpDir, bufferBytes);
+      queue.splice(at, k, merged);
+    }
+  } catch (error) {
+    for (const input of queue) if (input.temporary) removeQuietly(input.ref.path);
+    throw error;
+  }
+  const temporaries = queue.filter((i) => i.temporary).map((i) => i.ref.path);
+  const cursors = queue.map((i) => openSegment(i.ref, { bufferBytes }));
+  return new HeapMerge(cursors, () => {
+    for (const path of temporaries) removeQuietly(path);
+  });
+}
+
+/**
+ * Merges already open sorted cursors (ties go to the earlier cursor). Closes
+ * each input when it is exhausted, and all of them on `close()`.
+ */
+export function mergeCursors(cursors: readonly ClosableCursor[]): MergeCursor {
+  return new HeapMerge(cursors, undefined);
+}
+
+/**
+ * The plan of intermediate passes for segments of the given sizes: each step
+ * lists `[start, count]` of the adjacent inputs it merges into one, in order.
+ * Exposed for tests; {@link mergeSegments} follows the same plan.
+ */
+export function planMergePasses(sizes: readonly number[], fanIn: number): Array<[number, number]> {
+  const queue: Input[] = sizes.map((length) => ({
+    ref: { path: '', offset: 0, length, records: 1, crc32: 0, source: '' },
+    temporary: false,
+  }));
+  const steps: Array<[number, number]> = [];
+  while (queue.length > fanIn) {
+    const mod = (queue.length - 1) % (fanIn - 1);
+    const k = mod === 0 ? fanIn : mod + 1;
+    const at = cheapestWindow(queue, k);
+    let length = 0;
+    for (let i = at; i < at + k; i++) length += queue[i].ref.length;
+    queue.splice(at, k, { ref: { ...queue[at].ref, length }, temporary: true });
+    steps.push([at, k]);
+  }
+  return steps;
+}
+
+interface Input {
+  ref: SegmentRef;
+  /** A run file written by an intermediate pass, deleted once merged. */
+  temporary: boolean;
+}
+
+/** Start of the `k` adjacent inputs with the fewest bytes (the first such). */
+function cheapestWindow(queue: readonly Input[], k: number): number {
+  let sum = 0;
+  for (let i = 0; i < k; i++) sum += queue[i].ref.length;
+  let best = 0;
+  let bestSum = sum;
+  for (let i = k; i < queue.length; i++) {
+    sum += queue[i].ref.length - queue[i - k].ref.length;
+    if (sum < bestSum) {
+      bestSum = sum;
+      best = i - k + 1;
+    }
+  }
+  return best;
+}
+
+let runCounter = 0;
+
+/** Merges `inputs` into a new temporary run file and deletes the temporary inputs. */
+function mergeToRun(inputs: readonly Input[], tmpDir: string, bufferBytes: number | undefined): Input {
+  const path = join(
+    tmpDir,
+    `merge-${process.pid}-${threadId}-${++runCounter}-${randomBytes(4).toString('hex')}.run`,
+  );
+  const cursor = new HeapMerge(
+    inputs.map((i) => openSegment(i.ref, { bufferBytes })),
+    undefined,
+  );
+  const writer = new RunWriter(path, 1);
+  try {
+    while (cursor.next()) {
+      writer.append(
+        0,
+        cursor.buf,
+        cursor.keyStart,
+        cursor.keyEnd,
+        cursor.buf,
+        cursor.valueStart,
+        cursor.valueEnd,
+      );
+    }
+  } catch (error) {
+    cursor.close();
+    writer.abort();
+    throw error;
+  }
+  const [segment] = writer.close();
+  for (const input of inputs) if (input.temporary) removeQuietly(input.ref.path);
+  const source = [...new Set(inputs.map((i) => i.ref.source))].join('+');
+  return { ref: { path, ...segment, source }, temporary: true };
+}
+
+/** The k-way merge: a binary min-heap of cursor indices ordered by (key bytes, index). */
+class HeapMerge implements MergeCursor {
+  buf: Buffer = EMPTY;
+  keyStart = 0;
+  keyEnd = 0;
+  valueStart = 0;
+  valueEnd = 0;
+  records = 0;
+  private readonly cursors: readonly ClosableCursor[];
+  private readonly heap: Int32Array;
+  private size = 0;
+  private started = false;
+  private finished = false;
+  private readonly onClose: (() => void) | undefined;
+
+  constructor(cursors: readonly ClosableCursor[], onClose: (() => void) | undefined) {
+    this.cursors = cursors;
+    this.heap = new Int32Array(cursors.length);
+    this.onClose = onClose;
+  }
+
+  next(): boolean {
+    if (this.finished) return false;
+    try {
+      if (!this.started) {
+        this.started = true;
+        for (let i = 0; i < this.cursors.length; i++) {
+          if (this.cursors[i].next()) this.push(i);
+          else this.cursors[i].close?.();
+        }
+      } else if (this.size > 0) {
+        // Advance the cursor whose record was returned last.
+        const top = this.heap[0];
+        const c = this.cursors[top];
+        if (c.next()) {
+          if (this.size > 1) this.siftDown(0);
+        } else {
+          c.close?.();
+          this.heap[0] = this.heap[--this.size];
+          if (this.size > 1) this.siftDown(0);
+        }
+      }
+    } catch (error) {
+      this.close();
+      throw error;
+    }
+    if (this.size === 0) {
+      this.close();
+      return false;
+    }
+    const c = this.cursors[this.heap[0]];
+    this.buf = c.buf;
+    this.keyStart = c.keyStart;
+    this.keyEnd = c.keyEnd;
+    this.valueStart = c.valueStart;
+    this.valueEnd = c.valueEnd;
+    this.records++;
+    return true;
+  }
+
+  close(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.size = 0;
+    for (const c of this.cursors) c.close?.();
+    this.onClose?.();
+  }
+
+  /** True when cursor `a`'s record goes before cursor `b`'s. */
+  private less(a: number, b: number): boolean {
+    const x = this.cursors[a];
+    const y = this.cursors[b];
+    const d = compareKeyRange(x.buf, x.keyStart, x.keyEnd, y.buf, y.keyStart, y.keyEnd);
+    return d < 0 || (d === 0 && a < b);
+  }
+
+  private push(i: number): void {
+    const heap = this.heap;
+    let at = this.size++;
+    while (at > 0) {
+      const parent = (at - 1) >> 1;
+      if (!this.less(i, heap[parent])) break;
+      heap[at] = heap[parent];
+      at = parent;
+    }
+    heap[at] = i;
+  }
+
+  private siftDown(at: number): void {
+    const heap = this.heap;
+    const size = this.size;
+    const item = heap[at];
+    for (;;) {
+      let child = 2 * at + 1;
+      if (child >= size) break;
+      if (child + 1 < size && this.less(heap[child + 1], heap[child])) child++;
+      if (!this.less(heap[child], item)) break;
+      heap[at] = heap[child];
+      at = child;
+    }
+    heap[at] = item;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
