@@ -74,6 +74,12 @@ test('a successful run prints a JSON report with --json, passes --param and coun
   assert.deepEqual(report.settings.params, { needle: 'ok' });
   assert.deepEqual(readParts(out).lines, ['ok one\t1', 'ok three\t1', 'ok two\t1']);
   assert.ok(existsSync(join(out, '_SUCCESS')));
+  const written = JSON.parse(readFileSync(join(out, '_job.json'), 'utf8')) as JobReport;
+  assert.deepEqual(
+    written.outputFiles,
+    readParts(out).names.map((n) => join(out, n)),
+  );
+  assert.ok(written.outputBytes > 0);
 });
 
 test('usage errors exit 2 before any task runs and write nothing', async (t) => {

@@ -204,12 +204,16 @@ export async function discardAttempt(outDir: string, taskId: string, attempt: nu
  * If any step fails, the files already moved are deleted before the error is
  * thrown; call {@link abortJob} next.
  *
- * @param report the job report (JSON-safe; bigints are written as strings).
+ * @param report the job report (JSON-safe; bigints are written as strings), or a
+ *   function that builds it from the output files moved (so it can list them).
  * @returns the absolute paths of the output files moved into `<out>`, in order.
  * @throws TsmrError `TSMR_IO` when a file-system call fails; `TSMR_INTERNAL`
  *   when two tasks wrote a file of the same name.
  */
-export async function commitJob(outDir: string, report: object): Promise<string[]> {
+export async function commitJob(
+  outDir: string,
+  report: object | ((outputFiles: string[]) => object | Promise<object>),
+): Promise<string[]> {
   const out = path.resolve(outDir);
   const committed = path.join(out, TEMPORARY, COMMITTED);
   const moved: string[] = [];
@@ -227,7 +231,8 @@ export async function commitJob(outDir: string, report: object): Promise<string[
     } catch (cause) {
       throw ioError(`cannot remove ${path.join(out, TEMPORARY)}`, cause, { path: out });
     }
-    await writeJsonAtomically(path.join(out, JOB_REPORT), report);
+    const final = typeof report === 'function' ? await report([...moved]) : report;
+    await writeJsonAtomically(path.join(out, JOB_REPORT), final);
     try {
       await writeFile(path.join(out, SUCCESS), '');
     } catch (cause) {

@@ -214,6 +214,7 @@ async function execute(
     if (outputDir === undefined) {
       handle.storeResults(resultSegments, workDir);
       report.outputFiles = resultSegments.map((s) => s.path);
+      report.outputBytes = resultSegments.reduce((n, s) => n + s.length, 0);
       keepWorkDir = true;
     } else {
       if (settings.verify) {
@@ -226,9 +227,12 @@ async function execute(
           throw error;
         }
       }
-      report.outputFiles = await commitJob(outputDir, report);
+      await commitJob(outputDir, async (files) => {
+        report.outputFiles = files;
+        for (const file of files) report.outputBytes += (await stat(file)).size;
+        return report;
+      });
     }
-    for (const file of report.outputFiles) report.outputBytes += (await stat(file)).size;
     return report;
   } finally {
     if (!keepWorkDir) await rm(workDir, { recursive: true, force: true });
