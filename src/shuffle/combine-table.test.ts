@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import type { Key } from '../api/types.ts';
 import { isTsmrError } from '../errors.ts';
 import { CombineTable } from './combine-table.ts';
+import type { LogPool } from './combine-table.ts';
 import { decodeKey, encodeKey } from './key-codec.ts';
 import { hashPartition } from './partitioner.ts';
 import { KeySorter } from './sort-index.ts';
@@ -118,6 +119,24 @@ describe('CombineTable', () => {
     }
     assert.throws(() => checked.add('bad', { x: 1 }), /no/);
     assert.equal(checked.size, 1);
+  });
+
+  it('reuses pooled log arrays without leaking old entries, and keeps very large values', () => {
+    const pool: LogPool = {};
+    const first = new CombineTable(1, undefined, pool);
+    for (let i = 0; i < 5000; i++) first.add(`k${i % 7}`, i % 2 === 0 ? i : { i });
+    assert.equal(groupsOf(first).length, 7);
+    first.release();
+    assert.ok(pool.ids !== undefined && pool.payload !== undefined && pool.kinds !== undefined);
+    const second = new CombineTable(1, undefined, pool);
+    for (let i = 0; i < 3000; i++) second.add('n', i);
+    second.add('n', 'text');
+    const big = 'x'.repeat(2 ** 21 + 5);
+    second.add('big', big);
+    const groups = groupsOf(second);
+    assert.deepEqual(groups[1].values, [...Array.from({ length: 3000 }, (_, i) => i), 'text']);
+    assert.equal(groups[0].key, 'big');
+    assert.equal(groups[0].values[0], big);
   });
 
   it('addCombined appends sorted output; writeTo-ready ids are in order', () => {

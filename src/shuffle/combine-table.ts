@@ -3,13 +3,14 @@
  * aggregation in `ExternalSorter` over a `PartitionedAppendOnlyMap`, with
  * Hadoop's combiner contract: values are combined in batches, not one by one).
  *
- * Each emit costs one `Map` lookup (key → entry id) and two appends to a
- * value log (the entry id and the value): less than a plain `Map` count loop
- * (`get` + `set`), and no per-key arrays, whose scattered appends would miss
- * the cache. When the table is full, the collector groups the log by entry id
- * (a counting sort), then runs the combiner over the groups (compaction) or
- * spills them, sorted by (partition, key). Word count (few distinct keys, many
- * values) rarely spills.
+ * Each emit costs one `Map` lookup (key → entry id) and appends to a value
+ * log held in typed arrays: less than a plain `Map` count loop (`get` +
+ * `set`), no per-key arrays (whose scattered appends miss the cache) and no
+ * per-value JS objects (which the GC would trace and keep around). When the
+ * table is full, the collector groups the log by entry id (a counting sort),
+ * then runs the combiner over the groups (compaction) or spills them, sorted
+ * by (partition, key). Word count (few distinct keys, many values) rarely
+ * spills.
  *
  * Keys live in three separate `Map`s, so that key spaces never mix: strings
  * keyed by the string itself, numbers by the number (`Map` treats `-0` as `0`
@@ -20,17 +21,17 @@
  * otherwise keep that whole line alive. (A string with lone surrogates encodes
  * like its U+FFFD form, and is stored as another name for it.)
  *
- * Values that cannot change or hold memory (numbers, booleans, null,
- * undefined, short strings) are kept as they are; others (objects, bigints,
- * long strings) are encoded at once into a value arena, which snapshots them
- * against later mutation and makes their size exact.
+ * Values: a number is stored as it is, in a `Float64Array`; any other value
+ * is encoded at once into a value arena (which also snapshots it against later
+ * mutation), and the log holds its offset and length.
  *
  * Memory accounting (`bytes`) is approximate: per distinct key a fixed
- * overhead plus its key bytes, per value a slot plus its payload.
+ * overhead plus its key bytes, per value its log slots plus its encoding.
  */
 import type { Key, Values } from '../api/types.ts';
 import { ByteWriter } from './byte-writer.ts';
-import type { Group } from './grouper.ts';
+import { NOT_DECODED } from './grouper.ts';
+import type { RangedGroup } from './grouper.ts';
 import { KeyTag, decodeKey, keyRangeEquals, writeKey } from './key-codec.ts';
 import { hashPartitionRange } from './partitioner.ts';
 import type { RunWriter } from './run-writer.ts';
@@ -38,28 +39,39 @@ import type { CheckedPartition } from './sort-buffer.ts';
 import type { KeySorter } from './sort-index.ts';
 import { decodeValue, writeValue } from './value-codec.ts';
 
-/** Accounted bytes per distinct key, besides its key bytes (Map entry, arrays, metadata). */
+/** Accounted bytes per distinct key, besides its key bytes (Map entry, key string, metadata). */
 export const ENTRY_BYTES = 160;
 /**
- * Accounted bytes per value: its log slot (8), its entry id (4), growth slack,
- * and its slot in the grouped copy made at compaction (8).
+ * Accounted bytes per value: its payload (8), entry id (4) and kind (1), its
+ * grouped copy made at compaction (9), all with 1.5× growth slack.
  */
-const SLOT_BYTES = 24;
+const SLOT_BYTES = 34;
 /** Strings at least this long may be slices of a larger string (V8's `SlicedString::kMinLength`). */
 const SLICE_MIN = 13;
 
-/** A value stored encoded in the value arena. */
-class EncodedValue {
-  readonly start: number;
-  readonly end: number;
-  constructor(start: number, end: number) {
-    this.start = start;
-    this.end = end;
-  }
+// Kinds of log entries. The payload is the number itself, or where the encoded value lies.
+const NUMBER = 0;
+/** Encoded in the value arena; payload = start + length · 2^32 (both below 2^21 · 2^32 ≤ 2^53). */
+const ENCODED = 1;
+/** Encoded, too large to pack: payload = index in `large` of [start, end]. */
+const ENCODED_LARGE = 2;
+const PACK = 2 ** 32;
+const MAX_PACKED_LENGTH = 2 ** 21;
+
+/**
+ * Typed arrays handed from one table to the next, so that a collector
+ * allocates (and page-faults) its value log once, not at every compaction.
+ */
+export interface LogPool {
+  ids?: Int32Array;
+  payload?: Float64Array;
+  kinds?: Uint8Array;
+  groupedPayload?: Float64Array;
+  groupedKinds?: Uint8Array;
 }
 
 /** A group of the table, with the partition of its key. */
-export interface TableGroup extends Group {
+export interface TableGroup extends RangedGroup {
   readonly partition: number;
 }
 
@@ -72,6 +84,7 @@ export class CombineTable {
   bytes = 0;
   private readonly numPartitions: number;
   private readonly partition: CheckedPartition | undefined;
+  private readonly pool: LogPool;
   // Key → entry id, one map per key space.
   private readonly strings = new Map<string, number>();
   private readonly numbers = new Map<number, number>();
@@ -83,90 +96,92 @@ export class CombineTable {
   private meta: Uint32Array = new Uint32Array(3 * 256);
   /** Per entry id: the key, for string and number keys (others are decoded when asked for). */
   private readonly keyObjects: Array<Key | undefined> = [];
-  /** The value log, in arrival order: entry id and value of each. */
-  private logIds: Int32Array = new Int32Array(1024);
-  private readonly logValues: unknown[] = [];
+  // The value log, in arrival order: entry id, kind (created at the first non-number) and payload.
+  private logIds: Int32Array = new Int32Array(0);
+  private logPayload: Float64Array = new Float64Array(0);
+  private logKinds: Uint8Array | undefined;
+  /** [start, end] of values too large to pack. */
+  private readonly large: number[] = [];
   /** Log entries below this came from {@link addCombined}, not from emits. */
   private combinedCount = 0;
   private valueBytes = 0;
   /** Key bytes of the emits in `log[combinedCount, keyBytesCountedTo)`. */
   private emittedKeyBytes = 0;
   private keyBytesCountedTo = 0;
-  /** Values grouped by entry id (`grouped[starts[id], starts[id + 1])`), built on demand. */
-  private grouped: unknown[] | undefined;
-  private starts: Uint32Array | undefined;
+  /** The log grouped by entry id (`[starts[id], starts[id + 1])`), built on demand. */
+  private groupedPayload: Float64Array | undefined;
+  private groupedKinds: Uint8Array | undefined;
+  private starts: Uint32Array = new Uint32Array(1);
+  /** `valueCount` when the grouped copy was built. */
+  private groupedCount = -1;
 
-  /** @param partition a checked partition function; `undefined` for the default hash partitioner. */
-  constructor(numPartitions: number, partition: CheckedPartition | undefined) {
+  /**
+   * @param partition a checked partition function; `undefined` for the default hash partitioner.
+   * @param pool where to take log arrays from (see {@link release}).
+   */
+  constructor(numPartitions: number, partition: CheckedPartition | undefined, pool: LogPool = {}) {
     this.numPartitions = numPartitions;
     this.partition = partition;
+    this.pool = pool;
   }
 
   /** Encoded key + value bytes of all pairs passed to `add` (Hadoop's MAP_OUTPUT_BYTES). */
   get emittedBytes(): number {
-    const m = this.meta;
-    const ids = this.logIds;
-    let sum = this.emittedKeyBytes;
-    for (let i = Math.max(this.keyBytesCountedTo, this.combinedCount); i < this.valueCount; i++) {
-      const id = ids[i];
-      sum += m[3 * id + 2] - m[3 * id + 1];
-    }
-    this.emittedKeyBytes = sum;
-    this.keyBytesCountedTo = this.valueCount;
-    return sum + this.valueBytes;
+    this.countEmittedKeyBytes();
+    return this.emittedKeyBytes + this.valueBytes;
   }
 
   /**
-   * Adds one pair: one `Map` lookup and two appends to the value log.
+   * Adds one pair.
    * @throws TsmrError `TSMR_BAD_KEY`, `TSMR_BAD_VALUE`, `TSMR_BAD_PARTITION` (nothing is added then).
    */
   add(key: Key, value: unknown): void {
-    let stored: unknown = value;
-    let cost: number;
-    let valueBytes: number;
-    switch (typeof value) {
-      case 'number':
-        cost = (value | 0) === value ? SLOT_BYTES : SLOT_BYTES + 16;
-        valueBytes = numberLength(value);
-        break;
-      case 'boolean':
-      case 'undefined':
-        cost = SLOT_BYTES;
-        valueBytes = 1;
-        break;
-      case 'string':
-        if (value.length < SLICE_MIN && value.isWellFormed()) {
-          cost = SLOT_BYTES + 24 + value.length;
-          valueBytes = 1 + utf8Length(value);
-          break;
-        }
-        stored = this.encodeValue(value);
-        valueBytes = (stored as EncodedValue).end - (stored as EncodedValue).start;
-        cost = SLOT_BYTES + 40 + valueBytes;
-        break;
-      default:
-        if (value === null) {
-          cost = SLOT_BYTES;
-          valueBytes = 1;
-          break;
-        }
-        stored = this.encodeValue(value);
-        valueBytes = (stored as EncodedValue).end - (stored as EncodedValue).start;
-        cost = SLOT_BYTES + 40 + valueBytes;
+    // The hot path: a known string key and a number (word count).
+    if (typeof value === 'number' && typeof key === 'string') {
+      const id = this.strings.get(key);
+      if (id !== undefined) {
+        const n = this.valueCount;
+        if (n === this.logIds.length) this.growLog();
+        this.logIds[n] = id;
+        this.logPayload[n] = value;
+        if (this.logKinds !== undefined) this.logKinds[n] = NUMBER;
+        this.valueCount = n + 1;
+        this.bytes += SLOT_BYTES;
+        this.valueBytes += numberLength(value);
+        return;
+      }
+    }
+    this.addSlow(key, value);
+  }
+
+  private addSlow(key: Key, value: unknown): void {
+    let start = -1;
+    let end = -1;
+    if (typeof value === 'number') {
+      this.valueBytes += numberLength(value);
+    } else {
+      start = this.valueArena.pos;
+      writeValue(this.valueArena, value);
+      end = this.valueArena.pos;
     }
     let id: number | undefined;
-    if (typeof key === 'string') {
-      id = this.strings.get(key);
-      if (id === undefined) id = this.insertOrUndo(key, stored);
-    } else if (typeof key === 'number') {
-      id = this.numbers.get(key);
-      if (id === undefined) id = this.insertOrUndo(key, stored);
-    } else {
-      id = this.insertOrUndo(key, stored);
+    try {
+      if (typeof key === 'string') id = this.strings.get(key) ?? this.insert(key);
+      else if (typeof key === 'number') id = this.numbers.get(key) ?? this.insert(key);
+      else id = this.insert(key);
+    } catch (error) {
+      if (start >= 0) this.valueArena.pos = start;
+      else this.valueBytes -= numberLength(value as number);
+      throw error;
     }
-    this.append(id, stored);
-    this.bytes += cost;
-    this.valueBytes += valueBytes;
+    if (start < 0) {
+      this.append(id, NUMBER, value as number);
+      this.bytes += SLOT_BYTES;
+    } else {
+      this.appendEncoded(id, start, end);
+      this.valueBytes += end - start;
+      this.bytes += SLOT_BYTES + end - start;
+    }
   }
 
   /**
@@ -210,27 +225,17 @@ export class CombineTable {
         this.bytes += name.length + 24;
       }
     }
-    let stored: unknown = value;
-    let cost = SLOT_BYTES + 16;
-    const t = typeof value;
-    const raw =
-      t === 'number' ||
-      t === 'boolean' ||
-      t === 'undefined' ||
-      value === null ||
-      (t === 'string' && (value as string).length < SLICE_MIN && (value as string).isWellFormed());
-    if (!raw) {
+    if (typeof value === 'number') {
+      this.append(id, NUMBER, value);
+      this.bytes += SLOT_BYTES;
+    } else {
       const va = this.valueArena;
       const start = va.pos;
       va.bytes(valueBuf, valueStart, valueEnd);
-      stored = new EncodedValue(start, va.pos);
-      cost = SLOT_BYTES + 40 + valueEnd - valueStart;
-    } else if (t === 'string') {
-      cost = SLOT_BYTES + 24 + (value as string).length;
+      this.appendEncoded(id, start, va.pos);
+      this.bytes += SLOT_BYTES + valueEnd - valueStart;
     }
-    this.append(id, stored);
     this.combinedCount = this.valueCount;
-    this.bytes += cost;
   }
 
   /** Entry ids in (partition, key) order (a view valid until the sorter's next call). */
@@ -242,27 +247,9 @@ export class CombineTable {
    * The groups of `ids` (or of all entries, in id order), in that order; each
    * yields its key's values once, in arrival order.
    */
-  *groups(ids: Uint32Array | undefined): Generator<TableGroup> {
+  groups(ids: Uint32Array | undefined): Iterable<TableGroup> {
     this.groupValues();
-    const n = ids === undefined ? this.size : ids.length;
-    const m = this.meta;
-    const keys = this.keyArena.buf;
-    const arena = this.valueArena.buf;
-    const grouped = this.grouped as unknown[];
-    const starts = this.starts as Uint32Array;
-    for (let j = 0; j < n; j++) {
-      const id = ids === undefined ? j : ids[j];
-      const i = 3 * id;
-      yield new ArrayGroup(
-        m[i],
-        keys.subarray(m[i + 1], m[i + 2]),
-        this.keyObjects[id],
-        grouped,
-        starts[id],
-        starts[id + 1],
-        arena,
-      );
-    }
+    return new TableGroups(this, ids);
   }
 
   /**
@@ -277,71 +264,182 @@ export class CombineTable {
     const va = this.valueArena.buf;
     const m = this.meta;
     const w = this.scratch;
-    const grouped = this.grouped as unknown[];
-    const starts = this.starts as Uint32Array;
+    const payload = this.groupedPayload as Float64Array;
+    const kinds = this.groupedKinds;
+    const starts = this.starts;
     for (let j = 0; j < n; j++) {
       const id = ids === undefined ? j : ids[j];
       const p = m[3 * id];
       const ks = m[3 * id + 1];
       const ke = m[3 * id + 2];
       for (let k = starts[id]; k < starts[id + 1]; k++) {
-        const v = grouped[k];
-        if (v instanceof EncodedValue) {
-          writer.append(p, keys, ks, ke, va, v.start, v.end);
-        } else {
+        const kind = kinds === undefined ? NUMBER : kinds[k];
+        if (kind === NUMBER) {
           w.reset();
-          writeValue(w, v);
+          writeValue(w, payload[k]);
           writer.append(p, keys, ks, ke, w.buf, 0, w.pos);
+        } else {
+          const start = this.encodedStart(kind, payload[k]);
+          writer.append(p, keys, ks, ke, va, start, start + this.encodedLength(kind, payload[k]));
         }
       }
     }
     return this.valueCount;
   }
 
-  private append(id: number, stored: unknown): void {
-    const n = this.valueCount;
-    if (n === this.logIds.length) {
-      const bigger = new Int32Array(2 * n);
-      bigger.set(this.logIds);
-      this.logIds = bigger;
+  /**
+   * Gives this table's log arrays back to its pool for the next table. The
+   * table must not be used afterwards (its counters stay readable).
+   */
+  release(): void {
+    this.countEmittedKeyBytes();
+    const pool = this.pool;
+    if (this.logIds.length > (pool.ids?.length ?? 0)) pool.ids = this.logIds;
+    if (this.logPayload.length > (pool.payload?.length ?? 0)) pool.payload = this.logPayload;
+    if (this.logKinds !== undefined && this.logKinds.length > (pool.kinds?.length ?? 0))
+      pool.kinds = this.logKinds;
+    const gp = this.groupedPayload;
+    if (gp !== undefined && gp.length > (pool.groupedPayload?.length ?? 0)) pool.groupedPayload = gp;
+    const gk = this.groupedKinds;
+    if (gk !== undefined && gk.length > (pool.groupedKinds?.length ?? 0)) pool.groupedKinds = gk;
+    this.logIds = new Int32Array(0);
+    this.logPayload = new Float64Array(0);
+    this.logKinds = this.groupedPayload = this.groupedKinds = undefined;
+  }
+
+  /** @internal Value `k` of the grouped log, decoded. */
+  groupedValue(k: number): unknown {
+    const payload = this.groupedPayload as Float64Array;
+    const kind = this.groupedKinds === undefined ? NUMBER : this.groupedKinds[k];
+    if (kind === NUMBER) return payload[k];
+    const start = this.encodedStart(kind, payload[k]);
+    return decodeValue(this.valueArena.buf, start, start + this.encodedLength(kind, payload[k]));
+  }
+
+  /** @internal Where group `id`'s key lies and what it is. */
+  groupOf(id: number): TableGroup {
+    const m = this.meta;
+    const i = 3 * id;
+    return new ArrayGroup(
+      this,
+      m[i],
+      this.keyArena.buf,
+      m[i + 1],
+      m[i + 2],
+      this.keyObjects[id],
+      this.starts[id],
+      this.starts[id + 1],
+    );
+  }
+
+  private encodedStart(kind: number, payload: number): number {
+    return kind === ENCODED ? payload % PACK : this.large[2 * payload];
+  }
+
+  private encodedLength(kind: number, payload: number): number {
+    return kind === ENCODED
+      ? Math.floor(payload / PACK)
+      : this.large[2 * payload + 1] - this.large[2 * payload];
+  }
+
+  private countEmittedKeyBytes(): void {
+    const m = this.meta;
+    const ids = this.logIds;
+    let sum = this.emittedKeyBytes;
+    for (let i = Math.max(this.keyBytesCountedTo, this.combinedCount); i < this.valueCount; i++) {
+      const id = ids[i];
+      sum += m[3 * id + 2] - m[3 * id + 1];
     }
+    this.emittedKeyBytes = sum;
+    this.keyBytesCountedTo = this.valueCount;
+  }
+
+  private append(id: number, kind: number, payload: number): void {
+    const n = this.valueCount;
+    if (n === this.logIds.length) this.growLog();
     this.logIds[n] = id;
-    this.logValues.push(stored);
+    this.logPayload[n] = payload;
+    if (kind !== NUMBER || this.logKinds !== undefined) {
+      if (this.logKinds === undefined) this.logKinds = this.takeKinds(this.logIds.length);
+      this.logKinds[n] = kind;
+    }
     this.valueCount = n + 1;
-    this.grouped = undefined;
+  }
+
+  private appendEncoded(id: number, start: number, end: number): void {
+    const length = end - start;
+    if (length < MAX_PACKED_LENGTH && end < PACK) {
+      this.append(id, ENCODED, start + length * PACK);
+    } else {
+      this.append(id, ENCODED_LARGE, this.large.length / 2);
+      this.large.push(start, end);
+    }
+  }
+
+  /** A kinds array of `size`, all NUMBER below `valueCount`. */
+  private takeKinds(size: number): Uint8Array {
+    let kinds = this.pool.kinds;
+    if (kinds !== undefined && kinds.length >= size) {
+      this.pool.kinds = undefined;
+      kinds.fill(NUMBER, 0, this.valueCount);
+    } else {
+      kinds = new Uint8Array(size);
+    }
+    return kinds;
+  }
+
+  private growLog(): void {
+    const n = this.valueCount;
+    const pool = this.pool;
+    let ids = pool.ids;
+    if (ids !== undefined && ids.length > n) pool.ids = undefined;
+    else ids = new Int32Array(Math.max(Math.ceil(1.5 * this.logIds.length), 1024));
+    ids.set(this.logIds.subarray(0, n));
+    this.logIds = ids;
+    let payload = pool.payload;
+    if (payload !== undefined && payload.length >= ids.length) pool.payload = undefined;
+    else payload = new Float64Array(ids.length);
+    payload.set(this.logPayload.subarray(0, n));
+    this.logPayload = payload;
+    if (this.logKinds !== undefined) {
+      const kinds = this.takeKinds(ids.length);
+      kinds.set(this.logKinds.subarray(0, n));
+      this.logKinds = kinds;
+    }
   }
 
   /** Groups the value log by entry id (a counting sort: sequential reads, one scatter). */
   private groupValues(): void {
-    if (this.grouped !== undefined) return;
     const n = this.valueCount;
+    if (this.groupedCount === n) return;
     const ids = this.logIds;
     const starts = new Uint32Array(this.size + 1);
     for (let i = 0; i < n; i++) starts[ids[i] + 1]++;
     for (let id = 0; id < this.size; id++) starts[id + 1] += starts[id];
     const next = starts.slice(0, this.size);
-    const grouped = new Array<unknown>(n);
-    const values = this.logValues;
-    for (let i = 0; i < n; i++) grouped[next[ids[i]]++] = values[i];
-    this.grouped = grouped;
-    this.starts = starts;
-  }
-
-  private encodeValue(value: unknown): EncodedValue {
-    const va = this.valueArena;
-    const start = va.pos;
-    writeValue(va, value);
-    return new EncodedValue(start, va.pos);
-  }
-
-  /** Inserts a new key (or finds a non-string, non-number one); undoes the value's encoding on error. */
-  private insertOrUndo(key: Key, stored: unknown): number {
-    try {
-      return this.insert(key);
-    } catch (error) {
-      if (stored instanceof EncodedValue) this.valueArena.pos = stored.start;
-      throw error;
+    const pool = this.pool;
+    let gp = pool.groupedPayload;
+    if (gp !== undefined && gp.length >= n) pool.groupedPayload = undefined;
+    else gp = new Float64Array(Math.max(n, ids.length));
+    const payload = this.logPayload;
+    const kinds = this.logKinds;
+    if (kinds === undefined) {
+      for (let i = 0; i < n; i++) gp[next[ids[i]]++] = payload[i];
+      this.groupedKinds = undefined;
+    } else {
+      let gk = pool.groupedKinds;
+      if (gk !== undefined && gk.length >= n) pool.groupedKinds = undefined;
+      else gk = new Uint8Array(Math.max(n, ids.length));
+      for (let i = 0; i < n; i++) {
+        const at = next[ids[i]]++;
+        gp[at] = payload[i];
+        gk[at] = kinds[i];
+      }
+      this.groupedKinds = gk;
     }
+    this.groupedPayload = gp;
+    this.starts = starts;
+    this.groupedCount = n;
   }
 
   private insert(key: Key): number {
@@ -427,39 +525,72 @@ export class CombineTable {
   }
 }
 
+/** The groups of a table, in a given id order. */
+class TableGroups implements Iterable<TableGroup>, Iterator<TableGroup> {
+  private j = 0;
+  private readonly n: number;
+  private readonly table: CombineTable;
+  private readonly ids: Uint32Array | undefined;
+
+  constructor(table: CombineTable, ids: Uint32Array | undefined) {
+    this.table = table;
+    this.ids = ids;
+    this.n = ids === undefined ? table.size : ids.length;
+  }
+
+  [Symbol.iterator](): Iterator<TableGroup> {
+    return this;
+  }
+
+  next(): IteratorResult<TableGroup> {
+    if (this.j >= this.n) return { done: true, value: undefined };
+    const j = this.j++;
+    return { done: false, value: this.table.groupOf(this.ids === undefined ? j : this.ids[j]) };
+  }
+}
+
 /** A group of a {@link CombineTable} and the iterator of its values in one object. */
 class ArrayGroup implements TableGroup, Values<unknown>, Iterator<unknown> {
   readonly partition: number;
-  readonly encodedKey: Buffer;
-  private object: Key | undefined;
-  private readonly list: unknown[];
+  readonly keyBuf: Buffer;
+  readonly keyStart: number;
+  readonly keyEnd: number;
+  decodedKey: Key | typeof NOT_DECODED;
+  private view: Buffer | undefined;
+  private readonly table: CombineTable;
   private i: number;
   private readonly end: number;
-  private readonly arena: Buffer;
   private closed = false;
 
-  /** The values are `list[start, end)`. */
+  /** The key is `keyBuf[keyStart, keyEnd)`, the values the table's grouped values `[start, end)`. */
   constructor(
+    table: CombineTable,
     partition: number,
-    encodedKey: Buffer,
+    keyBuf: Buffer,
+    keyStart: number,
+    keyEnd: number,
     key: Key | undefined,
-    list: unknown[],
     start: number,
     end: number,
-    arena: Buffer,
   ) {
+    this.table = table;
     this.partition = partition;
-    this.encodedKey = encodedKey;
-    this.object = key;
-    this.list = list;
+    this.keyBuf = keyBuf;
+    this.keyStart = keyStart;
+    this.keyEnd = keyEnd;
+    this.decodedKey = key === undefined ? NOT_DECODED : key;
     this.i = start;
     this.end = end;
-    this.arena = arena;
+  }
+
+  get encodedKey(): Buffer {
+    if (this.view === undefined) this.view = this.keyBuf.subarray(this.keyStart, this.keyEnd);
+    return this.view;
   }
 
   get key(): Key {
-    if (this.object === undefined) this.object = decodeKey(this.encodedKey);
-    return this.object;
+    if (this.decodedKey === NOT_DECODED) this.decodedKey = decodeKey(this.keyBuf, this.keyStart, this.keyEnd);
+    return this.decodedKey;
   }
 
   get values(): Values<unknown> {
@@ -482,8 +613,7 @@ class ArrayGroup implements TableGroup, Values<unknown>, Iterator<unknown> {
       this.closed = true;
       return { done: true, value: undefined };
     }
-    const v = this.list[this.i++];
-    return { done: false, value: v instanceof EncodedValue ? decodeValue(this.arena, v.start, v.end) : v };
+    return { done: false, value: this.table.groupedValue(this.i++) };
   }
 
   return(): IteratorResult<unknown> {
@@ -492,21 +622,9 @@ class ArrayGroup implements TableGroup, Values<unknown>, Iterator<unknown> {
   }
 }
 
-/** Encoded length of a number value (see value-codec). */
+/** Encoded length of a number value (see value-codec): a tag and 1–4 bytes for integers in [0, 2^32), else 9. */
 function numberLength(v: number): number {
-  if (v >= 0 && v < 0x1_0000_0000 && Number.isInteger(v) && !Object.is(v, -0)) {
+  if (v >>> 0 === v && (v !== 0 || 1 / v > 0))
     return v < 0x100 ? 2 : v < 0x1_0000 ? 3 : v < 0x100_0000 ? 4 : 5;
-  }
   return 9;
-}
-
-/** UTF-8 length of a well-formed string. */
-function utf8Length(s: string): number {
-  let n = s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    // 2 bytes below U+0800, 4 per surrogate pair (2 units), else 3.
-    if (c >= 0x80) n += c < 0x800 || (c >= 0xd800 && c < 0xe000) ? 1 : 2;
-  }
-  return n;
 }

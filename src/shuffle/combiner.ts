@@ -11,7 +11,8 @@
 import type { Key } from '../api/types.ts';
 import { ErrorCode, TsmrError } from '../errors.ts';
 import { ByteWriter } from './byte-writer.ts';
-import type { Group } from './grouper.ts';
+import { NOT_DECODED } from './grouper.ts';
+import type { Group, RangedGroup } from './grouper.ts';
 import { compareKeyRange, decodeKey, keyRangeEquals, writeKey } from './key-codec.ts';
 import { writeValue } from './value-codec.ts';
 
@@ -42,7 +43,7 @@ export type CombineSink = (
 /** Options of {@link runCombiner}. */
 export interface RunCombinerOptions {
   /** Partition of each group (as the caller knows it). */
-  partitionOfGroup(group: Group): number;
+  partitionOfGroup(group: RangedGroup): number;
   /**
    * Partition of a key the combiner emits that is not the current group's key
    * (a checked partition function).
@@ -66,7 +67,7 @@ export interface RunCombinerOptions {
  */
 export async function runCombiner(
   combiner: Combiner,
-  groups: Iterable<Group>,
+  groups: Iterable<RangedGroup>,
   options: RunCombinerOptions,
 ): Promise<number> {
   const tracker = new GroupTracker(groups, options);
@@ -83,23 +84,23 @@ export async function runCombiner(
 }
 
 /** Passes groups through, remembering the current one and whether all were read. */
-class GroupTracker implements Iterable<Group>, Iterator<Group> {
-  current: Group | undefined;
+class GroupTracker implements Iterable<RangedGroup>, Iterator<RangedGroup> {
+  current: RangedGroup | undefined;
   currentPartition = -1;
   finished = false;
-  private readonly source: Iterator<Group>;
+  private readonly source: Iterator<RangedGroup>;
   private readonly options: RunCombinerOptions;
 
-  constructor(groups: Iterable<Group>, options: RunCombinerOptions) {
+  constructor(groups: Iterable<RangedGroup>, options: RunCombinerOptions) {
     this.source = groups[Symbol.iterator]();
     this.options = options;
   }
 
-  [Symbol.iterator](): Iterator<Group> {
+  [Symbol.iterator](): Iterator<RangedGroup> {
     return this;
   }
 
-  next(): IteratorResult<Group> {
+  next(): IteratorResult<RangedGroup> {
     if (this.finished) return { done: true, value: undefined };
     const r = this.source.next();
     if (r.done === true) {
@@ -132,18 +133,33 @@ class CombineEmitter {
     if (this.done) throw new TsmrError(ErrorCode.INTERNAL, 'the combiner emitted after it returned');
     const w = this.scratch;
     w.reset();
-    writeKey(w, key);
-    const keyEnd = w.pos;
-    writeValue(w, value);
     const group = this.tracker.current;
+    let keyBuf: Buffer;
+    let keyStart: number;
+    let keyEnd: number;
     let partition: number;
-    if (
-      group !== undefined &&
-      keyRangeEquals(w.buf, 0, keyEnd, group.encodedKey, 0, group.encodedKey.length)
-    ) {
+    let valueStart = 0;
+    if (group !== undefined && group.decodedKey !== NOT_DECODED && key === group.decodedKey) {
+      // The key it was given (the usual case): its bytes and partition are known.
+      keyBuf = group.keyBuf;
+      keyStart = group.keyStart;
+      keyEnd = group.keyEnd;
       partition = this.tracker.currentPartition;
+      writeValue(w, value);
     } else {
-      partition = this.options.partitionOf(Buffer.from(w.buf.subarray(0, keyEnd)), key);
+      writeKey(w, key);
+      keyStart = 0;
+      keyEnd = valueStart = w.pos;
+      writeValue(w, value);
+      keyBuf = w.buf;
+      if (
+        group !== undefined &&
+        keyRangeEquals(keyBuf, 0, keyEnd, group.keyBuf, group.keyStart, group.keyEnd)
+      ) {
+        partition = this.tracker.currentPartition;
+      } else {
+        partition = this.options.partitionOf(Buffer.from(keyBuf.subarray(0, keyEnd)), key);
+      }
     }
     const only = this.options.onlyPartition;
     const last = this.last;
@@ -152,15 +168,15 @@ class CombineEmitter {
       partition < this.lastPartition ||
       (partition === this.lastPartition &&
         this.records > 0 &&
-        compareKeyRange(w.buf, 0, keyEnd, last.buf, 0, last.pos) < 0)
+        compareKeyRange(keyBuf, keyStart, keyEnd, last.buf, 0, last.pos) < 0)
     ) {
       throw this.outOfOrder(key, partition);
     }
     last.reset();
-    last.bytes(w.buf, 0, keyEnd);
+    last.bytes(keyBuf, keyStart, keyEnd);
     this.lastPartition = partition;
     this.records++;
-    this.options.sink(partition, key, value, w.buf, 0, keyEnd, w.buf, keyEnd, w.pos);
+    this.options.sink(partition, key, value, keyBuf, keyStart, keyEnd, w.buf, valueStart, w.pos);
   };
 
   private outOfOrder(key: Key, partition: number): TsmrError {

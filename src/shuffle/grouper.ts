@@ -26,8 +26,26 @@ export interface Group {
   readonly values: Values<unknown>;
 }
 
+/**
+ * Where a group's encoded key lies, so that engine code can compare it
+ * without making a Buffer view: `keyBuf[keyStart, keyEnd)`.
+ */
+export interface GroupKeyRange {
+  readonly keyBuf: Buffer;
+  readonly keyStart: number;
+  readonly keyEnd: number;
+  /** The decoded key if `key` was read already, else {@link NOT_DECODED} (peeking does not decode). */
+  readonly decodedKey: unknown;
+}
+
+/** {@link GroupKeyRange.decodedKey} of a group whose key has not been decoded. */
+export const NOT_DECODED: unique symbol = Symbol('not decoded');
+
+/** A {@link Group} that also tells where its encoded key lies (the groups the engine makes). */
+export type RangedGroup = Group & GroupKeyRange;
+
 /** The groups of a cursor: iterable once, with running counts. */
-export interface GroupIterable extends Iterable<Group> {
+export interface GroupIterable extends Iterable<RangedGroup> {
   /** Groups started so far. */
   readonly groups: number;
   /** Records read from the cursor so far (values returned or skipped). */
@@ -46,7 +64,7 @@ export function groupByKey(cursor: RecordCursor): GroupIterable {
   return new Grouper(cursor);
 }
 
-class Grouper implements GroupIterable, Iterator<Group> {
+class Grouper implements GroupIterable, Iterator<RangedGroup> {
   groups = 0;
   records = 0;
   readonly cursor: RecordCursor;
@@ -59,11 +77,11 @@ class Grouper implements GroupIterable, Iterator<Group> {
     this.cursor = cursor;
   }
 
-  [Symbol.iterator](): Iterator<Group> {
+  [Symbol.iterator](): Iterator<RangedGroup> {
     return this;
   }
 
-  next(): IteratorResult<Group> {
+  next(): IteratorResult<RangedGroup> {
     const last = this.current;
     if (last !== undefined && !last.ended) last.skipRest();
     if (!this.pending) {
@@ -86,16 +104,16 @@ class Grouper implements GroupIterable, Iterator<Group> {
 }
 
 /** A group and its values iterator in one object. */
-class GroupValues implements Group, Values<unknown>, Iterator<unknown> {
+class GroupValues implements RangedGroup, Values<unknown>, Iterator<unknown> {
   readonly encodedKey: Buffer;
+  readonly keyStart = 0;
   /** The cursor moved past this key's last value. */
   ended = false;
   /** The cursor's current record is this group's first value, not yet returned. */
   private first = true;
   /** `return()` was called or iteration finished: yield nothing more. */
   private closed = false;
-  private decoded: Key | undefined;
-  private hasDecoded = false;
+  decodedKey: Key | typeof NOT_DECODED = NOT_DECODED;
   private readonly grouper: Grouper;
 
   constructor(grouper: Grouper, encodedKey: Buffer) {
@@ -103,12 +121,17 @@ class GroupValues implements Group, Values<unknown>, Iterator<unknown> {
     this.encodedKey = encodedKey;
   }
 
+  get keyBuf(): Buffer {
+    return this.encodedKey;
+  }
+
+  get keyEnd(): number {
+    return this.encodedKey.length;
+  }
+
   get key(): Key {
-    if (!this.hasDecoded) {
-      this.decoded = decodeKey(this.encodedKey);
-      this.hasDecoded = true;
-    }
-    return this.decoded as Key;
+    if (this.decodedKey === NOT_DECODED) this.decodedKey = decodeKey(this.encodedKey);
+    return this.decodedKey;
   }
 
   get values(): Values<unknown> {

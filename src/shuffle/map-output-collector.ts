@@ -37,7 +37,7 @@ import { join } from 'node:path';
 import type { Key } from '../api/types.ts';
 import { ErrorCode, TsmrError } from '../errors.ts';
 import { CombineTable } from './combine-table.ts';
-import type { TableGroup } from './combine-table.ts';
+import type { LogPool, TableGroup } from './combine-table.ts';
 import { runCombiner } from './combiner.ts';
 import type { Combiner } from './combiner.ts';
 import { ioError, removeQuietly } from './file-io.ts';
@@ -102,6 +102,8 @@ export class MapOutputCollector {
   /** The partition function in force, checked. */
   private readonly checked: CheckedPartition;
   private readonly sorter = new KeySorter();
+  /** Log arrays passed from one combine table to the next. */
+  private readonly logPool: LogPool = {};
   private readonly buffer: SortBuffer | undefined;
   private table: CombineTable | undefined;
   /** The table as compaction left it, and its value count then. */
@@ -278,23 +280,44 @@ export class MapOutputCollector {
       return;
     }
     if (!final && this.compactionHelps) {
+      // Compact into a new table; if that grows past half the budget, compaction
+      // does not pay: write what it holds and the rest of the combiner's output
+      // (both sorted) to a spill run instead, and stop trying.
       const next = this.newTable();
+      let writer: RunWriter | undefined;
+      let path = '';
       this.combineInput += table.valueCount;
-      this.combineOutput += await runCombiner(combiner, table.groups(ids), {
-        partitionOfGroup: (g) => (g as TableGroup).partition,
-        partitionOf: this.checked,
-        sink: (p, k, v, kb, ks, ke, vb, vs, ve) => next.addCombined(p, k, v, kb, ks, ke, vb, vs, ve),
-      });
-      this.replaceTable(table, next);
-      if (next.bytes <= this.budget / 2) {
+      try {
+        this.combineOutput += await runCombiner(combiner, table.groups(ids), {
+          partitionOfGroup: (g) => (g as TableGroup).partition,
+          partitionOf: this.checked,
+          sink: (p, k, v, kb, ks, ke, vb, vs, ve) => {
+            if (writer !== undefined) {
+              writer.append(p, kb, ks, ke, vb, vs, ve);
+              return;
+            }
+            next.addCombined(p, k, v, kb, ks, ke, vb, vs, ve);
+            if (next.bytes > this.budget / 2) {
+              path = this.nextRunPath();
+              writer = new RunWriter(path, this.numPartitions);
+              next.writeTo(writer, undefined);
+            }
+          },
+        });
+      } catch (error) {
+        (writer as RunWriter | undefined)?.abort();
+        throw error;
+      }
+      if (writer === undefined) {
+        this.replaceTable(table, next);
         this.compacted = next;
         this.compactedValues = next.valueCount;
         return;
       }
-      // Compaction did not free half the budget: spill what it left, and stop trying.
       this.compactionHelps = false;
-      this.writeRun((writer) => next.writeTo(writer, undefined));
-      this.replaceTable(next, this.newTable());
+      this.finishRun(path, writer);
+      this.replaceTable(table, this.newTable());
+      next.release();
       return;
     }
     // Spill, combining on the way.
@@ -313,11 +336,12 @@ export class MapOutputCollector {
   }
 
   private newTable(): CombineTable {
-    return new CombineTable(this.numPartitions, this.userChecked);
+    return new CombineTable(this.numPartitions, this.userChecked, this.logPool);
   }
 
   private replaceTable(old: CombineTable, next: CombineTable): void {
     this.emittedBytesOfOldTables += old.emittedBytes;
+    old.release();
     this.table = next;
   }
 
@@ -329,29 +353,31 @@ export class MapOutputCollector {
   private writeRun(fill: (writer: RunWriter) => number): void {
     const path = this.nextRunPath();
     const writer = new RunWriter(path, this.numPartitions);
-    let segments: SegmentInfo[];
     try {
-      this.spilled += fill(writer);
-      segments = writer.close();
+      fill(writer);
     } catch (error) {
       writer.abort();
       throw error;
     }
-    this.runs.push({ path, segments });
-    this.spillCount++;
+    this.finishRun(path, writer);
   }
 
-  private async writeRunAsync(fill: (writer: RunWriter) => Promise<number>): Promise<void> {
+  private async writeRunAsync(fill: (writer: RunWriter) => Promise<unknown>): Promise<void> {
     const path = this.nextRunPath();
     const writer = new RunWriter(path, this.numPartitions);
-    let segments: SegmentInfo[];
     try {
-      this.spilled += await fill(writer);
-      segments = writer.close();
+      await fill(writer);
     } catch (error) {
       writer.abort();
       throw error;
     }
+    this.finishRun(path, writer);
+  }
+
+  /** Closes a spill run's writer and records the run. */
+  private finishRun(path: string, writer: RunWriter): void {
+    const segments = writer.close();
+    this.spilled += writer.records;
     this.runs.push({ path, segments });
     this.spillCount++;
   }

@@ -96,20 +96,34 @@ export const anyKey: fc.Arbitrary<Key> = fc.letrec<{ key: Key }>((tie) => ({
   ),
 })).key;
 
-/** A value that round-trips through the value codec. */
-export const anyValue: fc.Arbitrary<unknown> = fc.oneof(
+const primitiveValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.integer(),
   fc.double(),
+  fc.constantFrom(0, -0, 2 ** 32 - 1, 2 ** 32, Number.NaN),
   anyString,
   keyString,
   fc.boolean(),
   fc.constant(null),
   fc.constant(undefined),
   fc.bigInt(),
-  fc.record({ a: fc.integer(), b: fc.array(fc.string()) }, { noNullPrototype: true }),
-  fc.uint8Array({ maxLength: 4 }),
-  fc.date({ noInvalidDate: true }),
 );
+
+/** A value that round-trips through the value codec: primitives, plain objects and arrays, and others. */
+export const anyValue: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    primitiveValue,
+    fc.array(tie('value'), { maxLength: 4 }),
+    fc.dictionary(fc.oneof(keyString, fc.constantFrom('1', '__proto__', 'x')), tie('value'), {
+      maxKeys: 4,
+      noNullPrototype: true,
+    }),
+    fc.record({ a: fc.integer(), b: fc.array(fc.string()) }, { noNullPrototype: true }),
+    fc.uint8Array({ maxLength: 4 }),
+    fc.date({ noInvalidDate: true }),
+    fc.constant(new Map([[1, [2]]])),
+  ),
+})).value;
 
 /** What `decodeKey(encodeKey(key))` must give: `-0` → `0`, lone surrogates → U+FFFD, byte arrays as plain `Uint8Array`. */
 export function normalizeKey(key: Key): Key {

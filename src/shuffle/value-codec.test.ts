@@ -31,11 +31,57 @@ describe('value codec', () => {
     assert.deepStrictEqual(roundTrip(new Map([[1, { a: [2] }]])), new Map([[1, { a: [2] }]]));
   });
 
-  it('uses the tagged fast paths for small integers and well-formed strings', () => {
+  it('uses the tagged paths for numbers, strings, bigints, plain arrays and objects', () => {
     assert.equal(encodeValue(7).toString('hex'), '0407');
     assert.equal(encodeValue(0x10203).toString('hex'), '04030201');
     assert.equal(encodeValue('hi').toString('hex'), '066869');
-    assert.equal(encodeValue('\ud800')[0], 0xff);
+    assert.equal(encodeValue(-256n).toString('hex'), '09010100');
+    assert.equal(encodeValue(0n).toString('hex'), '0900');
+    assert.equal(encodeValue([1, 'a']).toString('hex'), '07020401020661');
+    assert.equal(encodeValue({ n: 1 }).toString('hex'), '08016e020401');
+    const long = { s: 'x'.repeat(200) };
+    assert.equal(encodeValue(long)[0], 0x08);
+    assert.deepEqual(roundTrip(long), long);
+  });
+
+  it('falls back to v8.serialize for what the tagged paths cannot keep', () => {
+    const shared = { x: 1 };
+    const sparse = [1, 2, 3];
+    delete sparse[1];
+    const extra = Object.assign([1, 2], { extra: true });
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = cyclic;
+    let deep: unknown = 1;
+    for (let i = 0; i < 40; i++) deep = [deep];
+    for (const v of [
+      '\ud800',
+      [shared, shared],
+      sparse,
+      extra,
+      cyclic,
+      new Date(0),
+      new Map(),
+      deep,
+      { s: 'x\udc00' },
+    ]) {
+      assert.equal(encodeValue(v)[0], 0xff);
+    }
+    const back = roundTrip([shared, shared]) as object[];
+    assert.equal(back[0], back[1], 'structured clone keeps sharing');
+    assert.deepStrictEqual(roundTrip(sparse), sparse);
+    assert.deepStrictEqual(roundTrip(extra), extra);
+    const c = roundTrip(cyclic) as Record<string, unknown>;
+    assert.equal(c.self, c);
+    assert.deepStrictEqual(roundTrip(deep), deep);
+  });
+
+  it('keeps __proto__ as an own key, and many objects in one value', () => {
+    const v = JSON.parse('{"__proto__": {"a": 1}, "b": 2}') as object;
+    assert.deepStrictEqual(roundTrip(v), v);
+    assert.equal(Object.getPrototypeOf(roundTrip(v)), Object.prototype);
+    const many = Array.from({ length: 100 }, (_, i) => ({ i }));
+    assert.equal(encodeValue(many)[0], 0x07);
+    assert.deepStrictEqual(roundTrip(many), many);
   });
 
   it('decodes a value inside a larger buffer', () => {
@@ -54,7 +100,7 @@ describe('value codec', () => {
         (e: unknown) => isTsmrError(e) && e.code === 'TSMR_BAD_VALUE',
       );
     }
-    for (const hex of ['07', 'ff00']) {
+    for (const hex of ['0a', 'ff00', '0700', '0705', '0801', '050000', '09']) {
       const b = Buffer.from(hex, 'hex');
       assert.throws(
         () => decodeValue(b, 0, b.length),
