@@ -19,7 +19,7 @@ import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { JobReport } from '../src/index.ts';
 import { ensureBenchFile, GiB, repoRoot } from './corpus.ts';
 
@@ -52,7 +52,7 @@ async function tsmrRun(label: string, input: string, job: string[]): Promise<Str
   let words = 0;
   let distinct = 0;
   for (const part of report.outputFiles) {
-    const text = await readFile(join(out, part), 'latin1');
+    const text = await readFile(resolve(out, part), 'latin1');
     for (let tab = text.indexOf('\t'); tab >= 0; tab = text.indexOf('\t', tab + 1)) {
       words += parseInt(text.slice(tab + 1, text.indexOf('\n', tab)), 10);
       distinct++;

@@ -175,20 +175,21 @@ class PairWriter {
   }
 
   group(key: Key, values: Values<unknown>): void | Promise<void> {
-    const keyBytes = toBytes(key);
+    // Keys are latin1 strings (see the top of this file); other keys are written as bytes.
+    const k = typeof key === 'string' ? key : toBytes(key);
     const it = values[Symbol.iterator]();
     for (let next = it.next(); !next.done; next = it.next()) {
-      const wait = this.pair(keyBytes, next.value);
-      if (wait !== undefined) return wait.then(() => this.rest(keyBytes, it));
+      const wait = this.pair(k, next.value);
+      if (wait !== undefined) return wait.then(() => this.rest(k, it));
     }
   }
 
-  private async rest(keyBytes: Uint8Array, it: Iterator<unknown>): Promise<void> {
-    for (let next = it.next(); !next.done; next = it.next()) await this.pair(keyBytes, next.value);
+  private async rest(key: string | Uint8Array, it: Iterator<unknown>): Promise<void> {
+    for (let next = it.next(); !next.done; next = it.next()) await this.pair(key, next.value);
   }
 
-  private pair(keyBytes: Uint8Array, value: unknown): void | Promise<void> {
-    const wait = this.process.write(keyBytes);
+  private pair(key: string | Uint8Array, value: unknown): void | Promise<void> {
+    const wait = typeof key === 'string' ? this.process.writeLatin1(key) : this.process.write(key);
     if (wait !== undefined) return wait.then(() => this.tabValue(value));
     return this.tabValue(value);
   }
