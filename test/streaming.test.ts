@@ -260,6 +260,29 @@ test('empty keys, lines without tabs and bytes that are not UTF-8 pass unchanged
   );
 });
 
+test('words that look like numbers stay distinct through the shell word count', async () => {
+  const dir = join(tmp, 'numbers');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'input.txt'), '1 01 1.0 1e0 +1\n1 0x1 .5 0.5\n');
+  const r = await tsmr([
+    '--mapper',
+    `./${fixtures}/wc_map.sh`,
+    '--combiner',
+    `./${fixtures}/wc_reduce.sh`,
+    '--reducer',
+    `./${fixtures}/wc_reduce.sh`,
+    '--input',
+    dir,
+    '--reducers',
+    '1',
+  ]);
+  succeeded(r);
+  assert.equal(
+    r.parts.get('part-r-00000')?.toString(),
+    '+1\t1\n.5\t1\n0.5\t1\n01\t1\n0x1\t1\n1\t2\n1.0\t1\n1e0\t1\n',
+  );
+});
+
 test('a mapper that exits 1 fails the job with the command, the code and its stderr; nothing is committed', async () => {
   const r = await tsmr([
     '--mapper',
