@@ -3,8 +3,8 @@
  *
  * Records are ordered by their encoded key bytes; equal keys keep the order of
  * the segments they come from (segment 0 first), so the merge is stable and a
- * deterministic job gives byte-identical output whatever ran twice. A binary
- * heap holds one cursor per segment.
+ * deterministic job gives byte-identical output whatever ran twice. A
+ * tournament tree of losers holds one cursor per segment.
  *
  * At most `fanIn` segments are open at once. With more segments, intermediate
  * passes first merge groups of segments into temporary run files, as Hadoop's
@@ -81,7 +81,7 @@ export function mergeSegments(segments: readonly SegmentRef[], options: MergeOpt
   }
   const temporaries = queue.filter((i) => i.temporary).map((i) => i.ref.path);
   const cursors = queue.map((i) => openSegment(i.ref, { bufferBytes }));
-  return new HeapMerge(cursors, () => {
+  return new TournamentMerge(cursors, () => {
     for (const path of temporaries) removeQuietly(path);
   });
 }
@@ -91,7 +91,7 @@ export function mergeSegments(segments: readonly SegmentRef[], options: MergeOpt
  * each input when it is exhausted, and all of them on `close()`.
  */
 export function mergeCursors(cursors: readonly ClosableCursor[]): MergeCursor {
-  return new HeapMerge(cursors, undefined);
+  return new TournamentMerge(cursors, undefined);
 }
 
 /**
@@ -147,7 +147,7 @@ function mergeToRun(inputs: readonly Input[], tmpDir: string, bufferBytes: numbe
     tmpDir,
     `merge-${process.pid}-${threadId}-${++runCounter}-${randomBytes(4).toString('hex')}.run`,
   );
-  const cursor = new HeapMerge(
+  const cursor = new TournamentMerge(
     inputs.map((i) => openSegment(i.ref, { bufferBytes })),
     undefined,
   );
@@ -175,8 +175,12 @@ function mergeToRun(inputs: readonly Input[], tmpDir: string, bufferBytes: numbe
   return { ref: { path, ...segment, source }, temporary: true };
 }
 
-/** The k-way merge: a binary min-heap of cursor indices ordered by (key bytes, index). */
-class HeapMerge implements MergeCursor {
+/**
+ * The k-way merge: a tournament tree of losers (Knuth, TAOCP vol. 3, 5.4.1)
+ * over the cursors, ordered by (key bytes, cursor index). Replacing the
+ * winner costs one comparison per level, ⌈log2 k⌉, half of a binary heap's.
+ */
+class TournamentMerge implements MergeCursor {
   buf: Buffer = EMPTY;
   keyStart = 0;
   keyEnd = 0;
@@ -184,15 +188,22 @@ class HeapMerge implements MergeCursor {
   valueEnd = 0;
   records = 0;
   private readonly cursors: readonly ClosableCursor[];
-  private readonly heap: Int32Array;
-  private size = 0;
+  private readonly k: number;
+  /** tree[0]: the winner; tree[1 … k-1]: the loser at each internal node (leaf i is node k + i). */
+  private readonly tree: Int32Array;
+  private readonly exhausted: Uint8Array;
+  /** The first 4 key bytes of each cursor's record (zero-padded, big-endian): most comparisons end here. */
+  private readonly prefix: Uint32Array;
   private started = false;
   private finished = false;
   private readonly onClose: (() => void) | undefined;
 
   constructor(cursors: readonly ClosableCursor[], onClose: (() => void) | undefined) {
     this.cursors = cursors;
-    this.heap = new Int32Array(cursors.length);
+    this.k = cursors.length;
+    this.tree = new Int32Array(Math.max(1, this.k));
+    this.exhausted = new Uint8Array(this.k);
+    this.prefix = new Uint32Array(this.k);
     this.onClose = onClose;
   }
 
@@ -201,31 +212,27 @@ class HeapMerge implements MergeCursor {
     try {
       if (!this.started) {
         this.started = true;
-        for (let i = 0; i < this.cursors.length; i++) {
-          if (this.cursors[i].next()) this.push(i);
-          else this.cursors[i].close?.();
+        if (this.k === 0) {
+          this.close();
+          return false;
         }
-      } else if (this.size > 0) {
-        // Advance the cursor whose record was returned last.
-        const top = this.heap[0];
-        const c = this.cursors[top];
-        if (c.next()) {
-          if (this.size > 1) this.siftDown(0);
-        } else {
-          c.close?.();
-          this.heap[0] = this.heap[--this.size];
-          if (this.size > 1) this.siftDown(0);
-        }
+        for (let i = 0; i < this.k; i++) this.advance(i);
+        this.tree[0] = this.build(1);
+      } else {
+        const winner = this.tree[0];
+        this.advance(winner);
+        this.replay(winner);
       }
     } catch (error) {
       this.close();
       throw error;
     }
-    if (this.size === 0) {
+    const top = this.tree[0];
+    if (this.exhausted[top] === 1) {
       this.close();
       return false;
     }
-    const c = this.cursors[this.heap[0]];
+    const c = this.cursors[top];
     this.buf = c.buf;
     this.keyStart = c.keyStart;
     this.keyEnd = c.keyEnd;
@@ -238,44 +245,71 @@ class HeapMerge implements MergeCursor {
   close(): void {
     if (this.finished) return;
     this.finished = true;
-    this.size = 0;
     for (const c of this.cursors) c.close?.();
     this.onClose?.();
   }
 
-  /** True when cursor `a`'s record goes before cursor `b`'s. */
+  /** Moves cursor `i` to its next record, or marks it exhausted (and closes it). */
+  private advance(i: number): void {
+    const c = this.cursors[i];
+    if (!c.next()) {
+      this.exhausted[i] = 1;
+      c.close?.();
+      return;
+    }
+    const b = c.buf;
+    const s = c.keyStart;
+    const n = c.keyEnd - s;
+    this.prefix[i] =
+      n >= 4
+        ? (b[s] << 24) | (b[s + 1] << 16) | (b[s + 2] << 8) | b[s + 3]
+        : n === 3
+          ? (b[s] << 24) | (b[s + 1] << 16) | (b[s + 2] << 8)
+          : n === 2
+            ? (b[s] << 24) | (b[s + 1] << 16)
+            : n === 1
+              ? b[s] << 24
+              : 0;
+  }
+
+  /** Plays the subtree at `node`; stores its losers and returns its winner. */
+  private build(node: number): number {
+    if (node >= this.k) return node - this.k;
+    const a = this.build(2 * node);
+    const b = this.build(2 * node + 1);
+    if (this.less(a, b)) {
+      this.tree[node] = b;
+      return a;
+    }
+    this.tree[node] = a;
+    return b;
+  }
+
+  /** Replays the matches from leaf `i` up to the root after cursor `i` moved. */
+  private replay(i: number): void {
+    const tree = this.tree;
+    let winner = i;
+    for (let node = (i + this.k) >> 1; node > 0; node >>= 1) {
+      const other = tree[node];
+      if (this.less(other, winner)) {
+        tree[node] = winner;
+        winner = other;
+      }
+    }
+    tree[0] = winner;
+  }
+
+  /** True when cursor `a`'s record goes before cursor `b`'s (an exhausted cursor goes last). */
   private less(a: number, b: number): boolean {
+    if (this.exhausted[a] === 1) return false;
+    if (this.exhausted[b] === 1) return true;
+    const pa = this.prefix[a];
+    const pb = this.prefix[b];
+    if (pa !== pb) return pa < pb;
     const x = this.cursors[a];
     const y = this.cursors[b];
     const d = compareKeyRange(x.buf, x.keyStart, x.keyEnd, y.buf, y.keyStart, y.keyEnd);
     return d < 0 || (d === 0 && a < b);
-  }
-
-  private push(i: number): void {
-    const heap = this.heap;
-    let at = this.size++;
-    while (at > 0) {
-      const parent = (at - 1) >> 1;
-      if (!this.less(i, heap[parent])) break;
-      heap[at] = heap[parent];
-      at = parent;
-    }
-    heap[at] = i;
-  }
-
-  private siftDown(at: number): void {
-    const heap = this.heap;
-    const size = this.size;
-    const item = heap[at];
-    for (;;) {
-      let child = 2 * at + 1;
-      if (child >= size) break;
-      if (child + 1 < size && this.less(heap[child + 1], heap[child])) child++;
-      if (!this.less(heap[child], item)) break;
-      heap[at] = heap[child];
-      at = child;
-    }
-    heap[at] = item;
   }
 }
 
