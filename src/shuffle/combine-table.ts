@@ -40,7 +40,7 @@ import type { KeySorter } from './sort-index.ts';
 import { decodeValue, writeValue } from './value-codec.ts';
 
 /** Accounted bytes per distinct key, besides its key bytes (Map entry, key string, metadata). */
-export const ENTRY_BYTES = 160;
+export const ENTRY_BYTES = 112;
 /**
  * Accounted bytes per value: its payload (8), entry id (4) and kind (1), its
  * grouped copy made at compaction (9), all with 1.5× growth slack.

@@ -78,6 +78,12 @@ function mul(ahi: number, alo: number, bhi: number, blo: number): void {
   lo = Math.imul(alo, blo);
 }
 
+/** byte × (bhi:blo) mod 2^64 → hi:lo, for `byte` < 2^21 (the product with blo is exact in a double). */
+function mulByte(byte: number, bhi: number, blo: number): void {
+  hi = (Math.imul(byte, bhi) + Math.floor((byte * (blo >>> 0)) / TWO_32)) | 0;
+  lo = Math.imul(byte, blo);
+}
+
 /** (ahi:alo) + (bhi:blo) mod 2^64 → hi:lo. */
 function add(ahi: number, alo: number, bhi: number, blo: number): void {
   const l = (alo >>> 0) + (blo >>> 0);
@@ -203,7 +209,7 @@ function xxh64(b: Uint8Array, start: number, end: number): void {
     p += 4;
   }
   while (p < end) {
-    mul(0, b[p], P5_HI, P5_LO);
+    mulByte(b[p], P5_HI, P5_LO);
     rotl(hhi ^ hi, hlo ^ lo, 11);
     mul(hi, lo, P1_HI, P1_LO);
     hhi = hi;
