@@ -10,10 +10,11 @@
  * - **Combiner** — a {@link CombineTable}: values are collected per key in a
  *   hash table (Spark's map-side aggregation). When the table is full,
  *   `spill()` first *compacts* it: the combiner runs over all keys in
- *   (partition, key) order and its output becomes the new table. If that did
- *   not bring the table under half the budget, the compacted table is spilled,
- *   and from then on full tables are spilled directly, combining as they are
- *   written (compaction has shown it does not pay for this input).
+ *   (partition, key) order and its output becomes the new table. If the new
+ *   table grows past half the budget, compaction does not pay for this input:
+ *   what it holds and the rest of the combiner's output go to a spill run
+ *   instead, and from then on full tables are spilled directly, combining as
+ *   they are written.
  *
  * `finish()` spills what is left and merges the runs, partition by partition,
  * into `<dir>/<name>.data` plus `<dir>/<name>.index.json` (see
@@ -22,8 +23,11 @@
  * runs (Hadoop's `mapreduce.map.combine.minspills` is 3; we use 2 because every
  * record left here is written, fetched and merged again by a reduce task).
  *
- * Memory is bounded by `sortBufferBytes` plus one map call's output, plus
- * the final merge's read buffers (`mergeFanIn` × 256 KiB).
+ * Memory (as accounted; the JS heap adds its garbage-collection slack) is
+ * bounded by `sortBufferBytes` plus one map call's output — 1.5 × that during
+ * a compaction — plus the final merge's read buffers (`mergeFanIn` × 256 KiB).
+ * A combining job's accounting is approximate (per key 112 bytes plus its key
+ * bytes, per value about 34 bytes plus its encoding: measured, not exact).
  *
  * Counters (added at each spill and at finish): `MAP_OUTPUT_RECORDS` (emit
  * calls), `MAP_OUTPUT_BYTES` (encoded key + value bytes of those emits, before
