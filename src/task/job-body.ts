@@ -14,6 +14,8 @@ export interface MapperBody {
   record(key: unknown, value: unknown): void | Promise<void>;
   /** Called after the last record; may still emit. */
   close?(): void | Promise<void>;
+  /** Called instead of `close` when the attempt fails: release processes and files now. */
+  abort?(): void;
 }
 
 /** Processes the groups of one reduce attempt. */
@@ -22,6 +24,8 @@ export interface ReducerBody {
   group(key: Key, values: Values<unknown>): void | Promise<void>;
   /** Called after the last group; may still emit. */
   close?(): void | Promise<void>;
+  /** Called instead of `close` when the attempt fails: release processes and files now. */
+  abort?(): void;
 }
 
 export interface JobBody {

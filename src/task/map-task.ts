@@ -56,26 +56,32 @@ export async function runMapTask(
   let records = 0;
   const spillIfFull = (): void | Promise<void> => (collector.full ? collector.spill() : undefined);
 
-  const stats = await readSplit(
-    msg.split,
-    msg.inputFormat,
-    (key, value) => {
-      if (bytesRead >= crashBytes) throw injectedFailure(msg.taskId, msg.attempt);
-      records++;
-      const result = mapper.record(key, value);
-      if (isThenable(result)) return Promise.resolve(result).then(spillIfFull);
-      return spillIfFull();
-    },
-    {
-      onFile: (path) => (inputFile = msg.inputFormat.type === 'records' ? '' : path),
-      onProgress: (bytes) => {
-        bytesRead = bytes;
-        onProgress({ bytes, records });
+  let stats: { records: number; bytes: number };
+  try {
+    stats = await readSplit(
+      msg.split,
+      msg.inputFormat,
+      (key, value) => {
+        if (bytesRead >= crashBytes) throw injectedFailure(msg.taskId, msg.attempt);
+        records++;
+        const result = mapper.record(key, value);
+        if (isThenable(result)) return Promise.resolve(result).then(spillIfFull);
+        return spillIfFull();
       },
-    },
-  );
-  if (msg.crashAt !== undefined) throw injectedFailure(msg.taskId, msg.attempt);
-  await mapper.close?.();
+      {
+        onFile: (path) => (inputFile = msg.inputFormat.type === 'records' ? '' : path),
+        onProgress: (bytes) => {
+          bytesRead = bytes;
+          onProgress({ bytes, records });
+        },
+      },
+    );
+    if (msg.crashAt !== undefined) throw injectedFailure(msg.taskId, msg.attempt);
+    await mapper.close?.();
+  } catch (error) {
+    mapper.abort?.();
+    throw error;
+  }
   const mapOutput = await collector.finish();
   counters.add('MAP_INPUT_RECORDS', stats.records);
   counters.add('MAP_INPUT_BYTES', stats.bytes);

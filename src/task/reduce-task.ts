@@ -55,8 +55,8 @@ export async function runReduceTask(
   };
 
   let groupCount = 0;
+  const reducer = await body.reducer(reduceCtx);
   try {
-    const reducer = await body.reducer(reduceCtx);
     for (const group of groups) {
       if (groups.records >= crashAfterRecords) throw injectedFailure(msg.taskId, msg.attempt);
       currentKey = group.encodedKey;
@@ -69,6 +69,7 @@ export async function runReduceTask(
     if (msg.crashAt !== undefined) throw injectedFailure(msg.taskId, msg.attempt);
     await reducer.close?.();
   } catch (error) {
+    reducer.abort?.();
     await writer.abort();
     throw error;
   }
