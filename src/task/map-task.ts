@@ -8,7 +8,6 @@ import type { Key, MapContext } from '../api/types.ts';
 import { ErrorCode, TsmrError } from '../errors.ts';
 import { readSplit } from '../io/record-reader.ts';
 import { MapOutputCollector } from '../shuffle/map-output-collector.ts';
-import { hashPartition } from '../shuffle/partitioner.ts';
 import { CounterSet } from './counters.ts';
 import { injectedFailure } from './injected-failure.ts';
 import type { JobBody } from './job-body.ts';
@@ -32,7 +31,7 @@ export async function runMapTask(
     numPartitions,
     partition:
       userPartition === undefined
-        ? (encodedKey: Buffer) => hashPartition(encodedKey, numPartitions)
+        ? undefined
         : (_encodedKey: Buffer, key: Key) => callPartition(userPartition, key, numPartitions),
     combiner: body.combiner?.({ ...ctx, emit: () => {} }),
     sortBufferBytes: msg.sortBufferBytes,

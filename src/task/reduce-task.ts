@@ -38,7 +38,8 @@ export async function runReduceTask(
   const crashAfterRecords = msg.crashAt === undefined ? Number.POSITIVE_INFINITY : msg.crashAt * totalRecords;
 
   const path = join(msg.output.dir, msg.output.fileName);
-  const groups = groupByKey(mergeSegments(msg.segments, { fanIn: msg.mergeFanIn, tmpDir: msg.tmpDir }));
+  const merged = mergeSegments(msg.segments, { fanIn: msg.mergeFanIn, tmpDir: msg.tmpDir });
+  const groups = groupByKey(merged);
   let currentKey: Buffer | undefined;
   const writer =
     msg.output.kind === 'file'
@@ -72,6 +73,8 @@ export async function runReduceTask(
     reducer.abort?.();
     await writer.abort();
     throw error;
+  } finally {
+    merged.close();
   }
   const written = await writer.close();
   counters.add('REDUCE_INPUT_GROUPS', groupCount);
