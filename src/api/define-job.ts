@@ -15,7 +15,9 @@ import type { Job, JobDefinition, Key } from './types.ts';
  * The calling module's URL is recorded (from the call stack) so that
  * `runJob(job, …)` can find the module again in a worker thread.
  *
- * @throws TsmrError `TSMR_BAD_JOB` when `map` or `reduce` is missing or not a function.
+ * @throws TsmrError `TSMR_BAD_JOB` when `map` or `reduce` is missing or not a
+ *   function, an optional member has the wrong type, or both `combine` and
+ *   `combineValues` are given.
  */
 export function defineJob<
   KI = number,
@@ -51,10 +53,16 @@ export function validateJobDefinition(definition: unknown, where: string): void 
       );
     }
   }
-  for (const name of ['combine', 'partition'] as const) {
+  for (const name of ['combine', 'combineValues', 'partition'] as const) {
     if (d[name] !== undefined && typeof d[name] !== 'function') {
       throw new TsmrError(ErrorCode.BAD_JOB, `${where}: the job's ${name} must be a function`);
     }
+  }
+  if (d.combine !== undefined && d.combineValues !== undefined) {
+    throw new TsmrError(
+      ErrorCode.BAD_JOB,
+      `${where}: the job has both combine and combineValues; give one (combineValues folds values as they are emitted, combine is then not needed)`,
+    );
   }
   if (d.reducers !== undefined && !(Number.isInteger(d.reducers) && (d.reducers as number) >= 1)) {
     throw new TsmrError(ErrorCode.BAD_JOB, `${where}: reducers must be an integer >= 1`);

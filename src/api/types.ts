@@ -140,6 +140,16 @@ export interface JobDefinition<
   reducers?: number;
   map(key: KI, value: VI, ctx: MapContext<K, V>): void | Promise<void>;
   combine?(key: K, values: Values<V>, ctx: CombineContext<K, V>): void | Promise<void>;
+  /**
+   * A binary, associative and commutative function folding two values of one
+   * key into one (Spark's `reduceByKey` function / `mergeValue`), e.g.
+   * `(a, b) => a + b`. When given, map output is folded per key as it is
+   * emitted (one value per distinct key in memory), at spills and at the final
+   * merge, and `combine` must not be given. `reduce` still sees every
+   * remaining value of a key (one per map output segment). It must be
+   * synchronous; it may return its first argument, changed.
+   */
+  combineValues?(a: V, b: V): V;
   reduce(key: K, values: Values<V>, ctx: ReduceContext<KO, VO>): void | Promise<void>;
   partition?(key: K, numPartitions: number): number;
 }

@@ -211,8 +211,7 @@ export class CombineTable {
       const start = w.pos;
       w.bytes(keyBuf, keyStart, keyEnd);
       if (typeof key === 'string') {
-        const object =
-          key.length >= SLICE_MIN || !key.isWellFormed() ? w.buf.toString('utf8', start + 1, w.pos) : key;
+        const object = ownedKeyString(key, w.buf, start, w.pos);
         id = this.newEntry(partition, start, w.pos, object);
         this.strings.set(object, id);
       } else if (typeof key === 'number') {
@@ -448,18 +447,15 @@ export class CombineTable {
       const start = w.pos;
       w.byte(KeyTag.STRING);
       w.string(key);
-      let object = key;
-      if (key.length >= SLICE_MIN || !key.isWellFormed()) {
-        object = w.buf.toString('utf8', start + 1, w.pos);
-        if (object !== key) {
-          // Lone surrogates: `key` is another name of `object`.
-          const existing = this.strings.get(object);
-          if (existing !== undefined) {
-            w.pos = start;
-            this.strings.set(key, existing);
-            this.bytes += key.length * 2 + 48;
-            return existing;
-          }
+      const object = ownedKeyString(key, w.buf, start, w.pos);
+      if (object !== key) {
+        // Lone surrogates: `key` is another name of `object`.
+        const existing = this.strings.get(object);
+        if (existing !== undefined) {
+          w.pos = start;
+          this.strings.set(key, existing);
+          this.bytes += key.length * 2 + 48;
+          return existing;
         }
       }
       const id = this.newEntry(this.partitionOf(start, object), start, w.pos, object);
@@ -622,8 +618,19 @@ class ArrayGroup implements TableGroup, Values<unknown>, Iterator<unknown> {
   }
 }
 
+/**
+ * The string a table keeps for string key `key`, whose encoding (tag byte
+ * first) was just written at `buf[start, end)`: `key` itself when short and
+ * well formed, else a fresh copy decoded from the encoding (a long key may be a
+ * slice keeping a whole input line alive; a key with lone surrogates becomes
+ * its U+FFFD form, which encodes the same).
+ */
+export function ownedKeyString(key: string, buf: Buffer, start: number, end: number): string {
+  return key.length >= SLICE_MIN || !key.isWellFormed() ? buf.toString('utf8', start + 1, end) : key;
+}
+
 /** Encoded length of a number value (see value-codec): a tag and 1–4 bytes for integers in [0, 2^32), else 9. */
-function numberLength(v: number): number {
+export function numberLength(v: number): number {
   if (v >>> 0 === v && (v !== 0 || 1 / v > 0))
     return v < 0x100 ? 2 : v < 0x1_0000 ? 3 : v < 0x100_0000 ? 4 : 5;
   return 9;

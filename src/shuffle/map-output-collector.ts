@@ -2,7 +2,7 @@
  * Collects a map task's output: `emit(key, value)` → bounded memory → sorted
  * spill runs → one map output file with one sorted segment per partition.
  *
- * Two strategies, chosen by whether the job has a combiner:
+ * Three strategies, chosen by whether the job has a combiner or a fold:
  *
  * - **No combiner** — a {@link SortBuffer}: pairs are encoded into a byte
  *   arena at once; a spill sorts them by (partition, key, emit order) and
@@ -15,6 +15,10 @@
  *   what it holds and the rest of the combiner's output go to a spill run
  *   instead, and from then on full tables are spilled directly, combining as
  *   they are written.
+ * - **Fold** (the job's `combineValues`) — a {@link FoldTable}: each emit is
+ *   folded into its key's value at once (Spark's `reduceByKey`); a full table
+ *   is sorted and spilled, one record per key, and the final merge folds equal
+ *   keys across runs.
  *
  * `finish()` spills what is left and merges the runs, partition by partition,
  * into `<dir>/<name>.data` plus `<dir>/<name>.index.json` (see
@@ -27,11 +31,15 @@
  * bounded by `sortBufferBytes` plus one map call's output — 1.5 × that during
  * a compaction — plus the final merge's read buffers (`mergeFanIn` × 256 KiB).
  * A combining job's accounting is approximate (per key 112 bytes plus its key
- * bytes, per value about 34 bytes plus its encoding: measured, not exact).
+ * bytes, per value about 34 bytes plus its encoding: measured, not exact); a
+ * folding job's is per key 128 bytes plus its key bytes (and an estimate of
+ * non-number values).
  *
  * Counters (added at each spill and at finish): `MAP_OUTPUT_RECORDS` (emit
  * calls), `MAP_OUTPUT_BYTES` (encoded key + value bytes of those emits, before
- * combining, as in Hadoop), `COMBINE_INPUT_RECORDS`, `COMBINE_OUTPUT_RECORDS`,
+ * combining, as in Hadoop), `COMBINE_INPUT_RECORDS`, `COMBINE_OUTPUT_RECORDS`
+ * (with a fold: pairs folded into the table and records written out of it,
+ * then records read and written by the final merge),
  * `SPILLED_RECORDS` (records written to spill runs and to the merged output).
  *
  * Files are written synchronously (this runs in worker threads).
@@ -41,11 +49,17 @@ import { join } from 'node:path';
 import type { Key } from '../api/types.ts';
 import { ErrorCode, TsmrError } from '../errors.ts';
 import { CombineTable } from './combine-table.ts';
+import { FoldTable } from './fold-table.ts';
+import type { Fold } from './fold-table.ts';
 import type { LogPool, TableGroup } from './combine-table.ts';
 import { runCombiner } from './combiner.ts';
 import type { Combiner } from './combiner.ts';
 import { ioError, removeQuietly } from './file-io.ts';
 import { groupByKey } from './grouper.ts';
+import { ByteWriter } from './byte-writer.ts';
+import { keyRangeEquals } from './key-codec.ts';
+import type { MergeCursor } from './merger.ts';
+import { decodeValue, writeValue } from './value-codec.ts';
 import type { MapOutput } from './map-output.ts';
 import { writeMapOutputIndex } from './map-output.ts';
 import { mergeSegments } from './merger.ts';
@@ -58,6 +72,7 @@ import type { CheckedPartition } from './sort-buffer.ts';
 import { KeySorter } from './sort-index.ts';
 
 export type { Combiner } from './combiner.ts';
+export type { Fold } from './fold-table.ts';
 export type { Group } from './grouper.ts';
 export type { MapOutput } from './map-output.ts';
 
@@ -80,6 +95,11 @@ export interface MapOutputCollectorOptions {
   partition?(encodedKey: Buffer, key: Key): number;
   /** The job's combiner, adapted to groups (see `combiner.ts`). */
   combiner?: Combiner;
+  /**
+   * The job's `combineValues`, folding two values of one key into one; not
+   * together with `combiner`. Errors it throws become `TSMR_USER_CODE`.
+   */
+  fold?: Fold;
   /** Memory budget of collected output in bytes (e.g. 64 MiB). */
   sortBufferBytes: number;
   /** Directory for spill runs and the map output files. */
@@ -110,6 +130,7 @@ export class MapOutputCollector {
   private readonly logPool: LogPool = {};
   private readonly buffer: SortBuffer | undefined;
   private table: CombineTable | undefined;
+  private folds: FoldTable | undefined;
   /** The table as compaction left it, and its value count then. */
   private compacted: CombineTable | undefined;
   private compactedValues = 0;
@@ -155,7 +176,12 @@ export class MapOutputCollector {
       };
     }
     this.checked = this.userChecked ?? ((encodedKey) => hashPartition(encodedKey, numPartitions));
-    if (options.combiner === undefined) {
+    if (options.fold !== undefined) {
+      if (options.combiner !== undefined) {
+        throw new TsmrError(ErrorCode.USAGE, 'a collector takes a combiner or a fold, not both');
+      }
+      this.folds = this.newFoldTable();
+    } else if (options.combiner === undefined) {
       this.buffer = new SortBuffer(numPartitions, this.userChecked, sortBufferBytes);
     } else {
       this.table = this.newTable();
@@ -174,7 +200,13 @@ export class MapOutputCollector {
 
   /** True once the memory budget is reached: call {@link spill} before the next map call. */
   get full(): boolean {
-    return (this.table !== undefined ? this.table.bytes : (this.buffer as SortBuffer).bytes) >= this.budget;
+    const bytes =
+      this.table !== undefined
+        ? this.table.bytes
+        : this.folds !== undefined
+          ? this.folds.bytes
+          : (this.buffer as SortBuffer).bytes;
+    return bytes >= this.budget;
   }
 
   /** Spill runs written so far (finish() writes the last one). */
@@ -190,6 +222,7 @@ export class MapOutputCollector {
   emit(key: Key, value: unknown): void {
     if (this.state !== 'open') throw this.notOpen('emit');
     if (this.table !== undefined) this.table.add(key, value);
+    else if (this.folds !== undefined) this.folds.add(key, value);
     else (this.buffer as SortBuffer).add(key, value);
     this.emitted++;
   }
@@ -205,6 +238,7 @@ export class MapOutputCollector {
     this.state = 'busy';
     try {
       if (this.table !== undefined) await this.spillTable(false);
+      else if (this.folds !== undefined) this.spillFolds();
       else this.spillBuffer();
       this.reportCounters();
     } finally {
@@ -223,6 +257,7 @@ export class MapOutputCollector {
     this.state = 'busy';
     try {
       if (this.table !== undefined) await this.spillTable(true);
+      else if (this.folds !== undefined) this.spillFolds();
       else this.spillBuffer();
       const dataPath = this.dataPath;
       let partitions: SegmentInfo[];
@@ -269,6 +304,22 @@ export class MapOutputCollector {
     const buffer = this.buffer as SortBuffer;
     if (buffer.records === 0) return;
     this.writeRun((writer) => buffer.spillTo(writer));
+  }
+
+  /** Writes the fold table to a spill run, sorted, and starts a new one. */
+  private spillFolds(): void {
+    const folds = this.folds as FoldTable;
+    if (folds.size === 0) return;
+    const ids = folds.sortedIds(this.sorter);
+    this.writeRun((writer) => folds.writeTo(writer, ids));
+    this.combineInput += folds.adds;
+    this.combineOutput += folds.size;
+    this.emittedBytesOfOldTables += folds.emittedBytes;
+    this.folds = this.newFoldTable();
+  }
+
+  private newFoldTable(): FoldTable {
+    return new FoldTable(this.numPartitions, this.userChecked, this.options.fold as Fold);
   }
 
   private async spillTable(final: boolean): Promise<void> {
@@ -401,8 +452,13 @@ export class MapOutputCollector {
         });
         if (refs.length === 0) continue;
         const cursor = mergeSegments(refs, { fanIn, tmpDir: dir });
+        const recordsBefore = writer.records;
         try {
-          if (combine) {
+          if (this.options.fold !== undefined) {
+            const read = foldMerged(cursor, p, writer, this.options.fold);
+            this.combineInput += read;
+            this.combineOutput += writer.records - recordsBefore;
+          } else if (combine) {
             const groups = groupByKey(cursor);
             const partition = p;
             const out = await runCombiner(combiner, groups, {
@@ -444,7 +500,11 @@ export class MapOutputCollector {
   private reportCounters(): void {
     const emittedBytes =
       this.emittedBytesOfOldTables +
-      (this.table !== undefined ? this.table.emittedBytes : (this.buffer as SortBuffer).emittedBytes);
+      (this.table !== undefined
+        ? this.table.emittedBytes
+        : this.folds !== undefined
+          ? this.folds.emittedBytes
+          : (this.buffer as SortBuffer).emittedBytes);
     this.report('MAP_OUTPUT_RECORDS', this.emitted);
     this.report('MAP_OUTPUT_BYTES', emittedBytes);
     this.report('COMBINE_INPUT_RECORDS', this.combineInput);
@@ -470,6 +530,55 @@ export class MapOutputCollector {
           : 'after abort()';
     return new TsmrError(ErrorCode.INTERNAL, `MapOutputCollector.${what}() called ${why}`);
   }
+}
+
+/**
+ * Writes a merged partition to `writer`, folding the values of equal keys
+ * into one record (a key seen once is copied as it is, not decoded).
+ * @returns the records read.
+ * @throws TsmrError `TSMR_USER_CODE` when `fold` throws.
+ */
+function foldMerged(cursor: MergeCursor, partition: number, writer: RunWriter, fold: Fold): number {
+  const key = new ByteWriter(256);
+  const value = new ByteWriter(256);
+  let pending = false;
+  /** The folded value of the pending key, once it has a second record. */
+  let acc: unknown;
+  let folded = false;
+  const flush = (): void => {
+    if (folded) {
+      value.reset();
+      writeValue(value, acc);
+    }
+    writer.append(partition, key.buf, 0, key.pos, value.buf, 0, value.pos);
+  };
+  while (cursor.next()) {
+    const buf = cursor.buf;
+    if (pending && keyRangeEquals(buf, cursor.keyStart, cursor.keyEnd, key.buf, 0, key.pos)) {
+      if (!folded) acc = decodeValue(value.buf, 0, value.pos);
+      folded = true;
+      const b = decodeValue(buf, cursor.valueStart, cursor.valueEnd);
+      try {
+        acc = fold(acc, b);
+      } catch (cause) {
+        throw new TsmrError(
+          ErrorCode.USER_CODE,
+          `combineValues() threw: ${(cause as Error)?.message ?? String(cause)}`,
+          { cause },
+        );
+      }
+      continue;
+    }
+    if (pending) flush();
+    key.reset();
+    key.bytes(buf, cursor.keyStart, cursor.keyEnd);
+    value.reset();
+    value.bytes(buf, cursor.valueStart, cursor.valueEnd);
+    pending = true;
+    folded = false;
+  }
+  if (pending) flush();
+  return cursor.records;
 }
 
 function badPartition(p: unknown, key: Key, numPartitions: number): TsmrError {

@@ -38,6 +38,8 @@ export interface JobBody {
   /** Custom partitioner, if any. */
   readonly partition?: (key: Key, numPartitions: number) => number;
   mapper(ctx: MapContext): MapperBody | Promise<MapperBody>;
+  /** The job's `combineValues` (a fold of two values of one key), if any; never with `combiner`. */
+  readonly combineValues?: (a: unknown, b: unknown) => unknown;
   /** Present when the job has a combiner. */
   combiner?(ctx: CombineContext): Combiner;
   reducer(ctx: ReduceContext): ReducerBody | Promise<ReducerBody>;

@@ -34,6 +34,7 @@ export async function runMapTask(
         ? undefined
         : (_encodedKey: Buffer, key: Key) => callPartition(userPartition, key, numPartitions),
     combiner: body.combiner?.({ ...ctx, emit: () => {} }),
+    fold: body.combineValues,
     sortBufferBytes: msg.sortBufferBytes,
     dir: msg.dir,
     name: `${msg.taskId}_${msg.attempt}`,
