@@ -1,0 +1,223 @@
+/**
+ * The folding collector (`combineValues`) against an in-memory reference:
+ * random pairs, random R, tiny sort buffers forcing many spills and multi-pass
+ * merges, fold = sum and fold = max; plus counters, errors and key spaces.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import type { Key } from '../api/types.ts';
+import { ErrorCode, TsmrError } from '../errors.ts';
+import type { Fold } from './fold-table.ts';
+import { groupByKey } from './grouper.ts';
+import { encodeKey } from './key-codec.ts';
+import { MapOutputCollector } from './map-output-collector.ts';
+import type { MapOutput } from './map-output.ts';
+import { segmentRefOf } from './map-output.ts';
+import { mergeSegments } from './merger.ts';
+import { hashPartition } from './partitioner.ts';
+import { anyKey, filesIn, normalizeKey, tempDir } from './test-support.ts';
+
+const sum: Fold = (a, b) => (a as number) + (b as number);
+const max: Fold = (a, b) => Math.max(a as number, b as number);
+
+/** Keys with many repeats (a small pool) and some of every kind. */
+const key = fc.oneof(
+  fc.constantFrom<Key>(
+    'a',
+    'b',
+    'the',
+    'a\u0000',
+    '',
+    'a long word of more than 13',
+    '\ud800',
+    7,
+    -0,
+    0,
+    [1, 'x'],
+    2n ** 70n,
+  ),
+  anyKey,
+);
+
+const scenario = fc.record({
+  pairs: fc.array(fc.tuple(key, fc.integer({ min: -1000, max: 1000 })), { maxLength: 80, size: 'medium' }),
+  R: fc.integer({ min: 1, max: 4 }),
+  sortBufferBytes: fc.oneof(fc.integer({ min: 1, max: 600 }), fc.integer({ min: 1, max: 5000 })),
+  fanIn: fc.integer({ min: 2, max: 5 }),
+  fold: fc.constantFrom('sum', 'max'),
+  userPartition: fc.boolean(),
+});
+
+function collector(
+  dir: string,
+  R: number,
+  fold: Fold,
+  budget: number,
+  add: (n: string, k: number) => void,
+  fanIn = 64,
+) {
+  return new MapOutputCollector({
+    numPartitions: R,
+    fold,
+    sortBufferBytes: budget,
+    dir,
+    name: 'm-0_0',
+    counters: { add },
+    mergeFanIn: fanIn,
+  });
+}
+
+describe('fold table collector', () => {
+  it('collect → finish → merge equals an in-memory fold per key, keys in their partition', async (t) => {
+    const root = tempDir(t);
+    let run = 0;
+    let manySpills = 0;
+    await fc.assert(
+      fc.asyncProperty(scenario, async (s) => {
+        const dir = `${root}/${run++}`;
+        mkdirSync(dir);
+        const fold = s.fold === 'sum' ? sum : max;
+        const counters = new Map<string, number>();
+        const add = (name: string, n: number): void => void counters.set(name, (counters.get(name) ?? 0) + n);
+        const c = new MapOutputCollector({
+          numPartitions: s.R,
+          partition: s.userPartition ? (e) => hashPartition(e, s.R) : undefined,
+          fold,
+          sortBufferBytes: s.sortBufferBytes,
+          dir,
+          name: 'm-0_0',
+          counters: { add },
+          mergeFanIn: s.fanIn,
+        });
+        for (const [i, [k, v]] of s.pairs.entries()) {
+          c.emit(k, v);
+          if (i % 3 === 2 && c.full) await c.spill();
+        }
+        if (c.spills >= 3) manySpills++;
+        const out: MapOutput = await c.finish();
+        assert.deepEqual(filesIn(dir), ['m-0_0.data', 'm-0_0.index.json']);
+
+        const got: Array<{ key: Key; value: number }> = [];
+        for (let p = 0; p < s.R; p++) {
+          for (const g of groupByKey(
+            mergeSegments([segmentRefOf(out, p, 'm-0')], { fanIn: 2, tmpDir: dir }),
+          )) {
+            assert.equal(hashPartition(g.encodedKey, s.R), p, 'key in its partition');
+            const values = [...g.values] as number[];
+            assert.equal(values.length, 1, 'one record per key in the map output');
+            got.push({ key: g.key, value: values[0] });
+          }
+        }
+        const want = new Map<string, { e: Buffer; key: Key; value: number }>();
+        for (const [k, v] of s.pairs) {
+          const e = encodeKey(k);
+          const name = e.toString('latin1');
+          const old = want.get(name);
+          if (old === undefined) want.set(name, { e, key: normalizeKey(k), value: v });
+          else old.value = fold(old.value, v) as number;
+        }
+        const sorted = [...want.values()].sort(
+          (a, b) => hashPartition(a.e, s.R) - hashPartition(b.e, s.R) || Buffer.compare(a.e, b.e),
+        );
+        assert.deepStrictEqual(
+          got,
+          sorted.map(({ key, value }) => ({ key, value })),
+        );
+        assert.equal(out.records, want.size);
+        assert.equal(counters.get('MAP_OUTPUT_RECORDS') ?? 0, s.pairs.length);
+        const bytes = s.pairs.reduce(
+          (n, [k, v]) => n + encodeKey(k).length + (v >= 0 && v < 256 ? 2 : v >>> 0 === v ? 3 : 9),
+          0,
+        );
+        assert.ok(
+          (counters.get('MAP_OUTPUT_BYTES') ?? 0) <= bytes &&
+            (counters.get('MAP_OUTPUT_BYTES') ?? 0) >= (s.pairs.length > 0 ? 2 * s.pairs.length : 0),
+        );
+        const combined =
+          (counters.get('COMBINE_INPUT_RECORDS') ?? 0) - (counters.get('COMBINE_OUTPUT_RECORDS') ?? 0);
+        assert.equal(combined, s.pairs.length - out.records, 'records only disappear by folding');
+        assert.ok((counters.get('SPILLED_RECORDS') ?? 0) >= out.records);
+      }),
+      { numRuns: 150 },
+    );
+    assert.ok(manySpills > 20, `only ${manySpills} runs spilled 3 times or more`);
+  });
+
+  it('folds non-number values, snapshotting what was emitted', async (t) => {
+    const dir = tempDir(t);
+    const c = collector(
+      dir,
+      2,
+      (a, b) => [...(a as number[]), ...(b as number[])],
+      1 << 20,
+      () => {},
+    );
+    const v = [1];
+    c.emit('k', v);
+    v.push(2);
+    c.emit('k', v);
+    c.emit(['t', 1], 'x');
+    const out = await c.finish();
+    const got = new Map<string, unknown>();
+    for (let p = 0; p < 2; p++)
+      for (const g of groupByKey(mergeSegments([segmentRefOf(out, p, 'm')], { fanIn: 2, tmpDir: dir })))
+        got.set(JSON.stringify(g.key), [...g.values]);
+    assert.deepEqual(
+      got,
+      new Map<string, unknown>([
+        ['"k"', [[1, 1, 2]]],
+        ['["t",1]', ['x']],
+      ]),
+    );
+  });
+
+  it('an error of the fold is TSMR_USER_CODE naming combineValues; the pair is not added', async (t) => {
+    const dir = tempDir(t);
+    const c = collector(
+      dir,
+      1,
+      (a, b) => {
+        if (b === 13) throw new Error('unlucky');
+        return (a as number) + (b as number);
+      },
+      1 << 20,
+      () => {},
+    );
+    c.emit('a', 1);
+    c.emit('b', 13); // a first value: not folded
+    assert.throws(
+      () => c.emit('a', 13),
+      (e: unknown) =>
+        e instanceof TsmrError &&
+        e.code === ErrorCode.USER_CODE &&
+        /combineValues\(\) threw: unlucky/.test(e.message),
+    );
+    c.emit('a', 2);
+    const out = await c.finish();
+    const groups = groupByKey(mergeSegments([segmentRefOf(out, 0, 'm')], { fanIn: 2, tmpDir: dir }));
+    const got: unknown[] = [];
+    for (const g of groups) got.push([g.key, [...g.values]]);
+    assert.deepEqual(got, [
+      ['a', [3]],
+      ['b', [13]],
+    ]);
+  });
+
+  it('a combiner and a fold together are refused', (t) => {
+    assert.throws(
+      () =>
+        new MapOutputCollector({
+          numPartitions: 1,
+          fold: sum,
+          combiner: () => {},
+          sortBufferBytes: 1024,
+          dir: tempDir(t),
+          name: 'x',
+          counters: { add() {} },
+        }),
+      /combiner or a fold/,
+    );
+  });
+});
