@@ -1,0 +1,32 @@
+/** Validation of job definitions: the `combineValues` member. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ErrorCode, TsmrError } from '../errors.ts';
+import { defineJob, validateJobDefinition } from './define-job.ts';
+
+const map = (): void => {};
+const reduce = (): void => {};
+
+const badJob = (pattern: RegExp) => (e: unknown) =>
+  e instanceof TsmrError && e.code === ErrorCode.BAD_JOB && pattern.test(e.message);
+
+test('combineValues is accepted and kept by defineJob', () => {
+  const sum = (a: number, b: number): number => a + b;
+  const job = defineJob<number, string, string, number>({ map, reduce, combineValues: sum });
+  assert.equal(job.combineValues, sum);
+});
+
+test('combineValues must be a function', () => {
+  assert.throws(
+    () => validateJobDefinition({ map, reduce, combineValues: 'sum' }, 'test'),
+    badJob(/^test: the job's combineValues must be a function/),
+  );
+});
+
+test('combine and combineValues together are refused', () => {
+  assert.throws(
+    () => validateJobDefinition({ map, reduce, combine: () => {}, combineValues: (a: number) => a }, 'x.ts'),
+    badJob(/^x\.ts: the job has both combine and combineValues; give one/),
+  );
+  validateJobDefinition({ map, reduce, combineValues: undefined, combine: () => {} }, 'x.ts');
+});
