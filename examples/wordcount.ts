@@ -31,11 +31,9 @@ export default defineJob<number, string, string, number, string, number>({
     for (let i = 0; i < words.length; i++) ctx.emit(words[i], 1);
   },
 
-  combine(w, counts, ctx) {
-    let n = 0;
-    for (const c of counts) n += c;
-    ctx.emit(w, n);
-  },
+  // Counts are summed per word as they are emitted (Spark's reduceByKey), so a
+  // map task holds one count per distinct word; reduce sums the map tasks' counts.
+  combineValues: (a, b) => a + b,
 
   reduce(w, counts, ctx) {
     let n = 0;
