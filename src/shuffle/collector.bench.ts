@@ -5,7 +5,8 @@
  *
  * Pushes (word, 1) pairs, words drawn from a Zipf-distributed vocabulary of
  * 50 000 words (like English text), through
- * - the combining collector (hash table + summing combiner), 10 M emits, and
+ * - the combining collector (hash table + summing combiner), 10 M emits,
+ * - the folding collector (`combineValues: (a, b) => a + b`), 10 M emits, and
  * - the sort-buffer collector (no combiner), 5 M emits,
  * each with a 64 MiB sort buffer and R = 8, and prints ns per emit, split into
  * the emit loop (including spills) and finish(). The reference is a plain
@@ -17,6 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Combiner } from './combiner.ts';
+import type { Fold } from './fold-table.ts';
 import { MapOutputCollector } from './map-output-collector.ts';
 
 const combiningEmits = Number(process.argv[2] ?? 10_000_000);
@@ -87,12 +89,15 @@ function mapCount(n: number): string {
   return `${(((cpuMs() - c) * 1e6) / n).toFixed(1)} ns/emit CPU (${(((performance.now() - t) * 1e6) / n).toFixed(1)} wall)`;
 }
 
-async function collect(n: number, combiner: Combiner | undefined): Promise<string> {
+const add: Fold = (a, b) => (a as number) + (b as number);
+
+async function collect(n: number, combiner: Combiner | undefined, fold?: Fold): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'tsmr-bench-'));
   try {
     const collector = new MapOutputCollector({
       numPartitions: R, // default partitioner: xxHash64 of the encoded key
       combiner,
+      fold,
       sortBufferBytes: SORT_BUFFER,
       dir,
       name: 'bench',
@@ -128,8 +133,10 @@ const keep = (name: string, line: string): void => {
 };
 for (let r = 0; r < rounds; r++) {
   keep(`plain Map count loop, ${combiningEmits / 1e6} M words`, mapCount(combiningEmits));
-  if (combiningEmits > 0)
+  if (combiningEmits > 0) {
+    keep(`folding collector, ${combiningEmits / 1e6} M emits`, await collect(combiningEmits, undefined, add));
     keep(`combining collector, ${combiningEmits / 1e6} M emits`, await collect(combiningEmits, sum));
+  }
   if (arenaEmits > 0)
     keep(`sort-buffer collector, ${arenaEmits / 1e6} M emits`, await collect(arenaEmits, undefined));
 }
