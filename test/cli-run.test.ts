@@ -165,3 +165,10 @@ test('--help lists the options and examples', async () => {
     assert.ok(r.stdout.includes(flag), flag);
   }
 });
+
+test("the README's quickstart job runs as shown", async () => {
+  const out = join(tmp, 'out-quickstart');
+  const r = await runCli(['run', 'examples/quickstart.ts', '--input', input, '--output', out, '-q']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(readParts(out).lines, ['BOOM\t1', 'here\t1', 'ok\t3', 'one\t1', 'three\t1', 'two\t1']);
+});
