@@ -21,3 +21,4 @@ export { ErrorCode, ExitCode, isTsmrError, TsmrError } from './errors.ts';
 export type { JobReport, ProgressSnapshot } from './engine/job-report.ts';
 export { collectResults, JobHandle, runJob } from './runtime/run-job.ts';
 export type { ResultRecord, RunOptions } from './runtime/run-options.ts';
+export * from './batch/index.ts';

@@ -7,7 +7,9 @@ import { exitCodeFor, ExitCode } from '../errors.ts';
 import { reportError } from './report-error.ts';
 
 const program = new Command('tsmr')
-  .description('MapReduce for TypeScript: run map/combine/reduce jobs on all cores or a cluster')
+  .description(
+    'MapReduce for TypeScript: run map/combine/reduce jobs and batch work on all cores of this machine',
+  )
   .version(process.env.npm_package_version ?? '0.1.0')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
