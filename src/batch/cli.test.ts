@@ -83,7 +83,7 @@ test('compare text prints the human report', async () => {
 test('parallel: plain progress lines on stderr off a terminal, a summary on stdout', async () => {
   const r = await tsmr('parallel', '50', '10', '--latency', '2ms');
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /^io 50\/50 \(100\.0%\) done, .*\/s, ETA 0 s, failed 0$/m);
+  assert.match(r.stderr, /^io 50\/50 \(100\.0%\) done, .* items\/s, ETA 0s, failed 0$/m);
   assert.match(r.stdout, /^items +50$/m);
   assert.match(r.stdout, /^failed +0$/m);
   assert.match(r.stdout, /^latency +p50 .* p99 /m);

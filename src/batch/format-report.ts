@@ -3,25 +3,20 @@
  */
 import type { BenchmarkRow, Target } from './benchmark.ts';
 import type { CompareReport, RunReport } from './compare.ts';
-import { formatDuration } from './parse-duration.ts';
 import type { WorkloadSpec } from './workload-items.ts';
+import { formatDuration, formatRate } from '../observe/units.ts';
 
-/** Columns padded to their widest cell; numbers-looking cells right-aligned. */
+/** Columns padded to their widest cell; cells starting with a number (`1.2k items/s`, `2 min 05 s`) right-aligned. */
 export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>
     cells
       .map((c, i) =>
-        /^[\d.,×%/ -]+[a-z/%×]*$/i.test(c) && i > 0 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!),
+        /^[\d.,×%/ -]+[a-z\d/%× ]*$/i.test(c) && i > 0 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!),
       )
       .join('  ')
       .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
-
-export function formatRate(perSecond: number): string {
-  if (perSecond >= 100) return `${Math.round(perSecond)}/s`;
-  return `${perSecond.toFixed(perSecond >= 10 ? 1 : 2)}/s`;
 }
 
 export function describeWorkload(spec: WorkloadSpec): string {
@@ -45,7 +40,7 @@ export function formatCompare(report: CompareReport): string {
     ['', 'sequential', 'parallel'],
     [
       ['time', formatDuration(s.durationMs), formatDuration(p.durationMs)],
-      ['throughput', formatRate(s.throughput), formatRate(p.throughput)],
+      ['throughput', formatRate(s.throughput, 'items'), formatRate(p.throughput, 'items')],
       ['errors', String(s.failed), String(p.failed)],
       ['latency p50', formatDuration(s.latency.p50), formatDuration(p.latency.p50)],
       ['latency p99', formatDuration(s.latency.p99), formatDuration(p.latency.p99)],
@@ -71,7 +66,7 @@ export function formatRun(spec: WorkloadSpec, run: RunReport): string {
     ['workload', describeWorkload(spec)],
     ['parallel', parallelism(run)],
     ['time', formatDuration(run.durationMs)],
-    ['throughput', formatRate(run.throughput)],
+    ['throughput', formatRate(run.throughput, 'items')],
     ['succeeded', String(run.succeeded)],
     ['failed', String(run.failed)],
     ['retried', String(run.retried)],
@@ -121,8 +116,8 @@ export function formatBenchmark(rows: readonly BenchmarkRow[]): string {
       formatDuration(r.parallel.durationMs),
       `${r.speedup.toFixed(2)}×`,
       `${(r.efficiency * 100).toFixed(1)}%`,
-      formatRate(r.sequential.throughput),
-      formatRate(r.parallel.throughput),
+      formatRate(r.sequential.throughput, 'items'),
+      formatRate(r.parallel.throughput, 'items'),
       `${r.sequential.failed}/${r.parallel.failed}`,
       r.match ? 'yes' : 'NO',
       targetText(r.target),

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatDuration, parseDuration } from './parse-duration.ts';
+import { formatDuration } from '../observe/units.ts';
+import { parseDuration } from './parse-duration.ts';
 import { isTsmrError } from '../errors.ts';
 
 test('parseDuration reads ms, s, m, h and bare numbers', () => {
@@ -25,11 +26,11 @@ test('parseDuration rejects anything else with a usage error', () => {
 });
 
 test('formatDuration picks a readable unit', () => {
-  assert.equal(formatDuration(0.5), '0.50 ms');
-  assert.equal(formatDuration(5), '5.0 ms');
+  assert.equal(formatDuration(0.5), '1 ms');
+  assert.equal(formatDuration(5), '5 ms');
   assert.equal(formatDuration(850), '850 ms');
-  assert.equal(formatDuration(1250), '1.25 s');
+  assert.equal(formatDuration(1250), '1.3 s');
   assert.equal(formatDuration(21_340), '21.3 s');
-  assert.equal(formatDuration(125_000), '2 min 5 s');
-  assert.equal(formatDuration(2 * 3_600_000 + 60_000 * 3), '2 h 3 min');
+  assert.equal(formatDuration(125_000), '2 min 05 s');
+  assert.equal(formatDuration(2 * 3_600_000 + 60_000 * 3), '2 h 03 min');
 });

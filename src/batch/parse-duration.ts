@@ -1,6 +1,7 @@
 /**
  * Durations as people type them: `500ms`, `2s`, `1.5s`, `2m`, `1h`, or a bare
- * number of milliseconds.
+ * number of milliseconds. Printing durations is `formatDuration` in
+ * `src/observe/units.ts`.
  */
 import { usageError } from '../errors.ts';
 
@@ -18,15 +19,4 @@ export function parseDuration(text: string): number {
     );
   }
   return Number(m[1]) * units[(m[2] ?? 'ms').toLowerCase()]!;
-}
-
-/** A duration for people: `850 ms`, `1.25 s`, `2 min 5 s`. */
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms)) return String(ms);
-  if (ms < 1) return `${ms.toFixed(2)} ms`;
-  if (ms < 1000) return `${ms.toFixed(ms < 10 ? 1 : 0)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
-  const minutes = Math.floor(ms / 60_000);
-  const seconds = Math.round((ms - minutes * 60_000) / 1000);
-  return minutes < 60 ? `${minutes} min ${seconds} s` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }

@@ -44,9 +44,9 @@ test('off a terminal: a plain line at most every interval, plus the last state',
   d.update(progress(80, 100));
   d.stop();
   assert.deepEqual(out.text().trimEnd().split('\n'), [
-    'parallel 1/100 (1.0%) done, 50.0/s, ETA 2 s, failed 0',
-    'parallel 60/100 (60.0%) done, 50.0/s, ETA 1 s, failed 2',
-    'parallel 80/100 (80.0%) done, 50.0/s, ETA 1 s, failed 0',
+    'parallel 1/100 (1.0%) done, 50 items/s, ETA 2s, failed 0',
+    'parallel 60/100 (60.0%) done, 50 items/s, ETA 1s, failed 2',
+    'parallel 80/100 (80.0%) done, 50 items/s, ETA 1s, failed 0',
   ]);
 });
 
@@ -62,8 +62,8 @@ test('off a terminal: the 100% line is always printed, unknown totals print coun
   d2.update(progress(2, 2));
   d2.stop();
   assert.deepEqual(out.text().trimEnd().split('\n'), [
-    '1 done, 50.0/s, ETA ?, failed 0',
-    '2 done, 50.0/s, ETA ?, failed 0',
+    '1 done, 50 items/s, ETA ?, failed 0',
+    '2 done, 50 items/s, ETA ?, failed 0',
   ]);
   assert.equal(two.text().trimEnd().split('\n').length, 2);
 });
@@ -76,5 +76,5 @@ test('on a terminal: a cli-progress bar with rate, ETA and failures', () => {
   d.update(progress(40, 40, { failed: 1 }));
   d.stop();
   const text = out.text();
-  assert.match(text, /io .*100% \| 40\/40 \| 50\.0\/s \| ETA 0 s \| failed 1/);
+  assert.match(text, /io .*100% \| 40\/40 \| 50 items\/s \| ETA 0s \| failed 1/);
 });

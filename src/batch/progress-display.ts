@@ -3,8 +3,7 @@
  * plain lines now and then when the output is a file or a pipe.
  */
 import cliProgress from 'cli-progress';
-import { formatRate } from './format-report.ts';
-import { formatDuration } from './parse-duration.ts';
+import { formatEta, formatRate } from '../observe/units.ts';
 import type { BatchProgress } from './types.ts';
 
 export interface ProgressDisplay {
@@ -34,8 +33,7 @@ export function createProgressDisplay(options: ProgressDisplayOptions = {}): Pro
 }
 
 function eta(p: BatchProgress): string {
-  if (p.etaSeconds === undefined) return '?';
-  return p.etaSeconds < 60 ? `${Math.ceil(p.etaSeconds)} s` : formatDuration(p.etaSeconds * 1000);
+  return p.etaSeconds === undefined ? '?' : formatEta(p.etaSeconds * 1000);
 }
 
 function barDisplay(stream: NodeJS.WritableStream, label: string): ProgressDisplay {
@@ -51,7 +49,11 @@ function barDisplay(stream: NodeJS.WritableStream, label: string): ProgressDispl
   );
   let started = false;
   let last: BatchProgress | undefined;
-  const payload = (p: BatchProgress) => ({ rateText: formatRate(p.rate), etaText: eta(p), failed: p.failed });
+  const payload = (p: BatchProgress) => ({
+    rateText: formatRate(p.rate, 'items'),
+    etaText: eta(p),
+    failed: p.failed,
+  });
   return {
     update(p) {
       last = p;
@@ -85,7 +87,9 @@ function lineDisplay(
     printed = p;
     const of =
       p.total === undefined ? '' : `/${p.total} (${((p.done / Math.max(p.total, 1)) * 100).toFixed(1)}%)`;
-    stream.write(`${label}${p.done}${of} done, ${formatRate(p.rate)}, ETA ${eta(p)}, failed ${p.failed}\n`);
+    stream.write(
+      `${label}${p.done}${of} done, ${formatRate(p.rate, 'items')}, ETA ${eta(p)}, failed ${p.failed}\n`,
+    );
   };
   return {
     update(p) {
