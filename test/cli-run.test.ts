@@ -16,7 +16,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { JobReport } from '../src/index.ts';
-import { readParts, runCli } from './support/run-cli.ts';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readParts, repoRoot, runCli } from './support/run-cli.ts';
 
 let tmp = '';
 let input = '';
@@ -171,4 +173,31 @@ test("the README's quickstart job runs as shown", async () => {
   const r = await runCli(['run', 'examples/quickstart.ts', '--input', input, '--output', out, '-q']);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(readParts(out).lines, ['BOOM\t1', 'here\t1', 'ok\t3', 'one\t1', 'three\t1', 'two\t1']);
+});
+
+test('SIGINT cancels a running job: exit 130, no part files, _job.json says cancelled', async () => {
+  const slowInput = join(tmp, 'slow');
+  mkdirSync(slowInput);
+  writeFileSync(join(slowInput, 'lines.txt'), Array.from({ length: 2000 }, (_, i) => `line ${i}\n`).join(''));
+  const out = join(tmp, 'out-sigint');
+  const child = spawn(
+    process.execPath,
+    ['bin/tsmr.js', 'run', 'test/fixtures/jobs/slow-map.ts', '-i', slowInput, '-o', out],
+    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  const started = new Promise<void>((resolve) => {
+    child.stderr.setEncoding('utf8').on('data', (s: string) => {
+      stderr += s;
+      if (/map .*started/.test(stderr)) resolve();
+    });
+  });
+  await started;
+  child.kill('SIGINT');
+  const [code] = (await once(child, 'close')) as [number | null];
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /TSMR_CANCELLED/);
+  assert.deepEqual(readdirSync(out), ['_job.json']);
+  const report = JSON.parse(readFileSync(join(out, '_job.json'), 'utf8')) as JobReport;
+  assert.equal(report.status, 'cancelled');
 });
