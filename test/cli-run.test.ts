@@ -68,8 +68,14 @@ test('a successful run prints a JSON report with --json, passes --param and coun
     '--param',
     'needle=ok',
     '--json',
+    '--metrics-file',
+    join(tmp, 'grep.prom'),
   ]);
   assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    readFileSync(join(tmp, 'grep.prom'), 'utf8'),
+    /^tsmr_job_counter_total\{.*group="grep",name="matches"\} 3$/m,
+  );
   const report = JSON.parse(r.stdout) as JobReport;
   assert.equal(report.status, 'succeeded');
   assert.equal(report.counters['grep/matches'], 3);

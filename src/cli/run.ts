@@ -1,9 +1,12 @@
 /**
  * `tsmr run`: runs a job module, or streaming commands, on this machine.
  */
+import { rename, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import type { JobReport } from '../engine/job-report.ts';
 import { usageError } from '../errors.ts';
 import { chooseProgressMode, createProgressDisplay } from '../observe/progress.ts';
+import { renderJobMetrics } from '../observe/job-metrics.ts';
 import { formatReport } from '../observe/report.ts';
 import { runJob } from '../runtime/run-job.ts';
 import type { JobRef } from '../task/messages.ts';
@@ -27,6 +30,7 @@ interface RunFlags {
   seed?: number;
   verify?: boolean;
   tmpDir?: string;
+  metricsFile?: string;
   json?: boolean;
   quiet?: boolean;
 }
@@ -72,6 +76,10 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed of --simulate-failures (default 1)', parseCount)
     .option('--verify', 're-run sequentially in-process and compare the outputs byte for byte')
     .option('--tmp-dir <dir>', 'directory for spills and map outputs (default: the OS temp dir)')
+    .option(
+      '--metrics-file <path>',
+      'write job counters and timings in Prometheus text format (node_exporter textfile)',
+    )
     .option('--json', 'print the job report as JSON on stdout')
     .option('-q, --quiet', 'print nothing but errors')
     .addHelpText(
@@ -85,6 +93,14 @@ export function register(program: Command): void {
     .action(async (jobPath: string | undefined, flags: RunFlags) => {
       await run(jobPath, flags);
     });
+}
+
+/** Writes the metrics file atomically (temp file, then rename), so a scraper never reads half of it. */
+async function writeMetrics(report: JobReport | undefined, path: string | undefined): Promise<void> {
+  if (report === undefined || path === undefined) return;
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, renderJobMetrics(report));
+  await rename(tmp, path);
 }
 
 function jobFrom(jobPath: string | undefined, flags: RunFlags): string | JobRef {
@@ -128,7 +144,7 @@ async function run(jobPath: string | undefined, flags: RunFlags): Promise<void> 
   });
   handle.on('progress', (snapshot) => display.update(snapshot));
   try {
-    const report = await handle.done;
+    const report = await handle.done.finally(() => writeMetrics(handle.report, flags.metricsFile));
     display.stop();
     if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else if (!flags.quiet) process.stdout.write(`${formatReport(report)}\n`);

@@ -4,6 +4,7 @@
  * mode; only the executor differs (DESIGN.md §3).
  */
 import { rm } from 'node:fs/promises';
+import type { Logger } from 'pino';
 import { join } from 'node:path';
 import type { JobReport, PhaseName, PhaseReport, ProgressSnapshot } from '../engine/job-report.ts';
 import { Scheduler, type Decision, type SchedulerEvent } from '../engine/scheduler.ts';
@@ -31,6 +32,8 @@ export interface DriverInput {
   output: { kind: 'file'; dir: string } | { kind: 'records'; dir: string };
   executor: AttemptExecutor;
   onProgress(snapshot: ProgressSnapshot): void;
+  /** Structured log of the job (attempt starts, failures, commits at debug/info). */
+  log: Logger;
   signal?: AbortSignal;
 }
 
@@ -138,6 +141,10 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
       live.set(a.attemptId, entry);
       const p = phase[a.kind];
       p.start ??= Date.now();
+      input.log.debug(
+        { attemptId: a.attemptId, worker: a.workerId, speculative: a.speculative },
+        'attempt started',
+      );
       entry.running = executor.start(a.workerId, msg, (progress) => {
         entry.progress = progress;
         handle({
@@ -159,6 +166,7 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
         },
         (error: unknown) => {
           failedAttempts++;
+          input.log.info({ attemptId: a.attemptId, err: error }, 'attempt failed');
           live.delete(a.attemptId);
           void cleanupAttempt(msg);
           const serialized = serializeError(error);
@@ -344,6 +352,7 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
     function finish(status: JobReport['status'], error?: SerializedError): void {
       if (finished) return;
       finished = true;
+      input.log.info({ status, failedAttempts, error }, 'job ended');
       clearInterval(progressTimer);
       clearInterval(tickTimer);
       input.signal?.removeEventListener('abort', onAbort);

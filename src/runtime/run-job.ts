@@ -15,6 +15,7 @@ import { planSplits } from '../io/splits.ts';
 import { spoolRecords } from '../io/spool.ts';
 import type { JobRef } from '../task/messages.ts';
 import { resolveJob } from '../task/load-job.ts';
+import { createLogger } from '../observe/logger.ts';
 import { driveJob } from './job-driver.ts';
 import { createLocalExecutor } from './local/local-executor.ts';
 import { readResults } from './results.ts';
@@ -129,6 +130,7 @@ async function execute(
   const resolved = await resolveJob(job, inProcess);
   const settings = resolveSettings(options, resolved.body.reducers);
   const jobId = newJobId();
+  const log = createLogger().child({ jobId, job: resolved.body.name });
   const workDir = join(resolve(options.tmpDir ?? tmpdir()), `tsmr-${jobId}`);
   const pathInputs = isPathInput(options.input)
     ? typeof options.input === 'string'
@@ -169,6 +171,7 @@ async function execute(
         outputDir === undefined ? { kind: 'records', dir: resultsDir } : { kind: 'file', dir: outputDir },
       executor,
       onProgress: (snapshot) => handle.emit('progress', snapshot),
+      log,
       signal: options.signal,
     }).finally(() => executor.close());
 
