@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { join } from 'node:path';
 import type { JobReport, PhaseName, PhaseReport, ProgressSnapshot } from '../engine/job-report.ts';
 import { Scheduler, type Decision, type SchedulerEvent } from '../engine/scheduler.ts';
-import { ErrorCode, isTsmrError, type SerializedError, serializeError } from '../errors.ts';
+import { ErrorCode, isTsmrError, type SerializedError, serializeError, TsmrError } from '../errors.ts';
 import { attemptDir, commitTask, discardAttempt } from '../io/committer.ts';
 import type { Split } from '../io/splits.ts';
 import type { MapOutput } from '../shuffle/map-output-collector.ts';
@@ -84,6 +84,8 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
   const live = new Map<string, Live>();
   const results = new Map<string, TaskResult>();
   const counters: Record<string, number> = {};
+  /** The committed attempt of each task, as counted in the totals. */
+  const committedBy = new Map<string, { progress: TaskProgress; result: TaskResult }>();
   const resultSegments: SegmentRef[] = [];
   const phase: Record<
     PhaseName,
@@ -256,27 +258,55 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
         try {
           committed = await commitReduce(entry.msg, result);
         } catch (error) {
-          handle({ type: 'attemptFailed', now: Date.now(), attemptId, error: serializeError(error) });
+          // The attempt is `committing`, so an attemptFailed event would be ignored and the
+          // task would wait for its commit forever: fail the job with the commit's error.
+          input.log.info({ attemptId, err: error }, 'commit failed');
+          live.delete(attemptId);
+          finish(
+            'failed',
+            serializeError(
+              new TsmrError(
+                isTsmrError(error) ? error.code : ErrorCode.IO,
+                `commit of ${attemptId} failed: ${(error as Error)?.message ?? String(error)}`,
+                { cause: error, details: { taskId: entry.msg.taskId, attempt: entry.msg.attempt } },
+              ),
+            ),
+          );
           return;
         }
       }
       if (committed && entry && result) {
-        addCounters(counters, result.counters);
+        // A map task re-executed after its output was lost commits again: its new
+        // attempt replaces the old one in the totals (counters sum committed attempts only).
+        const previous = committedBy.get(entry.msg.taskId);
+        if (previous !== undefined) account(kind, previous.progress, previous.result, -1);
+        else phase[kind].done++;
+        committedBy.set(entry.msg.taskId, { progress: entry.progress, result });
+        account(kind, entry.progress, result, 1);
         const p = phase[kind];
-        p.done++;
-        p.bytes += entry.progress.bytes;
-        p.records += entry.progress.records;
-        if (kind === 'reduce') checksumsVerified += result.checksumsVerified ?? 0;
-        if (kind === 'map') {
-          for (const s of result.mapOutput?.partitions ?? []) {
-            reduceBytesTotal += s.length;
-            shuffledRecords += s.records;
-          }
-        }
         if (p.done === (kind === 'map' ? numMaps : numReduces)) p.end = Date.now();
       }
       live.delete(attemptId);
       handle({ type: 'commitDone', now: Date.now(), attemptId, committed });
+    }
+
+    function account(kind: PhaseName, progress: TaskProgress, result: TaskResult, sign: 1 | -1): void {
+      const p = phase[kind];
+      p.bytes += sign * progress.bytes;
+      p.records += sign * progress.records;
+      addCounters(
+        counters,
+        sign === 1
+          ? result.counters
+          : Object.fromEntries(Object.entries(result.counters).map(([k, v]) => [k, -v])),
+      );
+      if (kind === 'reduce') checksumsVerified += sign * (result.checksumsVerified ?? 0);
+      if (kind === 'map') {
+        for (const s of result.mapOutput?.partitions ?? []) {
+          reduceBytesTotal += sign * s.length;
+          shuffledRecords += sign * s.records;
+        }
+      }
     }
 
     async function commitReduce(msg: TaskMessage, result: TaskResult): Promise<boolean> {

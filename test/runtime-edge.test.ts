@@ -1,0 +1,135 @@
+/**
+ * Edge cases of the runtime: the job driver against a scripted executor
+ * (commit errors, re-executed maps), and runJob failure paths.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { pino } from 'pino';
+import { ErrorCode, TsmrError } from '../src/errors.ts';
+import { driveJob, type DriverInput } from '../src/runtime/job-driver.ts';
+import type { AttemptExecutor } from '../src/runtime/executor.ts';
+import { resolveSettings } from '../src/runtime/settings.ts';
+import { moduleJobBody } from '../src/task/module-job-body.ts';
+import type { TaskMessage, TaskResult } from '../src/task/messages.ts';
+import { runJob } from '../src/index.ts';
+import countWords from './fixtures/jobs/count-words.ts';
+
+let tmp = '';
+before(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'tsmr-runtime-edge-'));
+});
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+const body = moduleJobBody(countWords, 'count-words');
+
+/** An executor whose attempts end as `outcome` says, on the next macrotask. */
+function scripted(
+  outcome: (msg: TaskMessage) => TaskResult | Error,
+): AttemptExecutor & { started: string[] } {
+  const started: string[] = [];
+  return {
+    started,
+    workers: [{ id: 'local', slots: 2 }],
+    start(_w, msg) {
+      started.push(`${msg.taskId}_${msg.attempt}`);
+      const result = new Promise<TaskResult>((resolve, reject) =>
+        setImmediate(() => {
+          const r = outcome(msg);
+          if (r instanceof Error) reject(r);
+          else resolve(r);
+        }),
+      );
+      return { result, kill: () => {} };
+    },
+    close: async () => {},
+  };
+}
+
+function mapResult(records: number): TaskResult {
+  return {
+    counters: { 'tsmr/MAP_INPUT_RECORDS': records, 'tsmr/MAP_OUTPUT_RECORDS': records },
+    mapOutput: {
+      dataPath: '/nonexistent',
+      partitions: [{ offset: 0, length: 10, records, crc32: 0 }],
+    } as unknown as TaskResult['mapOutput'],
+  };
+}
+
+function reduceResult(records: number): TaskResult {
+  return { counters: { 'tsmr/REDUCE_INPUT_RECORDS': records, 'tsmr/REDUCE_OUTPUT_RECORDS': 1 } };
+}
+
+function driverInput(executor: AttemptExecutor, output: DriverInput['output']): DriverInput {
+  return {
+    jobId: 'job-test',
+    ref: undefined,
+    body,
+    splits: [{ index: 0, parts: [{ path: '/x', start: 0, end: 10, compressed: false }], length: 10 }],
+    settings: resolveSettings({ input: [], workers: 2, reducers: 1 }, undefined),
+    workDir: join(tmp, 'work'),
+    output,
+    executor,
+    onProgress: () => {},
+    log: pino({ level: 'silent' }),
+  };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no result within ${ms} ms (the job hangs)`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+test('a reduce commit that throws fails the job with that error instead of hanging', async () => {
+  const executor = scripted((msg) => (msg.kind === 'map' ? mapResult(3) : reduceResult(3)));
+  // The output directory was never prepared: commitTask throws TSMR_IO.
+  const result = await withTimeout(
+    driveJob(driverInput(executor, { kind: 'file', dir: join(tmp, 'not-prepared') })),
+    5000,
+  );
+  assert.equal(result.status, 'failed');
+  assert.equal(result.error?.code, ErrorCode.IO);
+  assert.match(result.error?.message ?? '', /r-00000/);
+});
+
+test('a map re-executed after fetch failures counts once in counters and the shuffle check', async () => {
+  let reduceAttempts = 0;
+  const executor = scripted((msg) => {
+    if (msg.kind === 'map') return mapResult(3);
+    // The first three reduce attempts find the map output corrupt: the map runs again.
+    if (reduceAttempts++ < 3) {
+      return new TsmrError(ErrorCode.CORRUPT_DATA, 'checksum mismatch', { details: { source: 'm-00000' } });
+    }
+    return reduceResult(3);
+  });
+  const result = await withTimeout(
+    driveJob(driverInput(executor, { kind: 'records', dir: join(tmp, 'results') })),
+    5000,
+  );
+  assert.equal(result.status, 'succeeded');
+  assert.ok(executor.started.includes('m-00000_1'), `map re-executed: ${executor.started.join(' ')}`);
+  assert.equal(result.counters['tsmr/MAP_INPUT_RECORDS'], 3);
+  assert.equal(result.validation.shuffleRecordsMatch, true);
+  assert.equal(result.phases.map?.tasks, 1);
+});
+
+test('a failure before any task runs leaves no _temporary in the output directory', async () => {
+  async function* failing(): AsyncGenerator<string> {
+    yield 'a b';
+    throw new Error('input source broke');
+  }
+  const out = join(tmp, 'out-input-fails');
+  await assert.rejects(
+    runJob(countWords, { input: failing(), output: out, workers: 0 }).done,
+    /input source broke/,
+  );
+  assert.ok(
+    !existsSync(join(out, '_temporary')),
+    `left: ${existsSync(out) ? readdirSync(out).join(' ') : ''}`,
+  );
+});
