@@ -145,10 +145,11 @@ async function execute(
       inputs: files?.map((f) => f.path) ?? [],
     });
   }
-  await mkdir(workDir, { recursive: true });
-
   let keepWorkDir = false;
+  /** Until the driver has run, a failure leaves no trace in the output directory. */
+  let driven = false;
   try {
+    await mkdir(workDir, { recursive: true });
     let body = resolved.body;
     let inputFiles = files;
     if (inputFiles === undefined) {
@@ -160,7 +161,7 @@ async function execute(
     const splits = planSplits(inputFiles, { splitSize: effectiveSplitSize(inputFiles, settings) });
     const executor = createLocalExecutor(settings.workers, body);
     const resultsDir = join(workDir, 'results');
-    const driven = await driveJob({
+    const driverResult = await driveJob({
       jobId,
       ref: resolved.ref,
       body,
@@ -174,8 +175,9 @@ async function execute(
       log,
       signal: options.signal,
     }).finally(() => executor.close());
+    driven = true;
 
-    const { resultSegments, ...rest } = driven;
+    const { resultSegments, ...rest } = driverResult;
     const report: JobReport = {
       ...rest,
       name: body.name,
@@ -237,6 +239,9 @@ async function execute(
       });
     }
     return report;
+  } catch (error) {
+    if (!driven && outputDir !== undefined) await rm(outputDir, { recursive: true, force: true });
+    throw error;
   } finally {
     if (!keepWorkDir) await rm(workDir, { recursive: true, force: true });
   }
