@@ -185,3 +185,11 @@ test('a key with a million values streams through reduce', async () => {
   );
   assert.deepEqual(results, [['k', 1_000_000]]);
 });
+
+test('verify refuses one-shot in-memory input with a usage error', async () => {
+  await assert.rejects(
+    runJob(countWords, { input: { records: ['a'] }, output: join(tmp, 'out-verify-mem'), verify: true }).done,
+    { code: 'TSMR_USAGE', message: /path inputs/ },
+  );
+  assert.equal(existsSync(join(tmp, 'out-verify-mem')), false);
+});

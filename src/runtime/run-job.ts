@@ -126,6 +126,9 @@ async function execute(
   if (options.verify && options.output === undefined) {
     throw usageError('verify needs an output directory to compare');
   }
+  if (options.verify && !isPathInput(options.input)) {
+    throw usageError('verify needs path inputs: in-memory input may be readable only once');
+  }
   const inProcess = options.workers === 0;
   const resolved = await resolveJob(job, inProcess);
   const settings = resolveSettings(options, resolved.body.reducers);

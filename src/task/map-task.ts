@@ -12,7 +12,7 @@ import { CounterSet } from './counters.ts';
 import { injectedFailure } from './injected-failure.ts';
 import type { JobBody } from './job-body.ts';
 import type { MapTaskMessage, TaskProgress, TaskResult } from './messages.ts';
-import { isThenable } from './module-job-body.ts';
+import { abortQuietly, isThenable } from './module-job-body.ts';
 import { createTaskContext } from './task-context.ts';
 
 export async function runMapTask(
@@ -79,7 +79,8 @@ export async function runMapTask(
     if (msg.crashAt !== undefined) throw injectedFailure(msg.taskId, msg.attempt);
     await mapper.close?.();
   } catch (error) {
-    mapper.abort?.();
+    abortQuietly(mapper);
+    collector.abort();
     throw error;
   }
   const mapOutput = await collector.finish();

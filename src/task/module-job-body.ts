@@ -57,3 +57,12 @@ export function isThenable(value: unknown): value is PromiseLike<void> {
     typeof value === 'object' && value !== null && typeof (value as PromiseLike<void>).then === 'function'
   );
 }
+
+/** Calls a body's `abort()` after a failure; an error there must not hide the attempt's own error. */
+export function abortQuietly(body: { abort?(): void } | undefined): void {
+  try {
+    body?.abort?.();
+  } catch {
+    // The attempt already failed with the error that matters.
+  }
+}

@@ -13,9 +13,9 @@ import { mergeSegments } from '../shuffle/merger.ts';
 import type { SegmentInfo } from '../shuffle/run-writer.ts';
 import { CounterSet } from './counters.ts';
 import { injectedFailure } from './injected-failure.ts';
-import type { JobBody } from './job-body.ts';
+import type { JobBody, ReducerBody } from './job-body.ts';
 import type { ReduceTaskMessage, TaskProgress, TaskResult } from './messages.ts';
-import { isThenable } from './module-job-body.ts';
+import { abortQuietly, isThenable } from './module-job-body.ts';
 import { createRecordsOutputWriter } from './records-output.ts';
 import { createTaskContext } from './task-context.ts';
 
@@ -56,8 +56,9 @@ export async function runReduceTask(
   };
 
   let groupCount = 0;
-  const reducer = await body.reducer(reduceCtx);
+  let reducer: ReducerBody | undefined;
   try {
+    reducer = await body.reducer(reduceCtx);
     for (const group of groups) {
       if (groups.records >= crashAfterRecords) throw injectedFailure(msg.taskId, msg.attempt);
       currentKey = group.encodedKey;
@@ -70,7 +71,7 @@ export async function runReduceTask(
     if (msg.crashAt !== undefined) throw injectedFailure(msg.taskId, msg.attempt);
     await reducer.close?.();
   } catch (error) {
-    reducer.abort?.();
+    abortQuietly(reducer);
     await writer.abort();
     throw error;
   } finally {
