@@ -16,13 +16,14 @@ export async function* readResults(
   segments: SegmentRef[],
   workDir: string,
 ): AsyncGenerator<ResultRecord<Key, unknown>> {
-  const cursor = mergeSegments(segments, { fanIn: 64, tmpDir: join(workDir, 'results-merge') });
+  let cursor: ReturnType<typeof mergeSegments> | undefined;
   try {
+    cursor = mergeSegments(segments, { fanIn: 64, tmpDir: join(workDir, 'results-merge') });
     while (cursor.next()) {
       yield decodeValue(cursor.buf, cursor.valueStart, cursor.valueEnd) as ResultRecord<Key, unknown>;
     }
   } finally {
-    cursor.close();
+    cursor?.close();
     await rm(workDir, { recursive: true, force: true });
   }
 }
