@@ -8,21 +8,18 @@ import type { Key, MapContext } from '../api/types.ts';
 import { ErrorCode, TsmrError } from '../errors.ts';
 import { readSplit } from '../io/record-reader.ts';
 import { MapOutputCollector } from '../shuffle/map-output-collector.ts';
-import { CounterSet } from './counters.ts';
 import { injectedFailure } from './injected-failure.ts';
 import type { JobBody } from './job-body.ts';
 import type { MapTaskMessage, TaskProgress, TaskResult } from './messages.ts';
 import { abortQuietly, isThenable } from './module-job-body.ts';
-import { createTaskContext } from './task-context.ts';
+import { createAttemptState } from './task-context.ts';
 
 export async function runMapTask(
   msg: MapTaskMessage,
   body: JobBody,
   onProgress: (p: TaskProgress) => void,
 ): Promise<TaskResult> {
-  const counters = new CounterSet();
-  let status: string | undefined;
-  const ctx = createTaskContext(msg, counters, (text) => (status = text));
+  const { ctx, counters, status } = createAttemptState(msg);
   const numPartitions = msg.numReducers;
   const userPartition = body.partition;
   mkdirSync(msg.dir, { recursive: true });
@@ -87,7 +84,7 @@ export async function runMapTask(
   counters.add('MAP_INPUT_RECORDS', stats.records);
   counters.add('MAP_INPUT_BYTES', stats.bytes);
   onProgress({ bytes: stats.bytes, records: stats.records });
-  return { counters: counters.toJSON(), mapOutput, status };
+  return { counters: counters.toJSON(), mapOutput, status: status() };
 }
 
 function callPartition(partition: (key: Key, n: number) => number, key: Key, n: number): number {

@@ -11,13 +11,12 @@ import { createOutputWriter } from '../io/output-writer.ts';
 import { groupByKey } from '../shuffle/grouper.ts';
 import { mergeSegments } from '../shuffle/merger.ts';
 import type { SegmentInfo } from '../shuffle/run-writer.ts';
-import { CounterSet } from './counters.ts';
 import { injectedFailure } from './injected-failure.ts';
 import type { JobBody, ReducerBody } from './job-body.ts';
 import type { ReduceTaskMessage, TaskProgress, TaskResult } from './messages.ts';
 import { abortQuietly, isThenable } from './module-job-body.ts';
 import { createRecordsOutputWriter } from './records-output.ts';
-import { createTaskContext } from './task-context.ts';
+import { createAttemptState } from './task-context.ts';
 
 /** Progress is reported at most once per this many groups. */
 const PROGRESS_EVERY_GROUPS = 4096;
@@ -27,9 +26,7 @@ export async function runReduceTask(
   body: JobBody,
   onProgress: (p: TaskProgress) => void,
 ): Promise<TaskResult> {
-  const counters = new CounterSet();
-  let status: string | undefined;
-  const ctx = createTaskContext(msg, counters, (text) => (status = text));
+  const { ctx, counters, status } = createAttemptState(msg);
   mkdirSync(msg.output.dir, { recursive: true });
   mkdirSync(msg.tmpDir, { recursive: true });
 
@@ -92,7 +89,7 @@ export async function runReduceTask(
       segment: (written as { segment?: SegmentInfo }).segment,
     },
     checksumsVerified: msg.segments.length,
-    status,
+    status: status(),
   };
 }
 
