@@ -28,7 +28,7 @@
  * Memory accounting (`bytes`) is approximate: per distinct key a fixed
  * overhead plus its key bytes, per value its log slots plus its encoding.
  */
-import type { Key, Values } from '../api/types.ts';
+import type { Key } from '../api/types.ts';
 import { ByteWriter } from './byte-writer.ts';
 import { NOT_DECODED } from './grouper.ts';
 import type { RangedGroup } from './grouper.ts';
@@ -38,6 +38,7 @@ import type { RunWriter } from './run-writer.ts';
 import type { CheckedPartition } from './sort-buffer.ts';
 import type { KeySorter } from './sort-index.ts';
 import { decodeValue, writeValue } from './value-codec.ts';
+import { ValuesIterator } from './values-iterator.ts';
 
 /** Accounted bytes per distinct key, besides its key bytes (Map entry, key string, metadata). */
 export const ENTRY_BYTES = 112;
@@ -546,7 +547,7 @@ class TableGroups implements Iterable<TableGroup>, Iterator<TableGroup> {
 }
 
 /** A group of a {@link CombineTable} and the iterator of its values in one object. */
-class ArrayGroup implements TableGroup, Values<unknown>, Iterator<unknown> {
+class ArrayGroup extends ValuesIterator implements TableGroup {
   readonly partition: number;
   readonly keyBuf: Buffer;
   readonly keyStart: number;
@@ -556,7 +557,6 @@ class ArrayGroup implements TableGroup, Values<unknown>, Iterator<unknown> {
   private readonly table: CombineTable;
   private i: number;
   private readonly end: number;
-  private closed = false;
 
   /** The key is `keyBuf[keyStart, keyEnd)`, the values the table's grouped values `[start, end)`. */
   constructor(
@@ -569,6 +569,7 @@ class ArrayGroup implements TableGroup, Values<unknown>, Iterator<unknown> {
     start: number,
     end: number,
   ) {
+    super();
     this.table = table;
     this.partition = partition;
     this.keyBuf = keyBuf;
@@ -589,32 +590,12 @@ class ArrayGroup implements TableGroup, Values<unknown>, Iterator<unknown> {
     return this.decodedKey;
   }
 
-  get values(): Values<unknown> {
-    return this;
-  }
-
-  [Symbol.iterator](): Iterator<unknown> {
-    return this;
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<unknown> {
-    return {
-      next: () => Promise.resolve(this.next()),
-      return: () => Promise.resolve(this.return()),
-    };
-  }
-
-  next(): IteratorResult<unknown> {
+  override next(): IteratorResult<unknown> {
     if (this.closed || this.i >= this.end) {
       this.closed = true;
       return { done: true, value: undefined };
     }
     return { done: false, value: this.table.groupedValue(this.i++) };
-  }
-
-  return(): IteratorResult<unknown> {
-    this.closed = true;
-    return { done: true, value: undefined };
   }
 }
 

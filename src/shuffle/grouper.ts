@@ -12,6 +12,7 @@ import type { Key, Values } from '../api/types.ts';
 import { decodeKey, keyRangeEquals } from './key-codec.ts';
 import type { RecordCursor } from './record-format.ts';
 import { decodeValue } from './value-codec.ts';
+import { ValuesIterator } from './values-iterator.ts';
 
 /**
  * One key and its values.
@@ -104,19 +105,18 @@ class Grouper implements GroupIterable, Iterator<RangedGroup> {
 }
 
 /** A group and its values iterator in one object. */
-class GroupValues implements RangedGroup, Values<unknown>, Iterator<unknown> {
+class GroupValues extends ValuesIterator implements RangedGroup {
   readonly encodedKey: Buffer;
   readonly keyStart = 0;
   /** The cursor moved past this key's last value. */
   ended = false;
   /** The cursor's current record is this group's first value, not yet returned. */
   private first = true;
-  /** `return()` was called or iteration finished: yield nothing more. */
-  private closed = false;
   decodedKey: Key | typeof NOT_DECODED = NOT_DECODED;
   private readonly grouper: Grouper;
 
   constructor(grouper: Grouper, encodedKey: Buffer) {
+    super();
     this.grouper = grouper;
     this.encodedKey = encodedKey;
   }
@@ -134,33 +134,13 @@ class GroupValues implements RangedGroup, Values<unknown>, Iterator<unknown> {
     return this.decodedKey;
   }
 
-  get values(): Values<unknown> {
-    return this;
-  }
-
-  [Symbol.iterator](): Iterator<unknown> {
-    return this;
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<unknown> {
-    return {
-      next: () => Promise.resolve(this.next()),
-      return: () => Promise.resolve(this.return()),
-    };
-  }
-
-  next(): IteratorResult<unknown> {
+  override next(): IteratorResult<unknown> {
     if (this.closed || !this.advance()) {
       this.closed = true;
       return { done: true, value: undefined };
     }
     const c = this.grouper.cursor;
     return { done: false, value: decodeValue(c.buf, c.valueStart, c.valueEnd) };
-  }
-
-  return(): IteratorResult<unknown> {
-    this.closed = true;
-    return { done: true, value: undefined };
   }
 
   /** Moves the cursor to this key's next value; false at the end of the key. */
