@@ -12,14 +12,9 @@
  * by (partition, key). Word count (few distinct keys, many values) rarely
  * spills.
  *
- * Keys live in three separate `Map`s, so that key spaces never mix: strings
- * keyed by the string itself, numbers by the number (`Map` treats `-0` as `0`
- * and `NaN` as one key, as the key codec does), every other key by the latin1
- * string of its encoding. Each distinct key is encoded once, into a key arena,
- * and partitioned once. A string key is stored as a fresh copy decoded from
- * its encoding: a key sliced out of a large input line or chunk would
- * otherwise keep that whole line alive. (A string with lone surrogates encodes
- * like its U+FFFD form, and is stored as another name for it.)
+ * Keys live in a {@link KeyIndex} (`key-index.ts`, shared with the fold
+ * table): each distinct key is encoded once, into a key arena, and
+ * partitioned once.
  *
  * Values: a number is stored as it is, in a `Float64Array`; any other value
  * is encoded at once into a value arena (which also snapshots it against later
@@ -32,23 +27,19 @@ import type { Key } from '../api/types.ts';
 import { ByteWriter } from './byte-writer.ts';
 import { NOT_DECODED } from './grouper.ts';
 import type { RangedGroup } from './grouper.ts';
-import { KeyTag, decodeKey, keyRangeEquals, writeKey } from './key-codec.ts';
-import { hashPartitionRange } from './partitioner.ts';
+import { decodeKey } from './key-codec.ts';
+import { KeyIndex } from './key-index.ts';
 import type { RunWriter } from './run-writer.ts';
 import type { CheckedPartition } from './sort-buffer.ts';
 import type { KeySorter } from './sort-index.ts';
 import { decodeValue, writeValue } from './value-codec.ts';
 import { ValuesIterator } from './values-iterator.ts';
 
-/** Accounted bytes per distinct key, besides its key bytes (Map entry, key string, metadata). */
-export const ENTRY_BYTES = 112;
 /**
  * Accounted bytes per value: its payload (8), entry id (4) and kind (1), its
  * grouped copy made at compaction (9), all with 1.5× growth slack.
  */
 const SLOT_BYTES = 34;
-/** Strings at least this long may be slices of a larger string (V8's `SlicedString::kMinLength`). */
-const SLICE_MIN = 13;
 
 // Kinds of log entries. The payload is the number itself, or where the encoded value lies.
 const NUMBER = 0;
@@ -77,26 +68,15 @@ export interface TableGroup extends RangedGroup {
 }
 
 export class CombineTable {
-  /** Distinct keys. */
-  size = 0;
   /** Values held. */
   valueCount = 0;
-  /** Approximate memory held, in bytes. */
-  bytes = 0;
-  private readonly numPartitions: number;
-  private readonly partition: CheckedPartition | undefined;
   private readonly pool: LogPool;
-  // Key → entry id, one map per key space.
-  private readonly strings = new Map<string, number>();
-  private readonly numbers = new Map<number, number>();
-  private readonly others = new Map<string, number>();
-  private readonly keyArena = new ByteWriter(64 * 1024);
+  /** Key → entry id; keeps the key of string and number keys (others are decoded when asked for). */
+  private readonly keys: KeyIndex;
+  /** Approximate memory held by values, in bytes. */
+  private valueMemory = 0;
   private readonly valueArena = new ByteWriter(1024);
   private readonly scratch = new ByteWriter(256);
-  /** Per entry id: partition, key start, key end (in the key arena). */
-  private meta: Uint32Array = new Uint32Array(3 * 256);
-  /** Per entry id: the key, for string and number keys (others are decoded when asked for). */
-  private readonly keyObjects: Array<Key | undefined> = [];
   // The value log, in arrival order: entry id, kind (created at the first non-number) and payload.
   private logIds: Int32Array = new Int32Array(0);
   private logPayload: Float64Array = new Float64Array(0);
@@ -121,9 +101,18 @@ export class CombineTable {
    * @param pool where to take log arrays from (see {@link release}).
    */
   constructor(numPartitions: number, partition: CheckedPartition | undefined, pool: LogPool = {}) {
-    this.numPartitions = numPartitions;
-    this.partition = partition;
+    this.keys = new KeyIndex(numPartitions, partition, true);
     this.pool = pool;
+  }
+
+  /** Distinct keys. */
+  get size(): number {
+    return this.keys.size;
+  }
+
+  /** Approximate memory held, in bytes. */
+  get bytes(): number {
+    return this.keys.bytes + this.valueMemory;
   }
 
   /** Encoded key + value bytes of all pairs passed to `add` (Hadoop's MAP_OUTPUT_BYTES). */
@@ -139,7 +128,7 @@ export class CombineTable {
   add(key: Key, value: unknown): void {
     // The hot path: a known string key and a number (word count).
     if (typeof value === 'number' && typeof key === 'string') {
-      const id = this.strings.get(key);
+      const id = this.keys.stringId(key);
       if (id !== undefined) {
         const n = this.valueCount;
         if (n === this.logIds.length) this.growLog();
@@ -147,7 +136,7 @@ export class CombineTable {
         this.logPayload[n] = value;
         if (this.logKinds !== undefined) this.logKinds[n] = NUMBER;
         this.valueCount = n + 1;
-        this.bytes += SLOT_BYTES;
+        this.valueMemory += SLOT_BYTES;
         this.valueBytes += numberLength(value);
         return;
       }
@@ -165,11 +154,9 @@ export class CombineTable {
       writeValue(this.valueArena, value);
       end = this.valueArena.pos;
     }
-    let id: number | undefined;
+    let id: number;
     try {
-      if (typeof key === 'string') id = this.strings.get(key) ?? this.insert(key);
-      else if (typeof key === 'number') id = this.numbers.get(key) ?? this.insert(key);
-      else id = this.insert(key);
+      id = this.keys.idOf(key);
     } catch (error) {
       if (start >= 0) this.valueArena.pos = start;
       else this.valueBytes -= numberLength(value as number);
@@ -177,11 +164,11 @@ export class CombineTable {
     }
     if (start < 0) {
       this.append(id, NUMBER, value as number);
-      this.bytes += SLOT_BYTES;
+      this.valueMemory += SLOT_BYTES;
     } else {
       this.appendEncoded(id, start, end);
       this.valueBytes += end - start;
-      this.bytes += SLOT_BYTES + end - start;
+      this.valueMemory += SLOT_BYTES + end - start;
     }
   }
 
@@ -201,46 +188,23 @@ export class CombineTable {
     valueStart: number,
     valueEnd: number,
   ): void {
-    const m = this.meta;
-    let id = this.size - 1;
-    if (
-      id < 0 ||
-      m[3 * id] !== partition ||
-      !keyRangeEquals(keyBuf, keyStart, keyEnd, this.keyArena.buf, m[3 * id + 1], m[3 * id + 2])
-    ) {
-      const w = this.keyArena;
-      const start = w.pos;
-      w.bytes(keyBuf, keyStart, keyEnd);
-      if (typeof key === 'string') {
-        const object = ownedKeyString(key, w.buf, start, w.pos);
-        id = this.newEntry(partition, start, w.pos, object);
-        this.strings.set(object, id);
-      } else if (typeof key === 'number') {
-        id = this.newEntry(partition, start, w.pos, key === 0 ? 0 : key);
-        this.numbers.set(key, id);
-      } else {
-        id = this.newEntry(partition, start, w.pos, undefined);
-        const name = w.buf.toString('latin1', start, w.pos);
-        this.others.set(name, id);
-        this.bytes += name.length + 24;
-      }
-    }
+    const id = this.keys.idOfSorted(partition, key, keyBuf, keyStart, keyEnd);
     if (typeof value === 'number') {
       this.append(id, NUMBER, value);
-      this.bytes += SLOT_BYTES;
+      this.valueMemory += SLOT_BYTES;
     } else {
       const va = this.valueArena;
       const start = va.pos;
       va.bytes(valueBuf, valueStart, valueEnd);
       this.appendEncoded(id, start, va.pos);
-      this.bytes += SLOT_BYTES + valueEnd - valueStart;
+      this.valueMemory += SLOT_BYTES + valueEnd - valueStart;
     }
     this.combinedCount = this.valueCount;
   }
 
   /** Entry ids in (partition, key) order (a view valid until the sorter's next call). */
   sortedIds(sorter: KeySorter): Uint32Array {
-    return sorter.sort(this.size, this.meta, 3, this.keyArena.buf, this.numPartitions);
+    return this.keys.sortedIds(sorter);
   }
 
   /**
@@ -260,9 +224,9 @@ export class CombineTable {
   writeTo(writer: RunWriter, ids: Uint32Array | undefined): number {
     this.groupValues();
     const n = ids === undefined ? this.size : ids.length;
-    const keys = this.keyArena.buf;
+    const keys = this.keys.keyBuf;
     const va = this.valueArena.buf;
-    const m = this.meta;
+    const m = this.keys.meta;
     const w = this.scratch;
     const payload = this.groupedPayload as Float64Array;
     const kinds = this.groupedKinds;
@@ -318,15 +282,15 @@ export class CombineTable {
 
   /** @internal Where group `id`'s key lies and what it is. */
   groupOf(id: number): TableGroup {
-    const m = this.meta;
+    const m = this.keys.meta;
     const i = 3 * id;
     return new ArrayGroup(
       this,
       m[i],
-      this.keyArena.buf,
+      this.keys.keyBuf,
       m[i + 1],
       m[i + 2],
-      this.keyObjects[id],
+      (this.keys.keyObjects as Array<Key | undefined>)[id],
       this.starts[id],
       this.starts[id + 1],
     );
@@ -343,7 +307,7 @@ export class CombineTable {
   }
 
   private countEmittedKeyBytes(): void {
-    const m = this.meta;
+    const m = this.keys.meta;
     const ids = this.logIds;
     let sum = this.emittedKeyBytes;
     for (let i = Math.max(this.keyBytesCountedTo, this.combinedCount); i < this.valueCount; i++) {
@@ -441,85 +405,6 @@ export class CombineTable {
     this.starts = starts;
     this.groupedCount = n;
   }
-
-  private insert(key: Key): number {
-    if (typeof key === 'string') {
-      const w = this.keyArena;
-      const start = w.pos;
-      w.byte(KeyTag.STRING);
-      w.string(key);
-      const object = ownedKeyString(key, w.buf, start, w.pos);
-      if (object !== key) {
-        // Lone surrogates: `key` is another name of `object`.
-        const existing = this.strings.get(object);
-        if (existing !== undefined) {
-          w.pos = start;
-          this.strings.set(key, existing);
-          this.bytes += key.length * 2 + 48;
-          return existing;
-        }
-      }
-      const id = this.newEntry(this.partitionOf(start, object), start, w.pos, object);
-      this.strings.set(object, id);
-      if (object !== key) {
-        this.strings.set(key, id);
-        this.bytes += key.length * 2 + 48;
-      }
-      this.bytes += object.length;
-      return id;
-    }
-    if (typeof key === 'number') {
-      const w = this.keyArena;
-      const start = w.pos;
-      writeKey(w, key);
-      const object = key === 0 ? 0 : key;
-      const id = this.newEntry(this.partitionOf(start, object), start, w.pos, object);
-      this.numbers.set(object, id);
-      return id;
-    }
-    const s = this.scratch;
-    s.reset();
-    writeKey(s, key);
-    const name = s.buf.toString('latin1', 0, s.pos);
-    const found = this.others.get(name);
-    if (found !== undefined) return found;
-    const w = this.keyArena;
-    const start = w.pos;
-    w.bytes(s.buf, 0, s.pos);
-    const id = this.newEntry(this.partitionOf(start, key), start, w.pos, undefined);
-    this.others.set(name, id);
-    this.bytes += name.length + 24;
-    return id;
-  }
-
-  /** Partition of the key just written at `keyArena[start, pos)`; undoes the write on error. */
-  private partitionOf(start: number, key: Key): number {
-    if (this.numPartitions === 1) return 0;
-    const w = this.keyArena;
-    if (this.partition === undefined) return hashPartitionRange(w.buf, start, w.pos, this.numPartitions);
-    try {
-      return this.partition(w.buf.subarray(start, w.pos), key);
-    } catch (error) {
-      w.pos = start;
-      throw error;
-    }
-  }
-
-  private newEntry(partition: number, start: number, end: number, object: Key | undefined): number {
-    const id = this.size;
-    if (3 * id === this.meta.length) {
-      const bigger = new Uint32Array(this.meta.length * 2);
-      bigger.set(this.meta);
-      this.meta = bigger;
-    }
-    this.meta[3 * id] = partition;
-    this.meta[3 * id + 1] = start;
-    this.meta[3 * id + 2] = end;
-    this.keyObjects.push(object);
-    this.size = id + 1;
-    this.bytes += ENTRY_BYTES + (end - start);
-    return id;
-  }
 }
 
 /** The groups of a table, in a given id order. */
@@ -597,17 +482,6 @@ class ArrayGroup extends ValuesIterator implements TableGroup {
     }
     return { done: false, value: this.table.groupedValue(this.i++) };
   }
-}
-
-/**
- * The string a table keeps for string key `key`, whose encoding (tag byte
- * first) was just written at `buf[start, end)`: `key` itself when short and
- * well formed, else a fresh copy decoded from the encoding (a long key may be a
- * slice keeping a whole input line alive; a key with lone surrogates becomes
- * its U+FFFD form, which encodes the same).
- */
-export function ownedKeyString(key: string, buf: Buffer, start: number, end: number): string {
-  return key.length >= SLICE_MIN || !key.isWellFormed() ? buf.toString('utf8', start + 1, end) : key;
 }
 
 /** Encoded length of a number value (see value-codec): a tag and 1–4 bytes for integers in [0, 2^32), else 9. */

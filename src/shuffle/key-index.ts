@@ -1,0 +1,204 @@
+/**
+ * The key index shared by the map-side hash tables (`combine-table.ts`,
+ * `fold-table.ts`): key → entry id, each distinct key encoded once into a key
+ * arena and partitioned once.
+ *
+ * Keys live in three separate `Map`s, so that key spaces never mix: strings
+ * keyed by the string itself, numbers by the number (`Map` treats `-0` as `0`
+ * and `NaN` as one key, as the key codec does), every other key by the latin1
+ * string of its encoding. A string key is stored as a fresh copy decoded from
+ * its encoding: a key sliced out of a large input line or chunk would
+ * otherwise keep that whole line alive. (A string with lone surrogates encodes
+ * like its U+FFFD form, and is stored as another name for it.)
+ *
+ * Memory accounting (`bytes`) is approximate: per distinct key
+ * {@link ENTRY_BYTES} plus its key bytes, plus the strings the maps hold.
+ */
+import type { Key } from '../api/types.ts';
+import { ByteWriter } from './byte-writer.ts';
+import { KeyTag, keyRangeEquals, writeKey } from './key-codec.ts';
+import { hashPartitionRange } from './partitioner.ts';
+import type { CheckedPartition } from './sort-buffer.ts';
+import type { KeySorter } from './sort-index.ts';
+
+/** Accounted bytes per distinct key, besides its key bytes (Map entry, key string, metadata). */
+export const ENTRY_BYTES = 112;
+/** Strings at least this long may be slices of a larger string (V8's `SlicedString::kMinLength`). */
+const SLICE_MIN = 13;
+
+export class KeyIndex {
+  /** Distinct keys (entry ids are `[0, size)`, in insertion order). */
+  size = 0;
+  /** Approximate memory held, in bytes. */
+  bytes = 0;
+  /** Per entry id: partition, key start, key end (in {@link keyBuf}). */
+  meta: Uint32Array = new Uint32Array(3 * 256);
+  /** Per entry id, when asked for: the key, for string and number keys (others are `undefined`). */
+  readonly keyObjects: Array<Key | undefined> | undefined;
+  private readonly numPartitions: number;
+  private readonly partition: CheckedPartition | undefined;
+  private readonly strings = new Map<string, number>();
+  private readonly numbers = new Map<number, number>();
+  private readonly others = new Map<string, number>();
+  private readonly keyArena = new ByteWriter(64 * 1024);
+  private readonly scratch = new ByteWriter(256);
+
+  /**
+   * @param partition a checked partition function; `undefined` for the default hash partitioner.
+   * @param keepKeys whether to keep {@link keyObjects}.
+   */
+  constructor(numPartitions: number, partition: CheckedPartition | undefined, keepKeys: boolean) {
+    this.numPartitions = numPartitions;
+    this.partition = partition;
+    this.keyObjects = keepKeys ? [] : undefined;
+  }
+
+  /** The key arena: entry `id`'s encoded key is `keyBuf[meta[3·id + 1], meta[3·id + 2])`. */
+  get keyBuf(): Buffer {
+    return this.keyArena.buf;
+  }
+
+  /** The entry id of string key `key`, if known (one `Map` lookup: the hot path). */
+  stringId(key: string): number | undefined {
+    return this.strings.get(key);
+  }
+
+  /**
+   * The entry id of `key`, inserted if new (then `size` grows).
+   * @throws TsmrError `TSMR_BAD_KEY`; errors of the partition function (nothing is inserted then).
+   */
+  idOf(key: Key): number {
+    if (typeof key === 'string') return this.strings.get(key) ?? this.insertString(key);
+    const w = this.keyArena;
+    const start = w.pos;
+    if (typeof key === 'number') {
+      const found = this.numbers.get(key);
+      if (found !== undefined) return found;
+      writeKey(w, key);
+      const object = key === 0 ? 0 : key;
+      const id = this.newEntry(this.partitionOf(start, object), start, object);
+      this.numbers.set(object, id);
+      return id;
+    }
+    const s = this.scratch;
+    s.reset();
+    writeKey(s, key);
+    const name = s.buf.toString('latin1', 0, s.pos);
+    const found = this.others.get(name);
+    if (found !== undefined) return found;
+    w.bytes(s.buf, 0, s.pos);
+    const id = this.newEntry(this.partitionOf(start, key), start, undefined);
+    this.others.set(name, id);
+    this.bytes += name.length + 24;
+    return id;
+  }
+
+  /**
+   * The entry id of an already encoded and partitioned key, appended in
+   * non-decreasing (partition, key) order: the last entry's id when it is the
+   * same key, else a new entry's.
+   */
+  idOfSorted(partition: number, key: Key, keyBuf: Buffer, keyStart: number, keyEnd: number): number {
+    const m = this.meta;
+    const last = this.size - 1;
+    if (
+      last >= 0 &&
+      m[3 * last] === partition &&
+      keyRangeEquals(keyBuf, keyStart, keyEnd, this.keyArena.buf, m[3 * last + 1], m[3 * last + 2])
+    ) {
+      return last;
+    }
+    const w = this.keyArena;
+    const start = w.pos;
+    w.bytes(keyBuf, keyStart, keyEnd);
+    if (typeof key === 'string') {
+      const object = ownedKeyString(key, w.buf, start, w.pos);
+      const id = this.newEntry(partition, start, object);
+      this.strings.set(object, id);
+      return id;
+    }
+    if (typeof key === 'number') {
+      const id = this.newEntry(partition, start, key === 0 ? 0 : key);
+      this.numbers.set(key, id);
+      return id;
+    }
+    const id = this.newEntry(partition, start, undefined);
+    const name = w.buf.toString('latin1', start, w.pos);
+    this.others.set(name, id);
+    this.bytes += name.length + 24;
+    return id;
+  }
+
+  /** Entry ids in (partition, key) order (a view valid until the sorter's next call). */
+  sortedIds(sorter: KeySorter): Uint32Array {
+    return sorter.sort(this.size, this.meta, 3, this.keyArena.buf, this.numPartitions);
+  }
+
+  private insertString(key: string): number {
+    const w = this.keyArena;
+    const start = w.pos;
+    w.byte(KeyTag.STRING);
+    w.string(key);
+    const object = ownedKeyString(key, w.buf, start, w.pos);
+    if (object !== key) {
+      // Lone surrogates: `key` is another name of `object`.
+      const existing = this.strings.get(object);
+      if (existing !== undefined) {
+        w.pos = start;
+        this.strings.set(key, existing);
+        this.bytes += key.length * 2 + 48;
+        return existing;
+      }
+    }
+    const id = this.newEntry(this.partitionOf(start, object), start, object);
+    this.strings.set(object, id);
+    if (object !== key) {
+      this.strings.set(key, id);
+      this.bytes += key.length * 2 + 48;
+    }
+    this.bytes += object.length;
+    return id;
+  }
+
+  /** Partition of the key just written at `keyArena[start, pos)`; undoes the write on error. */
+  private partitionOf(start: number, key: Key): number {
+    if (this.numPartitions === 1) return 0;
+    const w = this.keyArena;
+    if (this.partition === undefined) return hashPartitionRange(w.buf, start, w.pos, this.numPartitions);
+    try {
+      return this.partition(w.buf.subarray(start, w.pos), key);
+    } catch (error) {
+      w.pos = start;
+      throw error;
+    }
+  }
+
+  /** A new entry for the key just written at `keyArena[start, pos)`. */
+  private newEntry(partition: number, start: number, object: Key | undefined): number {
+    const id = this.size;
+    const end = this.keyArena.pos;
+    if (3 * id === this.meta.length) {
+      const bigger = new Uint32Array(this.meta.length * 2);
+      bigger.set(this.meta);
+      this.meta = bigger;
+    }
+    this.meta[3 * id] = partition;
+    this.meta[3 * id + 1] = start;
+    this.meta[3 * id + 2] = end;
+    this.keyObjects?.push(object);
+    this.size = id + 1;
+    this.bytes += ENTRY_BYTES + (end - start);
+    return id;
+  }
+}
+
+/**
+ * The string the index keeps for string key `key`, whose encoding (tag byte
+ * first) was just written at `buf[start, end)`: `key` itself when short and
+ * well formed, else a fresh copy decoded from the encoding (a long key may be a
+ * slice keeping a whole input line alive; a key with lone surrogates becomes
+ * its U+FFFD form, which encodes the same).
+ */
+export function ownedKeyString(key: string, buf: Buffer, start: number, end: number): string {
+  return key.length >= SLICE_MIN || !key.isWellFormed() ? buf.toString('utf8', start + 1, end) : key;
+}
