@@ -470,17 +470,7 @@ export class MapOutputCollector {
             this.combineInput += groups.records;
             this.combineOutput += out;
           } else {
-            while (cursor.next()) {
-              writer.append(
-                p,
-                cursor.buf,
-                cursor.keyStart,
-                cursor.keyEnd,
-                cursor.buf,
-                cursor.valueStart,
-                cursor.valueEnd,
-              );
-            }
+            writer.appendAll(p, cursor);
           }
         } finally {
           cursor.close();

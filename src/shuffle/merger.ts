@@ -153,17 +153,7 @@ function mergeToRun(inputs: readonly Input[], tmpDir: string, bufferBytes: numbe
   );
   const writer = new RunWriter(path, 1);
   try {
-    while (cursor.next()) {
-      writer.append(
-        0,
-        cursor.buf,
-        cursor.keyStart,
-        cursor.keyEnd,
-        cursor.buf,
-        cursor.valueStart,
-        cursor.valueEnd,
-      );
-    }
+    writer.appendAll(0, cursor);
   } catch (error) {
     cursor.close();
     writer.abort();

@@ -13,6 +13,7 @@ import { ErrorCode, TsmrError } from '../errors.ts';
 import { ByteWriter } from './byte-writer.ts';
 import { closeFile, closeQuietly, openForWrite, removeQuietly, writeFully } from './file-io.ts';
 import { writeRecord } from './record-format.ts';
+import type { RecordCursor } from './record-format.ts';
 
 /** One segment of a run file, as stored in the map output index. Offsets and lengths are bytes. */
 export interface SegmentInfo {
@@ -93,6 +94,21 @@ export class RunWriter {
     this.segRecords++;
     this.totalRecords++;
     if (this.w.pos >= this.flushAt) this.flush();
+  }
+
+  /** Appends every remaining record of `cursor` to `partition`'s segment (see {@link append}). */
+  appendAll(partition: number, cursor: RecordCursor): void {
+    while (cursor.next()) {
+      this.append(
+        partition,
+        cursor.buf,
+        cursor.keyStart,
+        cursor.keyEnd,
+        cursor.buf,
+        cursor.valueStart,
+        cursor.valueEnd,
+      );
+    }
   }
 
   /**
