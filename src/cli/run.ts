@@ -9,27 +9,33 @@ import { chooseProgressMode, createProgressDisplay } from '../observe/progress.t
 import { renderJobMetrics } from '../observe/job-metrics.ts';
 import { formatReport } from '../observe/report.ts';
 import { runJob } from '../runtime/run-job.ts';
+import type { RunOptions } from '../runtime/run-options.ts';
 import type { JobRef } from '../task/messages.ts';
 import { collectParam, parsePositive, parseCount, parseRate, parseSize } from './options.ts';
 
-interface RunFlags {
+/** Flags that go to `runJob` as they are (commander names them like the options). */
+type EngineFlags = Pick<
+  RunOptions,
+  | 'output'
+  | 'overwrite'
+  | 'workers'
+  | 'reducers'
+  | 'splitSize'
+  | 'sortBuffer'
+  | 'mergeFanIn'
+  | 'maxAttempts'
+  | 'simulateFailures'
+  | 'seed'
+  | 'verify'
+  | 'tmpDir'
+>;
+
+interface RunFlags extends EngineFlags {
   input: string[];
-  output: string;
+  param: Record<string, string>;
   mapper?: string;
   combiner?: string;
   reducer?: string;
-  reducers?: number;
-  workers?: number;
-  param: Record<string, string>;
-  overwrite?: boolean;
-  splitSize?: number;
-  sortBuffer?: number;
-  mergeFanIn?: number;
-  maxAttempts?: number;
-  simulateFailures?: number;
-  seed?: number;
-  verify?: boolean;
-  tmpDir?: string;
   metricsFile?: string;
   json?: boolean;
   quiet?: boolean;
@@ -125,23 +131,8 @@ async function run(jobPath: string | undefined, flags: RunFlags): Promise<void> 
   const display = createProgressDisplay({
     mode: chooseProgressMode({ quiet: flags.quiet, json: flags.json, isTTY: process.stderr.isTTY }),
   });
-  const handle = runJob(job, {
-    input: flags.input,
-    output: flags.output,
-    overwrite: flags.overwrite,
-    workers: flags.workers,
-    reducers: flags.reducers,
-    splitSize: flags.splitSize,
-    sortBuffer: flags.sortBuffer,
-    mergeFanIn: flags.mergeFanIn,
-    maxAttempts: flags.maxAttempts,
-    simulateFailures: flags.simulateFailures,
-    seed: flags.seed,
-    verify: flags.verify,
-    params: flags.param,
-    tmpDir: flags.tmpDir,
-    signal: abort.signal,
-  });
+  const { input, param, mapper, combiner, reducer, metricsFile, json, quiet, ...engine } = flags;
+  const handle = runJob(job, { ...engine, input, params: param, signal: abort.signal });
   handle.on('progress', (snapshot) => display.update(snapshot));
   try {
     const report = await handle.done.finally(() => writeMetrics(handle.report, flags.metricsFile));
