@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { join } from 'node:path';
 import type { JobReport, PhaseName, PhaseReport, ProgressSnapshot } from '../engine/job-report.ts';
 import { Scheduler, type Decision, type SchedulerEvent } from '../engine/scheduler.ts';
+import { taskIdOf } from '../engine/scheduler-types.ts';
 import { ErrorCode, isTsmrError, type SerializedError, serializeError, TsmrError } from '../errors.ts';
 import { attemptDir, commitTask, discardAttempt } from '../io/committer.ts';
 import type { Split } from '../io/splits.ts';
@@ -52,16 +53,10 @@ interface Live {
   progress: TaskProgress;
 }
 
+type Assign = Extract<Decision, { type: 'assign' }>;
+
 const PROGRESS_INTERVAL_MS = 200;
 const TICK_INTERVAL_MS = 1000;
-
-export function mapTaskId(index: number): string {
-  return `m-${String(index).padStart(5, '0')}`;
-}
-
-export function reduceTaskId(index: number): string {
-  return `r-${String(index).padStart(5, '0')}`;
-}
 
 export function partFileName(partition: number): string {
   return `part-r-${String(partition).padStart(5, '0')}`;
@@ -133,8 +128,8 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
       }
     }
 
-    function start(a: Extract<Decision, { type: 'assign' }>): void {
-      const msg = message(a.kind, a.index, a.attempt);
+    function start(a: Assign): void {
+      const msg = message(a);
       const entry: Live = {
         msg,
         running: undefined as unknown as RunningAttempt,
@@ -187,9 +182,7 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
       );
     }
 
-    function message(kind: 'map' | 'reduce', index: number, attempt: number): TaskMessage {
-      const taskId = kind === 'map' ? mapTaskId(index) : reduceTaskId(index);
-      const attemptId = `${taskId}_${attempt}`;
+    function message({ kind, index, attempt, taskId, attemptId }: Assign): TaskMessage {
       const common = {
         jobId: input.jobId,
         taskId,
@@ -234,7 +227,7 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
     function reduceSegments(partition: number): SegmentRef[] {
       const segments: SegmentRef[] = [];
       for (let m = 0; m < numMaps; m++) {
-        const out = scheduler.mapOutput(mapTaskId(m)) as MapOutput;
+        const out = scheduler.mapOutput(taskIdOf('map', m)) as MapOutput;
         const s = out.partitions[partition];
         if (s.records > 0) {
           segments.push({
@@ -243,7 +236,7 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
             length: s.length,
             records: s.records,
             crc32: s.crc32,
-            source: mapTaskId(m),
+            source: taskIdOf('map', m),
           });
         }
       }

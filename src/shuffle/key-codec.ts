@@ -261,11 +261,6 @@ function readEscaped(b: Buffer, pos: number[], end: number): Buffer {
   return out;
 }
 
-/** Compares two encoded keys (the key order). */
-export function compareKeys(a: Uint8Array, b: Uint8Array): number {
-  return Buffer.compare(a, b);
-}
-
 /**
  * Compares the encoded keys `a[as, ae)` and `b[bs, be)` without allocating:
  * negative, zero or positive like `Buffer.compare`. Short keys are compared in
