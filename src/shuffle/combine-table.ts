@@ -129,7 +129,7 @@ export class CombineTable {
     // The hot path: a known string key and a number (word count).
     if (typeof value === 'number' && typeof key === 'string') {
       const id = this.keys.stringId(key);
-      if (id !== undefined) {
+      if (id >= 0) {
         const n = this.valueCount;
         if (n === this.logIds.length) this.growLog();
         this.logIds[n] = id;
@@ -202,7 +202,7 @@ export class CombineTable {
     this.combinedCount = this.valueCount;
   }
 
-  /** Entry ids in (partition, key) order (a view valid until the sorter's next call). */
+  /** Entry ids in (partition, key) order (`KeyIndex.sortedIds`; valid until the next call). */
   sortedIds(sorter: KeySorter): Uint32Array {
     return this.keys.sortedIds(sorter);
   }

@@ -16,6 +16,7 @@ import { MapOutputCollector } from './map-output-collector.ts';
 import type { MapOutput } from './map-output.ts';
 import { segmentRefOf } from './map-output.ts';
 import { mergeSegments } from './merger.ts';
+import { KeyIndexCache } from './key-index.ts';
 import { hashPartition } from './partitioner.ts';
 import { anyKey, filesIn, normalizeKey, tempDir } from './test-support.ts';
 
@@ -74,6 +75,9 @@ describe('fold table collector', () => {
     const root = tempDir(t);
     let run = 0;
     let manySpills = 0;
+    // One cache for all runs, as a worker thread has: a run may start from the
+    // key index of the one before it (same R, default partitioner).
+    const keyIndexCache = new KeyIndexCache();
     await fc.assert(
       fc.asyncProperty(scenario, async (s) => {
         const dir = `${root}/${run++}`;
@@ -90,6 +94,7 @@ describe('fold table collector', () => {
           name: 'm-0_0',
           counters: { add },
           mergeFanIn: s.fanIn,
+          keyIndexCache,
         });
         for (const [i, [k, v]] of s.pairs.entries()) {
           c.emit(k, v);
@@ -143,6 +148,69 @@ describe('fold table collector', () => {
       { numRuns: 150 },
     );
     assert.ok(manySpills > 20, `only ${manySpills} runs spilled 3 times or more`);
+  });
+
+  it('a task may take the key index of the task before it: only its own keys are written, in order', async (t) => {
+    const cache = new KeyIndexCache();
+    const run = async (name: string, R: number, pairs: Array<[Key, number]>) => {
+      const dir = `${tempDir(t)}/${name}`;
+      mkdirSync(dir);
+      const counters = new Map<string, number>();
+      const c = new MapOutputCollector({
+        numPartitions: R,
+        fold: sum,
+        sortBufferBytes: 1 << 20,
+        dir,
+        name,
+        counters: { add: (n, k) => void counters.set(n, (counters.get(n) ?? 0) + k) },
+        keyIndexCache: cache,
+      });
+      for (const [k, v] of pairs) c.emit(k, v);
+      const out = await c.finish();
+      const got: Array<[number, Key, unknown[]]> = [];
+      for (let p = 0; p < R; p++)
+        for (const g of groupByKey(mergeSegments([segmentRefOf(out, p, name)], { fanIn: 2, tmpDir: dir })))
+          got.push([p, g.key, [...g.values]]);
+      return { got, counters };
+    };
+    const words = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `w${from + i}`);
+    const expect = (R: number, counts: Map<Key, number>) =>
+      [...counts]
+        .map(([k, v]) => ({ e: encodeKey(k), k, v }))
+        .sort((a, b) => hashPartition(a.e, R) - hashPartition(b.e, R) || Buffer.compare(a.e, b.e))
+        .map(({ e, k, v }): [number, Key, unknown[]] => [hashPartition(e, R), k, [v]]);
+
+    await run(
+      'm-0',
+      3,
+      [...words(50), 'the', 'the'].map((w): [Key, number] => [w, 1]),
+    );
+    // 30 old keys, 10 new ones, one of them twice; 20 old keys unused.
+    const second = [...words(30), ...words(10, 1000), 'w1000'].map((w): [Key, number] => [w, 2]);
+    const { got, counters } = await run('m-1', 3, second);
+    const want = new Map<Key, number>([...words(30), ...words(10, 1000)].map((w) => [w, 2]));
+    want.set('w1000', 4);
+    assert.deepEqual(got, expect(3, want));
+    assert.equal(counters.get('COMBINE_OUTPUT_RECORDS'), 40);
+    assert.equal(counters.get('SPILLED_RECORDS'), 40);
+
+    // Another R cannot use the index; a task of the same R again can.
+    const other = await run('m-2', 2, [['w1', 5]]);
+    assert.deepEqual(other.got, expect(2, new Map([['w1', 5]])));
+    const third = await run('m-3', 2, [
+      ['w1', 1],
+      ['x', 1],
+    ]);
+    assert.deepEqual(
+      third.got,
+      expect(
+        2,
+        new Map([
+          ['w1', 1],
+          ['x', 1],
+        ]),
+      ),
+    );
   });
 
   it('folds non-number values, snapshotting what was emitted', async (t) => {

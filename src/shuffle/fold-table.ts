@@ -26,9 +26,8 @@ import type { Key } from '../api/types.ts';
 import { ErrorCode, TsmrError } from '../errors.ts';
 import { ByteWriter } from './byte-writer.ts';
 import { numberLength } from './combine-table.ts';
-import { KeyIndex } from './key-index.ts';
+import type { KeyIndex } from './key-index.ts';
 import type { RunWriter } from './run-writer.ts';
-import type { CheckedPartition } from './sort-buffer.ts';
 import type { KeySorter } from './sort-index.ts';
 import { decodeValue, writeValue } from './value-codec.ts';
 
@@ -41,6 +40,8 @@ const SLOT_BYTES = 16;
 export class FoldTable {
   /** Pairs added (emits). */
   adds = 0;
+  /** Keys with a value (emits > 0). */
+  private live = 0;
   private readonly fold: Fold;
   /** Key → entry id. */
   private readonly keys: KeyIndex;
@@ -57,15 +58,28 @@ export class FoldTable {
   /** Encoded bytes of the values of all emits. */
   private valueBytes = 0;
 
-  /** @param partition a checked partition function; `undefined` for the default hash partitioner. */
-  constructor(numPartitions: number, partition: CheckedPartition | undefined, fold: Fold) {
-    this.keys = new KeyIndex(numPartitions, partition, false);
+  /**
+   * @param keys the key index to use: a new one, or one that a finished table
+   *   left (see {@link keyIndex}); its keys start without values.
+   */
+  constructor(keys: KeyIndex, fold: Fold) {
+    this.keys = keys;
     this.fold = fold;
+    for (let id = 0; id < keys.size; id++) {
+      this.values.push(undefined, 0);
+      this.valueSizes.push(0);
+    }
+    this.valueMemory = SLOT_BYTES * keys.size;
   }
 
-  /** Distinct keys. */
+  /** Distinct keys added since construction (keys of a reused index count once they get a value). */
   get size(): number {
-    return this.keys.size;
+    return this.live;
+  }
+
+  /** The key index, to pass to the next table (`KeyIndexCache`). */
+  get keyIndex(): KeyIndex {
+    return this.keys;
   }
 
   /** Approximate memory held, in bytes. */
@@ -78,7 +92,8 @@ export class FoldTable {
     let sum = this.valueBytes;
     const m = this.keys.meta;
     const v = this.values;
-    for (let id = 0; id < this.size; id++) sum += (v[2 * id + 1] as number) * (m[3 * id + 2] - m[3 * id + 1]);
+    for (let id = 0; id < this.keys.size; id++)
+      sum += (v[2 * id + 1] as number) * (m[3 * id + 2] - m[3 * id + 1]);
     return sum;
   }
 
@@ -91,10 +106,16 @@ export class FoldTable {
     // The hot path: a known string key and a number (word count).
     if (typeof value === 'number' && typeof key === 'string') {
       const id = this.keys.stringId(key);
-      if (id !== undefined) {
+      if (id >= 0) {
         const v = this.values;
-        v[2 * id] = this.apply(v[2 * id], value);
-        (v[2 * id + 1] as number)++;
+        const n = v[2 * id + 1] as number;
+        if (n === 0) {
+          v[2 * id] = value;
+          this.live++;
+        } else {
+          v[2 * id] = this.apply(v[2 * id], value);
+        }
+        v[2 * id + 1] = n + 1;
         this.valueBytes += numberLength(value);
         this.adds++;
         return;
@@ -118,14 +139,19 @@ export class FoldTable {
     const keys = this.keys;
     const known = keys.size;
     const id = keys.idOf(key);
-    if (id < known) {
-      this.values[2 * id] = this.apply(this.values[2 * id], value);
-    } else {
-      this.values.push(value, 0);
+    if (id >= known) {
+      this.values.push(undefined, 0);
       this.valueSizes.push(0);
       this.valueMemory += SLOT_BYTES;
     }
-    (this.values[2 * id + 1] as number)++;
+    const n = this.values[2 * id + 1] as number;
+    if (n === 0) {
+      this.values[2 * id] = value;
+      this.live++;
+    } else {
+      this.values[2 * id] = this.apply(this.values[2 * id], value);
+    }
+    this.values[2 * id + 1] = n + 1;
     this.valueBytes += size;
     this.adds++;
     if (typeof value !== 'number') {
@@ -155,26 +181,30 @@ export class FoldTable {
     }
   }
 
-  /** Entry ids in (partition, key) order (a view valid until the sorter's next call). */
+  /** Entry ids in (partition, key) order (`KeyIndex.sortedIds`; valid until the next call). */
   sortedIds(sorter: KeySorter): Uint32Array {
     return this.keys.sortedIds(sorter);
   }
 
   /**
-   * Appends each key and its value to `writer`, in the order of `ids`.
-   * @returns the number of records written (`ids.length`).
+   * Appends each key that has a value and its value to `writer`, in the order of `ids`.
+   * @returns the number of records written ({@link size} when `ids` are all ids).
    * @throws TsmrError `TSMR_BAD_VALUE` when a folded value cannot be encoded.
    */
   writeTo(writer: RunWriter, ids: Uint32Array): number {
     const keys = this.keys.keyBuf;
     const m = this.keys.meta;
     const w = this.scratch;
+    const v = this.values;
+    let written = 0;
     for (let j = 0; j < ids.length; j++) {
       const id = ids[j];
+      if (v[2 * id + 1] === 0) continue;
       w.reset();
-      writeValue(w, this.values[2 * id]);
+      writeValue(w, v[2 * id]);
       writer.append(m[3 * id], keys, m[3 * id + 1], m[3 * id + 2], w.buf, 0, w.pos);
+      written++;
     }
-    return ids.length;
+    return written;
   }
 }

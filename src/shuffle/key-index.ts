@@ -3,25 +3,27 @@
  * `fold-table.ts`): key → entry id, each distinct key encoded once into a key
  * arena and partitioned once.
  *
- * Keys live in three separate `Map`s, so that key spaces never mix: strings
- * keyed by the string itself, numbers by the number (`Map` treats `-0` as `0`
- * and `NaN` as one key, as the key codec does), every other key by the latin1
- * string of its encoding. A string key is stored as a fresh copy decoded from
- * its encoding: a key sliced out of a large input line or chunk would
- * otherwise keep that whole line alive. (A string with lone surrogates encodes
- * like its U+FFFD form, and is stored as another name for it.)
+ * Keys live in three separate tables, so that key spaces never mix: strings
+ * in a {@link StringTable} keyed by the string itself, numbers in a `Map`
+ * keyed by the number (`Map` treats `-0` as `0` and `NaN` as one key, as the
+ * key codec does), every other key in a `Map` keyed by the latin1 string of
+ * its encoding. A string key is stored as a fresh copy decoded from its
+ * encoding: a key sliced out of a large input line or chunk would otherwise
+ * keep that whole line alive. (A string with lone surrogates encodes like its
+ * U+FFFD form, and is stored as another name for it.)
  *
  * Memory accounting (`bytes`) is approximate: per distinct key
  * {@link ENTRY_BYTES} plus its key bytes, plus the strings the maps hold.
  */
 import type { Key } from '../api/types.ts';
 import { ByteWriter } from './byte-writer.ts';
-import { KeyTag, keyRangeEquals, writeKey } from './key-codec.ts';
+import { KeyTag, compareKeyRange, keyRangeEquals, writeKey } from './key-codec.ts';
 import { hashPartitionRange } from './partitioner.ts';
+import { StringTable } from './string-table.ts';
 import type { CheckedPartition } from './sort-buffer.ts';
 import type { KeySorter } from './sort-index.ts';
 
-/** Accounted bytes per distinct key, besides its key bytes (Map entry, key string, metadata). */
+/** Accounted bytes per distinct key, besides its key bytes (table slots, key string, metadata, sort order). */
 export const ENTRY_BYTES = 112;
 /** Strings at least this long may be slices of a larger string (V8's `SlicedString::kMinLength`). */
 const SLICE_MIN = 13;
@@ -37,10 +39,13 @@ export class KeyIndex {
   readonly keyObjects: Array<Key | undefined> | undefined;
   private readonly numPartitions: number;
   private readonly partition: CheckedPartition | undefined;
-  private readonly strings = new Map<string, number>();
+  private readonly strings = new StringTable();
   private readonly numbers = new Map<number, number>();
   private readonly others = new Map<string, number>();
   private readonly keyArena = new ByteWriter(64 * 1024);
+  /** Ids `[0, sortedCount)` in (partition, key) order, as {@link sortedIds} last returned them. */
+  private sorted: Uint32Array = new Uint32Array(0);
+  private sortedCount = 0;
   private readonly scratch = new ByteWriter(256);
 
   /**
@@ -53,13 +58,18 @@ export class KeyIndex {
     this.keyObjects = keepKeys ? [] : undefined;
   }
 
+  /** Whether the index can serve a task with `numPartitions` partitions and the default partitioner. */
+  reusableFor(numPartitions: number): boolean {
+    return this.partition === undefined && this.numPartitions === numPartitions;
+  }
+
   /** The key arena: entry `id`'s encoded key is `keyBuf[meta[3·id + 1], meta[3·id + 2])`. */
   get keyBuf(): Buffer {
     return this.keyArena.buf;
   }
 
-  /** The entry id of string key `key`, if known (one `Map` lookup: the hot path). */
-  stringId(key: string): number | undefined {
+  /** The entry id of string key `key`, or -1 if unknown (one table lookup: the hot path). */
+  stringId(key: string): number {
     return this.strings.get(key);
   }
 
@@ -68,7 +78,10 @@ export class KeyIndex {
    * @throws TsmrError `TSMR_BAD_KEY`; errors of the partition function (nothing is inserted then).
    */
   idOf(key: Key): number {
-    if (typeof key === 'string') return this.strings.get(key) ?? this.insertString(key);
+    if (typeof key === 'string') {
+      const id = this.strings.get(key);
+      return id >= 0 ? id : this.insertString(key);
+    }
     const w = this.keyArena;
     const start = w.pos;
     if (typeof key === 'number') {
@@ -129,9 +142,49 @@ export class KeyIndex {
     return id;
   }
 
-  /** Entry ids in (partition, key) order (a view valid until the sorter's next call). */
+  /**
+   * Entry ids in (partition, key) order. The order is kept: a later call sorts
+   * only the keys inserted since and merges them in (an index passed from task
+   * to task, `KeyIndexCache`, is sorted once). Valid until the next call.
+   */
   sortedIds(sorter: KeySorter): Uint32Array {
-    return sorter.sort(this.size, this.meta, 3, this.keyArena.buf, this.numPartitions);
+    const n = this.size;
+    const known = this.sortedCount;
+    if (known < n) {
+      const added = sorter.sort(n, this.meta, 3, this.keyArena.buf, this.numPartitions, known);
+      this.sorted = known === 0 ? added.slice() : this.mergeSorted(added);
+      this.sortedCount = n;
+    }
+    return this.sorted;
+  }
+
+  /** {@link sorted} merged with `added`, the sorted ids of the keys inserted since. */
+  private mergeSorted(added: Uint32Array): Uint32Array {
+    const old = this.sorted;
+    const m = this.meta;
+    const buf = this.keyArena.buf;
+    const out = new Uint32Array(old.length + added.length);
+    let i = 0;
+    let j = 0;
+    let k = 0;
+    while (i < old.length && j < added.length) {
+      const a = old[i];
+      const b = added[j];
+      const before =
+        m[3 * a] !== m[3 * b]
+          ? m[3 * a] < m[3 * b]
+          : compareKeyRange(buf, m[3 * a + 1], m[3 * a + 2], buf, m[3 * b + 1], m[3 * b + 2]) < 0;
+      if (before) {
+        out[k++] = a;
+        i++;
+      } else {
+        out[k++] = b;
+        j++;
+      }
+    }
+    out.set(old.subarray(i), k);
+    out.set(added.subarray(j), k + old.length - i);
+    return out;
   }
 
   private insertString(key: string): number {
@@ -143,7 +196,7 @@ export class KeyIndex {
     if (object !== key) {
       // Lone surrogates: `key` is another name of `object`.
       const existing = this.strings.get(object);
-      if (existing !== undefined) {
+      if (existing >= 0) {
         w.pos = start;
         this.strings.set(key, existing);
         this.bytes += key.length * 2 + 48;
@@ -189,6 +242,36 @@ export class KeyIndex {
     this.size = id + 1;
     this.bytes += ENTRY_BYTES + (end - start);
     return id;
+  }
+}
+
+/**
+ * Keeps the key index of a finished map task for the next map task of the same
+ * thread, so that keys seen before (a corpus's vocabulary, which the splits of
+ * one input mostly share) are not encoded, partitioned and inserted again.
+ * An index keeps only keys, their encodings and partitions, never values, so
+ * any task with the same number of partitions and the default partitioner may
+ * take it. (A user's partition function is a fresh closure per task; indexes
+ * made with one are not kept.)
+ *
+ * Holds at most one index. Callers decide what is worth keeping
+ * (`MapOutputCollector` keeps an index that fits its sort buffer and that the
+ * task used at least half of). A kept index stays in memory while the thread
+ * is idle: at most one sort buffer's worth per thread.
+ */
+export class KeyIndexCache {
+  private kept: KeyIndex | undefined;
+
+  /** Takes the kept index if it was made for `numPartitions` and the default partitioner. */
+  take(numPartitions: number): KeyIndex | undefined {
+    const index = this.kept;
+    this.kept = undefined;
+    return index !== undefined && index.reusableFor(numPartitions) ? index : undefined;
+  }
+
+  /** Keeps `index` for the next {@link take}, in place of any other. */
+  keep(index: KeyIndex): void {
+    this.kept = index;
   }
 }
 

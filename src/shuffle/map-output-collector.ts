@@ -58,6 +58,8 @@ import { ioError, removeQuietly } from './file-io.ts';
 import { groupByKey } from './grouper.ts';
 import { ByteWriter } from './byte-writer.ts';
 import { keyRangeEquals } from './key-codec.ts';
+import { KeyIndex } from './key-index.ts';
+import type { KeyIndexCache } from './key-index.ts';
 import type { MergeCursor } from './merger.ts';
 import { decodeValue, writeValue } from './value-codec.ts';
 import type { MapOutput } from './map-output.ts';
@@ -110,6 +112,11 @@ export interface MapOutputCollectorOptions {
   counters: { add(name: string, n: number): void };
   /** Fan-in of the final merge of spill runs (default 64, at least 2). */
   mergeFanIn?: number;
+  /**
+   * With a fold: where to take the key index of an earlier task from, and to
+   * leave this task's for the next (see `KeyIndexCache`). Default: none.
+   */
+  keyIndexCache?: KeyIndexCache;
 }
 
 interface Run {
@@ -144,6 +151,8 @@ export class MapOutputCollector {
   private combineInput = 0;
   private combineOutput = 0;
   private spilled = 0;
+  /** The key index to leave to the cache when finish() succeeds. */
+  private keptKeys: KeyIndex | undefined;
   private readonly reported = new Map<string, number>();
 
   /** @throws TsmrError `TSMR_USAGE` for a bad option. */
@@ -180,7 +189,7 @@ export class MapOutputCollector {
       if (options.combiner !== undefined) {
         throw new TsmrError(ErrorCode.USAGE, 'a collector takes a combiner or a fold, not both');
       }
-      this.folds = this.newFoldTable();
+      this.folds = this.newFoldTable(options.keyIndexCache?.take(numPartitions));
     } else if (options.combiner === undefined) {
       this.buffer = new SortBuffer(numPartitions, this.userChecked, sortBufferBytes);
     } else {
@@ -238,7 +247,7 @@ export class MapOutputCollector {
     this.state = 'busy';
     try {
       if (this.table !== undefined) await this.spillTable(false);
-      else if (this.folds !== undefined) this.spillFolds();
+      else if (this.folds !== undefined) this.spillFolds(false);
       else this.spillBuffer();
       this.reportCounters();
     } finally {
@@ -257,7 +266,7 @@ export class MapOutputCollector {
     this.state = 'busy';
     try {
       if (this.table !== undefined) await this.spillTable(true);
-      else if (this.folds !== undefined) this.spillFolds();
+      else if (this.folds !== undefined) this.spillFolds(true);
       else this.spillBuffer();
       const dataPath = this.dataPath;
       let partitions: SegmentInfo[];
@@ -278,6 +287,7 @@ export class MapOutputCollector {
       writeMapOutputIndex(this.indexPath, partitions);
       this.reportCounters();
       this.state = 'finished';
+      if (this.keptKeys !== undefined) this.options.keyIndexCache?.keep(this.keptKeys);
       let records = 0;
       let bytes = 0;
       for (const s of partitions) {
@@ -306,20 +316,34 @@ export class MapOutputCollector {
     this.writeRun((writer) => buffer.spillTo(writer));
   }
 
-  /** Writes the fold table to a spill run, sorted, and starts a new one. */
-  private spillFolds(): void {
+  /**
+   * Writes the fold table to a spill run, sorted, and starts a new one. The
+   * final spill also marks the table's key index for the cache if it is worth
+   * keeping: within the budget, and at least half of its keys used by this task.
+   * (A kept index that leaves too little room for a task's new keys costs that
+   * task one more spill, after which the task goes on with a fresh table.)
+   */
+  private spillFolds(final: boolean): void {
     const folds = this.folds as FoldTable;
-    if (folds.size === 0) return;
-    const ids = folds.sortedIds(this.sorter);
-    this.writeRun((writer) => folds.writeTo(writer, ids));
-    this.combineInput += folds.adds;
-    this.combineOutput += folds.size;
-    this.emittedBytesOfOldTables += folds.emittedBytes;
-    this.folds = this.newFoldTable();
+    if (folds.size > 0) {
+      const ids = folds.sortedIds(this.sorter);
+      this.writeRun((writer) => folds.writeTo(writer, ids));
+      this.combineInput += folds.adds;
+      this.combineOutput += folds.size;
+      this.emittedBytesOfOldTables += folds.emittedBytes;
+    }
+    const keys = folds.keyIndex;
+    const worthKeeping = folds.bytes < this.budget && 2 * folds.size >= keys.size;
+    if (final && worthKeeping && keys.reusableFor(this.numPartitions)) this.keptKeys = keys;
+    this.folds = this.newFoldTable(undefined);
   }
 
-  private newFoldTable(): FoldTable {
-    return new FoldTable(this.numPartitions, this.userChecked, this.options.fold as Fold);
+  /** A fold table on `keys`, or on a new key index. */
+  private newFoldTable(keys: KeyIndex | undefined): FoldTable {
+    return new FoldTable(
+      keys ?? new KeyIndex(this.numPartitions, this.userChecked, false),
+      this.options.fold as Fold,
+    );
   }
 
   private async spillTable(final: boolean): Promise<void> {

@@ -56,6 +56,28 @@ describe('KeySorter', () => {
         { numRuns: 500 },
       );
     });
+
+    it(`sorts only records first … n-1 when given first (${mode})`, () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 5 }),
+          fc.array(fc.tuple(fc.nat(4), trickyKey), { maxLength: 120 }),
+          fc.nat(),
+          (R, items, f) => {
+            const first = items.length === 0 ? 0 : f % (items.length + 1);
+            const parts = items.map(([p]) => p % R);
+            const keys = items.map(([, k]) => k);
+            const { buf, meta } = layout(parts, keys);
+            const order = sorter.sort(keys.length, meta, 4, buf, R, first);
+            assert.deepEqual(
+              [...order],
+              reference(parts, keys).filter((i) => i >= first),
+            );
+          },
+        ),
+        { numRuns: 300 },
+      );
+    });
   }
 
   it('handles large runs of equal and nearly equal keys, in both window sizes', () => {

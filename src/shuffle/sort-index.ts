@@ -49,15 +49,24 @@ export class KeySorter {
   }
 
   /**
-   * Sorts records `0 … n-1`, described by `meta` with `stride` numbers per
+   * Sorts records `first … n-1`, described by `meta` with `stride` numbers per
    * record: `meta[i·stride]` is record i's partition (in `[0, numPartitions)`),
    * `meta[i·stride + 1]` and `meta[i·stride + 2]` the start and end of its key
    * in `buf`.
-   * @returns the record indices in order: a view valid until the next call.
+   * @param first the first record to sort (default 0).
+   * @returns the `n - first` record indices in order: a view valid until the next call.
    */
-  sort(n: number, meta: Uint32Array, stride: number, buf: Buffer, numPartitions: number): Uint32Array {
-    if (this.order.length < n) {
-      const capacity = Math.max(n, Math.ceil(this.order.length * 1.5));
+  sort(
+    n: number,
+    meta: Uint32Array,
+    stride: number,
+    buf: Buffer,
+    numPartitions: number,
+    first = 0,
+  ): Uint32Array {
+    const m = n - first;
+    if (this.order.length < m) {
+      const capacity = Math.max(m, Math.ceil(this.order.length * 1.5));
       this.keys = new BigUint64Array(capacity);
       this.words = new Uint32Array(this.keys.buffer);
       this.order = new Uint32Array(capacity);
@@ -65,19 +74,20 @@ export class KeySorter {
     const order = this.order;
     const stack: number[] = [];
     if (numPartitions <= 1) {
-      for (let i = 0; i < n; i++) order[i] = i;
-      stack.push(0, n, 0);
+      for (let i = 0; i < m; i++) order[i] = first + i;
+      stack.push(0, m, 0);
     } else {
       // Counting sort by partition.
       const next = new Float64Array(numPartitions + 1);
-      for (let i = 0; i < n; i++) next[meta[i * stride] + 1]++;
+      for (let i = first; i < n; i++) next[meta[i * stride] + 1]++;
       for (let p = 0; p < numPartitions; p++) {
         const start = next[p];
         next[p + 1] += start;
         if (next[p + 1] - start > 1) stack.push(start, next[p + 1], 0);
       }
-      for (let i = 0; i < n; i++) order[next[meta[i * stride]]++] = i;
+      for (let i = first; i < n; i++) order[next[meta[i * stride]]++] = i;
     }
+    // Sort words carry record indices, which are below n.
     const wide = n <= this.wideLimit;
     while (stack.length > 0) {
       const offset = stack.pop() as number;
@@ -86,7 +96,7 @@ export class KeySorter {
       if (wide) this.sortRangeWide(start, end, offset, meta, stride, buf, stack);
       else this.sortRangeNarrow(start, end, offset, meta, stride, buf, stack);
     }
-    return order.subarray(0, n);
+    return order.subarray(0, m);
   }
 
   /**
