@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { Key } from '../api/types.ts';
 import { ErrorCode, TsmrError } from '../errors.ts';
+import { FoldTableCache } from './fold-table.ts';
 import type { Fold } from './fold-table.ts';
 import { groupByKey } from './grouper.ts';
 import { encodeKey } from './key-codec.ts';
@@ -16,7 +17,6 @@ import { MapOutputCollector } from './map-output-collector.ts';
 import type { MapOutput } from './map-output.ts';
 import { segmentRefOf } from './map-output.ts';
 import { mergeSegments } from './merger.ts';
-import { KeyIndexCache } from './key-index.ts';
 import { hashPartition } from './partitioner.ts';
 import { anyKey, filesIn, normalizeKey, tempDir } from './test-support.ts';
 
@@ -76,8 +76,8 @@ describe('fold table collector', () => {
     let run = 0;
     let manySpills = 0;
     // One cache for all runs, as a worker thread has: a run may start from the
-    // key index of the one before it (same R, default partitioner).
-    const keyIndexCache = new KeyIndexCache();
+    // fold table of the one before it (same R, default partitioner).
+    const foldTableCache = new FoldTableCache();
     await fc.assert(
       fc.asyncProperty(scenario, async (s) => {
         const dir = `${root}/${run++}`;
@@ -94,7 +94,7 @@ describe('fold table collector', () => {
           name: 'm-0_0',
           counters: { add },
           mergeFanIn: s.fanIn,
-          keyIndexCache,
+          foldTableCache,
         });
         for (const [i, [k, v]] of s.pairs.entries()) {
           c.emit(k, v);
@@ -150,8 +150,8 @@ describe('fold table collector', () => {
     assert.ok(manySpills > 20, `only ${manySpills} runs spilled 3 times or more`);
   });
 
-  it('a task may take the key index of the task before it: only its own keys are written, in order', async (t) => {
-    const cache = new KeyIndexCache();
+  it('a task may take the fold table of the task before it: only its own keys are written, in order', async (t) => {
+    const cache = new FoldTableCache();
     const run = async (name: string, R: number, pairs: Array<[Key, number]>) => {
       const dir = `${tempDir(t)}/${name}`;
       mkdirSync(dir);
@@ -163,7 +163,7 @@ describe('fold table collector', () => {
         dir,
         name,
         counters: { add: (n, k) => void counters.set(n, (counters.get(n) ?? 0) + k) },
-        keyIndexCache: cache,
+        foldTableCache: cache,
       });
       for (const [k, v] of pairs) c.emit(k, v);
       const out = await c.finish();

@@ -26,8 +26,9 @@ import type { Key } from '../api/types.ts';
 import { ErrorCode, TsmrError } from '../errors.ts';
 import { ByteWriter } from './byte-writer.ts';
 import { numberLength } from './combine-table.ts';
-import type { KeyIndex } from './key-index.ts';
+import { KeyIndex } from './key-index.ts';
 import type { RunWriter } from './run-writer.ts';
+import type { CheckedPartition } from './sort-buffer.ts';
 import type { KeySorter } from './sort-index.ts';
 import { decodeValue, writeValue } from './value-codec.ts';
 
@@ -42,7 +43,7 @@ export class FoldTable {
   adds = 0;
   /** Keys with a value (emits > 0). */
   private live = 0;
-  private readonly fold: Fold;
+  private fold: Fold;
   /** Key → entry id. */
   private readonly keys: KeyIndex;
   /** Approximate memory held by values, in bytes. */
@@ -51,6 +52,7 @@ export class FoldTable {
   /**
    * Per entry id: the folded value at `2·id` and the emits of its key (for
    * `MAP_OUTPUT_BYTES`) at `2·id + 1`: side by side, one cache line per emit.
+   * A key without emits (since a {@link reset}) has no value and is not written.
    */
   private readonly values: unknown[] = [];
   /** Per entry id: the size estimate of a non-number value (0 for numbers). */
@@ -58,28 +60,40 @@ export class FoldTable {
   /** Encoded bytes of the values of all emits. */
   private valueBytes = 0;
 
-  /**
-   * @param keys the key index to use: a new one, or one that a finished table
-   *   left (see {@link keyIndex}); its keys start without values.
-   */
-  constructor(keys: KeyIndex, fold: Fold) {
-    this.keys = keys;
+  /** @param partition a checked partition function; `undefined` for the default hash partitioner. */
+  constructor(numPartitions: number, partition: CheckedPartition | undefined, fold: Fold) {
+    this.keys = new KeyIndex(numPartitions, partition, false);
     this.fold = fold;
-    for (let id = 0; id < keys.size; id++) {
-      this.values.push(undefined, 0);
-      this.valueSizes.push(0);
-    }
-    this.valueMemory = SLOT_BYTES * keys.size;
   }
 
-  /** Distinct keys added since construction (keys of a reused index count once they get a value). */
+  /** Distinct keys with a value (after {@link reset}: keys added since). */
   get size(): number {
     return this.live;
   }
 
-  /** The key index, to pass to the next table (`KeyIndexCache`). */
-  get keyIndex(): KeyIndex {
-    return this.keys;
+  /** Distinct keys held, with or without a value. */
+  get keyCount(): number {
+    return this.keys.size;
+  }
+
+  /** Whether {@link FoldTableCache} may pass the table to a task with `numPartitions` partitions. */
+  reusableFor(numPartitions: number): boolean {
+    return this.keys.reusableFor(numPartitions);
+  }
+
+  /**
+   * Forgets every value and counter but keeps the keys (their encodings,
+   * partitions and sort order), and folds with `fold` from now on.
+   */
+  reset(fold: Fold): void {
+    this.fold = fold;
+    const v = this.values;
+    for (let i = 0; i < v.length; i++) v[i] = 0;
+    this.valueSizes.fill(0);
+    this.valueMemory = SLOT_BYTES * this.keys.size;
+    this.valueBytes = 0;
+    this.adds = 0;
+    this.live = 0;
   }
 
   /** Approximate memory held, in bytes. */
@@ -140,7 +154,7 @@ export class FoldTable {
     const known = keys.size;
     const id = keys.idOf(key);
     if (id >= known) {
-      this.values.push(undefined, 0);
+      this.values.push(0, 0);
       this.valueSizes.push(0);
       this.valueMemory += SLOT_BYTES;
     }
@@ -206,5 +220,41 @@ export class FoldTable {
       written++;
     }
     return written;
+  }
+}
+
+/**
+ * Keeps the fold table of a finished map task for the next map task of the
+ * same thread, values cleared ({@link FoldTable.reset}), so that keys seen
+ * before (a corpus's vocabulary, which the splits of one input mostly share)
+ * are not hashed into a new table, encoded, partitioned and sorted again.
+ * Keys depend only on the key bytes, the number of partitions and the
+ * partitioner, so any task with the same number of partitions and the default
+ * partitioner may take the table. (A user's partition function is a fresh
+ * closure per task; tables made with one are not passed on.)
+ *
+ * Holds at most one table. The caller decides what is worth keeping
+ * (`MapOutputCollector` keeps a table within its sort buffer that the task
+ * used at least half of). A kept table stays in memory while the thread is
+ * idle: at most one sort buffer's worth per thread.
+ */
+export class FoldTableCache {
+  private kept: FoldTable | undefined;
+
+  /**
+   * Takes the kept table, reset to fold with `fold`, if it was made for
+   * `numPartitions` partitions and the default partitioner.
+   */
+  take(numPartitions: number, fold: Fold): FoldTable | undefined {
+    const table = this.kept;
+    this.kept = undefined;
+    if (table === undefined || !table.reusableFor(numPartitions)) return undefined;
+    table.reset(fold);
+    return table;
+  }
+
+  /** Keeps `table` for the next {@link take}, in place of any other. */
+  keep(table: FoldTable): void {
+    this.kept = table;
   }
 }

@@ -58,7 +58,7 @@ export class KeyIndex {
     this.keyObjects = keepKeys ? [] : undefined;
   }
 
-  /** Whether the index can serve a task with `numPartitions` partitions and the default partitioner. */
+  /** Whether the index was made for `numPartitions` partitions and the default partitioner. */
   reusableFor(numPartitions: number): boolean {
     return this.partition === undefined && this.numPartitions === numPartitions;
   }
@@ -144,8 +144,8 @@ export class KeyIndex {
 
   /**
    * Entry ids in (partition, key) order. The order is kept: a later call sorts
-   * only the keys inserted since and merges them in (an index passed from task
-   * to task, `KeyIndexCache`, is sorted once). Valid until the next call.
+   * only the keys inserted since and merges them in (a fold table passed from
+   * task to task, `FoldTableCache`, is sorted once). Valid until the next call.
    */
   sortedIds(sorter: KeySorter): Uint32Array {
     const n = this.size;
@@ -242,36 +242,6 @@ export class KeyIndex {
     this.size = id + 1;
     this.bytes += ENTRY_BYTES + (end - start);
     return id;
-  }
-}
-
-/**
- * Keeps the key index of a finished map task for the next map task of the same
- * thread, so that keys seen before (a corpus's vocabulary, which the splits of
- * one input mostly share) are not encoded, partitioned and inserted again.
- * An index keeps only keys, their encodings and partitions, never values, so
- * any task with the same number of partitions and the default partitioner may
- * take it. (A user's partition function is a fresh closure per task; indexes
- * made with one are not kept.)
- *
- * Holds at most one index. Callers decide what is worth keeping
- * (`MapOutputCollector` keeps an index that fits its sort buffer and that the
- * task used at least half of). A kept index stays in memory while the thread
- * is idle: at most one sort buffer's worth per thread.
- */
-export class KeyIndexCache {
-  private kept: KeyIndex | undefined;
-
-  /** Takes the kept index if it was made for `numPartitions` and the default partitioner. */
-  take(numPartitions: number): KeyIndex | undefined {
-    const index = this.kept;
-    this.kept = undefined;
-    return index !== undefined && index.reusableFor(numPartitions) ? index : undefined;
-  }
-
-  /** Keeps `index` for the next {@link take}, in place of any other. */
-  keep(index: KeyIndex): void {
-    this.kept = index;
   }
 }
 

@@ -50,7 +50,7 @@ import type { Key } from '../api/types.ts';
 import { ErrorCode, TsmrError } from '../errors.ts';
 import { CombineTable } from './combine-table.ts';
 import { FoldTable } from './fold-table.ts';
-import type { Fold } from './fold-table.ts';
+import type { Fold, FoldTableCache } from './fold-table.ts';
 import type { LogPool, TableGroup } from './combine-table.ts';
 import { runCombiner } from './combiner.ts';
 import type { Combiner } from './combiner.ts';
@@ -58,8 +58,6 @@ import { ioError, removeQuietly } from './file-io.ts';
 import { groupByKey } from './grouper.ts';
 import { ByteWriter } from './byte-writer.ts';
 import { keyRangeEquals } from './key-codec.ts';
-import { KeyIndex } from './key-index.ts';
-import type { KeyIndexCache } from './key-index.ts';
 import type { MergeCursor } from './merger.ts';
 import { decodeValue, writeValue } from './value-codec.ts';
 import type { MapOutput } from './map-output.ts';
@@ -113,10 +111,10 @@ export interface MapOutputCollectorOptions {
   /** Fan-in of the final merge of spill runs (default 64, at least 2). */
   mergeFanIn?: number;
   /**
-   * With a fold: where to take the key index of an earlier task from, and to
-   * leave this task's for the next (see `KeyIndexCache`). Default: none.
+   * With a fold: where to take the fold table of an earlier task from, and to
+   * leave this task's for the next (see `FoldTableCache`). Default: none.
    */
-  keyIndexCache?: KeyIndexCache;
+  foldTableCache?: FoldTableCache;
 }
 
 interface Run {
@@ -151,8 +149,8 @@ export class MapOutputCollector {
   private combineInput = 0;
   private combineOutput = 0;
   private spilled = 0;
-  /** The key index to leave to the cache when finish() succeeds. */
-  private keptKeys: KeyIndex | undefined;
+  /** The fold table to leave to the cache when finish() succeeds. */
+  private keptTable: FoldTable | undefined;
   private readonly reported = new Map<string, number>();
 
   /** @throws TsmrError `TSMR_USAGE` for a bad option. */
@@ -189,7 +187,7 @@ export class MapOutputCollector {
       if (options.combiner !== undefined) {
         throw new TsmrError(ErrorCode.USAGE, 'a collector takes a combiner or a fold, not both');
       }
-      this.folds = this.newFoldTable(options.keyIndexCache?.take(numPartitions));
+      this.folds = options.foldTableCache?.take(numPartitions, options.fold) ?? this.newFoldTable();
     } else if (options.combiner === undefined) {
       this.buffer = new SortBuffer(numPartitions, this.userChecked, sortBufferBytes);
     } else {
@@ -287,7 +285,7 @@ export class MapOutputCollector {
       writeMapOutputIndex(this.indexPath, partitions);
       this.reportCounters();
       this.state = 'finished';
-      if (this.keptKeys !== undefined) this.options.keyIndexCache?.keep(this.keptKeys);
+      if (this.keptTable !== undefined) this.options.foldTableCache?.keep(this.keptTable);
       let records = 0;
       let bytes = 0;
       for (const s of partitions) {
@@ -318,9 +316,9 @@ export class MapOutputCollector {
 
   /**
    * Writes the fold table to a spill run, sorted, and starts a new one. The
-   * final spill also marks the table's key index for the cache if it is worth
-   * keeping: within the budget, and at least half of its keys used by this task.
-   * (A kept index that leaves too little room for a task's new keys costs that
+   * final spill also marks the table for the cache if it is worth keeping:
+   * within the budget, and at least half of its keys used by this task. (A
+   * kept table that leaves too little room for a task's new keys costs that
    * task one more spill, after which the task goes on with a fresh table.)
    */
   private spillFolds(final: boolean): void {
@@ -332,18 +330,13 @@ export class MapOutputCollector {
       this.combineOutput += folds.size;
       this.emittedBytesOfOldTables += folds.emittedBytes;
     }
-    const keys = folds.keyIndex;
-    const worthKeeping = folds.bytes < this.budget && 2 * folds.size >= keys.size;
-    if (final && worthKeeping && keys.reusableFor(this.numPartitions)) this.keptKeys = keys;
-    this.folds = this.newFoldTable(undefined);
+    const worthKeeping = folds.bytes < this.budget && 2 * folds.size >= folds.keyCount;
+    if (final && worthKeeping && folds.reusableFor(this.numPartitions)) this.keptTable = folds;
+    this.folds = this.newFoldTable();
   }
 
-  /** A fold table on `keys`, or on a new key index. */
-  private newFoldTable(keys: KeyIndex | undefined): FoldTable {
-    return new FoldTable(
-      keys ?? new KeyIndex(this.numPartitions, this.userChecked, false),
-      this.options.fold as Fold,
-    );
+  private newFoldTable(): FoldTable {
+    return new FoldTable(this.numPartitions, this.userChecked, this.options.fold as Fold);
   }
 
   private async spillTable(final: boolean): Promise<void> {

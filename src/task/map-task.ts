@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import type { Key, MapContext } from '../api/types.ts';
 import { ErrorCode, TsmrError } from '../errors.ts';
 import { readSplit } from '../io/record-reader.ts';
-import { KeyIndexCache } from '../shuffle/key-index.ts';
+import { FoldTableCache } from '../shuffle/fold-table.ts';
 import { MapOutputCollector } from '../shuffle/map-output-collector.ts';
 import { injectedFailure } from './injected-failure.ts';
 import type { JobBody } from './job-body.ts';
@@ -15,8 +15,8 @@ import type { MapTaskMessage, TaskProgress, TaskResult } from './messages.ts';
 import { abortQuietly, isThenable } from './module-job-body.ts';
 import { createAttemptState } from './task-context.ts';
 
-/** This thread's key index, passed from one map task to the next (`KeyIndexCache`). */
-const keyIndexCache = new KeyIndexCache();
+/** This thread's fold table, passed from one map task to the next (`FoldTableCache`). */
+const foldTableCache = new FoldTableCache();
 
 export async function runMapTask(
   msg: MapTaskMessage,
@@ -40,7 +40,7 @@ export async function runMapTask(
     dir: msg.dir,
     name: `${msg.taskId}_${msg.attempt}`,
     counters,
-    keyIndexCache,
+    foldTableCache,
   });
 
   let inputFile = '';
