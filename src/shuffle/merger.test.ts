@@ -43,9 +43,25 @@ function drain(c: RecordCursor): Rec[] {
 }
 
 const sortRecs = (recs: Rec[]): Rec[] => recs.sort((a, b) => Buffer.compare(a[0], b[0]));
-const rec = fc
-  .tuple(fc.constantFrom('a', 'b', 'ab', 'b\u0000', '', 'zzzzzz'), fc.nat(99))
-  .map(([k, v]): Rec => [encodeKey(k), String(v)]);
+/** Keys that end inside, at and after the merger's 8 cached key bytes, with zeros, and long ones. */
+const recKey = fc.constantFrom(
+  'a',
+  'b',
+  'ab',
+  'b\u0000',
+  '',
+  'zzzzzz',
+  'abc',
+  'abc\u0000\u0000\u0000\u0000',
+  'abcdefg',
+  'abcdefg\u0000',
+  'abcdefgh',
+  'abcdefgh1',
+  'abcdefgi',
+  'x'.repeat(60),
+  `${'x'.repeat(59)}y`,
+);
+const rec = fc.tuple(recKey, fc.nat(99)).map(([k, v]): Rec => [encodeKey(k), String(v)]);
 
 describe('mergeSegments', () => {
   it('merges like a stable sort of the concatenation, for any fan-in', (t) => {

@@ -182,8 +182,14 @@ class TournamentMerge implements MergeCursor {
   /** tree[0]: the winner; tree[1 … k-1]: the loser at each internal node (leaf i is node k + i). */
   private readonly tree: Int32Array;
   private readonly exhausted: Uint8Array;
-  /** The first 4 key bytes of each cursor's record (zero-padded, big-endian): most comparisons end here. */
+  /**
+   * Per cursor: its record's key bytes 0–3 and 4–7 (zero-padded, big-endian)
+   * and the key's length. Most comparisons end with these, without reading
+   * the buffers: equal keys of up to 8 bytes (words) too.
+   */
   private readonly prefix: Uint32Array;
+  private readonly prefix2: Uint32Array;
+  private readonly keyLength: Uint32Array;
   private started = false;
   private finished = false;
   private readonly onClose: (() => void) | undefined;
@@ -194,6 +200,8 @@ class TournamentMerge implements MergeCursor {
     this.tree = new Int32Array(Math.max(1, this.k));
     this.exhausted = new Uint8Array(this.k);
     this.prefix = new Uint32Array(this.k);
+    this.prefix2 = new Uint32Array(this.k);
+    this.keyLength = new Uint32Array(this.k);
     this.onClose = onClose;
   }
 
@@ -250,16 +258,9 @@ class TournamentMerge implements MergeCursor {
     const b = c.buf;
     const s = c.keyStart;
     const n = c.keyEnd - s;
-    this.prefix[i] =
-      n >= 4
-        ? (b[s] << 24) | (b[s + 1] << 16) | (b[s + 2] << 8) | b[s + 3]
-        : n === 3
-          ? (b[s] << 24) | (b[s + 1] << 16) | (b[s + 2] << 8)
-          : n === 2
-            ? (b[s] << 24) | (b[s + 1] << 16)
-            : n === 1
-              ? b[s] << 24
-              : 0;
+    this.prefix[i] = word(b, s, n);
+    this.prefix2[i] = n > 4 ? word(b, s + 4, n - 4) : 0;
+    this.keyLength[i] = n;
   }
 
   /** Plays the subtree at `node`; stores its losers and returns its winner. */
@@ -296,11 +297,35 @@ class TournamentMerge implements MergeCursor {
     const pa = this.prefix[a];
     const pb = this.prefix[b];
     if (pa !== pb) return pa < pb;
-    const x = this.cursors[a];
-    const y = this.cursors[b];
-    const d = compareKeyRange(x.buf, x.keyStart, x.keyEnd, y.buf, y.keyStart, y.keyEnd);
+    const qa = this.prefix2[a];
+    const qb = this.prefix2[b];
+    if (qa !== qb) return qa < qb;
+    const la = this.keyLength[a];
+    const lb = this.keyLength[b];
+    let d: number;
+    if (la <= 8 || lb <= 8) {
+      // The first 8 bytes (zero-padded) are equal: the shorter key is a prefix of the other.
+      d = la - lb;
+    } else {
+      const x = this.cursors[a];
+      const y = this.cursors[b];
+      d = compareKeyRange(x.buf, x.keyStart + 8, x.keyEnd, y.buf, y.keyStart + 8, y.keyEnd);
+    }
     return d < 0 || (d === 0 && a < b);
   }
+}
+
+/** Bytes `b[s, s + min(n, 4))` as a big-endian 32-bit word, zero-padded. */
+function word(b: Buffer, s: number, n: number): number {
+  return n >= 4
+    ? ((b[s] << 24) | (b[s + 1] << 16) | (b[s + 2] << 8) | b[s + 3]) >>> 0
+    : n === 3
+      ? ((b[s] << 24) | (b[s + 1] << 16) | (b[s + 2] << 8)) >>> 0
+      : n === 2
+        ? ((b[s] << 24) | (b[s + 1] << 16)) >>> 0
+        : n === 1
+          ? (b[s] << 24) >>> 0
+          : 0;
 }
 
 const EMPTY = Buffer.alloc(0);
