@@ -239,6 +239,11 @@ export class Scheduler {
     return this.#status;
   }
 
+  /** A copy of the counts of what happened so far (cheaper than {@link snapshot}). */
+  stats(): SchedulerStats {
+    return { ...this.#stats };
+  }
+
   /** A copy of the whole state: tasks, per-phase counts, workers, stats. */
   snapshot(): SchedulerSnapshot {
     const counts = { map: emptyCounts(), reduce: emptyCounts() };

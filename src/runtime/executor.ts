@@ -4,7 +4,16 @@ import type { TaskMessage, TaskProgress, TaskResult } from '../task/messages.ts'
 export interface RunningAttempt {
   /** Settles when the attempt ends: its result, or the error it failed with. */
   readonly result: Promise<TaskResult>;
-  /** Stops the attempt (a speculative loser, a timeout, a cancelled job); `result` then rejects. */
+  /**
+   * Stops the attempt (a speculative loser, a timeout, a cancelled job); `result`
+   * then rejects with `TSMR_CANCELLED`, or resolves if the result was already on
+   * its way (the driver ignores it). Does nothing once the attempt has ended.
+   *
+   * The driver ends a job only after `result` settled, and the caller deletes the
+   * job's files only after `close()`: between them they must ensure that a killed
+   * attempt writes no more (local mode: an attempt in this thread settles once it
+   * has stopped; a worker thread is terminated, which `close()` waits for).
+   */
   kill(reason: string): void;
 }
 

@@ -2,6 +2,12 @@
  * The job driver: feeds events to the scheduler and carries out its decisions
  * with an {@link AttemptExecutor}. The same driver serves local and cluster
  * mode; only the executor differs (DESIGN.md §3).
+ *
+ * Events (attempt outcomes, progress, ticks, a cancel) are queued and handed to
+ * the scheduler one at a time; each one's decisions are carried out, in order,
+ * before the next. When the scheduler ends the job, `driveJob` still waits for
+ * killed attempts to stop and for commits under way to settle, so that nothing
+ * writes into the output or scratch directories after it resolved.
  */
 import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
@@ -47,10 +53,13 @@ export type DriverResult = Omit<
   resultSegments: SegmentRef[];
 };
 
+/** An attempt the driver still cares about: running, or succeeded and waiting for its commit. */
 interface Live {
   msg: TaskMessage;
   running: RunningAttempt;
   progress: TaskProgress;
+  /** Set when the attempt succeeded; it then waits for (or is in) its commit. */
+  result?: TaskResult;
 }
 
 type Assign = Extract<Decision, { type: 'assign' }>;
@@ -62,7 +71,12 @@ export function partFileName(partition: number): string {
   return `part-r-${String(partition).padStart(5, '0')}`;
 }
 
-/** Runs the job to its end. Resolves with the result whether the job succeeded or failed. */
+/**
+ * Runs the job to its end. Resolves with the result whether the job succeeded
+ * or failed, and only once nothing of it is under way any more: every killed
+ * attempt has stopped, every commit has settled and every attempt's files are
+ * deleted, so the caller may commit or abort the output and delete `workDir`.
+ */
 export function driveJob(input: DriverInput): Promise<DriverResult> {
   const { settings, splits, executor } = input;
   const numMaps = splits.length;
@@ -76,8 +90,13 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
     speculation: false,
   });
   const startedAt = Date.now();
+  /** By attempt id; an attempt leaves when it fails, is committed, or is killed or ignored. */
   const live = new Map<string, Live>();
-  const results = new Map<string, TaskResult>();
+  /** Attempts, commits and file deletions under way: the job ends when all have settled. */
+  const inFlight = new Set<Promise<unknown>>();
+  /** Events waiting for the scheduler; handled one at a time, in order. */
+  const queue: SchedulerEvent[] = [];
+  let draining = false;
   const counters: Record<string, number> = {};
   /** The committed attempt of each task, as counted in the totals. */
   const committedBy = new Map<string, { progress: TaskProgress; result: TaskResult }>();
@@ -91,7 +110,6 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
   };
   const mapBytesTotal = splits.reduce((n, s) => n + s.length, 0);
   let reduceBytesTotal = 0;
-  let failedAttempts = 0;
   let checksumsVerified = 0;
   /** Records in the committed map outputs (after combining): what the reduces must read. */
   let shuffledRecords = 0;
@@ -103,9 +121,24 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
     const onAbort = () => handle({ type: 'cancel', now: Date.now(), reason: 'the job was cancelled' });
     input.signal?.addEventListener('abort', onAbort, { once: true });
 
+    /**
+     * Queues `event` for the scheduler. Events are handled one at a time, in
+     * order, each one's decisions carried out before the next event is handed
+     * over (a map commit answers `commitDone` while its decision is carried out).
+     */
     function handle(event: SchedulerEvent): void {
       if (finished) return;
-      for (const decision of scheduler.handle(event)) carryOut(decision);
+      queue.push(event);
+      if (draining) return;
+      draining = true;
+      try {
+        for (let next = queue.shift(); next !== undefined && !finished; next = queue.shift()) {
+          for (const decision of scheduler.handle(next)) carryOut(decision);
+          if (next.type === 'attemptSucceeded' || next.type === 'commitDone') forgetUncommittable();
+        }
+      } finally {
+        draining = false;
+      }
     }
 
     function carryOut(decision: Decision): void {
@@ -114,10 +147,10 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
           start(decision);
           return;
         case 'kill':
-          live.get(decision.attemptId)?.running.kill(decision.reason);
+          forget(decision.attemptId, decision.reason);
           return;
         case 'commit':
-          void commit(decision.attemptId, decision.kind);
+          track(commit(decision.attemptId, decision.kind));
           return;
         case 'jobSucceeded':
           finish('succeeded');
@@ -128,57 +161,74 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
       }
     }
 
+    /** Remembers work under way (an attempt, a commit, a deletion): the job ends only after it settled. */
+    function track(work: Promise<unknown>): void {
+      inFlight.add(work);
+      void work.finally(() => inFlight.delete(work));
+    }
+
+    /**
+     * Stops caring about an attempt (killed, or its success will never be
+     * committed): a running one is killed, and deletes its files when it stops;
+     * a succeeded one's files are deleted now.
+     */
+    function forget(attemptId: string, reason: string): void {
+      const entry = live.get(attemptId);
+      if (entry === undefined) return;
+      live.delete(attemptId);
+      if (entry.result === undefined) entry.running.kill(reason);
+      else track(cleanupAttempt(entry.msg));
+    }
+
+    /** Forgets succeeded attempts that the scheduler will not commit (killed, timed out, duplicates). */
+    function forgetUncommittable(): void {
+      for (const [attemptId, entry] of live) {
+        if (entry.result === undefined) continue;
+        const state = scheduler.attempt(attemptId)?.state;
+        if (state !== 'succeeded' && state !== 'committing') forget(attemptId, `outcome ignored (${state})`);
+      }
+    }
+
     function start(a: Assign): void {
+      const { attemptId } = a;
       const msg = message(a);
-      const entry: Live = {
-        msg,
-        running: undefined as unknown as RunningAttempt,
-        progress: { bytes: 0, records: 0 },
-      };
-      live.set(a.attemptId, entry);
       const p = phase[a.kind];
       p.start ??= Date.now();
-      input.log.debug(
-        { attemptId: a.attemptId, worker: a.workerId, speculative: a.speculative },
-        'attempt started',
-      );
-      entry.running = executor.start(a.workerId, msg, (progress) => {
+      input.log.debug({ attemptId, worker: a.workerId, speculative: a.speculative }, 'attempt started');
+      const running = executor.start(a.workerId, msg, (progress) => {
+        const entry = live.get(attemptId);
+        if (entry === undefined) return; // killed
         entry.progress = progress;
-        handle({
-          type: 'progress',
-          now: Date.now(),
-          attemptId: a.attemptId,
-          fraction: fractionOf(msg, progress),
-        });
+        handle({ type: 'progress', now: Date.now(), attemptId, fraction: fractionOf(msg, progress) });
       });
-      entry.running.result.then(
-        (result) => {
-          results.set(a.attemptId, result);
-          handle({
-            type: 'attemptSucceeded',
-            now: Date.now(),
-            attemptId: a.attemptId,
-            output: result.mapOutput,
-          });
-        },
-        (error: unknown) => {
-          failedAttempts++;
-          input.log.info({ attemptId: a.attemptId, err: error }, 'attempt failed');
-          live.delete(a.attemptId);
-          void cleanupAttempt(msg);
-          const serialized = serializeError(error);
-          const source = corruptSource(error);
-          if (source !== undefined) {
-            handle({ type: 'fetchFailed', now: Date.now(), mapTaskId: source, reduceAttemptId: a.attemptId });
-          }
-          handle({
-            type: 'attemptFailed',
-            now: Date.now(),
-            attemptId: a.attemptId,
-            error: serialized,
-            retriable: !isUsageLike(error),
-          });
-        },
+      live.set(attemptId, { msg, running, progress: { bytes: 0, records: 0 } });
+      track(
+        running.result.then(
+          (result) => {
+            const entry = live.get(attemptId);
+            if (entry !== undefined) entry.result = result;
+            handle({ type: 'attemptSucceeded', now: Date.now(), attemptId, output: result.mapOutput });
+            // Killed before its result came: the output is not wanted.
+            return entry === undefined ? cleanupAttempt(msg) : undefined;
+          },
+          (error: unknown) => {
+            const killed = !live.delete(attemptId);
+            if (killed) input.log.debug({ attemptId, err: error }, 'killed attempt stopped');
+            else input.log.info({ attemptId, err: error }, 'attempt failed');
+            const source = corruptSource(error);
+            if (source !== undefined) {
+              handle({ type: 'fetchFailed', now: Date.now(), mapTaskId: source, reduceAttemptId: attemptId });
+            }
+            handle({
+              type: 'attemptFailed',
+              now: Date.now(),
+              attemptId,
+              error: serializeError(error),
+              retriable: !isUsageLike(error),
+            });
+            return cleanupAttempt(msg);
+          },
+        ),
       );
     }
 
@@ -245,7 +295,7 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
 
     async function commit(attemptId: string, kind: 'map' | 'reduce'): Promise<void> {
       const entry = live.get(attemptId);
-      const result = results.get(attemptId);
+      const result = entry?.result;
       let committed = entry !== undefined && result !== undefined;
       if (committed && kind === 'reduce' && entry && result) {
         try {
@@ -312,13 +362,21 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
       return true;
     }
 
+    /** Deletes the files of an attempt that will not be committed; a failure to do so is logged. */
     async function cleanupAttempt(msg: TaskMessage): Promise<void> {
-      if (msg.kind === 'map') {
-        await rm(msg.dir, { recursive: true, force: true });
-      } else {
-        await rm(msg.tmpDir, { recursive: true, force: true });
-        if (input.output.kind === 'file') await discardAttempt(input.output.dir, msg.taskId, msg.attempt);
-        else await rm(msg.output.dir, { recursive: true, force: true });
+      try {
+        if (msg.kind === 'map') {
+          await rm(msg.dir, { recursive: true, force: true });
+        } else {
+          await rm(msg.tmpDir, { recursive: true, force: true });
+          if (input.output.kind === 'file') await discardAttempt(input.output.dir, msg.taskId, msg.attempt);
+          else await rm(msg.output.dir, { recursive: true, force: true });
+        }
+      } catch (error) {
+        input.log.warn(
+          { attemptId: `${msg.taskId}_${msg.attempt}`, err: error },
+          'cannot delete attempt files',
+        );
       }
     }
 
@@ -350,7 +408,7 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
           map: view('map', numMaps, mapBytesTotal),
           reduce: view('reduce', numReduces, reduceBytesTotal),
         },
-        failedAttempts,
+        failedAttempts: scheduler.stats().failedAttempts,
       };
     }
 
@@ -372,18 +430,38 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
       };
     }
 
+    /** Ends the job: kills what still runs, then resolves once everything under way has settled. */
     function finish(status: JobReport['status'], error?: SerializedError): void {
       if (finished) return;
       finished = true;
-      input.log.info({ status, failedAttempts, error }, 'job ended');
+      queue.length = 0;
       clearInterval(progressTimer);
       clearInterval(tickTimer);
       input.signal?.removeEventListener('abort', onAbort);
-      for (const { running } of live.values()) running.kill('the job ended');
-      input.onProgress(snapshot());
+      for (const [attemptId, entry] of live) {
+        if (entry.result === undefined) forget(attemptId, 'the job ended');
+      }
+      void settled().then(() => {
+        // Left: successes never committed; their files go with the scratch and _temporary dirs.
+        live.clear();
+        input.onProgress(snapshot());
+        const { failedAttempts, killedAttempts } = scheduler.stats();
+        input.log.info({ status, failedAttempts, killedAttempts, error }, 'job ended');
+        resolve(result(status, error));
+      });
+    }
+
+    /** Resolves when no attempt, commit or file deletion is under way. */
+    async function settled(): Promise<void> {
+      if (inFlight.size > 0) {
+        input.log.debug({ pending: inFlight.size }, 'waiting for killed attempts and commits to settle');
+      }
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    }
+
+    function result(status: JobReport['status'], error?: SerializedError): DriverResult {
       const finishedAt = Date.now();
-      const history = scheduler.attempts();
-      resolve({
+      return {
         jobId: input.jobId,
         status,
         startedAt,
@@ -394,8 +472,8 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
           reduce: phaseReport('reduce', numReduces, reduceBytesTotal),
         },
         counters,
-        attempts: history,
-        duplicateCompletions: scheduler.snapshot().stats.duplicateCompletions,
+        attempts: scheduler.attempts(),
+        duplicateCompletions: scheduler.stats().duplicateCompletions,
         outputRecords: counters['tsmr/REDUCE_OUTPUT_RECORDS'] ?? 0,
         validation: {
           shuffleRecordsMatch:
@@ -404,7 +482,7 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
         },
         error,
         resultSegments: resultSegments.sort((a, b) => (a.source < b.source ? -1 : 1)),
-      });
+      };
     }
 
     for (const worker of executor.workers) {

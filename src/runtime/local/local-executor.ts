@@ -5,6 +5,7 @@
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { deserializeError, ErrorCode, type SerializedError, TsmrError } from '../../errors.ts';
+import { abortableBody } from '../../task/abortable-body.ts';
 import type { JobBody } from '../../task/job-body.ts';
 import type { TaskMessage, TaskProgress, TaskResult } from '../../task/messages.ts';
 import { runTask } from '../../task/run-task.ts';
@@ -45,11 +46,19 @@ function threadPoolExecutor(threads: number): AttemptExecutor {
   };
 }
 
+/**
+ * Attempts run in this thread, one slot. A kill stops an attempt at its next
+ * record, group or close ({@link abortableBody}); `result` rejects once it has stopped.
+ */
 function inProcessExecutor(body: JobBody): AttemptExecutor {
   return {
     workers: [{ id: 'local', slots: 1 }],
     start(_workerId, msg, onProgress): RunningAttempt {
-      return { result: runTask(msg, body, onProgress), kill: () => {} };
+      const abort = new AbortController();
+      const result = runTask(msg, abortableBody(body, abort.signal), onProgress).catch((error: unknown) => {
+        throw abort.signal.aborted ? abort.signal.reason : error;
+      });
+      return { result, kill: (reason) => abort.abort(killed(msg, reason)) };
     },
     close: async () => {},
   };
