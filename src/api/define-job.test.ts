@@ -30,3 +30,16 @@ test('combine and combineValues together are refused', () => {
   );
   validateJobDefinition({ map, reduce, combineValues: undefined, combine: () => {} }, 'x.ts');
 });
+
+test('combineValues and partition must be synchronous: async functions are refused', () => {
+  assert.throws(
+    () =>
+      validateJobDefinition({ map, reduce, combineValues: async (a: number, b: number) => a + b }, 'x.ts'),
+    badJob(/^x\.ts: the job's combineValues is an async function; it must be synchronous/),
+  );
+  assert.throws(
+    () => validateJobDefinition({ map, reduce, partition: async () => 0 }, 'x.ts'),
+    badJob(/^x\.ts: the job's partition is an async function/),
+  );
+  validateJobDefinition({ map: async () => {}, reduce: async () => {}, partition: () => 0 }, 'x.ts');
+});

@@ -58,6 +58,14 @@ export function validateJobDefinition(definition: unknown, where: string): void 
       throw new TsmrError(ErrorCode.BAD_JOB, `${where}: the job's ${name} must be a function`);
     }
   }
+  for (const name of ['combineValues', 'partition'] as const) {
+    if (isAsyncFunction(d[name])) {
+      throw new TsmrError(
+        ErrorCode.BAD_JOB,
+        `${where}: the job's ${name} is an async function; it must be synchronous and return its result`,
+      );
+    }
+  }
   if (d.combine !== undefined && d.combineValues !== undefined) {
     throw new TsmrError(
       ErrorCode.BAD_JOB,
@@ -67,6 +75,13 @@ export function validateJobDefinition(definition: unknown, where: string): void 
   if (d.reducers !== undefined && !(Number.isInteger(d.reducers) && (d.reducers as number) >= 1)) {
     throw new TsmrError(ErrorCode.BAD_JOB, `${where}: reducers must be an integer >= 1`);
   }
+}
+
+function isAsyncFunction(f: unknown): boolean {
+  return (
+    typeof f === 'function' &&
+    (f.constructor.name === 'AsyncFunction' || f.constructor.name === 'AsyncGeneratorFunction')
+  );
 }
 
 const frameUrl = /(file:\/\/[^\s)]+?):\d+:\d+\)?$/;

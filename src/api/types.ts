@@ -147,7 +147,9 @@ export interface JobDefinition<
    * emitted (one value per distinct key in memory), at spills and at the final
    * merge, and `combine` must not be given. `reduce` still sees every
    * remaining value of a key (one per map output segment). It must be
-   * synchronous; it may return its first argument, changed.
+   * synchronous (an `async` function is refused with `TSMR_BAD_JOB` before any
+   * task runs; a returned promise fails the attempt with `TSMR_BAD_JOB`); it
+   * may return its first argument, changed.
    */
   combineValues?(a: V, b: V): V;
   reduce(key: K, values: Values<V>, ctx: ReduceContext<KO, VO>): void | Promise<void>;

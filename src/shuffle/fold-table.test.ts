@@ -273,6 +273,23 @@ describe('fold table collector', () => {
     ]);
   });
 
+  it('a fold that returns a promise is TSMR_BAD_JOB, at emit and in the final merge', async (t) => {
+    const promised: Fold = (a, b) => Promise.resolve((a as number) + (b as number));
+    const c = collector(tempDir(t), 1, promised, 1 << 20, () => {});
+    c.emit('a', 1);
+    const badJob = (e: unknown) =>
+      e instanceof TsmrError &&
+      e.code === ErrorCode.BAD_JOB &&
+      /combineValues\(\) returned a promise/.test(e.message);
+    assert.throws(() => c.emit('a', 2), badJob);
+    // Two spills of one key each: the final merge folds them.
+    const d = collector(tempDir(t), 1, promised, 1 << 20, () => {});
+    d.emit('a', 1);
+    await d.spill();
+    d.emit('a', 2);
+    await assert.rejects(d.finish(), badJob);
+  });
+
   it('a combiner and a fold together are refused', (t) => {
     assert.throws(
       () =>

@@ -35,6 +35,37 @@ import { decodeValue, writeValue } from './value-codec.ts';
 /** The job's `combineValues`: folds two values of one key into one. */
 export type Fold = (a: unknown, b: unknown) => unknown;
 
+/**
+ * `fold(a, b)`, checked.
+ * @throws TsmrError `TSMR_USER_CODE` when the fold throws; `TSMR_BAD_JOB` when it
+ *   returns a promise (`combineValues` must be synchronous).
+ */
+export function applyFold(fold: Fold, a: unknown, b: unknown): unknown {
+  let folded: unknown;
+  try {
+    folded = fold(a, b);
+  } catch (cause) {
+    throw new TsmrError(
+      ErrorCode.USER_CODE,
+      `combineValues() threw: ${(cause as Error)?.message ?? String(cause)}`,
+      {
+        cause,
+      },
+    );
+  }
+  if (
+    typeof folded === 'object' &&
+    folded !== null &&
+    typeof (folded as PromiseLike<unknown>).then === 'function'
+  ) {
+    throw new TsmrError(
+      ErrorCode.BAD_JOB,
+      'combineValues() returned a promise: it must be synchronous (fold two values into one and return it)',
+    );
+  }
+  return folded;
+}
+
 /** Accounted bytes per distinct key besides `ENTRY_BYTES` and the key: value slot and emit count. */
 const SLOT_BYTES = 16;
 
@@ -114,7 +145,7 @@ export class FoldTable {
   /**
    * Adds one pair: folds `value` into its key's value, or inserts the key.
    * @throws TsmrError `TSMR_BAD_KEY`, `TSMR_BAD_VALUE`, `TSMR_BAD_PARTITION`;
-   *   `TSMR_USER_CODE` when the fold throws (nothing is added then).
+   *   `TSMR_USER_CODE` when the fold throws, `TSMR_BAD_JOB` when it returns a promise (nothing is added then).
    */
   add(key: Key, value: unknown): void {
     // The hot path: a known string key and a number (word count).
@@ -182,17 +213,8 @@ export class FoldTable {
     }
   }
 
-  /** `fold(a, b)`, its errors as `TSMR_USER_CODE`. */
   private apply(a: unknown, b: unknown): unknown {
-    try {
-      return this.fold(a, b);
-    } catch (cause) {
-      throw new TsmrError(
-        ErrorCode.USER_CODE,
-        `combineValues() threw: ${(cause as Error)?.message ?? String(cause)}`,
-        { cause },
-      );
-    }
+    return applyFold(this.fold, a, b);
   }
 
   /** Entry ids in (partition, key) order (`KeyIndex.sortedIds`; valid until the next call). */

@@ -49,7 +49,7 @@ import { join } from 'node:path';
 import type { Key } from '../api/types.ts';
 import { ErrorCode, TsmrError } from '../errors.ts';
 import { CombineTable } from './combine-table.ts';
-import { FoldTable } from './fold-table.ts';
+import { applyFold, FoldTable } from './fold-table.ts';
 import type { Fold, FoldTableCache } from './fold-table.ts';
 import type { LogPool, TableGroup } from './combine-table.ts';
 import { runCombiner } from './combiner.ts';
@@ -543,7 +543,7 @@ export class MapOutputCollector {
  * Writes a merged partition to `writer`, folding the values of equal keys
  * into one record (a key seen once is copied as it is, not decoded).
  * @returns the records read.
- * @throws TsmrError `TSMR_USER_CODE` when `fold` throws.
+ * @throws TsmrError `TSMR_USER_CODE` when `fold` throws, `TSMR_BAD_JOB` when it returns a promise.
  */
 function foldMerged(cursor: MergeCursor, partition: number, writer: RunWriter, fold: Fold): number {
   const key = new ByteWriter(256);
@@ -564,16 +564,7 @@ function foldMerged(cursor: MergeCursor, partition: number, writer: RunWriter, f
     if (pending && keyRangeEquals(buf, cursor.keyStart, cursor.keyEnd, key.buf, 0, key.pos)) {
       if (!folded) acc = decodeValue(value.buf, 0, value.pos);
       folded = true;
-      const b = decodeValue(buf, cursor.valueStart, cursor.valueEnd);
-      try {
-        acc = fold(acc, b);
-      } catch (cause) {
-        throw new TsmrError(
-          ErrorCode.USER_CODE,
-          `combineValues() threw: ${(cause as Error)?.message ?? String(cause)}`,
-          { cause },
-        );
-      }
+      acc = applyFold(fold, acc, decodeValue(buf, cursor.valueStart, cursor.valueEnd));
       continue;
     }
     if (pending) flush();
