@@ -10,7 +10,7 @@
  * its encoding. A string key is stored as a fresh copy decoded from its
  * encoding: a key sliced out of a large input line or chunk would otherwise
  * keep that whole line alive. (A string with lone surrogates encodes like its
- * U+FFFD form, and is stored as another name for it.)
+ * U+FFFD form, and is found under that form.)
  *
  * Memory accounting (`bytes`) is approximate: per distinct key
  * {@link ENTRY_BYTES} plus its key bytes, plus the strings the maps hold.
@@ -24,7 +24,7 @@ import type { CheckedPartition } from './sort-buffer.ts';
 import type { KeySorter } from './sort-index.ts';
 
 /** Accounted bytes per distinct key, besides its key bytes (table slots, key string, metadata, sort order). */
-export const ENTRY_BYTES = 112;
+export const ENTRY_BYTES = 100;
 /** Strings at least this long may be slices of a larger string (V8's `SlicedString::kMinLength`). */
 const SLICE_MIN = 13;
 
@@ -193,22 +193,17 @@ export class KeyIndex {
     w.byte(KeyTag.STRING);
     w.string(key);
     const object = ownedKeyString(key, w.buf, start, w.pos);
-    if (object !== key) {
-      // Lone surrogates: `key` is another name of `object`.
+    if (!key.isWellFormed()) {
+      // Lone surrogates: `key` encodes like `object`, its U+FFFD form, which is
+      // the name the table keeps (such a key takes this path at every emit).
       const existing = this.strings.get(object);
       if (existing >= 0) {
         w.pos = start;
-        this.strings.set(key, existing);
-        this.bytes += key.length * 2 + 48;
         return existing;
       }
     }
     const id = this.newEntry(this.partitionOf(start, object), start, object);
     this.strings.set(object, id);
-    if (object !== key) {
-      this.strings.set(key, id);
-      this.bytes += key.length * 2 + 48;
-    }
     this.bytes += object.length;
     return id;
   }

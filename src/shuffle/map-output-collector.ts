@@ -30,10 +30,12 @@
  * Memory (as accounted; the JS heap adds its garbage-collection slack) is
  * bounded by `sortBufferBytes` plus one map call's output — 1.5 × that during
  * a compaction — plus the final merge's read buffers (`mergeFanIn` × 256 KiB).
- * A combining job's accounting is approximate (per key 112 bytes plus its key
- * bytes, per value about 34 bytes plus its encoding: measured, not exact); a
- * folding job's is per key 128 bytes plus its key bytes (and an estimate of
- * non-number values).
+ * A combining job's accounting is approximate (per key 100 bytes plus its key
+ * bytes twice, as encoding and as string, per value about 34 bytes plus its
+ * encoding: measured, not exact); a folding job's is per key 116 bytes plus
+ * its key bytes twice (and an estimate of non-number values). A fold table
+ * kept for the thread's next map task (`FoldTableCache`) stays within the
+ * budget.
  *
  * Counters (added at each spill and at finish): `MAP_OUTPUT_RECORDS` (emit
  * calls), `MAP_OUTPUT_BYTES` (encoded key + value bytes of those emits, before
