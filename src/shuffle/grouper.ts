@@ -53,6 +53,18 @@ export interface GroupIterable extends Iterable<RangedGroup> {
   readonly records: number;
 }
 
+/** Options of {@link groupByKey}. */
+export interface GroupOptions {
+  /**
+   * Called with the records read so far after every `every` records, also in
+   * the middle of a key's values: a reducer busy with one huge key still
+   * reports progress (Hadoop's value iterator reports progress per value).
+   */
+  onRecords?(records: number): void;
+  /** Records between two `onRecords` calls (default 65 536). */
+  every?: number;
+}
+
 /**
  * Groups consecutive records with equal encoded keys. `cursor` must be sorted
  * by key (a merge output); the groups come in its order. Iterable once.
@@ -61,8 +73,8 @@ export interface GroupIterable extends Iterable<RangedGroup> {
  * that they yield nothing. Errors of the cursor (e.g. `TSMR_CORRUPT_DATA`)
  * are thrown from whichever iteration step reads the record.
  */
-export function groupByKey(cursor: RecordCursor): GroupIterable {
-  return new Grouper(cursor);
+export function groupByKey(cursor: RecordCursor, options: GroupOptions = {}): GroupIterable {
+  return new Grouper(cursor, options);
 }
 
 class Grouper implements GroupIterable, Iterator<RangedGroup> {
@@ -73,9 +85,25 @@ class Grouper implements GroupIterable, Iterator<RangedGroup> {
   pending = false;
   exhausted = false;
   private current: GroupValues | undefined;
+  private readonly onRecords: ((records: number) => void) | undefined;
+  private readonly every: number;
+  /** Records left until the next `onRecords` call. */
+  private untilReport: number;
 
-  constructor(cursor: RecordCursor) {
+  constructor(cursor: RecordCursor, options: GroupOptions) {
     this.cursor = cursor;
+    this.onRecords = options.onRecords;
+    this.every = options.every ?? 65_536;
+    this.untilReport = this.every;
+  }
+
+  /** Counts a record read from the cursor. */
+  counted(): void {
+    this.records++;
+    if (--this.untilReport === 0) {
+      this.untilReport = this.every;
+      this.onRecords?.(this.records);
+    }
   }
 
   [Symbol.iterator](): Iterator<RangedGroup> {
@@ -91,7 +119,7 @@ class Grouper implements GroupIterable, Iterator<RangedGroup> {
         this.current = undefined;
         return { done: true, value: undefined };
       }
-      this.records++;
+      this.counted();
     }
     this.pending = false;
     const c = this.cursor;
@@ -157,7 +185,7 @@ class GroupValues extends ValuesIterator implements RangedGroup {
       this.ended = true;
       return false;
     }
-    g.records++;
+    g.counted();
     const k = this.encodedKey;
     if (!keyRangeEquals(c.buf, c.keyStart, c.keyEnd, k, 0, k.length)) {
       g.pending = true;

@@ -18,8 +18,8 @@ import { abortQuietly, isThenable } from './module-job-body.ts';
 import { createRecordsOutputWriter } from './records-output.ts';
 import { createAttemptState } from './task-context.ts';
 
-/** Progress is reported at most once per this many groups. */
-const PROGRESS_EVERY_GROUPS = 4096;
+/** Progress is reported once per this many records read (also within one key's values). */
+const PROGRESS_EVERY_RECORDS = 32_768;
 
 export async function runReduceTask(
   msg: ReduceTaskMessage,
@@ -36,7 +36,10 @@ export async function runReduceTask(
 
   const path = join(msg.output.dir, msg.output.fileName);
   const merged = mergeSegments(msg.segments, { fanIn: msg.mergeFanIn, tmpDir: msg.tmpDir });
-  const groups = groupByKey(merged);
+  const groups = groupByKey(merged, {
+    every: PROGRESS_EVERY_RECORDS,
+    onRecords: (records) => onProgress({ records, bytes: fraction(records, totalRecords) * totalBytes }),
+  });
   let currentKey: Buffer | undefined;
   const writer =
     msg.output.kind === 'file'
@@ -61,9 +64,7 @@ export async function runReduceTask(
       currentKey = group.encodedKey;
       const result = callReducer(reducer.group.bind(reducer), group.key, group.values);
       if (isThenable(result)) await result.then(undefined, (cause: unknown) => rethrow(cause, group.key));
-      if (++groupCount % PROGRESS_EVERY_GROUPS === 0) {
-        onProgress({ records: groups.records, bytes: fraction(groups.records, totalRecords) * totalBytes });
-      }
+      groupCount++;
     }
     if (msg.crashAt !== undefined) throw injectedFailure(msg.taskId, msg.attempt);
     await reducer.close?.();
