@@ -210,6 +210,25 @@ test('workers: 0: an attempt killed for a timeout stops at its next record and c
   assert.ok(!existsSync(join(input.workDir, 'map', 'm-00000_0')), 'killed attempt files deleted');
 });
 
+test(
+  'workers: 0: an attempt stuck in an await does not keep a cancelled job from ending',
+  { timeout: 30_000 },
+  async () => {
+    const controller = new AbortController();
+    const job = defineJob({
+      async map(_offset: number, _line: string) {
+        controller.abort();
+        await new Promise(() => {}); // never settles
+      },
+      reduce() {},
+    });
+    const input = driverInput({ name: 'stuck', job, signal: controller.signal });
+    const result = await driveJob(input);
+    assert.equal(result.status, 'cancelled');
+    assert.equal(result.attempts[0]?.status, 'killed');
+  },
+);
+
 test('a killed attempt is no longer counted as running, and the files of its late result are deleted', async () => {
   let progress: ProgressSnapshot | undefined;
   let onSnapshot = (_s: ProgressSnapshot) => {};

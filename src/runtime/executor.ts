@@ -10,9 +10,12 @@ export interface RunningAttempt {
    * its way (the driver ignores it). Does nothing once the attempt has ended.
    *
    * The driver ends a job only after `result` settled, and the caller deletes the
-   * job's files only after `close()`: between them they must ensure that a killed
-   * attempt writes no more (local mode: an attempt in this thread settles once it
-   * has stopped; a worker thread is terminated, which `close()` waits for).
+   * job's files only after `close()`. Local mode: an attempt in this thread
+   * settles once it has stopped, or one second after the kill if it is stuck in
+   * an `await`; a worker thread's attempt rejects at once and its thread is
+   * terminated (piscina does not wait for the thread to exit, so a thread caught
+   * in a synchronous file call may finish that call afterwards; what it writes
+   * goes with the attempt's or the job's deleted files).
    */
   kill(reason: string): void;
 }

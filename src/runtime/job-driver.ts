@@ -164,7 +164,8 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
     /** Remembers work under way (an attempt, a commit, a deletion): the job ends only after it settled. */
     function track(work: Promise<unknown>): void {
       inFlight.add(work);
-      void work.finally(() => inFlight.delete(work));
+      const done = (): void => void inFlight.delete(work);
+      work.then(done, done);
     }
 
     /**
