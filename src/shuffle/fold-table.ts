@@ -2,7 +2,7 @@
  * The map-side hash table of jobs with `combineValues` (Spark's `reduceByKey`:
  * a binary fold `(a, b) => c`, applied as values are emitted).
  *
- * Each emit costs one `Map` lookup (key → entry id), then either a fold of the
+ * Each emit costs one hash-table lookup (key → entry id), then either a fold of the
  * value into the entry's slot (`values[id] = fold(values[id], value)`, a plain
  * JS array: numbers stay unboxed small integers or heap numbers, no log) or,
  * for a new key, an insert: the key is encoded once into a key arena and
@@ -18,7 +18,8 @@
  * caller may mutate what it emitted.
  *
  * Memory accounting (`bytes`) is approximate: per distinct key
- * `ENTRY_BYTES` (`key-index.ts`) + 16 plus its key bytes; per non-number value the
+ * `ENTRY_BYTES` (`key-index.ts`) + 16 plus its key bytes twice (encoding and
+ * string); per non-number value the
  * encoded size of what was folded into it (strings: their current length),
  * an over-estimate for folds that shrink (max, sum of objects…).
  */
@@ -74,6 +75,8 @@ export class FoldTable {
   adds = 0;
   /** Keys with a value (emits > 0). */
   private live = 0;
+  /** What a new table holding only the keys with a value would account: see {@link liveBytes}. */
+  private liveMemory = 0;
   private fold: Fold;
   /** Key → entry id. */
   private readonly keys: KeyIndex;
@@ -102,11 +105,6 @@ export class FoldTable {
     return this.live;
   }
 
-  /** Distinct keys held, with or without a value. */
-  get keyCount(): number {
-    return this.keys.size;
-  }
-
   /** Whether {@link FoldTableCache} may pass the table to a task with `numPartitions` partitions. */
   reusableFor(numPartitions: number): boolean {
     return this.keys.reusableFor(numPartitions);
@@ -125,11 +123,22 @@ export class FoldTable {
     this.valueBytes = 0;
     this.adds = 0;
     this.live = 0;
+    this.liveMemory = 0;
   }
 
-  /** Approximate memory held, in bytes. */
+  /** Approximate memory held, in bytes (keys without a value included). */
   get bytes(): number {
     return this.keys.bytes + this.valueMemory;
+  }
+
+  /**
+   * The bytes a new table would account after the same `add` calls as this
+   * one since its {@link reset}: keys without a value are left out. The
+   * collector spills on this, so that a task spills at the same points, and
+   * folds the same values together, whatever table it was given.
+   */
+  get liveBytes(): number {
+    return this.liveMemory;
   }
 
   /** Encoded key + value bytes of all pairs passed to `add` (Hadoop's MAP_OUTPUT_BYTES). */
@@ -156,7 +165,7 @@ export class FoldTable {
         const n = v[2 * id + 1] as number;
         if (n === 0) {
           v[2 * id] = value;
-          this.live++;
+          this.firstValue(id);
         } else {
           v[2 * id] = this.apply(v[2 * id], value);
         }
@@ -192,7 +201,7 @@ export class FoldTable {
     const n = this.values[2 * id + 1] as number;
     if (n === 0) {
       this.values[2 * id] = value;
-      this.live++;
+      this.firstValue(id);
     } else {
       this.values[2 * id] = this.apply(this.values[2 * id], value);
     }
@@ -209,8 +218,15 @@ export class FoldTable {
             ? folded.length + 16
             : this.valueSizes[id] + size;
       this.valueMemory += estimate - this.valueSizes[id];
+      this.liveMemory += estimate - this.valueSizes[id];
       this.valueSizes[id] = estimate;
     }
+  }
+
+  /** Counts key `id`, which just got its first value since the last reset, as live. */
+  private firstValue(id: number): void {
+    this.live++;
+    this.liveMemory += this.keys.entryBytes[id] + SLOT_BYTES;
   }
 
   private apply(a: unknown, b: unknown): unknown {
@@ -256,9 +272,10 @@ export class FoldTable {
  * closure per task; tables made with one are not passed on.)
  *
  * Holds at most one table. The caller decides what is worth keeping
- * (`MapOutputCollector` keeps a table within its sort buffer that the task
- * used at least half of). A kept table stays in memory while the thread is
- * idle: at most one sort buffer's worth per thread.
+ * (`MapOutputCollector` keeps a table that holds less than its sort buffer).
+ * A kept table stays in memory while the thread is idle or runs other tasks:
+ * at most one sort buffer's worth per thread (`runTask` drops it when the
+ * thread starts a reduce task).
  */
 export class FoldTableCache {
   private kept: FoldTable | undefined;
@@ -278,5 +295,10 @@ export class FoldTableCache {
   /** Keeps `table` for the next {@link take}, in place of any other. */
   keep(table: FoldTable): void {
     this.kept = table;
+  }
+
+  /** Drops the kept table. */
+  clear(): void {
+    this.kept = undefined;
   }
 }

@@ -35,6 +35,8 @@ export class KeyIndex {
   bytes = 0;
   /** Per entry id: partition, key start, key end (in {@link keyBuf}). */
   meta: Uint32Array = new Uint32Array(3 * 256);
+  /** Per entry id: the bytes it added to {@link bytes}. */
+  entryBytes: Uint32Array = new Uint32Array(256);
   /** Per entry id, when asked for: the key, for string and number keys (others are `undefined`). */
   readonly keyObjects: Array<Key | undefined> | undefined;
   private readonly numPartitions: number;
@@ -89,7 +91,7 @@ export class KeyIndex {
       if (found !== undefined) return found;
       writeKey(w, key);
       const object = key === 0 ? 0 : key;
-      const id = this.newEntry(this.partitionOf(start, object), start, object);
+      const id = this.newEntry(this.partitionOf(start, object), start, object, 0);
       this.numbers.set(object, id);
       return id;
     }
@@ -100,9 +102,8 @@ export class KeyIndex {
     const found = this.others.get(name);
     if (found !== undefined) return found;
     w.bytes(s.buf, 0, s.pos);
-    const id = this.newEntry(this.partitionOf(start, key), start, undefined);
+    const id = this.newEntry(this.partitionOf(start, key), start, undefined, name.length + 24);
     this.others.set(name, id);
-    this.bytes += name.length + 24;
     return id;
   }
 
@@ -126,19 +127,18 @@ export class KeyIndex {
     w.bytes(keyBuf, keyStart, keyEnd);
     if (typeof key === 'string') {
       const object = ownedKeyString(key, w.buf, start, w.pos);
-      const id = this.newEntry(partition, start, object);
+      const id = this.newEntry(partition, start, object, object.length);
       this.strings.set(object, id);
       return id;
     }
     if (typeof key === 'number') {
-      const id = this.newEntry(partition, start, key === 0 ? 0 : key);
+      const id = this.newEntry(partition, start, key === 0 ? 0 : key, 0);
       this.numbers.set(key, id);
       return id;
     }
-    const id = this.newEntry(partition, start, undefined);
     const name = w.buf.toString('latin1', start, w.pos);
+    const id = this.newEntry(partition, start, undefined, name.length + 24);
     this.others.set(name, id);
-    this.bytes += name.length + 24;
     return id;
   }
 
@@ -202,9 +202,8 @@ export class KeyIndex {
         return existing;
       }
     }
-    const id = this.newEntry(this.partitionOf(start, object), start, object);
+    const id = this.newEntry(this.partitionOf(start, object), start, object, object.length);
     this.strings.set(object, id);
-    this.bytes += object.length;
     return id;
   }
 
@@ -221,21 +220,29 @@ export class KeyIndex {
     }
   }
 
-  /** A new entry for the key just written at `keyArena[start, pos)`. */
-  private newEntry(partition: number, start: number, object: Key | undefined): number {
+  /**
+   * A new entry for the key just written at `keyArena[start, pos)`.
+   * @param extra accounted bytes of the key's map entry (its string, its name).
+   */
+  private newEntry(partition: number, start: number, object: Key | undefined, extra: number): number {
     const id = this.size;
     const end = this.keyArena.pos;
     if (3 * id === this.meta.length) {
       const bigger = new Uint32Array(this.meta.length * 2);
       bigger.set(this.meta);
       this.meta = bigger;
+      const more = new Uint32Array(this.entryBytes.length * 2);
+      more.set(this.entryBytes);
+      this.entryBytes = more;
     }
     this.meta[3 * id] = partition;
     this.meta[3 * id + 1] = start;
     this.meta[3 * id + 2] = end;
+    const bytes = ENTRY_BYTES + (end - start) + extra;
+    this.entryBytes[id] = bytes;
+    this.bytes += bytes;
     this.keyObjects?.push(object);
     this.size = id + 1;
-    this.bytes += ENTRY_BYTES + (end - start);
     return id;
   }
 }

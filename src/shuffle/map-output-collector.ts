@@ -33,9 +33,9 @@
  * A combining job's accounting is approximate (per key 100 bytes plus its key
  * bytes twice, as encoding and as string, per value about 34 bytes plus its
  * encoding: measured, not exact); a folding job's is per key 116 bytes plus
- * its key bytes twice (and an estimate of non-number values). A fold table
- * kept for the thread's next map task (`FoldTableCache`) stays within the
- * budget.
+ * its key bytes twice (and an estimate of non-number values). A task given
+ * the fold table of an earlier task (`FoldTableCache`) also holds that table's
+ * keys it does not use, less than one more budget, until its first spill.
  *
  * Counters (added at each spill and at finish): `MAP_OUTPUT_RECORDS` (emit
  * calls), `MAP_OUTPUT_BYTES` (encoded key + value bytes of those emits, before
@@ -213,7 +213,7 @@ export class MapOutputCollector {
       this.table !== undefined
         ? this.table.bytes
         : this.folds !== undefined
-          ? this.folds.bytes
+          ? this.folds.liveBytes
           : (this.buffer as SortBuffer).bytes;
     return bytes >= this.budget;
   }
@@ -318,10 +318,10 @@ export class MapOutputCollector {
 
   /**
    * Writes the fold table to a spill run, sorted, and starts a new one. The
-   * final spill also marks the table for the cache if it is worth keeping:
-   * within the budget, and at least half of its keys used by this task. (A
-   * kept table that leaves too little room for a task's new keys costs that
-   * task one more spill, after which the task goes on with a fresh table.)
+   * final spill also marks the table for the cache if it holds less than the
+   * budget, keys without a value included. (The next task spills on its own
+   * keys only, `FoldTable.liveBytes`, so the kept keys it does not use add at
+   * most one budget to its memory, until its first spill drops them.)
    */
   private spillFolds(final: boolean): void {
     const folds = this.folds as FoldTable;
@@ -332,8 +332,7 @@ export class MapOutputCollector {
       this.combineOutput += folds.size;
       this.emittedBytesOfOldTables += folds.emittedBytes;
     }
-    const worthKeeping = folds.bytes < this.budget && 2 * folds.size >= folds.keyCount;
-    if (final && worthKeeping && folds.reusableFor(this.numPartitions)) this.keptTable = folds;
+    if (final && folds.bytes < this.budget && folds.reusableFor(this.numPartitions)) this.keptTable = folds;
     this.folds = this.newFoldTable();
   }
 

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import type { Key, MapContext } from '../api/types.ts';
 import { ErrorCode, TsmrError } from '../errors.ts';
 import { readSplit } from '../io/record-reader.ts';
-import { FoldTableCache } from '../shuffle/fold-table.ts';
+import type { FoldTableCache } from '../shuffle/fold-table.ts';
 import { MapOutputCollector } from '../shuffle/map-output-collector.ts';
 import { injectedFailure } from './injected-failure.ts';
 import type { JobBody } from './job-body.ts';
@@ -15,13 +15,15 @@ import type { MapTaskMessage, TaskProgress, TaskResult } from './messages.ts';
 import { abortQuietly, isThenable } from './module-job-body.ts';
 import { createAttemptState } from './task-context.ts';
 
-/** This thread's fold table, passed from one map task to the next (`FoldTableCache`). */
-const foldTableCache = new FoldTableCache();
-
+/**
+ * @param foldTableCache where a job with `combineValues` takes the fold table
+ *   of this thread's previous map task from, and leaves its own.
+ */
 export async function runMapTask(
   msg: MapTaskMessage,
   body: JobBody,
   onProgress: (p: TaskProgress) => void,
+  foldTableCache?: FoldTableCache,
 ): Promise<TaskResult> {
   const { ctx, counters, status } = createAttemptState(msg);
   const numPartitions = msg.numReducers;

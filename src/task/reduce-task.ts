@@ -18,8 +18,8 @@ import { abortQuietly, isThenable } from './module-job-body.ts';
 import { createRecordsOutputWriter } from './records-output.ts';
 import { createAttemptState } from './task-context.ts';
 
-/** Progress is reported once per this many records read (also within one key's values). */
-const PROGRESS_EVERY_RECORDS = 32_768;
+/** Progress is reported once per this many records read, also within one key's values (so at least once per 4096 keys). */
+const PROGRESS_EVERY_RECORDS = 4096;
 
 export async function runReduceTask(
   msg: ReduceTaskMessage,
