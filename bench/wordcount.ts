@@ -40,7 +40,7 @@ export interface WordcountRun {
 
 const MiB = 1024 * 1024;
 /** Runs of each 1 GiB configuration; the fastest counts. */
-const REPEATS = 2;
+const REPEATS = 3;
 
 async function run(args: string[]): Promise<{ wallMs: number; stdout: string }> {
   const start = performance.now();
