@@ -10,6 +10,7 @@ import { rm } from 'node:fs/promises';
 import type { OutputFormat } from '../api/types.ts';
 import { ErrorCode, TsmrError } from '../errors.ts';
 import { ByteWriter } from '../shuffle/byte-writer.ts';
+import { closeQuietly } from '../shuffle/file-io.ts';
 import { ioError } from './io-error.ts';
 
 /**
@@ -170,13 +171,7 @@ class FileOutputWriter implements OutputWriter {
     this.fd = undefined;
     this.result = undefined;
     this.out.reset();
-    if (fd !== undefined) {
-      try {
-        closeSync(fd);
-      } catch {
-        // closing a file that is deleted next
-      }
-    }
+    if (fd !== undefined) closeQuietly(fd); // the file is deleted next
     this.failure ??= new TsmrError(ErrorCode.INTERNAL, `the output file ${this.path} was aborted`);
     await rm(this.path, { force: true }).catch(() => {});
   }
@@ -197,13 +192,7 @@ class FileOutputWriter implements OutputWriter {
   private fail(cause: unknown): TsmrError {
     const fd = this.fd;
     this.fd = undefined;
-    if (fd !== undefined) {
-      try {
-        closeSync(fd);
-      } catch {
-        // the write error is the one to report
-      }
-    }
+    if (fd !== undefined) closeQuietly(fd); // the write error is the one to report
     this.failure = ioError(`cannot write the output file ${this.path}`, cause, { file: this.path });
     return this.failure;
   }

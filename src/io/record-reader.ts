@@ -5,12 +5,13 @@
  * the record handler synchronously, awaiting only when it returns a promise.
  */
 import { isAscii } from 'node:buffer';
-import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { createReadStream, openSync, readSync } from 'node:fs';
 import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { InputFormat } from '../api/types.ts';
 import { ErrorCode, TsmrError, isTsmrError } from '../errors.ts';
 import { readVarint } from '../shuffle/byte-writer.ts';
+import { closeQuietly } from '../shuffle/file-io.ts';
 import { decodeValue } from '../shuffle/value-codec.ts';
 import { ioError } from './io-error.ts';
 import type { Split, SplitPart } from './splits.ts';
@@ -218,13 +219,7 @@ class FileSource implements ByteSource {
   async close(): Promise<void> {
     const fd = this.fd;
     this.fd = undefined;
-    if (fd !== undefined) {
-      try {
-        closeSync(fd);
-      } catch {
-        // Nothing was written; a failed close loses nothing.
-      }
-    }
+    if (fd !== undefined) closeQuietly(fd); // nothing was written: a failed close loses nothing
   }
 }
 
