@@ -171,3 +171,24 @@ if (import.meta.main) {
   const dir = await ensureCorpusDir(process.argv[2]);
   console.log(`corpus ready: ${relative(process.cwd(), dir) || '.'} (brown/, spam/<folder>/)`);
 }
+
+/**
+ * Words and distinct words in a word-count output directory `out`: the sums
+ * of the counts in the `word\tcount` lines of its part files (`outputFiles`
+ * of its `_job.json`, relative to `out`), to check that runs agree.
+ */
+export async function wordCountTotals(
+  out: string,
+  outputFiles: readonly string[],
+): Promise<{ words: number; distinct: number }> {
+  let words = 0;
+  let distinct = 0;
+  for (const part of outputFiles) {
+    const text = await readFile(resolve(out, part), 'latin1');
+    for (let tab = text.indexOf('\t'); tab >= 0; tab = text.indexOf('\t', tab + 1)) {
+      words += parseInt(text.slice(tab + 1, text.indexOf('\n', tab)), 10);
+      distinct++;
+    }
+  }
+  return { words, distinct };
+}

@@ -19,9 +19,9 @@ import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { JobReport } from '../src/index.ts';
-import { ensureBenchFile, GiB, repoRoot } from './corpus.ts';
+import { ensureBenchFile, GiB, repoRoot, wordCountTotals } from './corpus.ts';
 
 export interface StreamingBenchRun {
   label: string;
@@ -32,6 +32,16 @@ export interface StreamingBenchRun {
 }
 
 const fixtures = 'test/fixtures/streaming';
+
+/** The shell word count (b): `tr|awk` mapper, the awk reducer also as combiner. Paths relative to the repository. */
+export const shellWordCount = [
+  '--mapper',
+  `./${fixtures}/wc_map.sh`,
+  '--combiner',
+  `./${fixtures}/wc_reduce.sh`,
+  '--reducer',
+  `./${fixtures}/wc_reduce.sh`,
+];
 
 /** (c)'s mapper: counts the words of its split in an awk array, prints `word\tcount` at the end. */
 const countingMapper =
@@ -49,15 +59,7 @@ async function tsmrRun(label: string, input: string, job: string[]): Promise<Str
   const wallMs = performance.now() - start;
   if (code !== 0) throw new Error(`tsmr ${job.join(' ')} exited ${code}\n${stderr.trim()}`);
   const report = JSON.parse(await readFile(join(out, '_job.json'), 'utf8')) as JobReport;
-  let words = 0;
-  let distinct = 0;
-  for (const part of report.outputFiles) {
-    const text = await readFile(resolve(out, part), 'latin1');
-    for (let tab = text.indexOf('\t'); tab >= 0; tab = text.indexOf('\t', tab + 1)) {
-      words += parseInt(text.slice(tab + 1, text.indexOf('\n', tab)), 10);
-      distinct++;
-    }
-  }
+  const { words, distinct } = await wordCountTotals(out, report.outputFiles);
   return { label, wallMs, peakRssBytes: report.peakRssBytes, words, distinct };
 }
 
@@ -75,17 +77,7 @@ export async function main(): Promise<StreamingBenchRun[]> {
 
   const plans: [string, string[]][] = [
     ['module job examples/wordcount.ts', ['examples/wordcount.ts']],
-    [
-      'streaming: tr|awk word\\t1, awk combiner + reducer',
-      [
-        '--mapper',
-        `./${fixtures}/wc_map.sh`,
-        '--combiner',
-        `./${fixtures}/wc_reduce.sh`,
-        '--reducer',
-        `./${fixtures}/wc_reduce.sh`,
-      ],
-    ],
+    ['streaming: tr|awk word\\t1, awk combiner + reducer', shellWordCount],
     [
       'streaming: tr|awk counting mapper, awk reducer',
       ['--mapper', countingMapper, '--reducer', `./${fixtures}/wc_reduce.sh`],

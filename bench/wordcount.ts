@@ -19,11 +19,11 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { JobReport } from '../src/index.ts';
-import { ensureBenchFile, GiB, repoRoot } from './corpus.ts';
+import { ensureBenchFile, GiB, repoRoot, wordCountTotals } from './corpus.ts';
 
 /** One measured run. Times in ms, sizes in bytes. */
 export interface WordcountRun {
@@ -79,16 +79,7 @@ async function tsmr(path: string, inputBytes: number, workers: number, label: st
   const args = ['bin/tsmr.js', 'run', 'examples/wordcount.ts', '--input', path, '--output', out];
   const { wallMs } = await run([...args, '--overwrite', '--quiet', '--workers', String(workers)]);
   const report = JSON.parse(await readFile(join(out, '_job.json'), 'utf8')) as JobReport;
-  let words = 0;
-  let distinct = 0;
-  const parts = (await readdir(out)).filter((name) => name.startsWith('part-r-'));
-  for (const part of parts) {
-    const text = await readFile(join(out, part), 'latin1');
-    for (let tab = text.indexOf('\t'); tab >= 0; tab = text.indexOf('\t', tab + 1)) {
-      words += parseInt(text.slice(tab + 1, text.indexOf('\n', tab)), 10);
-      distinct++;
-    }
-  }
+  const { words, distinct } = await wordCountTotals(out, report.outputFiles);
   return {
     label,
     inputBytes,

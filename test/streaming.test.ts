@@ -18,19 +18,11 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { brownFiles } from '../bench/corpus.ts';
+import { shellWordCount } from '../bench/streaming.ts';
 import type { JobReport } from '../src/index.ts';
 import { runCli } from './support/run-cli.ts';
 
 const fixtures = 'test/fixtures/streaming';
-/** The shell word count: tr/awk mapper, the awk reducer also as combiner. */
-const shellWordCount = [
-  '--mapper',
-  `./${fixtures}/wc_map.sh`,
-  '--combiner',
-  `./${fixtures}/wc_reduce.sh`,
-  '--reducer',
-  `./${fixtures}/wc_reduce.sh`,
-];
 let tmp = '';
 /** About a fifth of the Brown corpus (every fifth file, ~2 MB). */
 let brown = '';
