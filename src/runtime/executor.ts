@@ -9,13 +9,14 @@ export interface RunningAttempt {
    * then rejects with `TSMR_CANCELLED`, or resolves if the result was already on
    * its way (the driver ignores it). Does nothing once the attempt has ended.
    *
-   * The driver ends a job only after `result` settled, and the caller deletes the
-   * job's files only after `close()`. Local mode: an attempt in this thread
-   * settles once it has stopped, or one second after the kill if it is stuck in
-   * an `await`; a worker thread's attempt rejects at once and its thread is
-   * terminated (piscina does not wait for the thread to exit, so a thread caught
-   * in a synchronous file call may finish that call afterwards; what it writes
-   * goes with the attempt's or the job's deleted files).
+   * The driver ends a job after `result` settled, or after a grace period
+   * (one second, `KILL_GRACE_MS` in `job-driver.ts`) if it does not; the caller deletes the
+   * job's files after `close()`. Local mode: an attempt in this thread settles
+   * once it has stopped (one stuck in an `await` does not); a worker thread's
+   * attempt rejects at once and its thread is terminated (piscina does not wait
+   * for the thread to exit, so a thread caught in a synchronous file call may
+   * finish that call afterwards; what it writes goes with the attempt's or the
+   * job's deleted files).
    */
   kill(reason: string): void;
 }

@@ -60,12 +60,28 @@ interface Live {
   progress: TaskProgress;
   /** Set when the attempt succeeded; it then waits for (or is in) its commit. */
   result?: TaskResult;
+  /** Handling of the attempt's outcome, tracked until it settles. */
+  outcome: Promise<unknown>;
 }
 
 type Assign = Extract<Decision, { type: 'assign' }>;
 
 const PROGRESS_INTERVAL_MS = 200;
 const TICK_INTERVAL_MS = 1000;
+/** How long the driver waits for a killed attempt to stop before it ends the job without it. */
+const KILL_GRACE_MS = 1000;
+
+/** Resolves when `work` settles or `ms` have passed, whichever comes first. */
+function settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    const done = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    work.then(done, done);
+  });
+}
 
 export function partFileName(partition: number): string {
   return `part-r-${String(partition).padStart(5, '0')}`;
@@ -177,8 +193,16 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
       const entry = live.get(attemptId);
       if (entry === undefined) return;
       live.delete(attemptId);
-      if (entry.result === undefined) entry.running.kill(reason);
-      else track(cleanupAttempt(entry.msg));
+      if (entry.result !== undefined) {
+        track(cleanupAttempt(entry.msg));
+        return;
+      }
+      entry.running.kill(reason);
+      // Wait for it to stop, but not forever: an attempt stuck in user code, or
+      // an executor that never answers for a killed attempt, must not keep the
+      // job from ending. It cleans up its files whenever it does stop.
+      inFlight.delete(entry.outcome);
+      track(settledWithin(entry.outcome, KILL_GRACE_MS));
     }
 
     /** Forgets succeeded attempts that the scheduler will not commit (killed, timed out, duplicates). */
@@ -202,35 +226,34 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
         entry.progress = progress;
         handle({ type: 'progress', now: Date.now(), attemptId, fraction: fractionOf(msg, progress) });
       });
-      live.set(attemptId, { msg, running, progress: { bytes: 0, records: 0 } });
-      track(
-        running.result.then(
-          (result) => {
-            const entry = live.get(attemptId);
-            if (entry !== undefined) entry.result = result;
-            handle({ type: 'attemptSucceeded', now: Date.now(), attemptId, output: result.mapOutput });
-            // Killed before its result came: the output is not wanted.
-            return entry === undefined ? cleanupAttempt(msg) : undefined;
-          },
-          (error: unknown) => {
-            const killed = !live.delete(attemptId);
-            if (killed) input.log.debug({ attemptId, err: error }, 'killed attempt stopped');
-            else input.log.info({ attemptId, err: error }, 'attempt failed');
-            const source = corruptSource(error);
-            if (source !== undefined) {
-              handle({ type: 'fetchFailed', now: Date.now(), mapTaskId: source, reduceAttemptId: attemptId });
-            }
-            handle({
-              type: 'attemptFailed',
-              now: Date.now(),
-              attemptId,
-              error: serializeError(error),
-              retriable: !isUsageLike(error),
-            });
-            return cleanupAttempt(msg);
-          },
-        ),
+      const outcome = running.result.then(
+        (result) => {
+          const entry = live.get(attemptId);
+          if (entry !== undefined) entry.result = result;
+          handle({ type: 'attemptSucceeded', now: Date.now(), attemptId, output: result.mapOutput });
+          // Killed before its result came: the output is not wanted.
+          return entry === undefined ? cleanupAttempt(msg) : undefined;
+        },
+        (error: unknown) => {
+          const killed = !live.delete(attemptId);
+          if (killed) input.log.debug({ attemptId, err: error }, 'killed attempt stopped');
+          else input.log.info({ attemptId, err: error }, 'attempt failed');
+          const source = corruptSource(error);
+          if (source !== undefined) {
+            handle({ type: 'fetchFailed', now: Date.now(), mapTaskId: source, reduceAttemptId: attemptId });
+          }
+          handle({
+            type: 'attemptFailed',
+            now: Date.now(),
+            attemptId,
+            error: serializeError(error),
+            retriable: !isUsageLike(error),
+          });
+          return cleanupAttempt(msg);
+        },
       );
+      live.set(attemptId, { msg, running, progress: { bytes: 0, records: 0 }, outcome });
+      track(outcome);
     }
 
     function message({ kind, index, attempt, taskId, attemptId }: Assign): TaskMessage {

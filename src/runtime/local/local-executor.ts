@@ -47,38 +47,20 @@ function threadPoolExecutor(threads: number): AttemptExecutor {
 }
 
 /**
- * How long a killed attempt in this thread may take to reach its next record,
- * group or close before its `result` rejects anyway (a user function stuck in
- * an `await` would otherwise keep the job from ending).
- */
-export const KILL_GRACE_MS = 1000;
-
-/**
  * Attempts run in this thread, one slot. A kill stops an attempt at its next
  * record, group or close ({@link abortableBody}); `result` rejects once it has
- * stopped, or {@link KILL_GRACE_MS} after the kill if it has not (it then stops
- * whenever it reaches its next record; what it writes by then goes with the
- * attempt's deleted files).
+ * stopped. (An attempt stuck in an `await` does not stop; the driver stops
+ * waiting for it after a grace period.)
  */
 function inProcessExecutor(body: JobBody): AttemptExecutor {
   return {
     workers: [{ id: 'local', slots: 1 }],
     start(_workerId, msg, onProgress): RunningAttempt {
       const abort = new AbortController();
-      let giveUp: (error: unknown) => void = () => {};
-      const abandoned = new Promise<never>((_resolve, reject) => (giveUp = reject));
-      const task = runTask(msg, abortableBody(body, abort.signal), onProgress).catch((error: unknown) => {
+      const result = runTask(msg, abortableBody(body, abort.signal), onProgress).catch((error: unknown) => {
         throw abort.signal.aborted ? abort.signal.reason : error;
       });
-      return {
-        result: Promise.race([task, abandoned]),
-        kill: (reason) => {
-          if (abort.signal.aborted) return;
-          const error = killed(msg, reason);
-          abort.abort(error);
-          setTimeout(() => giveUp(error), KILL_GRACE_MS).unref();
-        },
-      };
+      return { result, kill: (reason) => abort.abort(killed(msg, reason)) };
     },
     close: async () => {},
   };
