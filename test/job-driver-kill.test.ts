@@ -277,7 +277,7 @@ test(
   { skip: process.platform === 'win32' && 'needs mkfifo' },
   async () => {
     const out = join(tmp, 'commit-cancel-out');
-    await prepareOutput(out, { overwrite: false, inputs: [] });
+    const prepared = await prepareOutput(out, { overwrite: false, inputs: [] });
     // The commit first writes the attempt's `.attempt` marker. As a FIFO whose buffer
     // the test keeps full, it holds the commit until the test drains it.
     const dir = attemptDir(out, 'r-00000', 0);
@@ -321,7 +321,7 @@ test(
     assert.equal(committedWhenEnded, true, 'the job ended only after the commit under way had finished');
     closeSync(pipe);
     assert.equal(result.status, 'cancelled');
-    await abortJob(out, result); // as runJob does for a job that did not succeed
+    await abortJob(prepared, result); // as runJob does for a job that did not succeed
     assert.deepEqual(readdirSync(out), ['_job.json']);
   },
 );

@@ -2,8 +2,26 @@ import { ErrorCode, TsmrError } from '../errors.ts';
 import type { Job, JobDefinition, Key } from './types.ts';
 
 /**
- * Defines a job. Export the result from a module (default export or a named
- * export) so that worker threads and remote workers can import it by path:
+ * The jobs defined in this thread, by the URL of the module that defined them,
+ * in definition order. A worker thread imports a job's module and finds the
+ * job here again (`src/task/load-job.ts`). Kept on `globalThis` so that two
+ * copies of tsmr in one thread share it.
+ */
+const definedJobs: Map<string, WeakRef<Job>[]> = ((globalThis as Record<symbol, unknown>)[
+  Symbol.for('tsmr.definedJobs')
+] ??= new Map<string, WeakRef<Job>[]>()) as Map<string, WeakRef<Job>[]>;
+
+/**
+ * The jobs `moduleUrl` defined in this thread so far, in definition order
+ * (`undefined` where a job defined inside a function was garbage-collected).
+ */
+export function jobsDefinedIn(moduleUrl: string): (Job | undefined)[] {
+  return (definedJobs.get(moduleUrl) ?? []).map((ref) => ref.deref());
+}
+
+/**
+ * Defines a job. Define it at the top level of a module, so that worker
+ * threads (and remote workers) can import that module and find it again:
  *
  * ```ts
  * export default defineJob({
@@ -12,8 +30,13 @@ import type { Job, JobDefinition, Key } from './types.ts';
  * });
  * ```
  *
- * The calling module's URL is recorded (from the call stack) so that
- * `runJob(job, …)` can find the module again in a worker thread.
+ * The calling module's URL and the job's position among that module's
+ * `defineJob` calls are recorded (from the call stack), so that `runJob(job, …)`
+ * can find the job again in a worker thread, which imports the module; the job
+ * need not be exported. A module that also runs the job (`await runJob(job, …)`
+ * at its top level) must guard that call with `if (import.meta.main)` (Node ≥
+ * 24.2), since worker threads import the module again; with `{ workers: 0 }`
+ * nothing is imported again and any job works.
  *
  * @throws TsmrError `TSMR_BAD_JOB` when `map` or `reduce` is missing or not a
  *   function, an optional member has the wrong type, or both `combine` and
@@ -28,7 +51,20 @@ export function defineJob<
   VO = unknown,
 >(definition: JobDefinition<KI, VI, K, V, KO, VO>): Job<KI, VI, K, V, KO, VO> {
   validateJobDefinition(definition, 'defineJob()');
-  return Object.freeze({ ...definition, __tsmrJob: true as const, moduleUrl: callerModuleUrl() });
+  const moduleUrl = callerModuleUrl();
+  let siblings: WeakRef<Job>[] = [];
+  if (moduleUrl !== undefined) {
+    siblings = definedJobs.get(moduleUrl) ?? [];
+    definedJobs.set(moduleUrl, siblings);
+  }
+  const job = Object.freeze({
+    ...definition,
+    __tsmrJob: true as const,
+    moduleUrl,
+    definitionIndex: siblings.length,
+  });
+  siblings.push(new WeakRef(job as Job));
+  return job;
 }
 
 /** True when `value` was made by {@link defineJob} (in any realm). */

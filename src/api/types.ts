@@ -164,4 +164,6 @@ export type Job<KI = any, VI = any, K extends Key = any, V = any, KO = any, VO =
   readonly __tsmrJob: true;
   /** URL of the module that called `defineJob`, when it could be determined. */
   readonly moduleUrl: string | undefined;
+  /** Position of this job among the jobs `moduleUrl` defined (0 for its first `defineJob` call). */
+  readonly definitionIndex: number;
 };

@@ -174,7 +174,7 @@ describe('retries', () => {
     assert.deepEqual(s.handle({ type: 'attemptSucceeded', now: 2, attemptId: 'm-00000_0' }), []);
   });
 
-  test('retriable: false fails the job at once', () => {
+  test('retriable: false fails the job at once, keeping the error code', () => {
     const { s } = start({ numMaps: 1, numReduces: 1 }, [['w', 1]]);
     const usage: SerializedError = { name: 'TsmrError', code: 'TSMR_USAGE', message: 'bad param' };
     const [d] = s.handle({
@@ -185,7 +185,11 @@ describe('retries', () => {
       retriable: false,
     });
     assert.equal(d?.type, 'jobFailed');
-    assert.equal(d.type === 'jobFailed' && d.error.code, 'TSMR_TASK_FAILED');
+    assert.equal(d.type === 'jobFailed' && d.error.code, 'TSMR_USAGE');
+    assert.match(
+      d.type === 'jobFailed' ? d.error.message : '',
+      /task m-00000 attempt 0 failed .*: bad param/,
+    );
     assert.equal(d.type === 'jobFailed' && d.error.cause, usage);
   });
 });

@@ -17,7 +17,8 @@
  * - **Retries** [Google MR §3.3, Hadoop]. A failed attempt is retried until the
  *   task has failed `maxAttempts` times, then the job fails with
  *   `TSMR_TASK_FAILED` (the last error as cause) and every running attempt is
- *   killed. `retriable: false` fails the job at once. Attempts killed because
+ *   killed. `retriable: false` fails the job at once, with the error's own
+ *   `TSMR_` code (so a bad job module found by a task is still `TSMR_BAD_JOB`). Attempts killed because
  *   their worker died, or failures of a reduce attempt that reported a fetch
  *   failure (the map's fault, not its own), do not count.
  * - **Commit.** The first success of an uncommitted task gets a `commit`
@@ -384,6 +385,7 @@ export class Scheduler {
         a.attempt,
         `task ${t.id} attempt ${a.attempt} failed with an error that a retry cannot fix: ${error.message}`,
         error,
+        error.code?.startsWith('TSMR_') ? error.code : ErrorCode.TASK_FAILED,
       );
       return this.#failJob(e, 'job failed', out);
     }

@@ -11,6 +11,7 @@ import {
   commitJob,
   commitTask,
   discardAttempt,
+  discardOutput,
   overwriteRefusal,
   prepareOutput,
 } from './committer.ts';
@@ -59,8 +60,19 @@ describe('prepareOutput', () => {
       return true;
     });
     assert.ok(existsSync(path.join(out, 'part-r-00000')));
-    await prepareOutput(out, { overwrite: true, inputs: [path.join(root, 'elsewhere')] });
-    assert.deepEqual(await readdir(out), ['_temporary']);
+    const prepared = await prepareOutput(out, { overwrite: true, inputs: [path.join(root, 'elsewhere')] });
+    assert.equal(prepared.replacing, true);
+    assert.deepEqual((await readdir(out)).sort(), ['_temporary', 'part-r-00000'], 'the old output stays');
+  });
+
+  test('an output path whose parent is a file, or that is a file, is a usage error', async () => {
+    const file = path.join(fresh(), 'file.txt');
+    await mkdir(path.dirname(file));
+    await writeFile(file, 'x');
+    const opts = { overwrite: false, inputs: [] };
+    await assert.rejects(prepareOutput(path.join(file, 'out'), opts), usage(/parent of it is a file/));
+    await assert.rejects(prepareOutput(file, { ...opts, overwrite: true }), usage(/not a directory/));
+    assert.equal(await readFile(file, 'utf8'), 'x');
   });
 
   test('overwrite refuses the current directory, its ancestors, the home directory and inputs', async () => {
@@ -171,14 +183,14 @@ describe('commitTask', () => {
 describe('commitJob and abortJob', () => {
   test('commitJob moves the committed files into place in task order, then _job.json and _SUCCESS', async () => {
     const out = fresh();
-    await prepareOutput(out, { overwrite: false, inputs: [] });
+    const prepared = await prepareOutput(out, { overwrite: false, inputs: [] });
     for (const task of [10, 2, 0]) {
       const id = `r-${task}`;
       await runAttempt(out, id, 0, { [`part-r-${String(task).padStart(5, '0')}`]: `task ${task}\n` });
       assert.equal(await commitTask(out, id, 0), true);
     }
     await runAttempt(out, 'r-2', 1, { 'part-r-00002': 'loser\n' }); // a failed attempt, never committed
-    const files = await commitJob(out, { jobId: 'j1', status: 'succeeded', bytes: 5n });
+    const files = await commitJob(prepared, { jobId: 'j1', status: 'succeeded', bytes: 5n });
     assert.deepEqual(
       files,
       ['part-r-00000', 'part-r-00002', 'part-r-00010'].map((f) => path.join(out, f)),
@@ -201,23 +213,26 @@ describe('commitJob and abortJob', () => {
 
   test('commitJob fails cleanly when two tasks wrote the same file: no part file is left', async () => {
     const out = fresh();
-    await prepareOutput(out, { overwrite: false, inputs: [] });
+    const prepared = await prepareOutput(out, { overwrite: false, inputs: [] });
     await runAttempt(out, 'r-0', 0, { 'part-a': '0', 'part-b': '0' });
     await runAttempt(out, 'r-1', 0, { 'part-b': '1' });
     await commitTask(out, 'r-0', 0);
     await commitTask(out, 'r-1', 0);
-    await assert.rejects(commitJob(out, {}), (e: unknown) => isTsmrError(e) && e.code === ErrorCode.INTERNAL);
-    await abortJob(out, { error: 'commit failed' });
+    await assert.rejects(
+      commitJob(prepared, {}),
+      (e: unknown) => isTsmrError(e) && e.code === ErrorCode.INTERNAL,
+    );
+    await abortJob(prepared, { error: 'commit failed' });
     assert.deepEqual(await readdir(out), ['_job.json']);
   });
 
   test('a failed job leaves no part file and no _SUCCESS, only _job.json', async () => {
     const out = fresh();
-    await prepareOutput(out, { overwrite: false, inputs: [] });
+    const prepared = await prepareOutput(out, { overwrite: false, inputs: [] });
     await runAttempt(out, 'r-0', 0, { 'part-r-00000': 'x' });
     await commitTask(out, 'r-0', 0);
     await runAttempt(out, 'r-1', 0, { 'part-r-00001': 'half' });
-    await abortJob(out, { jobId: 'j2', error: { message: 'map failed' } });
+    await abortJob(prepared, { jobId: 'j2', error: { message: 'map failed' } });
     assert.deepEqual(await readdir(out), ['_job.json']);
     assert.deepEqual(JSON.parse(await readFile(path.join(out, '_job.json'), 'utf8')), {
       status: 'failed',
@@ -234,13 +249,78 @@ describe('commitJob and abortJob', () => {
 
   test('abortJob removes only _temporary, and does nothing without an output directory', async () => {
     const out = fresh();
-    await prepareOutput(out, { overwrite: false, inputs: [] });
+    const prepared = await prepareOutput(out, { overwrite: false, inputs: [] });
     await writeFile(path.join(out, 'notes.txt'), 'mine');
-    await abortJob(out, { status: 'cancelled' });
+    await abortJob(prepared, { status: 'cancelled' });
     assert.deepEqual((await readdir(out)).sort(), ['_job.json', 'notes.txt']);
     assert.equal(JSON.parse(await readFile(path.join(out, '_job.json'), 'utf8')).status, 'cancelled');
     const missing = fresh();
-    await abortJob(missing, { status: 'failed' });
+    await abortJob({ dir: missing, replacing: false }, { status: 'failed' });
     assert.equal(existsSync(missing), false);
   });
+
+  /** An output directory with yesterday's result in it. */
+  async function oldOutput(): Promise<string> {
+    const out = fresh();
+    await mkdir(path.join(out, 'sub'), { recursive: true });
+    await writeFile(path.join(out, 'part-r-00000'), 'old 0\n');
+    await writeFile(path.join(out, 'part-r-00001'), 'old 1\n');
+    await writeFile(path.join(out, 'sub', 'x'), 'old x\n');
+    await writeFile(path.join(out, '_job.json'), '{"status":"succeeded","jobId":"yesterday"}\n');
+    await writeFile(path.join(out, '_SUCCESS'), '');
+    return out;
+  }
+
+  test('overwrite: the old output stays until the new job commits, then the new one replaces it whole', async () => {
+    const out = await oldOutput();
+    const prepared = await prepareOutput(out, { overwrite: true, inputs: [] });
+    await runAttempt(out, 'r-00000', 0, { 'part-r-00000': 'new 0\n' });
+    await commitTask(out, 'r-00000', 0);
+    assert.equal(await readFile(path.join(out, 'part-r-00000'), 'utf8'), 'old 0\n', 'still readable');
+    assert.ok(existsSync(path.join(out, '_SUCCESS')));
+    await commitJob(prepared, { jobId: 'today', status: 'succeeded' });
+    assert.deepEqual((await readdir(out)).sort(), ['_SUCCESS', '_job.json', 'part-r-00000']);
+    assert.equal(await readFile(path.join(out, 'part-r-00000'), 'utf8'), 'new 0\n');
+    assert.equal(JSON.parse(await readFile(path.join(out, '_job.json'), 'utf8')).jobId, 'today');
+  });
+
+  test('overwrite: a job that fails, before or after tasks committed, leaves the old output untouched', async () => {
+    for (const when of ['before tasks', 'after a task commit', 'in job commit']) {
+      const out = await oldOutput();
+      const before = await readTree(out);
+      const prepared = await prepareOutput(out, { overwrite: true, inputs: [] });
+      if (when !== 'before tasks') {
+        await runAttempt(out, 'r-0', 0, { 'part-r-00000': 'new\n', 'part-b': 'b' });
+        await commitTask(out, 'r-0', 0);
+      }
+      if (when === 'in job commit') {
+        await runAttempt(out, 'r-1', 0, { 'part-b': 'clash' }); // two tasks wrote part-b: commit fails
+        await commitTask(out, 'r-1', 0);
+        await assert.rejects(commitJob(prepared, {}), (e: unknown) => isTsmrError(e));
+      }
+      await abortJob(prepared, { status: 'failed', jobId: 'today' });
+      assert.deepEqual(await readTree(out), before, when);
+    }
+  });
+
+  test('overwrite: discardOutput keeps an old output, removes a new one', async () => {
+    const out = await oldOutput();
+    const before = await readTree(out);
+    await discardOutput(await prepareOutput(out, { overwrite: true, inputs: [] }));
+    assert.deepEqual(await readTree(out), before);
+    const created = fresh();
+    await discardOutput(await prepareOutput(created, { overwrite: false, inputs: [] }));
+    assert.equal(existsSync(created), false);
+  });
 });
+
+/** Every file below `dir` (relative path → content). */
+async function readTree(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    out[path.relative(dir, file)] = await readFile(file, 'utf8');
+  }
+  return out;
+}

@@ -7,6 +7,13 @@
  * <out>/part-r-NNNNN, _job.json, _SUCCESS       job commit: files moved up, then markers
  * ```
  *
+ * Replacing an existing output (`--overwrite`) keeps the old output readable
+ * until the new job commits: the new job works under `<out>/_temporary/` beside
+ * the old files, and only job commit swaps them (the old entries, `_SUCCESS`
+ * first, are moved aside into `<out>/_temporary/previous/`, the new files moved
+ * in, and the old ones deleted with `_temporary`). A job that fails or is
+ * cancelled leaves the old output as it was.
+ *
  * A rename onto an existing non-empty directory fails, so of two attempts of a
  * task racing to commit exactly one wins (DESIGN.md §2.4). Every attempt dir is
  * made non-empty before its rename (it holds an `.attempt` marker naming the
@@ -16,6 +23,7 @@
  * If job commit fails, the files it moved are deleted again, so a failed job
  * leaves no `part-*` file.
  */
+import type { Stats } from 'node:fs';
 import { lstat, mkdir, readFile, readdir, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
@@ -25,31 +33,47 @@ import { ioError } from './io-error.ts';
 const TEMPORARY = '_temporary';
 const ATTEMPTS = 'attempts';
 const COMMITTED = 'committed';
+/** Where job commit moves the entries of an output being replaced, until the new output is in place. */
+const PREVIOUS = 'previous';
 /** Marker file in an attempt dir; not moved into the output. */
 const ATTEMPT_MARKER = '.attempt';
 const JOB_REPORT = '_job.json';
 const SUCCESS = '_SUCCESS';
 
+/** What {@link prepareOutput} found: commit and abort must know whether an old output is being replaced. */
+export interface PreparedOutput {
+  /** Absolute path of the output directory. */
+  dir: string;
+  /** The directory existed (`overwrite`): its old entries stay until {@link commitJob} swaps them. */
+  replacing: boolean;
+}
+
 /**
  * Prepares `outDir` for a job: checks it, then creates
  * `<out>/_temporary/attempts/` and `<out>/_temporary/committed/`.
  *
- * With `overwrite`, an existing `outDir` is deleted first, but never when it
- * is (by path or after resolving symbolic links) the file-system root, the home
- * directory, the current directory, an input path, or an ancestor of one of
- * these ({@link overwriteRefusal}).
+ * With `overwrite`, an existing `outDir` is kept as it is (its old output stays
+ * readable; a `_temporary` left by a crashed run is removed, as Hadoop's
+ * committer cleans up at job setup) and is replaced only by {@link commitJob};
+ * replacing is refused when `outDir` is not a directory, or is (by path or
+ * after resolving symbolic links) the file-system root, the home directory,
+ * the current directory, an input path, or an ancestor of one of these
+ * ({@link overwriteRefusal}).
  *
  * @param opts.overwrite replace an existing `outDir` (the CLI's `--overwrite`).
  * @param opts.inputs the job's input arguments as given (files, directories, globs).
  * @throws TsmrError `TSMR_OUTPUT_EXISTS` when `outDir` exists and `overwrite` is false;
- *   `TSMR_USAGE` when replacing it is refused; `TSMR_IO` when a file-system call fails.
+ *   `TSMR_USAGE` when replacing it is refused, or when `outDir` cannot be created
+ *   because a parent is a file, access is denied or the file system is read-only;
+ *   `TSMR_IO` when another file-system call fails.
  */
 export async function prepareOutput(
   outDir: string,
   opts: { overwrite: boolean; inputs: readonly string[] },
-): Promise<void> {
+): Promise<PreparedOutput> {
   const out = path.resolve(outDir);
-  if (await exists(out)) {
+  const existing = await lstatOrUndefined(out);
+  if (existing !== undefined) {
     if (!opts.overwrite) {
       throw new TsmrError(
         ErrorCode.OUTPUT_EXISTS,
@@ -57,18 +81,51 @@ export async function prepareOutput(
         { details: { output: out } },
       );
     }
+    if (!existing.isDirectory()) {
+      throw usageError(`cannot replace ${outDir}: it exists and is not a directory`, { output: out });
+    }
     await refuseUnsafeRemoval(outDir, out, opts.inputs);
     try {
-      await rm(out, { recursive: true, force: true, maxRetries: 3 });
+      await rm(path.join(out, TEMPORARY), { recursive: true, force: true, maxRetries: 3 });
     } catch (cause) {
-      throw ioError(`cannot remove the output directory ${outDir}`, cause, { path: out });
+      throw ioError(`cannot remove ${path.join(out, TEMPORARY)} left by an earlier run`, cause, {
+        path: out,
+      });
     }
   }
   try {
     await mkdir(path.join(out, TEMPORARY, ATTEMPTS), { recursive: true });
     await mkdir(path.join(out, TEMPORARY, COMMITTED), { recursive: true });
   } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (
+      code === 'ENOTDIR' ||
+      code === 'EEXIST' ||
+      code === 'EACCES' ||
+      code === 'EPERM' ||
+      code === 'EROFS'
+    ) {
+      const why =
+        code === 'ENOTDIR' || code === 'EEXIST' ? 'a parent of it is a file' : (cause as Error).message;
+      throw usageError(`cannot create the output directory ${outDir}: ${why}`, { output: out });
+    }
     throw ioError(`cannot create the output directory ${outDir}`, cause, { path: out });
+  }
+  return { dir: out, replacing: existing !== undefined };
+}
+
+/**
+ * Undoes {@link prepareOutput} for a job that ends before any task ran: the
+ * directory it created is removed; an output being replaced keeps its old
+ * entries and loses only `_temporary`.
+ * @throws TsmrError `TSMR_IO` when deleting fails.
+ */
+export async function discardOutput(prepared: PreparedOutput): Promise<void> {
+  const target = prepared.replacing ? path.join(prepared.dir, TEMPORARY) : prepared.dir;
+  try {
+    await rm(target, { recursive: true, force: true, maxRetries: 3 });
+  } catch (cause) {
+    throw ioError(`cannot remove ${target}`, cause, { path: target });
   }
 }
 
@@ -195,15 +252,19 @@ export async function discardAttempt(outDir: string, taskId: string, attempt: nu
 }
 
 /**
- * Commits the job: moves every file of every committed task into `<out>/`
- * (tasks in task-id order, numbers compared by value; files by name;
- * subdirectories merged), removes `_temporary`, writes `report` to
- * `<out>/_job.json` atomically (temporary file, then rename), then creates an
- * empty `<out>/_SUCCESS`, as Hadoop's `FileOutputCommitter.commitJob` does.
+ * Commits the job: when replacing an old output, first moves its entries
+ * (`_SUCCESS` first, so no reader takes a half-swapped directory for a result)
+ * into `<out>/_temporary/previous/`; then moves every file of every committed
+ * task into `<out>/` (tasks in task-id order, numbers compared by value; files
+ * by name; subdirectories merged), writes `report` to `<out>/_job.json`
+ * atomically (temporary file, then rename), removes `_temporary` (the old
+ * output with it), then creates an empty `<out>/_SUCCESS`, as Hadoop's
+ * `FileOutputCommitter.commitJob` does.
  *
- * If any step fails, the files already moved are deleted before the error is
- * thrown; call {@link abortJob} next.
+ * If any step fails, the files already moved are deleted and the old output is
+ * moved back before the error is thrown; call {@link abortJob} next.
  *
+ * @param prepared what {@link prepareOutput} returned for this job.
  * @param report the job report (JSON-safe; bigints are written as strings), or a
  *   function that builds it from the output files moved (so it can list them).
  * @returns the absolute paths of the output files moved into `<out>`, in order.
@@ -211,14 +272,17 @@ export async function discardAttempt(outDir: string, taskId: string, attempt: nu
  *   when two tasks wrote a file of the same name.
  */
 export async function commitJob(
-  outDir: string,
+  prepared: PreparedOutput,
   report: object | ((outputFiles: string[]) => object | Promise<object>),
 ): Promise<string[]> {
-  const out = path.resolve(outDir);
+  const out = prepared.dir;
   const committed = path.join(out, TEMPORARY, COMMITTED);
+  const previous = path.join(out, TEMPORARY, PREVIOUS);
   const moved: string[] = [];
   const createdDirs: string[] = [];
+  const setAside: string[] = [];
   try {
+    if (prepared.replacing) await setAsideOldOutput(out, previous, setAside);
     let tasks: string[];
     try {
       tasks = (await readdir(committed)).sort(naturalCompare);
@@ -226,13 +290,13 @@ export async function commitJob(
       throw ioError(`cannot commit the job: ${committed} cannot be read`, cause, { path: committed });
     }
     for (const task of tasks) await moveTree(path.join(committed, task), out, moved, createdDirs);
+    const final = typeof report === 'function' ? await report([...moved]) : report;
+    await writeJsonAtomically(path.join(out, JOB_REPORT), final);
     try {
       await rm(path.join(out, TEMPORARY), { recursive: true, force: true, maxRetries: 3 });
     } catch (cause) {
       throw ioError(`cannot remove ${path.join(out, TEMPORARY)}`, cause, { path: out });
     }
-    const final = typeof report === 'function' ? await report([...moved]) : report;
-    await writeJsonAtomically(path.join(out, JOB_REPORT), final);
     try {
       await writeFile(path.join(out, SUCCESS), '');
     } catch (cause) {
@@ -242,9 +306,28 @@ export async function commitJob(
     for (const file of moved) await rm(file, { force: true }).catch(() => {});
     for (const dir of createdDirs.reverse()) await rm(dir, { recursive: true, force: true }).catch(() => {});
     await rm(path.join(out, SUCCESS), { force: true }).catch(() => {});
+    if (setAside.length > 0) await rm(path.join(out, JOB_REPORT), { force: true }).catch(() => {});
+    for (const name of setAside.reverse()) {
+      await rename(path.join(previous, name), path.join(out, name)).catch(() => {});
+    }
     throw error;
   }
   return moved;
+}
+
+/** Moves every entry of `out` but `_temporary` into `previous` (`_SUCCESS` first), recording their names. */
+async function setAsideOldOutput(out: string, previous: string, setAside: string[]): Promise<void> {
+  try {
+    await mkdir(previous, { recursive: true });
+    const names = (await readdir(out)).filter((n) => n !== TEMPORARY);
+    names.sort((a, b) => Number(b === SUCCESS) - Number(a === SUCCESS));
+    for (const name of names) {
+      await rename(path.join(out, name), path.join(previous, name));
+      setAside.push(name);
+    }
+  } catch (cause) {
+    throw ioError(`cannot move the old output of ${out} aside to replace it`, cause, { path: out });
+  }
 }
 
 /** Moves the files below `from` into `to`, creating subdirectories as needed. */
@@ -292,17 +375,19 @@ async function moveTree(from: string, to: string, moved: string[], createdDirs: 
 
 /**
  * Aborts the job's output: removes `<out>/_temporary` (every attempt's and every
- * committed task's output) and writes `report` to `<out>/_job.json` (with
- * `status: 'failed'` unless `report` has a status) so a person can see why.
- * Nothing else in `<out>` is touched. Does nothing if `<out>` does not exist.
+ * committed task's output). A new output directory gets `report` as
+ * `<out>/_job.json` (with `status: 'failed'` unless `report` has a status) so a
+ * person can see why; an output being replaced keeps its old entries,
+ * `_job.json` and `_SUCCESS` included, untouched. Does nothing if `<out>`
+ * does not exist.
  *
  * Call it only for an output directory that {@link prepareOutput} prepared for
  * this job, and not after {@link commitJob} succeeded.
  *
  * @throws TsmrError `TSMR_IO` when a file-system call fails.
  */
-export async function abortJob(outDir: string, report: object): Promise<void> {
-  const out = path.resolve(outDir);
+export async function abortJob(prepared: PreparedOutput, report: object): Promise<void> {
+  const out = prepared.dir;
   if (!(await exists(out))) return;
   const temporary = path.join(out, TEMPORARY);
   try {
@@ -310,7 +395,8 @@ export async function abortJob(outDir: string, report: object): Promise<void> {
   } catch (cause) {
     throw ioError(`cannot remove ${temporary}`, cause, { path: temporary });
   }
-  await writeJsonAtomically(path.join(out, JOB_REPORT), { status: 'failed', ...report });
+  if (!prepared.replacing)
+    await writeJsonAtomically(path.join(out, JOB_REPORT), { status: 'failed', ...report });
 }
 
 /** Writes `value` as JSON to a temporary file next to `file`, then renames it over `file`. */
@@ -328,11 +414,16 @@ async function writeJsonAtomically(file: string, value: unknown): Promise<void> 
 }
 
 async function exists(p: string): Promise<boolean> {
+  return (await lstatOrUndefined(p)) !== undefined;
+}
+
+/** `lstat(p)`, or undefined when `p` does not exist (also when a parent is not a directory). */
+async function lstatOrUndefined(p: string): Promise<Stats | undefined> {
   try {
-    await lstat(p);
-    return true;
+    return await lstat(p);
   } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     throw ioError(`cannot read ${p}`, cause, { path: p });
   }
 }

@@ -2,19 +2,19 @@
  * `runJob`: the programmatic way to run a job, and what `tsmr run` calls.
  */
 import { EventEmitter } from 'node:events';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Job, Key } from '../api/types.ts';
 import type { JobReport, ProgressSnapshot } from '../engine/job-report.ts';
 import { deserializeError, ErrorCode, serializeError, TsmrError, usageError } from '../errors.ts';
-import { abortJob, commitJob, prepareOutput } from '../io/committer.ts';
+import { abortJob, commitJob, discardOutput, prepareOutput, type PreparedOutput } from '../io/committer.ts';
 import { resolveInputs } from '../io/input-paths.ts';
 import { planSplits } from '../io/splits.ts';
 import { spoolRecords } from '../io/spool.ts';
 import type { JobRef } from '../task/messages.ts';
-import { resolveJob } from '../task/load-job.ts';
+import { refuseJobStartedOnImport, resolveJob } from '../task/load-job.ts';
 import { createLogger } from '../observe/logger.ts';
 import { driveJob } from './job-driver.ts';
 import { createLocalExecutor } from './local/local-executor.ts';
@@ -23,6 +23,8 @@ import type { SegmentRef } from '../shuffle/segment-reader.ts';
 import type { ResultRecord, RunOptions } from './run-options.ts';
 import { type JobSettings, MiB, resolveSettings } from './settings.ts';
 import { compareOutputs } from './verify.ts';
+import { guardRunningJob } from './exit-guard.ts';
+import { createScratchDir, removeAbandonedScratchDirs, scratchDirOf } from './scratch.ts';
 
 /** Events of a {@link JobHandle}. */
 export interface JobHandleEvents {
@@ -129,12 +131,14 @@ async function execute(
   if (options.verify && !isPathInput(options.input)) {
     throw usageError('verify needs path inputs: in-memory input may be readable only once');
   }
+  refuseJobStartedOnImport();
   const inProcess = options.workers === 0;
   const resolved = await resolveJob(job, inProcess);
   const settings = resolveSettings(options, resolved.body.reducers);
   const jobId = newJobId();
   const log = createLogger().child({ jobId, job: resolved.body.name });
-  const workDir = join(resolve(options.tmpDir ?? tmpdir()), `tsmr-${jobId}`);
+  const tmpRoot = resolve(options.tmpDir ?? tmpdir());
+  const workDir = scratchDirOf(tmpRoot, jobId);
   const pathInputs = isPathInput(options.input)
     ? typeof options.input === 'string'
       ? [options.input]
@@ -142,17 +146,22 @@ async function execute(
     : undefined;
   const files = pathInputs === undefined ? undefined : await resolveInputs(pathInputs);
   const outputDir = options.output === undefined ? undefined : resolve(options.output);
-  if (outputDir !== undefined) {
-    await prepareOutput(outputDir, {
-      overwrite: settings.overwrite,
-      inputs: files?.map((f) => f.path) ?? [],
-    });
+  const output: PreparedOutput | undefined =
+    outputDir === undefined
+      ? undefined
+      : await prepareOutput(outputDir, {
+          overwrite: settings.overwrite,
+          inputs: files?.map((f) => f.path) ?? [],
+        });
+  for (const dir of await removeAbandonedScratchDirs(tmpRoot, Date.now())) {
+    log.info({ dir }, 'removed the scratch directory of a job whose process has ended');
   }
   let keepWorkDir = false;
   /** Until the driver has run, a failure leaves no trace in the output directory. */
   let driven = false;
+  const release = guardRunningJob(jobId, workDir);
   try {
-    await mkdir(workDir, { recursive: true });
+    await createScratchDir(workDir);
     let body = resolved.body;
     let inputFiles = files;
     if (inputFiles === undefined) {
@@ -204,7 +213,7 @@ async function execute(
     handle.report = report;
 
     if (report.status !== 'succeeded') {
-      if (outputDir !== undefined) await abortJob(outputDir, report);
+      if (output !== undefined) await abortJob(output, report);
       throw deserializeError(
         report.error ?? { name: 'TsmrError', code: ErrorCode.INTERNAL, message: 'job failed' },
       );
@@ -216,10 +225,10 @@ async function execute(
         code: ErrorCode.INTERNAL,
         message: 'validation failed: map output records differ from reduce input records',
       };
-      if (outputDir !== undefined) await abortJob(outputDir, report);
+      if (output !== undefined) await abortJob(output, report);
       throw deserializeError(report.error);
     }
-    if (outputDir === undefined) {
+    if (output === undefined) {
       handle.storeResults(resultSegments, workDir);
       report.outputFiles = resultSegments.map((s) => s.path);
       report.outputBytes = resultSegments.reduce((n, s) => n + s.length, 0);
@@ -227,15 +236,15 @@ async function execute(
     } else {
       if (settings.verify) {
         try {
-          await verify(job, options, outputDir, report);
+          await verify(job, options, output.dir, report);
         } catch (error) {
           report.status = 'failed';
           report.error = serializeError(error);
-          await abortJob(outputDir, report);
+          await abortJob(output, report);
           throw error;
         }
       }
-      await commitJob(outputDir, async (files) => {
+      await commitJob(output, async (files) => {
         report.outputFiles = files;
         for (const file of files) report.outputBytes += (await stat(file)).size;
         return report;
@@ -243,10 +252,11 @@ async function execute(
     }
     return report;
   } catch (error) {
-    if (!driven && outputDir !== undefined) await rm(outputDir, { recursive: true, force: true });
+    if (!driven && output !== undefined) await discardOutput(output);
     throw error;
   } finally {
     if (!keepWorkDir) await rm(workDir, { recursive: true, force: true });
+    release();
   }
 }
 

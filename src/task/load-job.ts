@@ -6,9 +6,10 @@
 import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { isJob, validateJobDefinition } from '../api/define-job.ts';
+import { createHash } from 'node:crypto';
+import { isJob, jobsDefinedIn, validateJobDefinition } from '../api/define-job.ts';
 import type { Job } from '../api/types.ts';
-import { ErrorCode, TsmrError } from '../errors.ts';
+import { ErrorCode, isTsmrError, TsmrError } from '../errors.ts';
 import type { JobBody } from './job-body.ts';
 import type { JobRef } from './messages.ts';
 import { moduleJobBody } from './module-job-body.ts';
@@ -23,34 +24,82 @@ export interface ResolvedJob {
 /**
  * Resolves what the user gave as a job.
  * - a path or URL of a module: imported; its default export, or its only job export, is the job;
- * - a `Job` from `defineJob`: its defining module is imported and the export that is this job is found;
- * - a streaming job spec.
+ * - a `Job` from `defineJob`: with `inProcess` it runs as it is, nothing is
+ *   imported (so a module may define and run a job at its top level); else
+ *   worker threads import its defining module and find it by its position
+ *   among that module's `defineJob` calls (a {@link JobRef} of kind `defined`;
+ *   nothing is imported in this thread, where the module may still be
+ *   evaluating its top-level `await runJob(…)`);
+ * - a job reference (module export or streaming commands).
  *
  * @throws TsmrError `TSMR_BAD_JOB` (module missing, fails to load, no job export, no `map`);
- *   `TSMR_JOB_NOT_IMPORTABLE` when a `Job` object is not exported by any module and
- *   `inProcess` is false.
+ *   `TSMR_JOB_NOT_IMPORTABLE` when a job object was not made by `defineJob` in
+ *   a module and `inProcess` is false.
  */
 export async function resolveJob(job: Job | string | URL | JobRef, inProcess: boolean): Promise<ResolvedJob> {
-  if (typeof job === 'object' && 'kind' in job && (job.kind === 'streaming' || job.kind === 'module')) {
+  if (
+    typeof job === 'object' &&
+    'kind' in job &&
+    (job.kind === 'streaming' || job.kind === 'module' || job.kind === 'defined')
+  ) {
     return { ref: job, body: await loadJobBody(job) };
   }
   if (typeof job === 'string' || job instanceof URL) {
     const url = job instanceof URL ? job.href : toModuleUrl(job);
-    const ref = await findJobExport(url, undefined);
+    const ref = await findJobExport(url);
     return { ref, body: await loadJobBody(ref) };
   }
   if (!isJob(job)) validateJobDefinition(job, 'runJob()');
-  const name = job.moduleUrl ? stem(job.moduleUrl) : 'job';
-  if (job.moduleUrl !== undefined) {
-    const ref = await findJobExport(job.moduleUrl, job).catch(() => undefined);
-    if (ref !== undefined) return { ref, body: moduleJobBody(job, name) };
+  const body = moduleJobBody(job, job.moduleUrl ? stem(job.moduleUrl) : 'job');
+  if (inProcess) return { ref: undefined, body };
+  if (!isJob(job) || job.moduleUrl === undefined) {
+    throw new TsmrError(
+      ErrorCode.JOB_NOT_IMPORTABLE,
+      'worker threads can only run a job made by defineJob() in a module file (they import that module to find it); ' +
+        'define it with defineJob in a .ts/.js module, or run in-process with { workers: 0 }.',
+    );
   }
-  if (inProcess) return { ref: undefined, body: moduleJobBody(job, name) };
+  const ref: JobRef = {
+    kind: 'defined',
+    moduleUrl: job.moduleUrl,
+    index: job.definitionIndex,
+    fingerprint: jobFingerprint(job),
+  };
+  return { ref, body };
+}
+
+/**
+ * SHA-256 of the names and source text of a job's functions: the same job
+ * definition has the same fingerprint in every thread and process.
+ */
+export function jobFingerprint(job: object): string {
+  const hash = createHash('sha256');
+  for (const [name, value] of Object.entries(job).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (typeof value === 'function') hash.update(`${name}\0${String(value)}\0`);
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * Set while this thread imports a job module: a job started during that
+ * import is the module's own top-level `runJob`, which must not run again in
+ * a worker thread (see {@link refuseJobStartedOnImport}).
+ */
+let importingJobModule: string | undefined;
+
+/**
+ * @throws TsmrError `TSMR_JOB_NOT_IMPORTABLE` when called while this thread
+ *   imports a job module to load a job: the module starts a job when it is
+ *   imported, and running it again in every worker thread would start the job
+ *   again there (Python's multiprocessing refuses the same, for the same reason).
+ */
+export function refuseJobStartedOnImport(): void {
+  if (importingJobModule === undefined) return;
   throw new TsmrError(
     ErrorCode.JOB_NOT_IMPORTABLE,
-    'this job is not exported by a module, so worker threads cannot load it. ' +
-      'Export it from a module (export default defineJob({...})) and pass the job or the module path, ' +
-      'or run in-process with { workers: 0 }.',
+    `the job module ${importingJobModule} starts a job when it is imported, and tsmr imports it to load the job ` +
+      '(in worker threads, and for `tsmr run`): guard the call with `if (import.meta.main) { … }` (Node ≥ 24.2), ' +
+      'move the job into a module of its own, or run in-process with { workers: 0 }.',
   );
 }
 
@@ -64,24 +113,23 @@ function toModuleUrl(path: string): string {
 }
 
 async function importModule(url: string): Promise<Record<string, unknown>> {
+  const outer = importingJobModule;
+  importingJobModule = url;
   try {
     return (await import(url)) as Record<string, unknown>;
   } catch (cause) {
+    if (isTsmrError(cause) && cause.code === ErrorCode.JOB_NOT_IMPORTABLE) throw cause;
     throw new TsmrError(ErrorCode.BAD_JOB, `cannot load job module ${url}: ${(cause as Error)?.message}`, {
       cause,
     });
+  } finally {
+    importingJobModule = outer;
   }
 }
 
-/** Finds the export of `url` that is `target` (or, without target, the job export). */
-async function findJobExport(url: string, target: Job | undefined): Promise<JobRef> {
+/** Finds the job export of `url`: its default export, else its only `defineJob` export. */
+async function findJobExport(url: string): Promise<JobRef> {
   const exports = await importModule(url);
-  if (target !== undefined) {
-    for (const [name, value] of Object.entries(exports)) {
-      if (value === target) return { kind: 'module', moduleUrl: url, exportName: name };
-    }
-    throw new TsmrError(ErrorCode.JOB_NOT_IMPORTABLE, `the job is not exported by ${url}`);
-  }
   if (exports.default !== undefined) {
     validateJobDefinition(exports.default, `job module ${url} (default export)`);
     return { kind: 'module', moduleUrl: url, exportName: 'default' };
@@ -93,6 +141,23 @@ async function findJobExport(url: string, target: Job | undefined): Promise<JobR
     jobs.length === 0
       ? `job module ${url} exports no job: export default defineJob({ map, reduce })`
       : `job module ${url} exports several jobs (${jobs.map(([n]) => n).join(', ')}): export the one to run as default`,
+  );
+}
+
+/** Imports the module of a `defined` job reference and finds that job among the ones it defined. */
+async function findDefinedJob(ref: Extract<JobRef, { kind: 'defined' }>): Promise<Job> {
+  await importModule(ref.moduleUrl);
+  const defined = jobsDefinedIn(ref.moduleUrl);
+  const atIndex = defined[ref.index];
+  if (atIndex !== undefined && jobFingerprint(atIndex) === ref.fingerprint) return atIndex;
+  const same = defined.filter((j) => j !== undefined && jobFingerprint(j) === ref.fingerprint);
+  if (same.length === 1) return same[0] as Job;
+  throw new TsmrError(
+    ErrorCode.JOB_NOT_IMPORTABLE,
+    `importing ${ref.moduleUrl} in a worker thread did not define the job again ` +
+      `(it defined ${defined.length} job(s), none with the same functions at position ${ref.index}): ` +
+      'define jobs at the top level of a module, not inside a function or a condition, ' +
+      'and pass what varies as params; or run in-process with { workers: 0 }.',
   );
 }
 
@@ -115,6 +180,7 @@ async function loadUncached(ref: JobRef): Promise<JobBody> {
     const { streamingJobBody } = await import('../streaming/streaming-job-body.ts');
     return streamingJobBody(ref);
   }
+  if (ref.kind === 'defined') return moduleJobBody(await findDefinedJob(ref), stem(ref.moduleUrl));
   const exports = await importModule(ref.moduleUrl);
   const job = exports[ref.exportName];
   validateJobDefinition(job, `job module ${ref.moduleUrl} (export ${ref.exportName})`);

@@ -14,6 +14,13 @@ import type { SegmentInfo } from '../shuffle/run-writer.ts';
 export type JobRef =
   /** A module job: `import(moduleUrl)[exportName]`. */
   | { kind: 'module'; moduleUrl: string; exportName: string }
+  /**
+   * A job found by where `defineJob` was called: the `index`-th job that
+   * `import(moduleUrl)` defines, whose functions' source hashes to
+   * `fingerprint` (so that a module defining other jobs on import cannot hand
+   * over the wrong one). Needs no export.
+   */
+  | { kind: 'defined'; moduleUrl: string; index: number; fingerprint: string }
   /** A streaming job (Hadoop Streaming): commands run by a shell. */
   | { kind: 'streaming'; mapper: string; combiner?: string; reducer?: string };
 
