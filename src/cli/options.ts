@@ -3,6 +3,7 @@
  * `InvalidArgumentError`, which commander reports with the flag's name and exits 2.
  */
 import { InvalidArgumentError } from 'commander';
+import { parseDuration } from '../batch/parse-duration.ts';
 
 const units: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 
@@ -42,4 +43,13 @@ export function collectParam(text: string, into: Record<string, string> = {}): R
   const eq = text.indexOf('=');
   if (eq <= 0) throw new InvalidArgumentError(`expected name=value, got '${text}'`);
   return { ...into, [text.slice(0, eq)]: text.slice(eq + 1) };
+}
+
+/** A duration like `30s`, `10m`, `1h` or `500ms` (a bare number is ms) → ms; `0` is allowed (no timeout). */
+export function parseTimeout(text: string): number {
+  try {
+    return parseDuration(text);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 }

@@ -11,7 +11,8 @@ import { formatReport } from '../observe/report.ts';
 import { runJob } from '../runtime/run-job.ts';
 import type { RunOptions } from '../runtime/run-options.ts';
 import type { JobRef } from '../task/messages.ts';
-import { collectParam, parsePositive, parseCount, parseRate, parseSize } from './options.ts';
+import { collectParam, parsePositive, parseCount, parseRate, parseSize, parseTimeout } from './options.ts';
+import { interruptOnSignals } from './signals.ts';
 
 /** Flags that go to `runJob` as they are (commander names them like the options). */
 type EngineFlags = Pick<
@@ -24,6 +25,7 @@ type EngineFlags = Pick<
   | 'sortBuffer'
   | 'mergeFanIn'
   | 'maxAttempts'
+  | 'taskTimeout'
   | 'simulateFailures'
   | 'seed'
   | 'verify'
@@ -78,6 +80,11 @@ export function register(program: Command): void {
     .option('--sort-buffer <size>', 'map-side sort buffer per task, e.g. 64m (default 64m)', parseSize)
     .option('--merge-fan-in <n>', 'segments merged at once (default 64)', parsePositive)
     .option('--max-attempts <n>', 'attempts per task before the job fails (default 4)', parsePositive)
+    .option(
+      '--task-timeout <duration>',
+      'kill and retry an attempt that makes no progress for this long, e.g. 30s, 10m; 0 = never (default 10m)',
+      parseTimeout,
+    )
     .option('--simulate-failures <rate>', 'crash this fraction of attempts on purpose (0-1)', parseRate)
     .option('--seed <n>', 'seed of --simulate-failures (default 1)', parseCount)
     .option('--verify', 're-run sequentially in-process and compare the outputs byte for byte')
@@ -125,9 +132,7 @@ function jobFrom(jobPath: string | undefined, flags: RunFlags): string | JobRef 
 async function run(jobPath: string | undefined, flags: RunFlags): Promise<void> {
   const job = jobFrom(jobPath, flags);
   const abort = new AbortController();
-  const onSignal = () => abort.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const stopWatching = interruptOnSignals(abort);
   const display = createProgressDisplay({
     mode: chooseProgressMode({ quiet: flags.quiet, json: flags.json, isTTY: process.stderr.isTTY }),
   });
@@ -147,7 +152,6 @@ async function run(jobPath: string | undefined, flags: RunFlags): Promise<void> 
     }
     throw error;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stopWatching();
   }
 }

@@ -40,6 +40,21 @@ export interface ProgressSnapshot {
    * because a map output was unreadable (the map's fault).
    */
   failedAttempts: number;
+  /**
+   * Running attempts that made no progress for a while (at least 10 s, or half
+   * the task timeout if that is shorter), longest idle first: likely hung.
+   */
+  stalled: StalledAttempt[];
+  /** The task timeout (ms; `0`: none): a stalled attempt is killed and retried when it reaches it. */
+  taskTimeoutMs: number;
+}
+
+/** A running attempt without progress, for the progress display. */
+export interface StalledAttempt {
+  attemptId: string;
+  worker: string;
+  /** Ms since its last progress (or its start). */
+  idleMs: number;
 }
 
 /** One attempt of a task, as recorded in the report. */
@@ -94,6 +109,8 @@ export interface JobReport {
     sortBufferBytes: number;
     mergeFanIn: number;
     maxAttempts: number;
+    /** Ms without progress before an attempt is killed; 0: no timeout. */
+    taskTimeoutMs: number;
     simulateFailures?: number;
     seed?: number;
     params: Record<string, string | number | boolean | null>;

@@ -79,6 +79,8 @@ function snapshot(
     startedAt: 0,
     phases: { map: phase('map', map), reduce: phase('reduce', reduce) },
     failedAttempts,
+    stalled: [],
+    taskTimeoutMs: 600_000,
   };
 }
 
@@ -203,6 +205,39 @@ describe('plain progress', () => {
     display.update(snapshot(3000 + PLAIN_INTERVAL_MS, mapAt(2)));
     assert.equal(out.text().split('\n').filter(Boolean).length, 2);
     display.stop();
+  });
+});
+
+describe('stalled attempts', () => {
+  const stalledAt = (now: number, ids: string[]): ProgressSnapshot => ({
+    ...snapshot(now, mapAt(2)),
+    stalled: ids.map((attemptId, i) => ({ attemptId, worker: 'local', idleMs: 42_000 - i * 1000 })),
+    taskTimeoutMs: 60_000,
+  });
+
+  it('plain: a line naming them whenever the set changes', () => {
+    const out = capture(undefined);
+    const display = createProgressDisplay({ mode: 'plain', stream: out });
+    display.update(stalledAt(3000, []));
+    display.update(stalledAt(3200, ['m-00003_0']));
+    display.update(stalledAt(3400, ['m-00003_0']));
+    display.update(stalledAt(3600, ['m-00003_0', 'm-00007_1', 'm-00008_0', 'm-00009_2']));
+    display.stop();
+    const lines = out.text().trimEnd().split('\n');
+    assert.deepEqual(lines.slice(1), [
+      'stalled (no progress; killed at 1 min 00 s): m-00003_0 42.0 s',
+      'stalled (no progress; killed at 1 min 00 s): m-00003_0 42.0 s, m-00007_1 41.0 s, m-00008_0 40.0 s, 1 more',
+    ]);
+  });
+
+  it('tty: a line while some are stalled, gone when none is', () => {
+    const out = capture({ columns: 200 });
+    const display = createProgressDisplay({ mode: 'tty', stream: out });
+    display.update(stalledAt(3000, ['m-00003_0']));
+    assert.ok(screen(out.text()).includes('stalled (no progress; killed at 1 min 00 s): m-00003_0 42.0 s'));
+    display.update(stalledAt(3200, []));
+    display.stop();
+    assert.ok(!screen(out.text()).some((l) => l.startsWith('stalled')), screen(out.text()).join('\n'));
   });
 });
 

@@ -10,10 +10,12 @@
  *   map    [████████████░░░░░░░░░░]  42%  10/24 tasks   1.2M rec/s  85.3 MB/s  ETA 12s
  *   reduce [░░░░░░░░░░░░░░░░░░░░░░]   0%   0/8  tasks     -- rec/s     -- B/s  waiting
  *   failed 2 attempts
+ *   stalled (no progress; killed at 10 min 00 s): m-00003_0 42.0 s
  *   ```
  * - `plain` (stderr is a file or a pipe, e.g. CI logs): a line when a phase
  *   starts or finishes, and otherwise at most one line every 5 s:
- *   `map 42% 10/24 tasks 1.2M rec/s 85.3 MB/s ETA 12s`
+ *   `map 42% 10/24 tasks 1.2M rec/s 85.3 MB/s ETA 12s`, and a `stalled …`
+ *   line whenever the set of stalled attempts changes
  * - `quiet`: nothing.
  *
  * All times come from the snapshots (`now`, `startedAt`, `finishedAt`): the
@@ -206,6 +208,19 @@ function plural(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
+/**
+ * `stalled (no progress; killed at 10 min 00 s): m-00003_0 42.0 s, m-00007_1 12.0 s`,
+ * or undefined when no attempt is stalled. At most three are named.
+ */
+export function stalledText(snapshot: ProgressSnapshot): string | undefined {
+  const { stalled, taskTimeoutMs } = snapshot;
+  if (stalled.length === 0) return undefined;
+  const limit = taskTimeoutMs > 0 ? `; killed at ${formatDuration(taskTimeoutMs)}` : '';
+  const named = stalled.slice(0, 3).map((a) => `${a.attemptId} ${formatDuration(a.idleMs)}`);
+  if (stalled.length > 3) named.push(`${stalled.length - 3} more`);
+  return `stalled (no progress${limit}): ${named.join(', ')}`;
+}
+
 function failedText(n: number): string {
   return `${n} failed attempt${n === 1 ? '' : 's'}`;
 }
@@ -295,6 +310,11 @@ class TtyDisplay implements ProgressDisplay {
     if (snapshot.failedAttempts > 0) {
       lines.set('failed', { kind: 'note', text: `failed ${plural(snapshot.failedAttempts, 'attempt')}` });
     }
+    const stalled = stalledText(snapshot);
+    // Once shown, the line stays (blank when nothing is stalled): a removed bar would stay on screen.
+    if (stalled !== undefined || this.bars.has('stalled')) {
+      lines.set('stalled', { kind: 'note', text: stalled ?? '' });
+    }
     for (const [name, payload] of lines) {
       const bar = this.bars.get(name);
       if (bar) bar.update(payload);
@@ -338,6 +358,8 @@ class PlainDisplay implements ProgressDisplay {
   private readonly tracker = new PhaseTracker();
   private readonly states: Record<PhaseName, PhaseState> = { map: 'pending', reduce: 'pending' };
   private lastLineAt = -Infinity;
+  /** Attempt ids of the last `stalled` line printed. */
+  private lastStalled = '';
   private stopped = false;
 
   constructor(stream: NodeJS.WritableStream) {
@@ -358,6 +380,12 @@ class PlainDisplay implements ProgressDisplay {
     if (lines.length === 0 && snapshot.now - this.lastLineAt >= PLAIN_INTERVAL_MS) {
       const running = views.find((v) => v.state === 'running');
       if (running) lines.push(formatPlainLine(running, 'progress', snapshot.failedAttempts));
+    }
+    const stalledIds = snapshot.stalled.map((a) => a.attemptId).join(' ');
+    if (stalledIds !== this.lastStalled) {
+      this.lastStalled = stalledIds;
+      const text = stalledText(snapshot);
+      if (text !== undefined) lines.push(text);
     }
     if (lines.length > 0) {
       this.lastLineAt = snapshot.now;

@@ -23,6 +23,7 @@ function succeeded(): JobReport {
       sortBufferBytes: 64 * MiB,
       mergeFanIn: 64,
       maxAttempts: 4,
+      taskTimeoutMs: 600_000,
       params: {},
     },
     phases: {

@@ -12,7 +12,13 @@
 import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { join } from 'node:path';
-import type { JobReport, PhaseName, PhaseReport, ProgressSnapshot } from '../engine/job-report.ts';
+import type {
+  JobReport,
+  PhaseName,
+  PhaseReport,
+  ProgressSnapshot,
+  StalledAttempt,
+} from '../engine/job-report.ts';
 import { Scheduler, type Decision, type SchedulerEvent } from '../engine/scheduler.ts';
 import { taskIdOf } from '../engine/scheduler-types.ts';
 import { ErrorCode, isTsmrError, type SerializedError, serializeError, TsmrError } from '../errors.ts';
@@ -25,7 +31,7 @@ import type { JobBody } from '../task/job-body.ts';
 import type { JobRef, ReduceOutputSpec, TaskMessage, TaskProgress, TaskResult } from '../task/messages.ts';
 import type { AttemptExecutor, RunningAttempt } from './executor.ts';
 import { crashPoint } from './failure-injection.ts';
-import type { JobSettings } from './settings.ts';
+import { finiteOrZero, type JobSettings } from './settings.ts';
 
 export interface DriverInput {
   jobId: string;
@@ -58,6 +64,10 @@ interface Live {
   msg: TaskMessage;
   running: RunningAttempt;
   progress: TaskProgress;
+  /** Worker it runs on. */
+  workerId: string;
+  /** Epoch ms of its last progress report (or its start). */
+  lastProgressAt: number;
   /** Set when the attempt succeeded; it then waits for (or is in) its commit. */
   result?: TaskResult;
   /** Handling of the attempt's outcome, tracked until it settles. */
@@ -70,6 +80,8 @@ const PROGRESS_INTERVAL_MS = 200;
 const TICK_INTERVAL_MS = 1000;
 /** How long the driver waits for a killed attempt to stop before it ends the job without it. */
 const KILL_GRACE_MS = 1000;
+/** A running attempt is shown as stalled after this long without progress (or half the task timeout, if shorter). */
+const STALL_NOTICE_MS = 10_000;
 
 /** Resolves when `work` settles or `ms` have passed, whichever comes first. */
 function settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
@@ -136,6 +148,8 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
     const tickTimer = setInterval(() => handle({ type: 'tick', now: Date.now() }), TICK_INTERVAL_MS);
     const onAbort = () => handle({ type: 'cancel', now: Date.now(), reason: 'the job was cancelled' });
     input.signal?.addEventListener('abort', onAbort, { once: true });
+    // Cancelled before it started (a signal during planning): the first event cancels it.
+    if (input.signal?.aborted) queueMicrotask(onAbort);
 
     /**
      * Queues `event` for the scheduler. Events are handled one at a time, in
@@ -224,6 +238,7 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
         const entry = live.get(attemptId);
         if (entry === undefined) return; // killed
         entry.progress = progress;
+        entry.lastProgressAt = Date.now();
         handle({ type: 'progress', now: Date.now(), attemptId, fraction: fractionOf(msg, progress) });
       });
       const outcome = running.result.then(
@@ -252,7 +267,14 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
           return cleanupAttempt(msg);
         },
       );
-      live.set(attemptId, { msg, running, progress: { bytes: 0, records: 0 }, outcome });
+      live.set(attemptId, {
+        msg,
+        running,
+        progress: { bytes: 0, records: 0 },
+        workerId: a.workerId,
+        lastProgressAt: Date.now(),
+        outcome,
+      });
       track(outcome);
     }
 
@@ -433,7 +455,21 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
           reduce: view('reduce', numReduces, reduceBytesTotal),
         },
         failedAttempts: scheduler.stats().failedAttempts,
+        stalled: stalledAttempts(now),
+        taskTimeoutMs: finiteOrZero(settings.taskTimeoutMs),
       };
+    }
+
+    function stalledAttempts(now: number): StalledAttempt[] {
+      const after = Math.min(STALL_NOTICE_MS, settings.taskTimeoutMs / 2);
+      const stalled: StalledAttempt[] = [];
+      for (const [attemptId, entry] of live) {
+        const idleMs = now - entry.lastProgressAt;
+        if (entry.result === undefined && idleMs >= after) {
+          stalled.push({ attemptId, worker: entry.workerId, idleMs });
+        }
+      }
+      return stalled.sort((a, b) => b.idleMs - a.idleMs);
     }
 
     function phaseReport(name: PhaseName, tasks: number, inputBytes: number): PhaseReport | undefined {

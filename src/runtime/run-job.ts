@@ -21,7 +21,7 @@ import { createLocalExecutor } from './local/local-executor.ts';
 import { readResults } from './results.ts';
 import type { SegmentRef } from '../shuffle/segment-reader.ts';
 import type { ResultRecord, RunOptions } from './run-options.ts';
-import { type JobSettings, MiB, resolveSettings } from './settings.ts';
+import { finiteOrZero, type JobSettings, MiB, resolveSettings } from './settings.ts';
 import { compareOutputs } from './verify.ts';
 import { guardRunningJob } from './exit-guard.ts';
 import { createScratchDir, removeAbandonedScratchDirs, scratchDirOf } from './scratch.ts';
@@ -202,6 +202,7 @@ async function execute(
         sortBufferBytes: settings.sortBufferBytes,
         mergeFanIn: settings.mergeFanIn,
         maxAttempts: settings.maxAttempts,
+        taskTimeoutMs: finiteOrZero(settings.taskTimeoutMs),
         simulateFailures: settings.simulateFailures || undefined,
         seed: settings.simulateFailures ? settings.seed : undefined,
         params: settings.params,

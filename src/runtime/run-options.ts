@@ -20,7 +20,16 @@ export interface RunOptions {
   output?: string;
   /** Replace an existing output directory (default false: an existing one is an error). */
   overwrite?: boolean;
-  /** Worker threads; `0` runs every task in this thread, in sequence (default: available parallelism). */
+  /**
+   * Worker threads (default: available parallelism; at most 4 per core, at
+   * least 16, and what memory holds: see `workerLimit`). `0` runs every task in
+   * this thread, in sequence: then a killed attempt (task timeout, cancel, a
+   * lost race) stops at its next record or key; one waiting on a promise that
+   * never settles cannot be stopped in-process (the job goes on without it
+   * one second after the kill, and its files are deleted), and a synchronous
+   * endless loop blocks the whole process, so no timeout fires. Code that may
+   * hang belongs on worker threads, where a killed attempt's thread is terminated.
+   */
   workers?: number;
   /** Reduce tasks R (default: the job's `reducers`, else the number of workers, at least 1). */
   reducers?: number;
@@ -32,6 +41,12 @@ export interface RunOptions {
   mergeFanIn?: number;
   /** Attempts per task before the job fails (default 4). */
   maxAttempts?: number;
+  /**
+   * Milliseconds an attempt may go without progress (records read, keys
+   * reduced) before it is killed and retried (default 600 000, Hadoop's
+   * `mapreduce.task.timeout`; 0: no timeout).
+   */
+  taskTimeout?: number;
   /** Crash this fraction of attempts on purpose (0–1, default 0); the last attempt of a task is never crashed. */
   simulateFailures?: number;
   /** Seed of `simulateFailures` (default 1). */

@@ -1,7 +1,7 @@
 /**
  * Job settings with defaults filled in and checked (DESIGN.md §4, §5).
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { usageError } from '../errors.ts';
 import type { RunOptions } from './run-options.ts';
 
@@ -19,22 +19,61 @@ export interface JobSettings {
   verify: boolean;
   overwrite: boolean;
   params: Record<string, string | number | boolean | null>;
+  /** An attempt with no progress for this long is killed and retried; `Infinity`: never. */
   taskTimeoutMs: number;
+}
+
+/** Default task timeout: 600 s (Hadoop's `mapreduce.task.timeout`). */
+export const DEFAULT_TASK_TIMEOUT_MS = 600_000;
+
+/** Heap and buffers of one worker thread besides its sort buffer, for the worker-count bound. */
+const THREAD_OVERHEAD_BYTES = 64 * MiB;
+
+/**
+ * The most worker threads a job may use on this machine, and why: four per
+ * core (at least 16; more threads than that only add memory and contention),
+ * and no more than this machine's memory holds when each thread has one sort
+ * buffer and 64 MiB of its own.
+ */
+export function workerLimit(sortBufferBytes: number): { limit: number; why: string } {
+  const cores = availableParallelism();
+  const byCores = Math.max(16, 4 * cores);
+  const byMemory = Math.max(1, Math.floor(totalmem() / (sortBufferBytes + THREAD_OVERHEAD_BYTES)));
+  if (byMemory < byCores) {
+    return {
+      limit: byMemory,
+      why: `each worker thread needs its sort buffer (${Math.round(sortBufferBytes / MiB)} MiB) and about 64 MiB of heap, and this machine has ${Math.round(totalmem() / MiB)} MiB`,
+    };
+  }
+  return {
+    limit: byCores,
+    why: `4 per core on this ${cores}-core machine, at least 16: more threads than that only add memory and contention`,
+  };
 }
 
 /**
  * Fills in defaults: workers = available parallelism, R = the job's `reducers`
  * or the number of workers, split size and sort buffer 64 MiB, merge fan-in 64,
- * 4 attempts, task timeout 600 s.
- * @throws TsmrError `TSMR_USAGE` for an out-of-range option.
+ * 4 attempts, task timeout 600 s (0 = none).
+ * @throws TsmrError `TSMR_USAGE` for an out-of-range option, including more
+ *   workers than {@link workerLimit} allows.
  */
 export function resolveSettings(options: RunOptions, jobReducers: number | undefined): JobSettings {
   const workers = integer('workers', options.workers ?? availableParallelism(), 0);
+  const sortBufferBytes = integer('sortBuffer', options.sortBuffer ?? 64 * MiB, 1024);
+  const { limit, why } = workerLimit(sortBufferBytes);
+  if (workers > limit) {
+    throw usageError(`workers must be at most ${limit} on this machine (${why}); got ${workers}`);
+  }
+  const taskTimeout = options.taskTimeout ?? DEFAULT_TASK_TIMEOUT_MS;
+  if (!(typeof taskTimeout === 'number' && taskTimeout >= 0)) {
+    throw usageError(`taskTimeout must be a number of milliseconds >= 0 (0: no timeout), got ${taskTimeout}`);
+  }
   const settings: JobSettings = {
     workers,
     reducers: integer('reducers', options.reducers ?? jobReducers ?? Math.max(1, workers), 1),
     splitSize: integer('splitSize', options.splitSize ?? 64 * MiB, 1),
-    sortBufferBytes: integer('sortBuffer', options.sortBuffer ?? 64 * MiB, 1024),
+    sortBufferBytes,
     mergeFanIn: integer('mergeFanIn', options.mergeFanIn ?? 64, 2),
     maxAttempts: integer('maxAttempts', options.maxAttempts ?? 4, 1),
     simulateFailures: options.simulateFailures ?? 0,
@@ -42,12 +81,17 @@ export function resolveSettings(options: RunOptions, jobReducers: number | undef
     verify: options.verify ?? false,
     overwrite: options.overwrite ?? false,
     params: { ...options.params },
-    taskTimeoutMs: 600_000,
+    taskTimeoutMs: taskTimeout === 0 ? Number.POSITIVE_INFINITY : taskTimeout,
   };
   if (!(settings.simulateFailures >= 0 && settings.simulateFailures < 1)) {
     throw usageError(`simulateFailures must be a rate in [0, 1), got ${options.simulateFailures}`);
   }
   return settings;
+}
+
+/** `Infinity` (no limit) as 0, for JSON and display. */
+export function finiteOrZero(ms: number): number {
+  return Number.isFinite(ms) ? ms : 0;
 }
 
 function integer(name: string, value: number, min: number): number {

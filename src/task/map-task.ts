@@ -15,6 +15,9 @@ import type { MapTaskMessage, TaskProgress, TaskResult } from './messages.ts';
 import { abortQuietly, isThenable } from './module-job-body.ts';
 import { createAttemptState } from './task-context.ts';
 
+/** After an awaited `map` call, progress is reported if none was for this long (ms). */
+const ASYNC_PROGRESS_MS = 1000;
+
 /**
  * @param foldTableCache where a job with `combineValues` takes the fold table
  *   of this thread's previous map task from, and leaves its own.
@@ -59,6 +62,18 @@ export async function runMapTask(
   let bytesRead = 0;
   let records = 0;
   const spillIfFull = (): void | Promise<void> => (collector.full ? collector.spill() : undefined);
+  // Progress comes with every chunk read; a map that awaits per record may take
+  // long over one chunk, so after an awaited record it is also sent once a
+  // second (Hadoop's reporter), lest a slow but working attempt time out.
+  let reportedAt = Date.now();
+  const afterAwait = (): void | Promise<void> => {
+    const now = Date.now();
+    if (now - reportedAt >= ASYNC_PROGRESS_MS) {
+      reportedAt = now;
+      onProgress({ bytes: bytesRead, records });
+    }
+    return spillIfFull();
+  };
 
   let stats: { records: number; bytes: number };
   try {
@@ -69,13 +84,14 @@ export async function runMapTask(
         if (bytesRead >= crashBytes) throw injectedFailure(msg.taskId, msg.attempt);
         records++;
         const result = mapper.record(key, value);
-        if (isThenable(result)) return Promise.resolve(result).then(spillIfFull);
+        if (isThenable(result)) return Promise.resolve(result).then(afterAwait);
         return spillIfFull();
       },
       {
         onFile: (path) => (inputFile = msg.inputFormat.type === 'records' ? '' : path),
         onProgress: (bytes) => {
           bytesRead = bytes;
+          reportedAt = Date.now();
           onProgress({ bytes, records });
         },
       },
