@@ -81,10 +81,10 @@ export async function prepareOutput(
         { details: { output: out } },
       );
     }
+    await refuseUnsafeRemoval(outDir, out, opts.inputs);
     if (!existing.isDirectory()) {
       throw usageError(`cannot replace ${outDir}: it exists and is not a directory`, { output: out });
     }
-    await refuseUnsafeRemoval(outDir, out, opts.inputs);
     try {
       await rm(path.join(out, TEMPORARY), { recursive: true, force: true, maxRetries: 3 });
     } catch (cause) {
