@@ -6,7 +6,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -238,4 +246,49 @@ test('a second Ctrl-C stops at once with exit 130 and leaves no scratch', async 
   const [code] = (await once(child, 'close')) as [number | null];
   assert.equal(code, 130, stderr);
   assert.deepEqual(scratchDirs(scratch), []);
+});
+
+test('--overwrite: a rerun that fails leaves yesterday’s output as it was; one that succeeds replaces it', async () => {
+  const out = join(tmp, 'out-overwrite');
+  const good = await runCli(['run', 'test/fixtures/jobs/count-words.ts', '-i', input, '-o', out, '-q']);
+  assert.equal(good.code, 0, good.stderr);
+  const before = Object.fromEntries(readdirSync(out).map((n) => [n, readFileSync(join(out, n), 'utf8')]));
+  const bad = join(tmp, 'bad.txt');
+  writeFileSync(bad, 'BOOM\n');
+  const failed = await runCli([
+    'run',
+    'test/fixtures/jobs/fail-on-record.ts',
+    '-i',
+    bad,
+    '-o',
+    out,
+    '--overwrite',
+    '--max-attempts',
+    '1',
+    '-q',
+  ]);
+  assert.equal(failed.code, 1, failed.stderr);
+  const after = Object.fromEntries(readdirSync(out).map((n) => [n, readFileSync(join(out, n), 'utf8')]));
+  assert.deepEqual(after, before);
+  const again = await runCli([
+    'run',
+    'test/fixtures/jobs/count-words.ts',
+    '-i',
+    bad,
+    '-o',
+    out,
+    '--overwrite',
+    '-q',
+  ]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual(readParts(out).lines, ['BOOM\t1']);
+});
+
+test('an output path under a regular file is a usage error (exit 2), without a stack trace', async () => {
+  const file = join(tmp, 'plain-file');
+  writeFileSync(file, 'x');
+  const r = await runCli(['run', 'test/fixtures/jobs/count-words.ts', '-i', input, '-o', join(file, 'out')]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /TSMR_USAGE: cannot create the output directory .*: a parent of it is a file/);
+  assert.doesNotMatch(r.stderr, /^\s+at /m);
 });
