@@ -177,7 +177,7 @@ export function loadJobBody(ref: JobRef): Promise<JobBody> {
 
 async function loadUncached(ref: JobRef): Promise<JobBody> {
   if (ref.kind === 'streaming') {
-    const { streamingJobBody } = await import('../streaming/streaming-job-body.ts');
+    const { streamingJobBody } = await import('./streaming/streaming-job-body.ts');
     return streamingJobBody(ref);
   }
   if (ref.kind === 'defined') return moduleJobBody(await findDefinedJob(ref), stem(ref.moduleUrl));

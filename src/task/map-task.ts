@@ -42,6 +42,7 @@ export async function runMapTask(
     combiner: body.combiner?.({ ...ctx, emit: () => {} }),
     fold: body.combineValues,
     sortBufferBytes: msg.sortBufferBytes,
+    mergeFanIn: msg.mergeFanIn,
     dir: msg.dir,
     name: `${msg.taskId}_${msg.attempt}`,
     counters,

@@ -20,12 +20,12 @@
  *
  * See `docs/streaming.md` for the user-facing semantics.
  */
-import type { CombineContext, Key, MapContext, ReduceContext, TaskContext, Values } from '../api/types.ts';
-import type { NormalizedInputFormat } from '../io/record-reader.ts';
-import type { NormalizedOutputFormat } from '../io/output-writer.ts';
-import type { Combiner, Group } from '../shuffle/map-output-collector.ts';
-import type { JobBody, MapperBody, ReducerBody } from '../task/job-body.ts';
-import type { JobRef } from '../task/messages.ts';
+import type { CombineContext, Key, MapContext, ReduceContext, TaskContext, Values } from '../../api/types.ts';
+import type { NormalizedInputFormat } from '../../io/record-reader.ts';
+import type { NormalizedOutputFormat } from '../../io/output-writer.ts';
+import type { Combiner, Group } from '../../shuffle/map-output-collector.ts';
+import type { JobBody, MapperBody, ReducerBody } from '../job-body.ts';
+import type { JobRef } from '../messages.ts';
 import { LineSplitter, splitKeyValue } from './line-splitter.ts';
 import { StreamingProcess, type StreamingRole } from './streaming-process.ts';
 

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { isMainThread } from 'node:worker_threads';
-import { ErrorCode, TsmrError } from '../errors.ts';
+import { ErrorCode, TsmrError } from '../../errors.ts';
 import { type ReporterTarget, StderrReporter } from './stderr-reporter.ts';
 
 /** Bytes collected before they are written to the command's stdin. */

@@ -2,15 +2,15 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
-import type { Key, MapContext, ReduceContext, Values } from '../api/types.ts';
-import { isTsmrError } from '../errors.ts';
-import type { Group } from '../shuffle/map-output-collector.ts';
-import { CounterSet } from '../task/counters.ts';
-import type { MapperBody, ReducerBody } from '../task/job-body.ts';
+import type { Key, MapContext, ReduceContext, Values } from '../../api/types.ts';
+import { isTsmrError } from '../../errors.ts';
+import type { Group } from '../../shuffle/map-output-collector.ts';
+import { CounterSet } from '../counters.ts';
+import type { MapperBody, ReducerBody } from '../job-body.ts';
 import { STDIN_BATCH_BYTES } from './streaming-process.ts';
 import { MAP_EMIT_BUDGET_BYTES, OUTPUT_LINE_MAX_BYTES, streamingJobBody } from './streaming-job-body.ts';
 
-const fixtures = resolve(import.meta.dirname, '../../test/fixtures/streaming');
+const fixtures = resolve(import.meta.dirname, '../../../test/fixtures/streaming');
 
 interface Fake {
   pairs: [string, string][];
@@ -182,7 +182,7 @@ test('mapper: environment and a scratch directory of its own, removed afterwards
 test('mapper: relative script paths in the command are found (shipped into the scratch dir)', async () => {
   const rel = join('test', 'fixtures', 'streaming', 'wc_map.sh');
   const cwd = process.cwd();
-  process.chdir(resolve(import.meta.dirname, '../..'));
+  process.chdir(resolve(import.meta.dirname, '../../..'));
   try {
     const { fake, error } = await runMapper(`./${rel}`, ['b a b']);
     assert.equal(error, undefined);

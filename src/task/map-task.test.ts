@@ -1,0 +1,66 @@
+/**
+ * The map task passes the job's merge fan-in to its final merge of spills.
+ */
+import assert from 'node:assert/strict';
+import fs, { writeFileSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { MapContext } from '../api/types.ts';
+import { normalizeInputFormat } from '../io/record-reader.ts';
+import { normalizeOutputFormat } from '../io/output-writer.ts';
+import { tempDir } from '../shuffle/test-support.ts';
+import type { JobBody } from './job-body.ts';
+import { runMapTask } from './map-task.ts';
+
+/** Runs one map attempt over 20 000 distinct words with a 16 KiB sort buffer (many spills). */
+async function mapWithFanIn(dir: string, mergeFanIn: number): Promise<number> {
+  const input = join(dir, `in-${mergeFanIn}.txt`);
+  writeFileSync(input, Array.from({ length: 20_000 }, (_, i) => `word${i}\n`).join(''));
+  const body: JobBody = {
+    name: 'identity',
+    inputFormat: normalizeInputFormat(undefined),
+    outputFormat: normalizeOutputFormat(undefined),
+    mapper: (ctx: MapContext) => ({ record: (_k, line) => ctx.emit(line as string, 1) }),
+    reducer: () => ({ group() {} }),
+  };
+  const size = fs.statSync(input).size;
+  // Intermediate merge passes write `merge-*.run` files: count them.
+  const openSync = fs.openSync;
+  let mergeRuns = 0;
+  fs.openSync = ((...args: Parameters<typeof openSync>) => {
+    if (/merge-.*\.run$/.test(String(args[0]))) mergeRuns++;
+    return openSync(...args);
+  }) as typeof fs.openSync;
+  syncBuiltinESMExports();
+  try {
+    await runMapTask(
+      {
+        kind: 'map',
+        jobId: 'job',
+        taskId: 'm-00000',
+        attempt: 0,
+        job: { kind: 'module', moduleUrl: 'unused', exportName: 'default' },
+        params: {},
+        numReducers: 1,
+        split: { index: 0, parts: [{ path: input, start: 0, end: size, compressed: false }], length: size },
+        inputFormat: body.inputFormat,
+        sortBufferBytes: 16 * 1024,
+        mergeFanIn,
+        dir: join(dir, `attempt-${mergeFanIn}`),
+      },
+      body,
+      () => {},
+    );
+  } finally {
+    fs.openSync = openSync;
+    syncBuiltinESMExports();
+  }
+  return mergeRuns;
+}
+
+test('map tasks merge their spills with the job’s merge fan-in', async (t) => {
+  const dir = tempDir(t, 'tsmr-map-task-');
+  assert.equal(await mapWithFanIn(dir, 1000), 0, 'one pass: no intermediate runs');
+  assert.ok((await mapWithFanIn(dir, 2)) > 10, 'fan-in 2: many intermediate runs');
+});
