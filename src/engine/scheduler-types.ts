@@ -120,6 +120,13 @@ export type Decision =
   /** Stop a running attempt (its slot is free from now on); any later report from it is ignored. */
   | { type: 'kill'; attemptId: string; workerId: string; reason: string }
   /**
+   * An attempt that succeeded will never be committed (another attempt
+   * committed, its commit was refused, its worker was lost before the commit,
+   * the job ended): delete its output. A killed running attempt gets `kill`
+   * instead, and deletes its own files when it stops.
+   */
+  | { type: 'discard'; attemptId: string; workerId: string; kind: TaskKind }
+  /**
    * Commit the output of a succeeded attempt (reduce: rename its attempt dir;
    * map: record its output), then answer with `commitDone`. At most one commit
    * per task is in flight.

@@ -229,7 +229,10 @@ describe('duplicate and late completions', () => {
     assert.deepEqual(t.handle({ type: 'attemptSucceeded', now: 1002, attemptId: 'm-00000_0' }), []);
     // The commit was refused: the waiting success is committed next.
     let ds = t.handle({ type: 'commitDone', now: 1003, attemptId: 'm-00000_1', committed: false });
-    assert.deepEqual(ds, [{ type: 'commit', attemptId: 'm-00000_0', taskId: 'm-00000', kind: 'map' }]);
+    assert.deepEqual(ds, [
+      { type: 'discard', attemptId: 'm-00000_1', workerId: 'w2', kind: 'map' },
+      { type: 'commit', attemptId: 'm-00000_0', taskId: 'm-00000', kind: 'map' },
+    ]);
     ds = t.handle({ type: 'commitDone', now: 1004, attemptId: 'm-00000_0', committed: true });
     assert.deepEqual(types(ds), ['jobSucceeded']);
     assert.deepEqual(
@@ -241,6 +244,38 @@ describe('duplicate and late completions', () => {
       ],
     );
     assert.equal(t.snapshot().tasks[0]!.failures, 1);
+  });
+});
+
+describe('discard decisions', () => {
+  test('a success that will never be committed is discarded: the loser of a race, one on a lost worker', () => {
+    const t = start({ numMaps: 2, numReduces: 1, speculation: true, speculationMinRuntimeMs: 100 }, [
+      ['w1', 1],
+      ['w2', 1],
+    ]).s;
+    finish(t, 'm-00001_0', 10);
+    assert.deepEqual(assigned(t.handle({ type: 'tick', now: 1000 })), ['m-00000_1@w2']);
+    assert.deepEqual(types(t.handle({ type: 'attemptSucceeded', now: 1001, attemptId: 'm-00000_1' })), [
+      'commit',
+    ]);
+    // m-00000_0 succeeds while m-00000_1 commits: it waits, then is discarded when the other commits.
+    assert.deepEqual(t.handle({ type: 'attemptSucceeded', now: 1002, attemptId: 'm-00000_0' }), []);
+    const ds = t.handle({ type: 'commitDone', now: 1003, attemptId: 'm-00000_1', committed: true });
+    assert.deepEqual(
+      ds.filter((d) => d.type === 'discard'),
+      [{ type: 'discard', attemptId: 'm-00000_0', workerId: 'w1', kind: 'map' }],
+    );
+    // Running attempts get kill, never discard.
+    assert.ok(!ds.some((d) => d.type === 'discard' && d.attemptId.startsWith('r-')));
+  });
+
+  test('a map success on a worker lost before its commit is discarded', () => {
+    const { s } = start({ numMaps: 1, numReduces: 1 }, [['w1', 1]]);
+    assert.deepEqual(types(s.handle({ type: 'attemptSucceeded', now: 1, attemptId: 'm-00000_0' })), [
+      'commit',
+    ]);
+    const ds = s.handle({ type: 'workerLost', now: 2, workerId: 'w1' });
+    assert.deepEqual(ds, [{ type: 'discard', attemptId: 'm-00000_0', workerId: 'w1', kind: 'map' }]);
   });
 });
 

@@ -135,6 +135,22 @@ interface Worker {
   readonly running: Set<Attempt>;
 }
 
+/**
+ * The legal moves of an attempt's state: every change goes through
+ * `#move`, which refuses any other with `TSMR_INTERNAL`. `lost` → `committed`
+ * restores a lost map output that every reduce had read before the job ended.
+ */
+const LEGAL_MOVES: Readonly<Record<AttemptState, readonly AttemptState[]>> = {
+  running: ['succeeded', 'duplicate', 'failed', 'killed'],
+  succeeded: ['committing', 'duplicate', 'killed'],
+  committing: ['committed', 'duplicate', 'killed'],
+  committed: ['lost'],
+  lost: ['committed'],
+  failed: [],
+  killed: [],
+  duplicate: [],
+};
+
 /** Pure MapReduce scheduler; see the module docs for its rules. */
 export class Scheduler {
   readonly config: ResolvedSchedulerConfig;
@@ -363,12 +379,11 @@ export class Scheduler {
     this.#endRunning(a);
     a.output = output;
     if (t.committed) {
-      a.state = 'duplicate';
-      a.reason = `task already committed by ${t.committed.id}`;
+      this.#move(a, 'duplicate', `task already committed by ${t.committed.id}`, out);
       this.#stats.duplicateCompletions++;
       return;
     }
-    a.state = 'succeeded';
+    this.#move(a, 'succeeded', undefined, out);
     if (!t.committing) this.#startCommit(a, out);
   }
 
@@ -377,8 +392,15 @@ export class Scheduler {
     if (!a || a.state !== 'running') return this.#ignored(a);
     const t = a.task;
     this.#endRunning(a);
-    a.state = 'failed';
     a.error = error;
+    if (retriable && !t.committed && t.kind === 'reduce' && a.reportedFetchFailure) {
+      // Hadoop counts a reducer that could not fetch a map output as killed: the map was at fault.
+      this.#move(a, 'killed', 'failed after reporting a fetch failure (not counted)', out);
+      this.#stats.killedAttempts++;
+      this.#requeue(t);
+      return;
+    }
+    this.#move(a, 'failed', undefined, out);
     if (!retriable) {
       const e = taskError(
         t,
@@ -394,14 +416,6 @@ export class Scheduler {
       this.#requeue(t);
       return;
     }
-    if (t.kind === 'reduce' && a.reportedFetchFailure) {
-      // Hadoop counts a reducer that could not fetch a map output as killed: the map was at fault.
-      a.state = 'killed';
-      a.reason = 'failed after reporting a fetch failure (not counted)';
-      this.#stats.killedAttempts++;
-      this.#requeue(t);
-      return;
-    }
     this.#countFailure(t, a, error, out);
   }
 
@@ -411,8 +425,7 @@ export class Scheduler {
     const t = a.task;
     t.committing = undefined;
     if (!committed) {
-      a.state = 'duplicate';
-      a.reason = 'commit refused';
+      this.#move(a, 'duplicate', 'commit refused', out);
       this.#stats.duplicateCompletions++;
       const error = taskError(
         t,
@@ -425,7 +438,7 @@ export class Scheduler {
       this.#countFailure(t, a, error, out);
       return;
     }
-    a.state = 'committed';
+    this.#move(a, 'committed', undefined, out);
     t.committed = a;
     t.lost = undefined;
     a.fetchFailures = 0;
@@ -434,8 +447,7 @@ export class Scheduler {
     for (const other of t.attempts) {
       if (other.state === 'running') this.#kill(other, `another attempt committed: ${a.id}`, out);
       else if (other.state === 'succeeded') {
-        other.state = 'duplicate';
-        other.reason = `task already committed by ${a.id}`;
+        this.#move(other, 'duplicate', `task already committed by ${a.id}`, out);
         this.#stats.duplicateCompletions++;
       }
     }
@@ -458,10 +470,10 @@ export class Scheduler {
     if (this.#reducesCommitted === this.#reduces.length) return;
     c.fetchFailures++;
     if (!this.#workers.get(c.workerId)?.alive) {
-      this.#loseMapOutput(t, `map output of ${c.id} lost: worker ${c.workerId} lost`);
+      this.#loseMapOutput(t, `map output of ${c.id} lost: worker ${c.workerId} lost`, out);
     } else if (c.fetchFailures >= this.config.maxFetchFailures) {
       const msg = `map output of ${c.id} on worker ${c.workerId} could not be fetched (${c.fetchFailures} fetch failures)`;
-      this.#loseMapOutput(t, msg);
+      this.#loseMapOutput(t, msg, out);
       this.#countFailure(t, c, taskError(t, c.attempt, msg, undefined, ErrorCode.IO), out, false);
     }
   }
@@ -502,24 +514,22 @@ export class Scheduler {
       for (const a of t.attempts) {
         if (a.workerId !== w.id || (a.state !== 'succeeded' && a.state !== 'committing')) continue;
         if (a.state === 'committing') t.committing = undefined;
-        a.state = 'killed';
-        a.reason = `${reason} before its map output was committed`;
+        this.#move(a, 'killed', `${reason} before its map output was committed`, out);
         this.#stats.killedAttempts++;
         affected = true;
       }
       if (affected && !t.committing && !t.committed) this.#commitNextOrRequeue(t, out);
       if (outputsNeeded && t.committed?.workerId === w.id) {
-        this.#loseMapOutput(t, `map output of ${t.committed.id} lost: ${reason}`);
+        this.#loseMapOutput(t, `map output of ${t.committed.id} lost: ${reason}`, out);
       }
     }
   }
 
   /** Un-commits a map task whose output is gone, so that it runs again. */
-  #loseMapOutput(t: Task, reason: string): void {
+  #loseMapOutput(t: Task, reason: string, out: Decision[]): void {
     const c = t.committed;
     if (!c) return;
-    c.state = 'lost';
-    c.reason = reason;
+    this.#move(c, 'lost', reason, out);
     t.committed = undefined;
     t.lost = c;
     t.speculated = false;
@@ -547,7 +557,7 @@ export class Scheduler {
   }
 
   #startCommit(a: Attempt, out: Decision[]): void {
-    a.state = 'committing';
+    this.#move(a, 'committing', undefined, out);
     a.task.committing = a;
     out.push({ type: 'commit', attemptId: a.id, taskId: a.task.id, kind: a.task.kind });
   }
@@ -565,13 +575,26 @@ export class Scheduler {
   /** Ends a running attempt as `killed` (not counted) or `failed` (the caller counts it), with or without a `kill` decision. */
   #stop(a: Attempt, state: 'killed' | 'failed', reason: string, sendKill: boolean, out: Decision[]): void {
     this.#endRunning(a);
-    a.state = state;
-    if (state === 'killed') {
-      a.reason = reason;
-      this.#stats.killedAttempts++;
-    }
+    this.#move(a, state, state === 'killed' ? reason : undefined, out);
+    if (state === 'killed') this.#stats.killedAttempts++;
     if (sendKill) out.push({ type: 'kill', attemptId: a.id, workerId: a.workerId, reason });
     this.#requeue(a.task);
+  }
+
+  /**
+   * The one place an attempt's state changes ({@link LEGAL_MOVES}). An attempt
+   * that had succeeded and will now never be committed gets a `discard`
+   * decision: its output is not wanted.
+   * @throws TsmrError `TSMR_INTERNAL` for an illegal move (a bug).
+   */
+  #move(a: Attempt, to: AttemptState, reason: string | undefined, out: Decision[]): void {
+    const from = a.state;
+    if (!LEGAL_MOVES[from].includes(to)) throw internal(`attempt ${a.id}: illegal move ${from} → ${to}`);
+    a.state = to;
+    if (reason !== undefined) a.reason = reason;
+    if ((from === 'succeeded' || from === 'committing') && (to === 'duplicate' || to === 'killed')) {
+      out.push({ type: 'discard', attemptId: a.id, workerId: a.workerId, kind: a.task.kind });
+    }
   }
 
   #endRunning(a: Attempt): void {
@@ -593,14 +616,13 @@ export class Scheduler {
       // Every reduce read this output before it was lost: it stays the committed one.
       for (const a of t.attempts) {
         if (a.state === 'succeeded' || a.state === 'committing') {
-          a.state = 'killed';
-          a.reason = 'job finished';
+          this.#move(a, 'killed', 'job finished', out);
           this.#stats.killedAttempts++;
         }
       }
       t.committing = undefined;
       t.committed = t.lost;
-      t.committed.state = 'committed';
+      this.#move(t.committed, 'committed', undefined, out);
       t.committed.reason = undefined;
       t.lost = undefined;
       this.#mapsCommitted++;

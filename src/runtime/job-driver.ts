@@ -164,7 +164,6 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
       try {
         for (let next = queue.shift(); next !== undefined && !finished; next = queue.shift()) {
           for (const decision of scheduler.handle(next)) carryOut(decision);
-          if (next.type === 'attemptSucceeded' || next.type === 'commitDone') forgetUncommittable();
         }
       } finally {
         draining = false;
@@ -178,6 +177,9 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
           return;
         case 'kill':
           forget(decision.attemptId, decision.reason);
+          return;
+        case 'discard':
+          forget(decision.attemptId, 'its output will not be committed');
           return;
         case 'commit':
           track(commit(decision.attemptId, decision.kind));
@@ -217,15 +219,6 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
       // job from ending. It cleans up its files whenever it does stop.
       inFlight.delete(entry.outcome);
       track(settledWithin(entry.outcome, KILL_GRACE_MS));
-    }
-
-    /** Forgets succeeded attempts that the scheduler will not commit (killed, timed out, duplicates). */
-    function forgetUncommittable(): void {
-      for (const [attemptId, entry] of live) {
-        if (entry.result === undefined) continue;
-        const state = scheduler.attempt(attemptId)?.state;
-        if (state !== 'succeeded' && state !== 'committing') forget(attemptId, `outcome ignored (${state})`);
-      }
     }
 
     function start(a: Assign): void {
