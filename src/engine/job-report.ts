@@ -34,8 +34,9 @@ export interface ProgressSnapshot {
   phases: Record<PhaseName, PhaseProgress>;
   /**
    * Attempts that failed so far and count against `maxAttempts` (they are
-   * retried): an error, a timeout, a refused commit, a committed map output that
-   * could not be read. Killed attempts are not counted: those stopped by a cancel
+   * retried, or end the job at once when no retry can fix their error): an
+   * error, a timeout, a refused commit, a committed map output that could not
+   * be read. Killed attempts are not counted: those stopped by a cancel
    * or the end of the job, on a lost worker, or a reduce attempt that failed
    * because a map output was unreadable (the map's fault).
    */

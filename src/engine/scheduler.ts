@@ -17,7 +17,9 @@
  * - **Retries** [Google MR §3.3, Hadoop]. A failed attempt is retried until the
  *   task has failed `maxAttempts` times, then the job fails with
  *   `TSMR_TASK_FAILED` (the last error as cause) and every running attempt is
- *   killed. `retriable: false` fails the job at once. Attempts killed because
+ *   killed. `retriable: false` fails the job at once, with the attempt's own
+ *   error code (its error as cause): no retry was made, and the code says
+ *   what to fix (`TSMR_BAD_KEY`, `TSMR_INPUT_CHANGED`…). Attempts killed because
  *   their worker died, or failures of a reduce attempt that reported a fetch
  *   failure (the map's fault, not its own), do not count.
  * - **Commit.** The first success of an uncommitted task gets a `commit`
@@ -379,11 +381,14 @@ export class Scheduler {
     a.state = 'failed';
     a.error = error;
     if (!retriable) {
+      t.failures++;
+      this.#stats.failedAttempts++;
       const e = taskError(
         t,
         a.attempt,
         `task ${t.id} attempt ${a.attempt} failed with an error that a retry cannot fix: ${error.message}`,
         error,
+        error.code?.startsWith('TSMR_') ? error.code : ErrorCode.TASK_FAILED,
       );
       return this.#failJob(e, 'job failed', out);
     }
