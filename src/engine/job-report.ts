@@ -69,6 +69,12 @@ export interface PhaseReport {
 
 /** Result of the built-in validations. */
 export interface ValidationReport {
+  /**
+   * The input bytes read by the committed map attempts (`tsmr/MAP_INPUT_BYTES`)
+   * equal the bytes the splits planned (`phases.map.inputBytes`); false fails
+   * the job with `TSMR_INPUT_CHANGED`. Behind the record reader's own checks.
+   */
+  inputBytesMatch: boolean;
   /** Map output records (after combining) equal reduce input records, summed over partitions. */
   shuffleRecordsMatch: boolean;
   /** Every segment read had a valid CRC-32. */

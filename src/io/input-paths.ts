@@ -15,6 +15,13 @@ export interface InputFile {
   path: string;
   /** Size in bytes when the inputs were resolved. */
   size: number;
+  /**
+   * Modification time (`stat`'s `mtimeMs`, epoch ms with a fraction) when the
+   * inputs were resolved. With `size` it is what the record reader checks, so
+   * that a file that changes before or while it is read fails the job
+   * (`TSMR_INPUT_CHANGED`) instead of being half read.
+   */
+  mtimeMs: number;
 }
 
 /**
@@ -52,7 +59,7 @@ export function isHiddenName(name: string): boolean {
  * @throws TsmrError `TSMR_IO` when a path cannot be read (permission…).
  */
 export async function resolveInputs(inputs: readonly string[]): Promise<InputFile[]> {
-  const found = new Map<string, number>();
+  const found = new Map<string, InputFile>();
   for (const input of inputs) {
     const abs = path.resolve(input);
     const st = await statOrUndefined(abs, input);
@@ -60,7 +67,7 @@ export async function resolveInputs(inputs: readonly string[]): Promise<InputFil
       if (!isGlobPattern(input)) throw notFound(input, `${input} does not exist`);
       if ((await addGlob(input, found)) === 0) throw notFound(input, `the pattern ${input} matches no file`);
     } else if (st.isFile()) {
-      found.set(abs, st.size);
+      addFile(found, abs, st);
     } else if (st.isDirectory()) {
       if ((await addDirectory(abs, input, found, new Set())) === 0) {
         throw notFound(
@@ -73,7 +80,11 @@ export async function resolveInputs(inputs: readonly string[]): Promise<InputFil
     }
   }
   const paths = [...found.keys()].sort();
-  return paths.map((p) => ({ path: p, size: found.get(p) as number }));
+  return paths.map((p) => found.get(p) as InputFile);
+}
+
+function addFile(found: Map<string, InputFile>, abs: string, st: Stats): void {
+  found.set(abs, { path: abs, size: st.size, mtimeMs: st.mtimeMs });
 }
 
 function notFound(input: string, why: string): TsmrError {
@@ -100,7 +111,7 @@ function splitPattern(pattern: string): [base: string, rest: string] {
 }
 
 /** Adds the files a pattern matches; returns how many it matched (new or already known). */
-async function addGlob(input: string, found: Map<string, number>): Promise<number> {
+async function addGlob(input: string, found: Map<string, InputFile>): Promise<number> {
   const [base, rest] = splitPattern(input);
   const cwd = path.resolve(base);
   if ((await statOrUndefined(cwd, input)) === undefined) return 0;
@@ -128,7 +139,7 @@ async function addGlob(input: string, found: Map<string, number>): Promise<numbe
     const st = await statOrUndefined(abs, input);
     if (st === undefined) continue;
     if (st.isFile()) {
-      found.set(abs, st.size);
+      addFile(found, abs, st);
       count++;
     } else if (st.isDirectory()) {
       count += await addDirectory(abs, input, found, listed);
@@ -145,7 +156,7 @@ async function addGlob(input: string, found: Map<string, number>): Promise<numbe
 async function addDirectory(
   dir: string,
   input: string,
-  found: Map<string, number>,
+  found: Map<string, InputFile>,
   listed: Set<string>,
 ): Promise<number> {
   const dirStat = await statOrUndefined(dir, input);
@@ -178,7 +189,7 @@ async function addDirectory(
       const st = stats[j];
       if (st === undefined) continue; // a dangling link, or deleted while listing
       if (st.isFile()) {
-        found.set(batch[j], st.size);
+        addFile(found, batch[j], st);
         count++;
       } else if (st.isDirectory()) {
         dirs.push(batch[j]);

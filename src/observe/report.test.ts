@@ -59,7 +59,12 @@ function succeeded(): JobReport {
     outputBytes: 1.2 * MiB,
     outputRecords: 45_678,
     peakRssBytes: 412.3 * MiB,
-    validation: { shuffleRecordsMatch: true, checksumsVerified: 192, verifiedAgainstSequential: true },
+    validation: {
+      inputBytesMatch: true,
+      shuffleRecordsMatch: true,
+      checksumsVerified: 192,
+      verifiedAgainstSequential: true,
+    },
   };
 }
 
@@ -77,7 +82,7 @@ describe('formatReport', () => {
       '  records     12,345,678 in, 45,678 out',
       '  output      8 files, 1.2 MiB in out/wordcount',
       '  attempts    4: 1 failed, 1 killed, 2 retried, 1 duplicate completion',
-      '  validation  shuffle records match, 192 checksums verified, output identical to a sequential run',
+      '  validation  input bytes match, shuffle records match, 192 checksums verified, output identical to a sequential run',
       '  peak RSS    412 MiB',
       '  counters    tsmr/spills                    48',
       '              wordcount/empty-lines         321',
@@ -105,7 +110,7 @@ describe('formatReport', () => {
       outputFiles: [],
       outputBytes: 0,
       outputRecords: 0,
-      validation: { shuffleRecordsMatch: false, checksumsVerified: 0 },
+      validation: { inputBytesMatch: true, shuffleRecordsMatch: false, checksumsVerified: 0 },
       error: serializeError(jobError),
     };
     const lines = formatReport(report).trimEnd().split('\n');
@@ -126,14 +131,19 @@ describe('formatReport', () => {
     const report: JobReport = {
       ...succeeded(),
       status: 'cancelled',
-      validation: { shuffleRecordsMatch: false, checksumsVerified: 3, verifiedAgainstSequential: false },
+      validation: {
+        inputBytesMatch: false,
+        shuffleRecordsMatch: false,
+        checksumsVerified: 3,
+        verifiedAgainstSequential: false,
+      },
       error: serializeError(new TsmrError('TSMR_CANCELLED', 'cancelled by SIGINT')),
     };
     const text = formatReport(report);
     assert.match(text, /^tsmr: job wordcount cancelled in 12\.4 s$/m);
     assert.match(
       text,
-      /^ {2}validation {2}SHUFFLE RECORD COUNTS DIFFER, 3 checksums verified, OUTPUT DIFFERS from a sequential run$/m,
+      /^ {2}validation {2}INPUT BYTES DIFFER from the splits planned, SHUFFLE RECORD COUNTS DIFFER, 3 checksums verified, OUTPUT DIFFERS from a sequential run$/m,
     );
     assert.match(text, /^ {2}error {7}TSMR_CANCELLED: cancelled by SIGINT$/m);
   });

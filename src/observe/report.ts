@@ -38,7 +38,7 @@ const MAX_MESSAGE = 200;
  *   records     12,345,678 in, 45,678 out
  *   output      8 files, 1.2 MiB in out/wordcount
  *   attempts    4: 1 failed, 1 killed, 2 retried, 1 duplicate completion
- *   validation  shuffle records match, 192 checksums verified
+ *   validation  input bytes match, shuffle records match, 192 checksums verified
  *   peak RSS    412 MiB
  *   counters    tsmr/spills                    48
  *               wordcount/words        12,345,678
@@ -148,6 +148,9 @@ function validationSummary(report: JobReport): string {
         : 'SHUFFLE RECORD COUNTS DIFFER',
     `${formatCount(v.checksumsVerified)} checksums verified`,
   ];
+  // Checked when the job's tasks all succeeded.
+  if (!v.inputBytesMatch) parts.unshift('INPUT BYTES DIFFER from the splits planned');
+  else if (report.status === 'succeeded') parts.unshift('input bytes match');
   if (v.verifiedAgainstSequential === true) parts.push('output identical to a sequential run');
   if (v.verifiedAgainstSequential === false) parts.push('OUTPUT DIFFERS from a sequential run');
   return parts.join(', ');

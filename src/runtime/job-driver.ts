@@ -507,6 +507,8 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
         duplicateCompletions: scheduler.stats().duplicateCompletions,
         outputRecords: counters['tsmr/REDUCE_OUTPUT_RECORDS'] ?? 0,
         validation: {
+          inputBytesMatch:
+            status !== 'succeeded' || (counters['tsmr/MAP_INPUT_BYTES'] ?? 0) === mapBytesTotal,
           shuffleRecordsMatch:
             status !== 'succeeded' || shuffledRecords === (counters['tsmr/REDUCE_INPUT_RECORDS'] ?? 0),
           checksumsVerified,

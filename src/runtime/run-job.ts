@@ -22,6 +22,7 @@ import { readResults } from './results.ts';
 import type { SegmentRef } from '../shuffle/segment-reader.ts';
 import type { ResultRecord, RunOptions } from './run-options.ts';
 import { type JobSettings, MiB, resolveSettings } from './settings.ts';
+import { validationError } from './validation.ts';
 import { compareOutputs } from './verify.ts';
 
 /** Events of a {@link JobHandle}. */
@@ -209,15 +210,12 @@ async function execute(
         report.error ?? { name: 'TsmrError', code: ErrorCode.INTERNAL, message: 'job failed' },
       );
     }
-    if (!report.validation.shuffleRecordsMatch) {
+    const invalid = validationError(report);
+    if (invalid !== undefined) {
       report.status = 'failed';
-      report.error = {
-        name: 'TsmrError',
-        code: ErrorCode.INTERNAL,
-        message: 'validation failed: map output records differ from reduce input records',
-      };
+      report.error = serializeError(invalid);
       if (outputDir !== undefined) await abortJob(outputDir, report);
-      throw deserializeError(report.error);
+      throw invalid;
     }
     if (outputDir === undefined) {
       handle.storeResults(resultSegments, workDir);
