@@ -72,13 +72,22 @@ export function register(program: Command): void {
       'worker threads; 0 runs in-process, in sequence (default: all cores)',
       parseCount,
     )
-    .option('-p, --param <name=value>', 'job parameter for ctx.params (repeatable)', collectParam, {})
+    .option(
+      '-p, --param <name=value>',
+      'job parameter ctx.params.name, always a string (repeatable)',
+      collectParam,
+      {},
+    )
     .option('--overwrite', 'replace the output directory if it exists')
     .option('--split-size <size>', 'bytes per input split, e.g. 64m (default 64m)', parseSize)
     .option('--sort-buffer <size>', 'map-side sort buffer per task, e.g. 64m (default 64m)', parseSize)
     .option('--merge-fan-in <n>', 'segments merged at once (default 64)', parsePositive)
     .option('--max-attempts <n>', 'attempts per task before the job fails (default 4)', parsePositive)
-    .option('--simulate-failures <rate>', 'crash this fraction of attempts on purpose (0-1)', parseRate)
+    .option(
+      '--simulate-failures <rate>',
+      'crash this fraction of attempts on purpose, 0 to 1 (a task’s last attempt never crashes)',
+      parseRate,
+    )
     .option('--seed <n>', 'seed of --simulate-failures (default 1)', parseCount)
     .option('--verify', 're-run sequentially in-process and compare the outputs byte for byte')
     .option('--tmp-dir <dir>', 'directory for spills and map outputs (default: the OS temp dir)')

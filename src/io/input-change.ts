@@ -52,13 +52,17 @@ export function openPart(part: SplitPart): number {
 /** The `TSMR_IO` error of an input file that cannot be opened (see {@link openPart}). */
 export function openError(path: string, cause: unknown): TsmrError {
   const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  const why =
+    code === 'ENOENT' || code === 'ENOTDIR'
+      ? `, which was there when the job planned its splits (${ADVICE})`
+      : code === 'EACCES' || code === 'EPERM'
+        ? ' (the user running the job needs permission to read it)'
+        : '';
   return ioError(
-    `cannot open the input file ${path}`,
+    `cannot open the input file ${path}${why}`,
     cause,
     { file: path },
-    {
-      retriable: code === undefined || !PERMANENT_OPEN_ERRORS.has(code),
-    },
+    { retriable: code === undefined || !PERMANENT_OPEN_ERRORS.has(code) },
   );
 }
 
