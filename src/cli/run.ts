@@ -7,7 +7,7 @@ import type { JobReport } from '../engine/job-report.ts';
 import { usageError } from '../errors.ts';
 import { chooseProgressMode, createProgressDisplay } from '../observe/progress.ts';
 import { renderJobMetrics } from '../observe/job-metrics.ts';
-import { formatReport } from '../observe/report.ts';
+import { formatReport, formatSkippedInputs } from '../observe/report.ts';
 import { runJob } from '../runtime/run-job.ts';
 import type { RunOptions } from '../runtime/run-options.ts';
 import type { JobRef } from '../task/messages.ts';
@@ -143,6 +143,9 @@ async function run(jobPath: string | undefined, flags: RunFlags): Promise<void> 
   const { input, param, mapper, combiner, reducer, metricsFile, json, quiet, ...engine } = flags;
   const handle = runJob(job, { ...engine, input, params: param, signal: abort.signal });
   handle.on('progress', (snapshot) => display.update(snapshot));
+  handle.on('inputsSkipped', (skipped) => {
+    if (!flags.quiet) process.stderr.write(`tsmr: warning: ${formatSkippedInputs(skipped)}\n`);
+  });
   try {
     const report = await handle.done.finally(() => writeMetrics(handle.report, flags.metricsFile));
     display.stop();

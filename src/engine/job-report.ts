@@ -3,6 +3,7 @@
  * Times are milliseconds, sizes bytes, rates per second.
  */
 import type { SerializedError } from '../errors.ts';
+import type { SkippedInput } from '../io/input-paths.ts';
 
 export type PhaseName = 'map' | 'reduce';
 
@@ -83,6 +84,27 @@ export interface ValidationReport {
   verifiedAgainstSequential?: boolean;
 }
 
+/** At most this many skipped input entries are listed in a report; `count` has them all. */
+export const MAX_LISTED_SKIPPED_INPUTS = 100;
+
+/**
+ * Entries of the input directories that were skipped because they hold
+ * nothing to read (FIFOs, sockets, devices, dangling symbolic links…; see
+ * `resolveInputs`). Hidden names (`.*`, `_*`) are skipped silently, not here.
+ */
+export interface SkippedInputsReport {
+  /** How many were skipped. */
+  count: number;
+  /** The first {@link MAX_LISTED_SKIPPED_INPUTS} of them, by path. */
+  listed: SkippedInput[];
+}
+
+/** The report of `skipped` (bounded), or `undefined` when nothing was skipped. */
+export function skippedInputsReport(skipped: readonly SkippedInput[]): SkippedInputsReport | undefined {
+  if (skipped.length === 0) return undefined;
+  return { count: skipped.length, listed: skipped.slice(0, MAX_LISTED_SKIPPED_INPUTS) };
+}
+
 /** The job report: printed at the end, written to `<out>/_job.json`, returned by `runJob`. */
 export interface JobReport {
   jobId: string;
@@ -105,6 +127,8 @@ export interface JobReport {
     seed?: number;
     params: Record<string, string | number | boolean | null>;
   };
+  /** Input entries skipped with a warning; absent when none was. */
+  inputsSkipped?: SkippedInputsReport;
   phases: { map?: PhaseReport; reduce?: PhaseReport };
   /** `group/name` → value, summed over committed attempts only. */
   counters: Record<string, number>;

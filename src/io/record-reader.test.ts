@@ -460,7 +460,7 @@ describe('readSplit errors of onRecord and hooks', () => {
 describe('readSplit: an input that changed after planning', () => {
   /** Plans `p` (as `runJob` does: resolveInputs, planSplits), then lets `change` modify it. */
   async function planThen(p: string, splitSize: number, change?: () => void): Promise<Split[]> {
-    const splits = planSplits(await resolveInputs([p]), { splitSize });
+    const splits = planSplits((await resolveInputs([p])).files, { splitSize });
     change?.();
     return splits;
   }

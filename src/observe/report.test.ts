@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { JobReport } from '../engine/job-report.ts';
 import { serializeError, TsmrError } from '../errors.ts';
-import { formatReport, MAX_REPORT_COUNTERS } from './report.ts';
+import { formatReport, formatSkippedInputs, MAX_REPORT_COUNTERS } from './report.ts';
 
 const MiB = 2 ** 20;
 
@@ -146,6 +146,17 @@ describe('formatReport', () => {
       /^ {2}validation {2}INPUT BYTES DIFFER from the splits planned, SHUFFLE RECORD COUNTS DIFFER, 3 checksums verified, OUTPUT DIFFERS from a sequential run$/m,
     );
     assert.match(text, /^ {2}error {7}TSMR_CANCELLED: cancelled by SIGINT$/m);
+  });
+
+  it('warns about skipped input entries, naming the first three and counting the rest', () => {
+    const listed = ['a', 'b', 'c', 'd'].map((n) => ({ path: `/in/${n}`, reason: 'fifo' as const }));
+    const one = formatReport({ ...succeeded(), inputsSkipped: { count: 1, listed: listed.slice(0, 1) } });
+    assert.match(one, /^ {2}warning {5}skipped 1 input entry that holds nothing to read: \/in\/a \(fifo\)$/m);
+    assert.equal(
+      formatSkippedInputs({ count: 250, listed }),
+      'skipped 250 input entries that hold nothing to read: /in/a (fifo), /in/b (fifo), /in/c (fifo), … 247 more in _job.json',
+    );
+    assert.doesNotMatch(formatReport(succeeded()), /warning/);
   });
 
   it('lists a bounded number of counters, sorted by group and name', () => {

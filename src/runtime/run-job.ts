@@ -7,7 +7,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Job, Key } from '../api/types.ts';
-import type { JobReport, ProgressSnapshot } from '../engine/job-report.ts';
+import {
+  type JobReport,
+  type ProgressSnapshot,
+  type SkippedInputsReport,
+  skippedInputsReport,
+} from '../engine/job-report.ts';
 import { deserializeError, ErrorCode, serializeError, TsmrError, usageError } from '../errors.ts';
 import { abortJob, commitJob, prepareOutput } from '../io/committer.ts';
 import { resolveInputs } from '../io/input-paths.ts';
@@ -28,6 +33,8 @@ import { compareOutputs } from './verify.ts';
 /** Events of a {@link JobHandle}. */
 export interface JobHandleEvents {
   progress: [snapshot: ProgressSnapshot];
+  /** Once, when the inputs were resolved, if entries of input directories were skipped (FIFOs…). */
+  inputsSkipped: [skipped: SkippedInputsReport];
 }
 
 /** A running job. */
@@ -141,7 +148,13 @@ async function execute(
       ? [options.input]
       : [...options.input]
     : undefined;
-  const files = pathInputs === undefined ? undefined : await resolveInputs(pathInputs);
+  const inputs = pathInputs === undefined ? undefined : await resolveInputs(pathInputs);
+  const files = inputs?.files;
+  const skipped = skippedInputsReport(inputs?.skipped ?? []);
+  if (skipped !== undefined) {
+    log.warn(skipped, 'input entries skipped: they hold nothing to read');
+    handle.emit('inputsSkipped', skipped);
+  }
   const outputDir = options.output === undefined ? undefined : resolve(options.output);
   if (outputDir !== undefined) {
     await prepareOutput(outputDir, {
@@ -184,6 +197,7 @@ async function execute(
     const { resultSegments, ...rest } = driverResult;
     const report: JobReport = {
       ...rest,
+      inputsSkipped: skipped,
       name: body.name,
       settings: {
         inputs: pathInputs ?? ['<in-memory records>'],
