@@ -1,6 +1,6 @@
 /**
  * Turns the user's input arguments (files, directories, glob patterns) into the
- * sorted list of input files a job reads.
+ * sorted list of input files a job reads, and the entries it skipped.
  */
 import { lstat, readdir, stat } from 'node:fs/promises';
 import type { Dirent, Stats } from 'node:fs';
@@ -127,7 +127,10 @@ function addFile(found: Found, abs: string, st: Stats): void {
   found.files.set(abs, { path: abs, size: st.size, mtimeMs: st.mtimeMs });
 }
 
-/** Adds a listed entry: a file to `found`, a directory to `dirs`, anything else to the skipped. */
+/**
+ * Adds a listed entry: a file to `found`, a directory to `dirs` (to be listed),
+ * anything else to the skipped. @returns true when it was a file.
+ */
 function addEntry(found: Found, dirs: string[], abs: string, st: Stats | SkipReason): boolean {
   if (typeof st === 'string') found.skipped.set(abs, st);
   else if (st.isFile()) addFile(found, abs, st);
