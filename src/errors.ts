@@ -9,9 +9,13 @@
  *
  * Errors cross thread and process boundaries as plain objects
  * ({@link SerializedError}, produced by {@link serializeError}) and are rebuilt
- * by {@link deserializeError}; code, message, stack, details and the cause chain
- * survive the trip. `instanceof TsmrError` is not reliable across realms, so
+ * by {@link deserializeError}; code, message, stack, details, `retriable` and
+ * the cause chain survive the trip. `instanceof TsmrError` is not reliable across realms, so
  * test with {@link isTsmrError}, which checks a brand symbol.
+ *
+ * Every error also says whether retrying the attempt that raised it can help
+ * (`retriable`, Temporal's `nonRetryable` turned around; {@link isRetriable}):
+ * the job fails at once, after one attempt, on an error that is not.
  */
 
 /** Stable error codes. Adding a code is fine; renaming one breaks users. */
@@ -38,8 +42,14 @@ export const ErrorCode = {
   BAD_PARTITION: 'TSMR_BAD_PARTITION',
   /** A record of a JSONL input is not valid JSON. */
   BAD_RECORD: 'TSMR_BAD_RECORD',
-  /** A spill, segment or index failed its checksum or framing check. */
+  /** A spill, segment or index failed its checksum or framing check; or a `.gz` or spool input is corrupt. */
   CORRUPT_DATA: 'TSMR_CORRUPT_DATA',
+  /**
+   * An input file changed (size or modification time, or it ended early)
+   * between the planning of the splits and their reading, or the bytes the map
+   * tasks read differ from the bytes planned.
+   */
+  INPUT_CHANGED: 'TSMR_INPUT_CHANGED',
   /** An attempt was crashed on purpose by `--simulate-failures`. */
   INJECTED_FAILURE: 'TSMR_INJECTED_FAILURE',
   /** An attempt made no progress for `taskTimeout`. */
@@ -75,15 +85,64 @@ export interface ErrorDetails {
   [name: string]: unknown;
 }
 
+/**
+ * Codes of errors that no retry can fix, whoever raises them: the job's
+ * definition or settings are wrong, user code emitted or returned something of
+ * the wrong type or range, an input record cannot be parsed, or an input file
+ * changed. See {@link TsmrError.retriable}.
+ */
+const nonRetriableCodes: ReadonlySet<string> = new Set([
+  ErrorCode.USAGE,
+  ErrorCode.INPUT_NOT_FOUND,
+  ErrorCode.OUTPUT_EXISTS,
+  ErrorCode.BAD_JOB,
+  ErrorCode.JOB_NOT_IMPORTABLE,
+  ErrorCode.BAD_KEY,
+  ErrorCode.BAD_VALUE,
+  ErrorCode.BAD_PARTITION,
+  ErrorCode.COMBINER_KEY,
+  ErrorCode.BAD_RECORD,
+  ErrorCode.INPUT_CHANGED,
+]);
+
 export class TsmrError extends Error {
   readonly code: ErrorCode;
   readonly details: ErrorDetails;
+  /**
+   * False when running the attempt again would fail the same way, so the job
+   * fails at once instead of after `maxAttempts` (Temporal's `nonRetryable`,
+   * decided where the error is made). The rule:
+   *
+   * - not retriable by its code: a bad job, option or setting (`TSMR_USAGE`,
+   *   `TSMR_BAD_JOB`, `TSMR_JOB_NOT_IMPORTABLE`, `TSMR_INPUT_NOT_FOUND`,
+   *   `TSMR_OUTPUT_EXISTS`); a key, value or partition of the wrong type or
+   *   range, or a combiner that changed keys (`TSMR_BAD_KEY`, `TSMR_BAD_VALUE`,
+   *   `TSMR_BAD_PARTITION`, `TSMR_COMBINER_KEY`): the same code on the same
+   *   record does it again; an unparsable input record (`TSMR_BAD_RECORD`) and
+   *   a changed input (`TSMR_INPUT_CHANGED`): the input is what it is;
+   * - not retriable because the raiser says so (`retriable: false`): a corrupt
+   *   input file (`TSMR_CORRUPT_DATA` from the input reader), an input file that
+   *   cannot be opened because it is missing, a directory or not permitted
+   *   (`TSMR_IO` with `ENOENT`, `EISDIR`, `ENOTDIR`, `EACCES`, `EPERM`);
+   * - retriable (the default for every other code): an exception of user code
+   *   (`TSMR_USER_CODE`, `TSMR_STREAMING_COMMAND`: it may be flaky), other I/O
+   *   errors (a full disk while spilling, a read error), corrupt intermediate
+   *   data (a spill or shuffle segment: the map is run again), timeouts and
+   *   injected failures.
+   */
+  readonly retriable: boolean;
   declare readonly [brand]: true;
 
-  constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: ErrorDetails } = {}) {
+  /** @param options.retriable overrides the default of `code` (see {@link TsmrError.retriable}). */
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; details?: ErrorDetails; retriable?: boolean } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.details = options.details ?? {};
+    this.retriable = options.retriable ?? !nonRetriableCodes.has(code);
     Object.defineProperty(this, brand, { value: true });
   }
 
@@ -97,6 +156,15 @@ export function isTsmrError(value: unknown): value is TsmrError {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
 }
 
+/**
+ * True unless `error` is a {@link TsmrError} that says no retry can fix it
+ * ({@link TsmrError.retriable}). Errors of other kinds (a worker thread that
+ * died, an executor's own failure) are retriable.
+ */
+export function isRetriable(error: unknown): boolean {
+  return !isTsmrError(error) || error.retriable;
+}
+
 /** Plain-object form of an error, safe for `postMessage`, JSON and RPC. */
 export interface SerializedError {
   name: string;
@@ -104,17 +172,20 @@ export interface SerializedError {
   message: string;
   stack?: string;
   details?: ErrorDetails;
+  /** {@link TsmrError.retriable}; absent for other errors. */
+  retriable?: boolean;
   cause?: SerializedError;
 }
 
 /** Turns any thrown value into a {@link SerializedError} (cause chain up to depth 8). */
 export function serializeError(error: unknown, depth = 0): SerializedError {
   if (error instanceof Error || (typeof error === 'object' && error !== null && 'message' in error)) {
-    const e = error as Error & { code?: unknown; details?: ErrorDetails };
+    const e = error as Error & { code?: unknown; details?: ErrorDetails; retriable?: unknown };
     const out: SerializedError = { name: String(e.name ?? 'Error'), message: String(e.message) };
     if (typeof e.code === 'string') out.code = e.code;
     if (typeof e.stack === 'string') out.stack = e.stack;
     if (e.details && typeof e.details === 'object') out.details = JSON.parse(JSON.stringify(e.details));
+    if (typeof e.retriable === 'boolean') out.retriable = e.retriable;
     if (e.cause !== undefined && depth < 8) out.cause = serializeError(e.cause, depth + 1);
     return out;
   }
@@ -126,7 +197,11 @@ export function deserializeError(s: SerializedError): Error {
   const cause = s.cause ? deserializeError(s.cause) : undefined;
   let error: Error;
   if (s.code?.startsWith('TSMR_')) {
-    error = new TsmrError(s.code as ErrorCode, s.message, { cause, details: s.details });
+    error = new TsmrError(s.code as ErrorCode, s.message, {
+      cause,
+      details: s.details,
+      retriable: s.retriable,
+    });
   } else {
     error = new Error(s.message, cause === undefined ? undefined : { cause });
     if (s.name !== 'Error') Object.defineProperty(error, 'name', { value: s.name });

@@ -17,6 +17,7 @@ import {
   readdirSync,
   readSync,
   rmSync,
+  statSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
@@ -77,7 +78,7 @@ function driverInput(s: Setup): DriverInput {
     jobId: `job-${s.name}`,
     ref: s.ref,
     body,
-    splits: planSplits([{ path: file, size }], { splitSize }),
+    splits: planSplits([{ path: file, size, mtimeMs: statSync(file).mtimeMs }], { splitSize }),
     settings: {
       ...resolveSettings({ input: [], workers: 0, reducers: 1 }, undefined),
       taskTimeoutMs: s.taskTimeoutMs ?? 600_000,

@@ -131,6 +131,36 @@ test('worker threads, forced spills and --simulate-failures give output identica
   ]);
 });
 
+test('simulateFailures 1 crashes every attempt but each task’s last, and the job still succeeds', async () => {
+  const lines = Array.from({ length: 300 }, (_, i) => `w${i % 17} x${i % 5}`);
+  const input = writeInput('rate-one', [lines.slice(0, 150), lines.slice(150)]);
+  const report = await runJob(countWords, {
+    input,
+    workers: 0,
+    reducers: 2,
+    maxAttempts: 3,
+    simulateFailures: 1,
+    output: join(tmp, 'out-rate-one'),
+  }).done;
+  const byTask = Map.groupBy(report.attempts, (a) => a.taskId);
+  assert.equal(byTask.size, report.phases.map!.tasks + 2);
+  for (const [task, attempts] of byTask) {
+    assert.deepEqual(
+      attempts.map((a) => a.status),
+      ['failed', 'failed', 'committed'],
+      task,
+    );
+  }
+  assert.deepEqual(
+    new Map(readParts(join(tmp, 'out-rate-one')).lines.map((l) => l.split('\t') as [string, string])),
+    new Map([...reference(lines)].map(([w, n]) => [w, String(n)])),
+  );
+  await assert.rejects(runJob(countWords, { input, simulateFailures: 1.5 }).done, {
+    code: 'TSMR_USAGE',
+    message: /simulateFailures must be a rate from 0 to 1, both included .*got 1\.5/,
+  });
+});
+
 test('--verify re-runs sequentially and records the comparison', async () => {
   const input = writeInput('verify', [['a b c', 'c b', 'c']]);
   const report = await runJob(countWordsPath, {

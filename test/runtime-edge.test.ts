@@ -12,6 +12,7 @@ import { ErrorCode, TsmrError } from '../src/errors.ts';
 import { driveJob, type DriverInput } from '../src/runtime/job-driver.ts';
 import type { AttemptExecutor } from '../src/runtime/executor.ts';
 import { resolveSettings } from '../src/runtime/settings.ts';
+import { validationError } from '../src/runtime/validation.ts';
 import { moduleJobBody } from '../src/task/module-job-body.ts';
 import type { TaskMessage, TaskResult } from '../src/task/messages.ts';
 import { runJob } from '../src/index.ts';
@@ -48,9 +49,14 @@ function scripted(
   };
 }
 
-function mapResult(records: number): TaskResult {
+/** A map attempt's result; it read `bytes` of its split (the whole split, 10 bytes, by default). */
+function mapResult(records: number, bytes = 10): TaskResult {
   return {
-    counters: { 'tsmr/MAP_INPUT_RECORDS': records, 'tsmr/MAP_OUTPUT_RECORDS': records },
+    counters: {
+      'tsmr/MAP_INPUT_RECORDS': records,
+      'tsmr/MAP_INPUT_BYTES': bytes,
+      'tsmr/MAP_OUTPUT_RECORDS': records,
+    },
     mapOutput: {
       dataPath: '/nonexistent',
       partitions: [{ offset: 0, length: 10, records, crc32: 0 }],
@@ -67,7 +73,13 @@ function driverInput(executor: AttemptExecutor, output: DriverInput['output']): 
     jobId: 'job-test',
     ref: undefined,
     body,
-    splits: [{ index: 0, parts: [{ path: '/x', start: 0, end: 10, compressed: false }], length: 10 }],
+    splits: [
+      {
+        index: 0,
+        parts: [{ path: '/x', start: 0, end: 10, compressed: false, size: 10, mtimeMs: 0 }],
+        length: 10,
+      },
+    ],
     settings: resolveSettings({ input: [], workers: 2, reducers: 1 }, undefined),
     workDir: join(tmp, 'work'),
     output,
@@ -115,7 +127,22 @@ test('a map re-executed after fetch failures counts once in counters and the shu
   assert.ok(executor.started.includes('m-00000_1'), `map re-executed: ${executor.started.join(' ')}`);
   assert.equal(result.counters['tsmr/MAP_INPUT_RECORDS'], 3);
   assert.equal(result.validation.shuffleRecordsMatch, true);
+  assert.equal(result.validation.inputBytesMatch, true, 'the re-executed map counts its bytes once');
+  assert.equal(validationError(result), undefined);
   assert.equal(result.phases.map?.tasks, 1);
+});
+
+test('committed map attempts that read other than the planned bytes fail validation with TSMR_INPUT_CHANGED', async () => {
+  const executor = scripted((msg) => (msg.kind === 'map' ? mapResult(3, 4) : reduceResult(3)));
+  const result = await withTimeout(
+    driveJob(driverInput(executor, { kind: 'records', dir: join(tmp, 'results-short') })),
+    5000,
+  );
+  assert.equal(result.validation.inputBytesMatch, false);
+  assert.equal(result.validation.shuffleRecordsMatch, true);
+  const error = validationError(result);
+  assert.equal(error?.code, ErrorCode.INPUT_CHANGED);
+  assert.match(error?.message ?? '', /read 4 bytes of input, the splits planned 10/);
 });
 
 test('a failure before any task runs leaves no _temporary in the output directory', async () => {

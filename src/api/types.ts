@@ -49,7 +49,13 @@ export interface TaskContext {
   readonly taskId: string;
   /** Attempt number of this execution of the task: 0, 1, 2 … */
   readonly attempt: number;
-  /** Job parameters (`--param name=value` or `runJob(…, { params })`), JSON-safe. */
+  /**
+   * Job parameters. From `tsmr run --param name=value` every value is a
+   * string, never parsed (as Hadoop's `-D name=value`): `--param n=3` gives
+   * `'3'`, convert it yourself (`Number(ctx.params.n)`). From
+   * `runJob(…, { params })` values keep their JSON types (string, number,
+   * boolean, null).
+   */
   readonly params: Readonly<Record<string, string | number | boolean | null>>;
   /** Number of reduce tasks (partitions) R. */
   readonly numReducers: number;

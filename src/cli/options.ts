@@ -29,11 +29,13 @@ export function parsePositive(text: string): number {
   return n;
 }
 
-/** A rate in [0, 1). */
+/** A rate from 0 to 1, both included (`--simulate-failures`; see `resolveSettings`). */
 export function parseRate(text: string): number {
   const n = Number(text);
-  if (!(text.trim() !== '' && n >= 0 && n < 1)) {
-    throw new InvalidArgumentError(`expected a rate between 0 and 1 (e.g. 0.2), got '${text}'`);
+  if (!(text.trim() !== '' && n >= 0 && n <= 1)) {
+    throw new InvalidArgumentError(
+      `expected a rate from 0 to 1, both included (e.g. 0.2; 1 crashes every attempt but each task's last), got '${text}'`,
+    );
   }
   return n;
 }

@@ -7,7 +7,7 @@ import type { JobReport } from '../engine/job-report.ts';
 import { usageError } from '../errors.ts';
 import { chooseProgressMode, createProgressDisplay } from '../observe/progress.ts';
 import { renderJobMetrics } from '../observe/job-metrics.ts';
-import { formatReport } from '../observe/report.ts';
+import { formatReport, formatSkippedInputs } from '../observe/report.ts';
 import { runJob } from '../runtime/run-job.ts';
 import type { RunOptions } from '../runtime/run-options.ts';
 import type { JobRef } from '../task/messages.ts';
@@ -74,7 +74,12 @@ export function register(program: Command): void {
       'worker threads; 0 runs in-process, in sequence (default: all cores)',
       parseCount,
     )
-    .option('-p, --param <name=value>', 'job parameter for ctx.params (repeatable)', collectParam, {})
+    .option(
+      '-p, --param <name=value>',
+      'job parameter ctx.params.name, always a string (repeatable)',
+      collectParam,
+      {},
+    )
     .option('--overwrite', 'replace the output directory if it exists')
     .option('--split-size <size>', 'bytes per input split, e.g. 64m (default 64m)', parseSize)
     .option('--sort-buffer <size>', 'map-side sort buffer per task, e.g. 64m (default 64m)', parseSize)
@@ -85,7 +90,11 @@ export function register(program: Command): void {
       'kill and retry an attempt that makes no progress for this long, e.g. 30s, 10m; 0 = never (default 10m)',
       parseTimeout,
     )
-    .option('--simulate-failures <rate>', 'crash this fraction of attempts on purpose (0-1)', parseRate)
+    .option(
+      '--simulate-failures <rate>',
+      'crash this fraction of attempts on purpose, 0 to 1 (a task’s last attempt never crashes)',
+      parseRate,
+    )
     .option('--seed <n>', 'seed of --simulate-failures (default 1)', parseCount)
     .option('--verify', 're-run sequentially in-process and compare the outputs byte for byte')
     .option('--tmp-dir <dir>', 'directory for spills and map outputs (default: the OS temp dir)')
@@ -139,6 +148,9 @@ async function run(jobPath: string | undefined, flags: RunFlags): Promise<void> 
   const { input, param, mapper, combiner, reducer, metricsFile, json, quiet, ...engine } = flags;
   const handle = runJob(job, { ...engine, input, params: param, signal: abort.signal });
   handle.on('progress', (snapshot) => display.update(snapshot));
+  handle.on('inputsSkipped', (skipped) => {
+    if (!flags.quiet) process.stderr.write(`tsmr: warning: ${formatSkippedInputs(skipped)}\n`);
+  });
   try {
     const report = await handle.done.finally(() => writeMetrics(handle.report, flags.metricsFile));
     display.stop();

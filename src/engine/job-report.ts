@@ -3,6 +3,7 @@
  * Times are milliseconds, sizes bytes, rates per second.
  */
 import type { SerializedError } from '../errors.ts';
+import type { SkippedInput } from '../io/input-paths.ts';
 
 export type PhaseName = 'map' | 'reduce';
 
@@ -34,8 +35,9 @@ export interface ProgressSnapshot {
   phases: Record<PhaseName, PhaseProgress>;
   /**
    * Attempts that failed so far and count against `maxAttempts` (they are
-   * retried): an error, a timeout, a refused commit, a committed map output that
-   * could not be read. Killed attempts are not counted: those stopped by a cancel
+   * retried, or end the job at once when no retry can fix their error): an
+   * error, a timeout, a refused commit, a committed map output that could not
+   * be read. Killed attempts are not counted: those stopped by a cancel
    * or the end of the job, on a lost worker, or a reduce attempt that failed
    * because a map output was unreadable (the map's fault).
    */
@@ -83,12 +85,39 @@ export interface PhaseReport {
 
 /** Result of the built-in validations. */
 export interface ValidationReport {
+  /**
+   * The input bytes read by the committed map attempts (`tsmr/MAP_INPUT_BYTES`)
+   * equal the bytes the splits planned (`phases.map.inputBytes`); false fails
+   * the job with `TSMR_INPUT_CHANGED`. Behind the record reader's own checks.
+   */
+  inputBytesMatch: boolean;
   /** Map output records (after combining) equal reduce input records, summed over partitions. */
   shuffleRecordsMatch: boolean;
   /** Every segment read had a valid CRC-32. */
   checksumsVerified: number;
   /** `--verify`: the sequential in-process run produced byte-identical output. */
   verifiedAgainstSequential?: boolean;
+}
+
+/** At most this many skipped input entries are listed in a report; `count` has them all. */
+export const MAX_LISTED_SKIPPED_INPUTS = 100;
+
+/**
+ * Entries of the input directories that were skipped because they hold
+ * nothing to read (FIFOs, sockets, devices, dangling symbolic links…; see
+ * `resolveInputs`). Hidden names (`.*`, `_*`) are skipped silently, not here.
+ */
+export interface SkippedInputsReport {
+  /** How many were skipped. */
+  count: number;
+  /** The first {@link MAX_LISTED_SKIPPED_INPUTS} of them, by path. */
+  listed: SkippedInput[];
+}
+
+/** The report of `skipped` (bounded), or `undefined` when nothing was skipped. */
+export function skippedInputsReport(skipped: readonly SkippedInput[]): SkippedInputsReport | undefined {
+  if (skipped.length === 0) return undefined;
+  return { count: skipped.length, listed: skipped.slice(0, MAX_LISTED_SKIPPED_INPUTS) };
 }
 
 /** The job report: printed at the end, written to `<out>/_job.json`, returned by `runJob`. */
@@ -115,6 +144,8 @@ export interface JobReport {
     seed?: number;
     params: Record<string, string | number | boolean | null>;
   };
+  /** Input entries skipped with a warning; absent when none was. */
+  inputsSkipped?: SkippedInputsReport;
   phases: { map?: PhaseReport; reduce?: PhaseReport };
   /** `group/name` → value, summed over committed attempts only. */
   counters: Record<string, number>;

@@ -83,7 +83,8 @@ export type SchedulerEvent =
   | { type: 'attemptSucceeded'; now: number; attemptId: string; output?: unknown }
   /**
    * An attempt failed. `retriable: false` (default true) fails the job at once,
-   * for errors no retry can fix (e.g. a usage error found inside a task).
+   * for errors no retry can fix (e.g. a bad key type, a changed input), with
+   * the error's own `TSMR_` code (else `TSMR_TASK_FAILED`).
    */
   | { type: 'attemptFailed'; now: number; attemptId: string; error: SerializedError; retriable?: boolean }
   /** The runtime performed the commit the scheduler asked for; `committed: false` if the commit was refused. */
@@ -202,7 +203,10 @@ export interface WorkerSnapshot {
 export interface SchedulerStats {
   /** Attempts started (including retries, re-executions and backups). */
   attemptsStarted: number;
-  /** Failures counted against `maxAttempts` (including timeouts and map outputs lost to fetch failures). */
+  /**
+   * Failures counted against `maxAttempts` (including timeouts, map outputs lost
+   * to fetch failures, and a failure no retry can fix, which ends the job).
+   */
   failedAttempts: number;
   /** Attempts killed (lost workers, losers of a race, job end) plus failures that do not count. */
   killedAttempts: number;

@@ -174,7 +174,7 @@ describe('retries', () => {
     assert.deepEqual(s.handle({ type: 'attemptSucceeded', now: 2, attemptId: 'm-00000_0' }), []);
   });
 
-  test('retriable: false fails the job at once, keeping the error code', () => {
+  test("retriable: false fails the job at once, with the error's own code", () => {
     const { s } = start({ numMaps: 1, numReduces: 1 }, [['w', 1]]);
     const usage: SerializedError = { name: 'TsmrError', code: 'TSMR_USAGE', message: 'bad param' };
     const [d] = s.handle({
@@ -188,9 +188,21 @@ describe('retries', () => {
     assert.equal(d.type === 'jobFailed' && d.error.code, 'TSMR_USAGE');
     assert.match(
       d.type === 'jobFailed' ? d.error.message : '',
-      /task m-00000 attempt 0 failed .*: bad param/,
+      /m-00000 attempt 0 .*retry cannot fix: bad param/,
     );
     assert.equal(d.type === 'jobFailed' && d.error.cause, usage);
+    assert.equal(s.stats().failedAttempts, 1);
+
+    const other = start({ numMaps: 1, numReduces: 1 }, [['w', 1]]).s;
+    const plain: SerializedError = { name: 'Error', code: 'ENOENT', message: 'gone' };
+    const [e] = other.handle({
+      type: 'attemptFailed',
+      now: 1,
+      attemptId: 'm-00000_0',
+      error: plain,
+      retriable: false,
+    });
+    assert.equal(e?.type === 'jobFailed' && e.error.code, 'TSMR_TASK_FAILED');
   });
 });
 

@@ -17,8 +17,9 @@
  * - **Retries** [Google MR §3.3, Hadoop]. A failed attempt is retried until the
  *   task has failed `maxAttempts` times, then the job fails with
  *   `TSMR_TASK_FAILED` (the last error as cause) and every running attempt is
- *   killed. `retriable: false` fails the job at once, with the error's own
- *   `TSMR_` code (so a bad job module found by a task is still `TSMR_BAD_JOB`). Attempts killed because
+ *   killed. `retriable: false` fails the job at once, with the attempt's own
+ *   error code (its error as cause): no retry was made, and the code says
+ *   what to fix (`TSMR_BAD_KEY`, `TSMR_INPUT_CHANGED`…). Attempts killed because
  *   their worker died, or failures of a reduce attempt that reported a fetch
  *   failure (the map's fault, not its own), do not count.
  * - **Commit.** The first success of an uncommitted task gets a `commit`
@@ -402,6 +403,8 @@ export class Scheduler {
     }
     this.#move(a, 'failed', undefined, out);
     if (!retriable) {
+      t.failures++;
+      this.#stats.failedAttempts++;
       const e = taskError(
         t,
         a.attempt,

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ErrorCode, isTsmrError } from '../errors.ts';
-import { isHiddenName, resolveInputs } from './input-paths.ts';
+import { isHiddenName, resolveInputs, type ResolvedInputs } from './input-paths.ts';
 
 let dir: string;
 
@@ -37,7 +39,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const rel = (files: { path: string }[]) => files.map((f) => path.relative(dir, f.path));
+const rel = ({ files }: ResolvedInputs) => files.map((f) => path.relative(dir, f.path));
 
 function notFound(input: string) {
   return (e: unknown) => {
@@ -59,10 +61,14 @@ describe('resolveInputs', () => {
       'data/sub/deeper/d.txt',
     ]);
     assert.deepEqual(
-      files.map((f) => f.size),
+      files.files.map((f) => f.size),
       [2, 4, 0, 3, 2],
     );
-    for (const f of files) assert.ok(path.isAbsolute(f.path));
+    for (const f of files.files) {
+      assert.ok(path.isAbsolute(f.path));
+      assert.equal(f.mtimeMs, statSync(f.path).mtimeMs);
+    }
+    assert.deepEqual(files.skipped, [], 'hidden names are not listed as skipped');
   });
 
   test('files, directories and globs together: sorted and deduplicated', async () => {
@@ -83,7 +89,7 @@ describe('resolveInputs', () => {
 
   test('relative paths resolve against the current directory', async () => {
     const relative = path.relative(process.cwd(), path.join(dir, 'other/x.txt'));
-    const [file] = await resolveInputs([relative]);
+    const [file] = (await resolveInputs([relative])).files;
     assert.equal(file.path, path.join(dir, 'other/x.txt'));
   });
 
@@ -138,10 +144,41 @@ describe('resolveInputs', () => {
     const files = await resolveInputs([root]);
     // `alias` and `real` are one directory, listed once, under the name that sorts first.
     assert.deepEqual(rel(files), ['links/alias/f.txt']);
+    assert.deepEqual(files.skipped, [{ path: path.join(root, 'dangling'), reason: 'dangling symlink' }]);
+  });
+
+  test('FIFOs, dangling and looping links in a directory are skipped and listed; hidden ones are not', async () => {
+    const root = path.join(dir, 'special');
+    await put('special/a.txt');
+    execFileSync('mkfifo', [
+      path.join(root, 'pipe'),
+      path.join(root, '.hidden-pipe'),
+      path.join(root, 'pipe.txt'),
+    ]);
+    await symlink(path.join(root, 'nowhere'), path.join(root, 'dangling.txt'));
+    await symlink(path.join(root, 'loop-b'), path.join(root, 'loop-a'));
+    await symlink(path.join(root, 'loop-a'), path.join(root, 'loop-b'));
+    await symlink(path.join(root, 'nowhere'), path.join(root, '_hidden-link'));
+    await symlink(path.join(root, 'pipe'), path.join(root, 'link-to-pipe'));
+    const listed = await resolveInputs([root]);
+    assert.deepEqual(rel(listed), ['special/a.txt']);
+    assert.deepEqual(
+      listed.skipped.map((s) => [path.relative(dir, s.path), s.reason]),
+      [
+        ['special/dangling.txt', 'dangling symlink'],
+        ['special/link-to-pipe', 'fifo'],
+        ['special/loop-a', 'symlink loop'],
+        ['special/loop-b', 'symlink loop'],
+        ['special/pipe', 'fifo'],
+        ['special/pipe.txt', 'fifo'],
+      ],
+    );
+    // tinyglobby leaves FIFOs and dangling links out of a glob's matches itself.
+    assert.deepEqual(rel(await resolveInputs([path.join(root, '*.txt')])), ['special/a.txt']);
   });
 
   test('no inputs give no files', async () => {
-    assert.deepEqual(await resolveInputs([]), []);
+    assert.deepEqual(await resolveInputs([]), { files: [], skipped: [] });
   });
 
   test('isHiddenName', () => {

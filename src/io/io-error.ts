@@ -10,8 +10,18 @@ import type { ErrorDetails } from '../errors.ts';
  * @param message what failed, naming the path.
  * @param cause the original error, kept as `cause`.
  * @param details usually `{ file }` or `{ path }`.
+ * @param options.retriable false when no retry can fix it (default true; see `TsmrError.retriable`).
  */
-export function ioError(message: string, cause: unknown, details: ErrorDetails): TsmrError {
+export function ioError(
+  message: string,
+  cause: unknown,
+  details: ErrorDetails,
+  options: { retriable?: boolean } = {},
+): TsmrError {
   const reason = cause instanceof Error ? cause.message : String(cause);
-  return new TsmrError(ErrorCode.IO, `${message}: ${reason}`, { cause, details });
+  return new TsmrError(ErrorCode.IO, `${message}: ${reason}`, {
+    cause,
+    details,
+    retriable: options.retriable,
+  });
 }

@@ -1,4 +1,13 @@
 import assert from 'node:assert/strict';
+import {
+  appendFileSync,
+  mkdirSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,7 +18,8 @@ import { ErrorCode, TsmrError, isTsmrError } from '../errors.ts';
 import { normalizeInputFormat, readSplit } from './record-reader.ts';
 import type { NormalizedInputFormat, ReadOptions } from './record-reader.ts';
 import { planSplits } from './splits.ts';
-import type { Split } from './splits.ts';
+import type { Split, SplitPart } from './splits.ts';
+import { resolveInputs, type InputFile } from './input-paths.ts';
 import { spoolRecords } from './spool.ts';
 
 let dir: string;
@@ -27,8 +37,20 @@ async function fileWith(content: string | Buffer, name = `f${fileCounter++}.txt`
   return p;
 }
 
+/** The file as `resolveInputs` finds it now (a missing file: size 0). */
+function inputFile(p: string): InputFile {
+  const st = statSync(p, { throwIfNoEntry: false });
+  return { path: p, size: st?.size ?? 0, mtimeMs: st?.mtimeMs ?? 0 };
+}
+
+/** A part of `p` planned now. */
+function partOf(p: string, start: number, end: number, compressed = false): SplitPart {
+  const { size, mtimeMs } = inputFile(p);
+  return { path: p, start, end, compressed, size, mtimeMs };
+}
+
 function wholeFile(p: string, size: number, compressed = false): Split {
-  return { index: 0, parts: [{ path: p, start: 0, end: size, compressed }], length: size };
+  return { index: 0, parts: [partOf(p, 0, size, compressed)], length: size };
 }
 
 const TEXT: NormalizedInputFormat = { type: 'text', encoding: 'utf8' };
@@ -129,7 +151,7 @@ describe('readSplit text', () => {
     const p = await fileWith(content);
     const part = (start: number, end: number): Split => ({
       index: 0,
-      parts: [{ path: p, start, end, compressed: false }],
+      parts: [partOf(p, start, end)],
       length: end - start,
     });
     const values = async (s: Split) => (await collect(s)).records;
@@ -167,8 +189,7 @@ describe('readSplit text', () => {
             gzip ? gzipSync(bytes) : bytes,
             `prop${fileCounter++}.txt${gzip ? '.gz' : ''}`,
           );
-          const size = gzip ? gzipSync(bytes).length : bytes.length;
-          const splits = planSplits([{ path: p, size }], { splitSize });
+          const splits = planSplits([inputFile(p)], { splitSize });
           const got: [unknown, unknown][] = [];
           let total = 0;
           for (const s of splits) {
@@ -247,6 +268,7 @@ describe('readSplit text', () => {
     await assert.rejects(collect(wholeFile(bad, 23, true)), (e: unknown) => {
       assert.ok(isTsmrError(e));
       assert.equal(e.code, ErrorCode.CORRUPT_DATA);
+      assert.equal(e.retriable, false, 'a retry reads the same bytes');
       assert.ok(e.message.includes(bad));
       return true;
     });
@@ -409,14 +431,7 @@ describe('readSplit errors of onRecord and hooks', () => {
     const a = await fileWith('x'.repeat(100) + '\n' + 'y'.repeat(50));
     const b = await fileWith('');
     const c = await fileWith('z\n'.repeat(40));
-    const split = planSplits(
-      [
-        { path: a, size: 151 },
-        { path: b, size: 0 },
-        { path: c, size: 80 },
-      ],
-      { splitSize: 1000 },
-    )[0];
+    const split = planSplits([a, b, c].map(inputFile), { splitSize: 1000 })[0];
     assert.equal(split.parts.length, 3);
     const events: string[] = [];
     const progress: number[] = [];
@@ -439,5 +454,149 @@ describe('readSplit errors of onRecord and hooks', () => {
     assert.equal(progress.at(-1), 231);
     // 231 bytes in chunks of at most 32 bytes: no more than one call per read.
     assert.ok(progress.length <= Math.ceil(231 / 16) + 3, `${progress.length} progress calls`);
+  });
+});
+
+describe('readSplit: an input that changed after planning', () => {
+  /** Plans `p` (as `runJob` does: resolveInputs, planSplits), then lets `change` modify it. */
+  async function planThen(p: string, splitSize: number, change?: () => void): Promise<Split[]> {
+    const splits = planSplits((await resolveInputs([p])).files, { splitSize });
+    change?.();
+    return splits;
+  }
+
+  const changed = (p: string, found: RegExp) => (e: unknown) => {
+    assert.ok(isTsmrError(e), String(e));
+    assert.equal(e.code, ErrorCode.INPUT_CHANGED, e.message);
+    assert.equal(e.retriable, false);
+    assert.equal(e.details.file, p);
+    assert.ok(e.message.includes(p), e.message);
+    assert.match(e.message, found);
+    assert.match(e.message, /copy or snapshot them first/);
+    return true;
+  };
+
+  const lines = (n: number) => Array.from({ length: n }, (_, i) => `line ${i}\n`).join('');
+
+  test('truncated or appended to between planning and reading: every split fails on open', async () => {
+    const text = lines(1000);
+    const size = Buffer.byteLength(text);
+    const p = await fileWith(text);
+    for (const change of [() => truncateSync(p, 3000), () => appendFileSync(p, 'one more\n')]) {
+      await writeFile(p, text);
+      const splits = await planThen(p, 2048, change);
+      assert.ok(splits.length > 1);
+      for (const s of splits) {
+        await assert.rejects(
+          readSplit(s, TEXT, () => {}),
+          changed(p, new RegExp(`planned ${size} bytes modified at .*, found \\d+ bytes modified at`)),
+        );
+      }
+    }
+  });
+
+  test('truncated while its split is read: the read ends early and fails', async () => {
+    const text = lines(1000);
+    const p = await fileWith(text);
+    const [split] = await planThen(p, 1 << 20);
+    let records = 0;
+    await assert.rejects(
+      readSplit(
+        split,
+        TEXT,
+        () => {
+          if (records++ === 0) truncateSync(p, 100);
+        },
+        {},
+        { chunkSize: 1024 },
+      ),
+      changed(
+        p,
+        new RegExp(`found its end at byte \\d+, before the planned end of the split at byte ${text.length}`),
+      ),
+    );
+    assert.ok(records < 1000, `${records} records`);
+  });
+
+  test('changed while its split is read, after the reader had the bytes: the end-of-part check fails', async () => {
+    for (const change of [
+      (p: string) => appendFileSync(p, 'more\n'),
+      (p: string) => truncateSync(p, 5),
+      (p: string) => utimesSync(p, new Date(), new Date(Date.now() + 10_000)),
+    ]) {
+      const p = await fileWith('a\nb\nc\n');
+      const [split] = await planThen(p, 1 << 20);
+      let first = true;
+      await assert.rejects(
+        readSplit(split, TEXT, () => {
+          if (first) change(p);
+          first = false;
+        }),
+        changed(p, /planned 6 bytes .*, found/),
+      );
+    }
+  });
+
+  test('an empty file that grew, a .gz file rewritten or appended to, a spool file rewritten', async () => {
+    const empty = await fileWith('');
+    await assert.rejects(
+      readSplit((await planThen(empty, 100, () => appendFileSync(empty, 'x\n')))[0], TEXT, () => {}),
+      changed(empty, /planned 0 bytes/),
+    );
+    const gz = await fileWith(gzipSync('one\ntwo\n'), 'change.gz');
+    const rewrite = () => writeFileSync(gz, gzipSync('one\n'));
+    await assert.rejects(
+      readSplit((await planThen(gz, 100, rewrite))[0], TEXT, () => {}),
+      changed(gz, /found/),
+    );
+    await writeFile(gz, gzipSync('one\ntwo\n'));
+    const [gzSplit] = await planThen(gz, 100);
+    let first = true;
+    await assert.rejects(
+      readSplit(gzSplit, TEXT, () => {
+        if (first) appendFileSync(gz, gzipSync('three\n'));
+        first = false;
+      }),
+      changed(gz, /found/),
+    );
+    const [rec] = await spoolRecords(['a', 'b'], path.join(dir, 'spool-changed'), { bytesPerFile: 1000 });
+    const [recSplit] = planSplits([rec], { splitSize: 100 });
+    appendFileSync(rec.path, Buffer.from([1, 0x41]));
+    await assert.rejects(
+      readSplit(recSplit, { type: 'records' }, () => {}),
+      changed(rec.path, /found/),
+    );
+  });
+
+  test('a bad record or corrupt .gz caused by a change is reported as the change', async () => {
+    const p = await fileWith('{"a":1}\n{"b":2}\n');
+    const [split] = await planThen(p, 100, () => writeFileSync(p, '{"a":1}\n{"b":'));
+    await assert.rejects(
+      readSplit(split, { type: 'jsonl' }, () => {}),
+      changed(p, /found 13 bytes/),
+    );
+  });
+
+  test('an input deleted or replaced by a directory after planning fails without retry', async () => {
+    const gone = await fileWith('a\n');
+    const [goneSplit] = await planThen(gone, 100, () => rmSync(gone));
+    await assert.rejects(
+      readSplit(goneSplit, TEXT, () => {}),
+      (e: unknown) => {
+        assert.ok(isTsmrError(e) && e.code === ErrorCode.IO, String(e));
+        assert.equal(e.retriable, false);
+        assert.match(e.message, /cannot open the input file .*ENOENT/);
+        return true;
+      },
+    );
+    const dirNow = await fileWith('a\n');
+    const [dirSplit] = await planThen(dirNow, 100, () => {
+      rmSync(dirNow);
+      mkdirSync(dirNow);
+    });
+    await assert.rejects(
+      readSplit(dirSplit, TEXT, () => {}),
+      changed(dirNow, /found a directory/),
+    );
   });
 });

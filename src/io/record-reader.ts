@@ -5,7 +5,8 @@
  * the record handler synchronously, awaiting only when it returns a promise.
  */
 import { isAscii } from 'node:buffer';
-import { createReadStream, openSync, readSync } from 'node:fs';
+import { readSync, type ReadStream, type Stats } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { InputFormat } from '../api/types.ts';
@@ -13,6 +14,7 @@ import { ErrorCode, TsmrError, isTsmrError } from '../errors.ts';
 import { readVarint } from '../shuffle/byte-writer.ts';
 import { closeQuietly } from '../shuffle/file-io.ts';
 import { decodeValue } from '../shuffle/value-codec.ts';
+import { checkPart, endedEarly, openError, openPart, statOf } from './input-change.ts';
 import { ioError } from './io-error.ts';
 import type { Split, SplitPart } from './splits.ts';
 import { parseSpoolHeader } from './spool.ts';
@@ -42,7 +44,7 @@ export interface ReadOptions {
 export interface ReadResult {
   /** Records passed to the handler. */
   records: number;
-  /** Bytes of the split's ranges consumed (compressed bytes for `.gz`); `split.length` unless files changed. */
+  /** Bytes of the split's ranges consumed (compressed bytes for `.gz`): `split.length`, as a read of a changed file fails. */
   bytes: number;
 }
 
@@ -139,8 +141,13 @@ function describe(v: unknown): string {
  *   `details.offset` added if absent; any other error of `onRecord` wrapped in
  *   `TsmrError` `TSMR_USER_CODE` (details `{ file, offset }`, original as
  *   `cause`); `TSMR_BAD_RECORD` (details `{ file, offset }`) for invalid JSON;
- *   `TSMR_CORRUPT_DATA` for a corrupt `.gz` or spool file; `TSMR_IO` when a
- *   file cannot be read. All name the file.
+ *   `TSMR_CORRUPT_DATA` for a corrupt `.gz` or spool file (not retriable);
+ *   `TSMR_IO` when a file cannot be opened (not retriable when it is missing,
+ *   a directory or not permitted) or read; `TSMR_INPUT_CHANGED` when a part's
+ *   file no longer has the size and modification time it was planned with,
+ *   when it is opened or once it was read, or ends before the part's range
+ *   (that error also replaces any other one raised while reading a file that
+ *   changed). All name the file.
  */
 export async function readSplit(
   split: Split,
@@ -172,12 +179,22 @@ function lineMode(format: NormalizedInputFormat): LineMode {
   throw new TsmrError(ErrorCode.INTERNAL, `not a normalized input format: ${describe(format)}`);
 }
 
-/** A stream of bytes from one part. */
+/**
+ * A stream of bytes from one part. Its file is checked against the plan
+ * (`input-change.ts`) when it is opened, by {@link ByteSource.check} when the
+ * part was read, and a file that ends before the part's range does is an
+ * input change too.
+ */
 interface ByteSource {
   /** Reads up to `length` bytes into `buf` at `offset`; 0 at the end of the data. */
   read(buf: Buffer, offset: number, length: number): Promise<number>;
   /** Bytes of the part's range consumed so far. */
   progress(): number;
+  /**
+   * Checks that the file is still the planned one (opening it if no read did).
+   * @throws TsmrError `TSMR_INPUT_CHANGED`, or the errors of opening it.
+   */
+  check(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -187,33 +204,37 @@ interface ByteSource {
  * for many small files it saves three thread-pool round trips per file.
  */
 class FileSource implements ByteSource {
-  private readonly path: string;
+  private readonly part: SplitPart;
   private fd: number | undefined;
   private position: number;
-  private readonly start: number;
-  private readonly end: number;
 
-  /** Reads from `position`; progress counts the bytes of `[start, end)` passed. */
-  constructor(path: string, position: number, start: number, end: number) {
-    this.path = path;
+  /** Reads `part`'s file from `position`; progress counts the bytes of the part's range passed. */
+  constructor(part: SplitPart, position: number) {
+    this.part = part;
     this.position = position;
-    this.start = start;
-    this.end = end;
   }
 
   async read(buf: Buffer, offset: number, length: number): Promise<number> {
+    const fd = (this.fd ??= openPart(this.part));
+    let bytesRead: number;
     try {
-      this.fd ??= openSync(this.path, 'r');
-      const bytesRead = readSync(this.fd, buf, offset, length, this.position);
-      this.position += bytesRead;
-      return bytesRead;
+      bytesRead = readSync(fd, buf, offset, length, this.position);
     } catch (cause) {
-      throw ioError(`cannot read the input file ${this.path}`, cause, { file: this.path });
+      throw ioError(`cannot read the input file ${this.part.path}`, cause, { file: this.part.path });
     }
+    if (bytesRead === 0 && this.position < this.part.end) throw endedEarly(this.part, this.position);
+    this.position += bytesRead;
+    return bytesRead;
   }
 
   progress(): number {
-    return Math.max(0, Math.min(this.position, this.end) - this.start);
+    const { start, end } = this.part;
+    return Math.max(0, Math.min(this.position, end) - start);
+  }
+
+  async check(): Promise<void> {
+    const fd = (this.fd ??= openPart(this.part));
+    checkPart(this.part, statOf(this.part, fd));
   }
 
   async close(): Promise<void> {
@@ -223,41 +244,86 @@ class FileSource implements ByteSource {
   }
 }
 
-/** Decompresses a gzip file (all members) as a stream. */
+/**
+ * Decompresses a gzip file (all members) as a stream. Bytes after the last
+ * gzip member that are not gzip data are ignored (as `gunzip` does); once
+ * the data ended and the file checked unchanged, the part counts as read whole.
+ */
 class GzipSource implements ByteSource {
-  private readonly path: string;
-  private readonly file: ReturnType<typeof createReadStream>;
-  private readonly gunzip: ReturnType<typeof createGunzip>;
-  private readonly chunks: AsyncIterator<Buffer>;
+  private readonly part: SplitPart;
+  private readonly chunkSize: number;
+  private handle: FileHandle | undefined;
+  private file: ReadStream | undefined;
+  private gunzip: ReturnType<typeof createGunzip> | undefined;
+  private chunks: AsyncIterator<Buffer> | undefined;
   private pending: Buffer | undefined;
   private pendingPos = 0;
+  private ended = false;
 
-  constructor(path: string, chunkSize: number) {
-    this.path = path;
-    this.file = createReadStream(path, { highWaterMark: Math.max(64 * 1024, chunkSize) });
+  constructor(part: SplitPart, chunkSize: number) {
+    this.part = part;
+    this.chunkSize = chunkSize;
+  }
+
+  /** Opens and checks the file; a `FileHandle`, whose close waits for the stream's reads under way. */
+  private async open(): Promise<FileHandle> {
+    if (this.handle !== undefined) return this.handle;
+    const { path } = this.part;
+    try {
+      this.handle = await open(path, 'r');
+    } catch (cause) {
+      throw openError(path, cause);
+    }
+    checkPart(this.part, await this.stat(this.handle));
+    return this.handle;
+  }
+
+  private async stat(handle: FileHandle): Promise<Stats> {
+    try {
+      return await handle.stat();
+    } catch (cause) {
+      throw ioError(`cannot stat the input file ${this.part.path}`, cause, { file: this.part.path });
+    }
+  }
+
+  private async start(): Promise<AsyncIterator<Buffer>> {
+    const handle = await this.open();
+    const chunkSize = this.chunkSize;
+    this.file = handle.createReadStream({ autoClose: false, highWaterMark: Math.max(64 * 1024, chunkSize) });
     this.gunzip = createGunzip({ chunkSize: Math.max(64 * 1024, Math.min(chunkSize, 256 * 1024)) });
     // pipeline forwards a read error of the file to the gunzip stream.
     pipeline(this.file, this.gunzip, () => {});
-    this.chunks = this.gunzip[Symbol.asyncIterator]();
+    return (this.chunks = this.gunzip[Symbol.asyncIterator]());
   }
 
   async read(buf: Buffer, offset: number, length: number): Promise<number> {
+    // An empty .gz file (as left by some log rotations) holds no lines rather than a truncated stream.
+    if (this.part.size === 0) {
+      await this.open();
+      return 0;
+    }
     while (this.pending === undefined || this.pendingPos === this.pending.length) {
+      const chunks = this.chunks ?? (await this.start());
       let next: IteratorResult<Buffer>;
       try {
-        next = await this.chunks.next();
+        next = await chunks.next();
       } catch (cause) {
+        const { path } = this.part;
         const code = (cause as NodeJS.ErrnoException).code;
         if (typeof code === 'string' && code.startsWith('Z_')) {
           throw new TsmrError(
             ErrorCode.CORRUPT_DATA,
-            `the input file ${this.path} is not valid gzip data: ${(cause as Error).message}`,
-            { cause, details: { file: this.path } },
+            `the input file ${path} is not valid gzip data: ${(cause as Error).message}; ` +
+              'a retry reads the same bytes: recompress it or leave it out of the input',
+            { cause, details: { file: path }, retriable: false },
           );
         }
-        throw ioError(`cannot read the input file ${this.path}`, cause, { file: this.path });
+        throw ioError(`cannot read the input file ${path}`, cause, { file: path });
       }
-      if (next.done) return 0;
+      if (next.done) {
+        this.ended = true;
+        return 0;
+      }
       this.pending = next.value;
       this.pendingPos = 0;
     }
@@ -268,12 +334,19 @@ class GzipSource implements ByteSource {
   }
 
   progress(): number {
-    return this.file.bytesRead;
+    return this.ended ? this.part.size : (this.file?.bytesRead ?? 0);
+  }
+
+  async check(): Promise<void> {
+    checkPart(this.part, await this.stat(await this.open()));
   }
 
   async close(): Promise<void> {
-    this.gunzip.destroy();
-    this.file.destroy();
+    this.gunzip?.destroy();
+    this.file?.destroy();
+    const handle = this.handle;
+    this.handle = undefined;
+    await handle?.close().catch(() => {}); // nothing was written: a failed close loses nothing
   }
 }
 
@@ -316,16 +389,12 @@ class SplitReader {
   /** Reads the lines of a text or JSONL part. */
   async readLines(part: SplitPart, mode: LineMode): Promise<void> {
     const { path, compressed } = part;
-    // An empty .gz file (as left by some log rotations) holds no lines rather than a truncated stream.
-    if (compressed && part.end === 0) return;
     const onRecord = this.onRecord;
     const skipFirst = !compressed && part.start > 0;
     const end = compressed ? Infinity : part.end;
     /** File offset of `buf[0]`. */
     let base = compressed ? 0 : skipFirst ? part.start - 1 : part.start;
-    const src: ByteSource = compressed
-      ? new GzipSource(path, this.chunkSize)
-      : new FileSource(path, base, part.start, part.end);
+    const src: ByteSource = compressed ? new GzipSource(part, this.chunkSize) : new FileSource(part, base);
     // 'buffer' values are views of the chunk: a chunk that was handed out is never reused.
     const fresh = mode === TEXT_BUFFER;
     let handedOut = false;
@@ -416,6 +485,9 @@ class SplitReader {
           ls = scan = nl + 1;
         }
       }
+      await src.check();
+    } catch (error) {
+      throw await changedOr(src, error);
     } finally {
       this.records += records;
       await src.close();
@@ -457,7 +529,7 @@ class SplitReader {
   async readRecordFile(part: SplitPart): Promise<void> {
     const { path } = part;
     const onRecord = this.onRecord;
-    const src = new FileSource(path, 0, 0, part.end);
+    const src = new FileSource(part, 0);
     // Values decoded by V8 may be views of the chunk (typed arrays): never reuse one.
     let buf = Buffer.allocUnsafe(Math.min(this.chunkSize, Math.max(MIN_CHUNK, part.end + 1)));
     let len = 0;
@@ -471,6 +543,7 @@ class SplitReader {
       new TsmrError(ErrorCode.CORRUPT_DATA, `the spool file ${path} is corrupt: ${what} at byte ${offset}`, {
         cause,
         details: { file: path, offset },
+        retriable: false, // a retry reads the same bytes
       });
     try {
       while (!eof) {
@@ -525,12 +598,30 @@ class SplitReader {
           }
         }
       }
+      await src.check();
+    } catch (error) {
+      throw await changedOr(src, error);
     } finally {
       this.records += records;
       await src.close();
     }
     this.doneBytes += src.progress();
   }
+}
+
+/**
+ * What to throw for `error`, raised while a part was read: the part's
+ * `TSMR_INPUT_CHANGED` error if its file changed (a likelier cause of a bad
+ * record, a corrupt `.gz` or a map that choked on a cut line), else `error`.
+ */
+async function changedOr(src: ByteSource, error: unknown): Promise<unknown> {
+  if (isTsmrError(error) && error.code === ErrorCode.INPUT_CHANGED) return error;
+  try {
+    await src.check();
+  } catch (changed) {
+    if (isTsmrError(changed) && changed.code === ErrorCode.INPUT_CHANGED) return changed;
+  }
+  return error;
 }
 
 /** Index after a UTF-8 byte order mark at `buf[s]`, or `s`. */
@@ -562,14 +653,21 @@ function parseJsonLine(buf: Buffer, s: number, e: number, offset: number, file: 
 }
 
 /**
- * The error to throw for a failure while handling a record: a `TsmrError` gets
- * `file`/`offset` details if it lacks them; anything else becomes `TSMR_USER_CODE`.
- * @param what how the message names the record; '' to pass a TsmrError only.
+ * The error to throw for a failure while handling a record: a `TsmrError` that
+ * does not name a file yet (a bad key or value the map emitted…) gets the
+ * record's `file`/`offset` details and its message names the record
+ * (`map failed on the record at byte 1234 of /in/a.txt: unsupported key …`);
+ * anything else becomes `TSMR_USER_CODE`.
+ * @param what how the message names the record; '' to pass a TsmrError on unchanged but for its details.
  */
 function recordError(error: unknown, file: string, offset: number, what: string, index?: number): TsmrError {
   if (isTsmrError(error)) {
     const d = error.details;
-    if (d.file === undefined) d.file = file;
+    if (d.file === undefined) {
+      d.file = file;
+      // Before anything read the stack, whose first line V8 then formats with this message.
+      if (what !== '') error.message = `map failed on ${what}: ${error.message}`;
+    }
     if (d.offset === undefined) d.offset = offset;
     if (index !== undefined && d.index === undefined) d.index = index;
     return error;

@@ -6,35 +6,35 @@ import type { InputFile } from './input-paths.ts';
 import { planSplits } from './splits.ts';
 import type { Split } from './splits.ts';
 
+/** An input file of `size` bytes, modified at a time that depends on its path. */
+const file = (path: string, size: number): InputFile => ({ path, size, mtimeMs: 1000 + path.length });
+
 const ranges = (splits: Split[]) =>
   splits.map((s) => s.parts.map((p) => `${p.path}:${p.start}-${p.end}${p.compressed ? 'z' : ''}`).join(' '));
 
 describe('planSplits', () => {
   test('cuts a large file into splitSize ranges; the last absorbs a tail under 10%', () => {
-    assert.deepEqual(ranges(planSplits([{ path: '/a', size: 250 }], { splitSize: 100 })), [
+    assert.deepEqual(ranges(planSplits([file('/a', 250)], { splitSize: 100 })), [
       '/a:0-100',
       '/a:100-200',
       '/a:200-250',
     ]);
-    assert.deepEqual(ranges(planSplits([{ path: '/a', size: 210 }], { splitSize: 100 })), [
-      '/a:0-100',
-      '/a:100-210',
-    ]);
-    assert.deepEqual(ranges(planSplits([{ path: '/a', size: 211 }], { splitSize: 100 })), [
+    assert.deepEqual(ranges(planSplits([file('/a', 210)], { splitSize: 100 })), ['/a:0-100', '/a:100-210']);
+    assert.deepEqual(ranges(planSplits([file('/a', 211)], { splitSize: 100 })), [
       '/a:0-100',
       '/a:100-200',
       '/a:200-211',
     ]);
-    assert.deepEqual(ranges(planSplits([{ path: '/a', size: 100 }], { splitSize: 100 })), ['/a:0-100']);
+    assert.deepEqual(ranges(planSplits([file('/a', 100)], { splitSize: 100 })), ['/a:0-100']);
   });
 
   test('packs small files greedily in path order into splits of at most splitSize', () => {
     const files: InputFile[] = [
-      { path: '/d/5', size: 10 },
-      { path: '/d/1', size: 30 },
-      { path: '/d/2', size: 30 },
-      { path: '/d/3', size: 50 },
-      { path: '/d/4', size: 0 },
+      file('/d/5', 10),
+      file('/d/1', 30),
+      file('/d/2', 30),
+      file('/d/3', 50),
+      file('/d/4', 0),
     ];
     const splits = planSplits(files, { splitSize: 100 });
     assert.deepEqual(ranges(splits), ['/d/1:0-30 /d/2:0-30', '/d/3:0-50 /d/4:0-0 /d/5:0-10']);
@@ -49,12 +49,7 @@ describe('planSplits', () => {
 
   test('.gz and .rec files are one whole split each, never packed', () => {
     const splits = planSplits(
-      [
-        { path: '/a.txt', size: 10 },
-        { path: '/b.gz', size: 500 },
-        { path: '/c.rec', size: 5 },
-        { path: '/d.txt', size: 10 },
-      ],
+      [file('/a.txt', 10), file('/b.gz', 500), file('/c.rec', 5), file('/d.txt', 10)],
       { splitSize: 100 },
     );
     assert.deepEqual(ranges(splits), ['/b.gz:0-500z', '/c.rec:0-5', '/a.txt:0-10 /d.txt:0-10']);
@@ -64,7 +59,7 @@ describe('planSplits', () => {
     assert.deepEqual(planSplits([], { splitSize: 64 << 20 }), []);
     for (const splitSize of [0, -1, 1.5, Number.NaN]) {
       assert.throws(
-        () => planSplits([{ path: '/a', size: 1 }], { splitSize }),
+        () => planSplits([file('/a', 1)], { splitSize }),
         (e: unknown) => isTsmrError(e) && e.code === ErrorCode.USAGE,
       );
     }
@@ -80,7 +75,7 @@ describe('planSplits', () => {
         fc.uniqueArray(fileArb, { selector: (f) => f.name, maxLength: 12 }),
         fc.integer({ min: 1, max: 300 }),
         (raw, splitSize) => {
-          const files = raw.map((f) => ({ path: `/in/${f.name}`, size: f.size }));
+          const files = raw.map((f) => file(`/in/${f.name}`, f.size));
           const splits = planSplits(files, { splitSize });
           assert.deepEqual(planSplits([...files].reverse(), { splitSize }), splits);
           assert.deepEqual(

@@ -14,6 +14,10 @@ export interface SplitPart {
   end: number;
   /** True for a gzip file, which is read whole and decompressed as a stream. */
   compressed: boolean;
+  /** Size in bytes of the whole file when the splits were planned ({@link InputFile.size}). */
+  size: number;
+  /** Modification time of the file when the splits were planned ({@link InputFile.mtimeMs}). */
+  mtimeMs: number;
 }
 
 /** The input of one map task. */
@@ -58,7 +62,9 @@ export function isRecordFilePath(p: string): boolean {
  *   one split each, whole, never packed with other files.
  *
  * Files are taken in path order whatever the order of `files`; the plan is a
- * pure function of the paths, sizes and `splitSize`. Zero files give zero splits.
+ * pure function of the files and `splitSize`. Each part carries its file's
+ * planned `size` and `mtimeMs`, which the record reader checks. Zero files
+ * give zero splits.
  *
  * @param opts.splitSize target split size in bytes (the CLI default is 64 MiB).
  * @throws TsmrError `TSMR_USAGE` when `splitSize` is not a positive safe integer.
@@ -80,24 +86,25 @@ export function planSplits(files: readonly InputFile[], opts: { splitSize: numbe
   let packLength = 0;
 
   for (const file of sorted) {
-    const { path, size } = file;
+    const { path, size, mtimeMs } = file;
     const compressed = isGzipPath(path);
+    const part = (start: number, end: number): SplitPart => ({ path, start, end, compressed, size, mtimeMs });
     if (compressed || isRecordFilePath(path)) {
-      add([{ path, start: 0, end: size, compressed }], size);
+      add([part(0, size)], size);
     } else if (size >= splitSize) {
       let start = 0;
       while ((size - start) / splitSize > SPLIT_SLOP) {
-        add([{ path, start, end: start + splitSize, compressed: false }], splitSize);
+        add([part(start, start + splitSize)], splitSize);
         start += splitSize;
       }
-      add([{ path, start, end: size, compressed: false }], size - start);
+      add([part(start, size)], size - start);
     } else {
       if (pack.length > 0 && packLength + size > splitSize) {
         add(pack, packLength);
         pack = [];
         packLength = 0;
       }
-      pack.push({ path, start: 0, end: size, compressed: false });
+      pack.push(part(0, size));
       packLength += size;
     }
   }

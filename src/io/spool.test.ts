@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ErrorCode, isTsmrError } from '../errors.ts';
 import { readSplit } from './record-reader.ts';
+import type { InputFile } from './input-paths.ts';
 import { planSplits } from './splits.ts';
 import { SPOOL_MAGIC, parseSpoolHeader, spoolRecords } from './spool.ts';
 
@@ -19,7 +20,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function readAll(files: { path: string; size: number }[]): Promise<[unknown, unknown][]> {
+async function readAll(files: InputFile[]): Promise<[unknown, unknown][]> {
   const out: [unknown, unknown][] = [];
   for (const split of planSplits(files, { splitSize: 1 << 30 })) {
     await readSplit(split, { type: 'records' }, (k, v) => void out.push([k, v]));

@@ -62,7 +62,7 @@ export function parseSpoolHeader(
  *   of the same names are replaced).
  * @param opts.bytesPerFile target file size in bytes (e.g. the split size: each
  *   file becomes one split).
- * @returns the files written, in order, with their sizes.
+ * @returns the files written, in order, with their sizes and modification times.
  * @throws TsmrError `TSMR_BAD_VALUE` (details `{ index }`) when an item cannot
  *   be serialized; `TSMR_USAGE` for a bad `bytesPerFile`; `TSMR_IO` when
  *   writing fails.
@@ -108,13 +108,19 @@ export async function spoolRecords(
   const closeFile = async (): Promise<void> => {
     await flush();
     const fh = handle as FileHandle;
+    let mtimeMs: number;
+    try {
+      mtimeMs = (await fh.stat()).mtimeMs; // for the reader's check that the file did not change
+    } catch (cause) {
+      throw ioError(`cannot stat the spool file ${filePath}`, cause, { file: filePath });
+    }
     handle = undefined;
     try {
       await fh.close();
     } catch (cause) {
       throw ioError(`cannot write the spool file ${filePath}`, cause, { file: filePath });
     }
-    files.push({ path: filePath, size: fileBytes });
+    files.push({ path: filePath, size: fileBytes, mtimeMs });
   };
 
   /** Encodes one item as a frame; returns true when the buffer should be written out. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { JobReport } from '../engine/job-report.ts';
 import { serializeError, TsmrError } from '../errors.ts';
-import { formatReport, MAX_REPORT_COUNTERS } from './report.ts';
+import { formatReport, formatSkippedInputs, MAX_REPORT_COUNTERS } from './report.ts';
 
 const MiB = 2 ** 20;
 
@@ -60,7 +60,12 @@ function succeeded(): JobReport {
     outputBytes: 1.2 * MiB,
     outputRecords: 45_678,
     peakRssBytes: 412.3 * MiB,
-    validation: { shuffleRecordsMatch: true, checksumsVerified: 192, verifiedAgainstSequential: true },
+    validation: {
+      inputBytesMatch: true,
+      shuffleRecordsMatch: true,
+      checksumsVerified: 192,
+      verifiedAgainstSequential: true,
+    },
   };
 }
 
@@ -78,7 +83,7 @@ describe('formatReport', () => {
       '  records     12,345,678 in, 45,678 out',
       '  output      8 files, 1.2 MiB in out/wordcount',
       '  attempts    4: 1 failed, 1 killed, 2 retried, 1 duplicate completion',
-      '  validation  shuffle records match, 192 checksums verified, output identical to a sequential run',
+      '  validation  input bytes match, shuffle records match, 192 checksums verified, output identical to a sequential run',
       '  peak RSS    412 MiB',
       '  counters    tsmr/spills                    48',
       '              wordcount/empty-lines         321',
@@ -106,7 +111,7 @@ describe('formatReport', () => {
       outputFiles: [],
       outputBytes: 0,
       outputRecords: 0,
-      validation: { shuffleRecordsMatch: false, checksumsVerified: 0 },
+      validation: { inputBytesMatch: true, shuffleRecordsMatch: false, checksumsVerified: 0 },
       error: serializeError(jobError),
     };
     const lines = formatReport(report).trimEnd().split('\n');
@@ -127,16 +132,32 @@ describe('formatReport', () => {
     const report: JobReport = {
       ...succeeded(),
       status: 'cancelled',
-      validation: { shuffleRecordsMatch: false, checksumsVerified: 3, verifiedAgainstSequential: false },
+      validation: {
+        inputBytesMatch: false,
+        shuffleRecordsMatch: false,
+        checksumsVerified: 3,
+        verifiedAgainstSequential: false,
+      },
       error: serializeError(new TsmrError('TSMR_CANCELLED', 'cancelled by SIGINT')),
     };
     const text = formatReport(report);
     assert.match(text, /^tsmr: job wordcount cancelled in 12\.4 s$/m);
     assert.match(
       text,
-      /^ {2}validation {2}SHUFFLE RECORD COUNTS DIFFER, 3 checksums verified, OUTPUT DIFFERS from a sequential run$/m,
+      /^ {2}validation {2}INPUT BYTES DIFFER from the splits planned, SHUFFLE RECORD COUNTS DIFFER, 3 checksums verified, OUTPUT DIFFERS from a sequential run$/m,
     );
     assert.match(text, /^ {2}error {7}TSMR_CANCELLED: cancelled by SIGINT$/m);
+  });
+
+  it('warns about skipped input entries, naming the first three and counting the rest', () => {
+    const listed = ['a', 'b', 'c', 'd'].map((n) => ({ path: `/in/${n}`, reason: 'fifo' as const }));
+    const one = formatReport({ ...succeeded(), inputsSkipped: { count: 1, listed: listed.slice(0, 1) } });
+    assert.match(one, /^ {2}warning {5}skipped 1 input entry that holds nothing to read: \/in\/a \(fifo\)$/m);
+    assert.equal(
+      formatSkippedInputs({ count: 250, listed }),
+      'skipped 250 input entries that hold nothing to read: /in/a (fifo), /in/b (fifo), /in/c (fifo), … 247 more in _job.json',
+    );
+    assert.doesNotMatch(formatReport(succeeded()), /warning/);
   });
 
   it('lists a bounded number of counters, sorted by group and name', () => {

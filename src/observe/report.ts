@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { AttemptRecord, JobReport, PhaseReport } from '../engine/job-report.ts';
+import type { AttemptRecord, JobReport, PhaseReport, SkippedInputsReport } from '../engine/job-report.ts';
 import type { SerializedError } from '../errors.ts';
 import { formatBytes, formatCount, formatDuration, formatRate } from './units.ts';
 
@@ -26,6 +26,22 @@ const LABEL_WIDTH = 12;
 /** Longest error or cause message shown (first line only). */
 const MAX_MESSAGE = 200;
 
+/** Skipped input entries named in the one-line warning; the rest are counted. */
+const SKIPPED_NAMED = 3;
+
+/**
+ * The one-line warning about skipped input entries, as `tsmr run` prints it at
+ * the start and the report at the end, e.g. `skipped 2 input entries that hold
+ * nothing to read: /in/pipe (fifo), /in/old (dangling symlink)`.
+ */
+export function formatSkippedInputs(skipped: SkippedInputsReport): string {
+  const named = skipped.listed.slice(0, SKIPPED_NAMED).map((s) => `${s.path} (${s.reason})`);
+  const more = skipped.count - named.length;
+  if (more > 0) named.push(`… ${formatCount(more)} more in _job.json`);
+  const entries = skipped.count === 1 ? 'entry that holds' : 'entries that hold';
+  return `skipped ${formatCount(skipped.count)} input ${entries} nothing to read: ${named.join(', ')}`;
+}
+
 /**
  * Formats a report for a person. Lines end with `\n`, the last one too.
  *
@@ -38,7 +54,8 @@ const MAX_MESSAGE = 200;
  *   records     12,345,678 in, 45,678 out
  *   output      8 files, 1.2 MiB in out/wordcount
  *   attempts    4: 1 failed, 1 killed, 2 retried, 1 duplicate completion
- *   validation  shuffle records match, 192 checksums verified
+ *   validation  input bytes match, shuffle records match, 192 checksums verified
+ *   warning     skipped 1 input entry that holds nothing to read: /data/in/pipe (fifo)
  *   peak RSS    412 MiB
  *   counters    tsmr/spills                    48
  *               wordcount/words        12,345,678
@@ -89,6 +106,7 @@ export function formatReport(report: JobReport): string {
   row('output', `${plural(report.outputFiles.length, 'file')}, ${formatBytes(report.outputBytes)}${where}`);
   row('attempts', attemptsSummary(report.attempts, report.duplicateCompletions));
   row('validation', validationSummary(report));
+  if (report.inputsSkipped !== undefined) row('warning', formatSkippedInputs(report.inputsSkipped));
   row('peak RSS', formatBytes(report.peakRssBytes));
 
   const counterLines = countersTable(report.counters);
@@ -148,6 +166,9 @@ function validationSummary(report: JobReport): string {
         : 'SHUFFLE RECORD COUNTS DIFFER',
     `${formatCount(v.checksumsVerified)} checksums verified`,
   ];
+  // Checked when the job's tasks all succeeded.
+  if (!v.inputBytesMatch) parts.unshift('INPUT BYTES DIFFER from the splits planned');
+  else if (report.status === 'succeeded') parts.unshift('input bytes match');
   if (v.verifiedAgainstSequential === true) parts.push('output identical to a sequential run');
   if (v.verifiedAgainstSequential === false) parts.push('OUTPUT DIFFERS from a sequential run');
   return parts.join(', ');

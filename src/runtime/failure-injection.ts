@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 
 /**
+ * @param rate the fraction of attempts to crash, from 0 to 1 (1: every attempt but the last).
  * @returns undefined (no crash) or the fraction in [0, 1) of the attempt's input
  *   after which it crashes.
  */

@@ -21,7 +21,14 @@ import type {
 } from '../engine/job-report.ts';
 import { Scheduler, type Decision, type SchedulerEvent } from '../engine/scheduler.ts';
 import { taskIdOf } from '../engine/scheduler-types.ts';
-import { ErrorCode, isTsmrError, type SerializedError, serializeError, TsmrError } from '../errors.ts';
+import {
+  ErrorCode,
+  isRetriable,
+  isTsmrError,
+  type SerializedError,
+  serializeError,
+  TsmrError,
+} from '../errors.ts';
 import { attemptDir, commitTask, discardAttempt } from '../io/committer.ts';
 import type { Split } from '../io/splits.ts';
 import type { MapOutput } from '../shuffle/map-output-collector.ts';
@@ -255,7 +262,7 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
             now: Date.now(),
             attemptId,
             error: serializeError(error),
-            retriable: !isUsageLike(error),
+            retriable: isRetriable(error),
           });
           return cleanupAttempt(msg);
         },
@@ -529,6 +536,8 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
         duplicateCompletions: scheduler.stats().duplicateCompletions,
         outputRecords: counters['tsmr/REDUCE_OUTPUT_RECORDS'] ?? 0,
         validation: {
+          inputBytesMatch:
+            status !== 'succeeded' || (counters['tsmr/MAP_INPUT_BYTES'] ?? 0) === mapBytesTotal,
           shuffleRecordsMatch:
             status !== 'succeeded' || shuffledRecords === (counters['tsmr/REDUCE_INPUT_RECORDS'] ?? 0),
           checksumsVerified,
@@ -557,10 +566,4 @@ function corruptSource(error: unknown): string | undefined {
     return typeof source === 'string' && source.startsWith('m-') ? source : undefined;
   }
   return undefined;
-}
-
-/** Errors that will fail every attempt the same way: fail the job at once. */
-function isUsageLike(error: unknown): boolean {
-  const e = isTsmrError(error) ? error : undefined;
-  return e?.code === ErrorCode.BAD_JOB || e?.code === ErrorCode.JOB_NOT_IMPORTABLE;
 }

@@ -7,7 +7,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Job, Key } from '../api/types.ts';
-import type { JobReport, ProgressSnapshot } from '../engine/job-report.ts';
+import {
+  type JobReport,
+  type ProgressSnapshot,
+  type SkippedInputsReport,
+  skippedInputsReport,
+} from '../engine/job-report.ts';
 import { deserializeError, ErrorCode, serializeError, TsmrError, usageError } from '../errors.ts';
 import { abortJob, commitJob, discardOutput, prepareOutput, type PreparedOutput } from '../io/committer.ts';
 import { resolveInputs } from '../io/input-paths.ts';
@@ -22,6 +27,7 @@ import { readResults } from './results.ts';
 import type { SegmentRef } from '../shuffle/segment-reader.ts';
 import type { ResultRecord, RunOptions } from './run-options.ts';
 import { finiteOrZero, type JobSettings, MiB, resolveSettings } from './settings.ts';
+import { validationError } from './validation.ts';
 import { compareOutputs } from './verify.ts';
 import { guardRunningJob } from './exit-guard.ts';
 import { createScratchDir, removeAbandonedScratchDirs, scratchDirOf } from './scratch.ts';
@@ -29,6 +35,8 @@ import { createScratchDir, removeAbandonedScratchDirs, scratchDirOf } from './sc
 /** Events of a {@link JobHandle}. */
 export interface JobHandleEvents {
   progress: [snapshot: ProgressSnapshot];
+  /** Once, when the inputs were resolved, if entries of input directories were skipped (FIFOs…). */
+  inputsSkipped: [skipped: SkippedInputsReport];
 }
 
 /** A running job. */
@@ -144,7 +152,13 @@ async function execute(
       ? [options.input]
       : [...options.input]
     : undefined;
-  const files = pathInputs === undefined ? undefined : await resolveInputs(pathInputs);
+  const inputs = pathInputs === undefined ? undefined : await resolveInputs(pathInputs);
+  const files = inputs?.files;
+  const skipped = skippedInputsReport(inputs?.skipped ?? []);
+  if (skipped !== undefined) {
+    log.warn(skipped, 'input entries skipped: they hold nothing to read');
+    handle.emit('inputsSkipped', skipped);
+  }
   const outputDir = options.output === undefined ? undefined : resolve(options.output);
   const output: PreparedOutput | undefined =
     outputDir === undefined
@@ -192,6 +206,7 @@ async function execute(
     const { resultSegments, ...rest } = driverResult;
     const report: JobReport = {
       ...rest,
+      inputsSkipped: skipped,
       name: body.name,
       settings: {
         inputs: pathInputs ?? ['<in-memory records>'],
@@ -219,15 +234,12 @@ async function execute(
         report.error ?? { name: 'TsmrError', code: ErrorCode.INTERNAL, message: 'job failed' },
       );
     }
-    if (!report.validation.shuffleRecordsMatch) {
+    const invalid = validationError(report);
+    if (invalid !== undefined) {
       report.status = 'failed';
-      report.error = {
-        name: 'TsmrError',
-        code: ErrorCode.INTERNAL,
-        message: 'validation failed: map output records differ from reduce input records',
-      };
+      report.error = serializeError(invalid);
       if (output !== undefined) await abortJob(output, report);
-      throw deserializeError(report.error);
+      throw invalid;
     }
     if (output === undefined) {
       handle.storeResults(resultSegments, workDir);

@@ -47,13 +47,20 @@ export interface RunOptions {
    * `mapreduce.task.timeout`; 0: no timeout).
    */
   taskTimeout?: number;
-  /** Crash this fraction of attempts on purpose (0–1, default 0); the last attempt of a task is never crashed. */
+  /**
+   * Crash this fraction of attempts on purpose, seeded (from 0 to 1, both
+   * included; default 0). The last allowed attempt of a task is never crashed,
+   * so 1 crashes every attempt but each task's last and the job still succeeds.
+   */
   simulateFailures?: number;
   /** Seed of `simulateFailures` (default 1). */
   seed?: number;
   /** Re-run the job sequentially in-process and compare outputs (default false). */
   verify?: boolean;
-  /** Job parameters, visible as `ctx.params`. */
+  /**
+   * Job parameters, visible as `ctx.params` with the JSON types given here
+   * (`tsmr run --param name=value` gives strings only).
+   */
   params?: Record<string, string | number | boolean | null>;
   /** Directory for spills and map outputs (default: the OS temp dir). */
   tmpDir?: string;

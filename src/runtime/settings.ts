@@ -54,7 +54,12 @@ export function workerLimit(sortBufferBytes: number): { limit: number; why: stri
 /**
  * Fills in defaults: workers = available parallelism, R = the job's `reducers`
  * or the number of workers, split size and sort buffer 64 MiB, merge fan-in 64,
- * 4 attempts, task timeout 600 s (0 = none).
+ * 4 attempts, task timeout 600 s (0 = none), no simulated failures.
+ *
+ * `simulateFailures` is a rate from 0 to 1, both included: the fraction of
+ * attempts crashed on purpose. 1 is allowed because a task's last allowed
+ * attempt is never crashed (`failure-injection.ts`): it crashes every other
+ * attempt, the most failures a job survives, and still succeeds.
  * @throws TsmrError `TSMR_USAGE` for an out-of-range option, including more
  *   workers than {@link workerLimit} allows.
  */
@@ -83,8 +88,10 @@ export function resolveSettings(options: RunOptions, jobReducers: number | undef
     params: { ...options.params },
     taskTimeoutMs: taskTimeout === 0 ? Number.POSITIVE_INFINITY : taskTimeout,
   };
-  if (!(settings.simulateFailures >= 0 && settings.simulateFailures < 1)) {
-    throw usageError(`simulateFailures must be a rate in [0, 1), got ${options.simulateFailures}`);
+  if (!(settings.simulateFailures >= 0 && settings.simulateFailures <= 1)) {
+    throw usageError(
+      `simulateFailures must be a rate from 0 to 1, both included (1 crashes every attempt but each task's last), got ${options.simulateFailures}`,
+    );
   }
   return settings;
 }

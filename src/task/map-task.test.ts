@@ -24,7 +24,7 @@ async function mapWithFanIn(dir: string, mergeFanIn: number): Promise<number> {
     mapper: (ctx: MapContext) => ({ record: (_k, line) => ctx.emit(line as string, 1) }),
     reducer: () => ({ group() {} }),
   };
-  const size = fs.statSync(input).size;
+  const { size, mtimeMs } = fs.statSync(input);
   // Intermediate merge passes write `merge-*.run` files: count them.
   const openSync = fs.openSync;
   let mergeRuns = 0;
@@ -43,7 +43,11 @@ async function mapWithFanIn(dir: string, mergeFanIn: number): Promise<number> {
         job: { kind: 'module', moduleUrl: 'unused', exportName: 'default' },
         params: {},
         numReducers: 1,
-        split: { index: 0, parts: [{ path: input, start: 0, end: size, compressed: false }], length: size },
+        split: {
+          index: 0,
+          parts: [{ path: input, start: 0, end: size, compressed: false, size, mtimeMs }],
+          length: size,
+        },
         inputFormat: body.inputFormat,
         sortBufferBytes: 16 * 1024,
         mergeFanIn,
