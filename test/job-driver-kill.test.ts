@@ -31,6 +31,8 @@ import type { ProgressSnapshot } from '../src/engine/job-report.ts';
 import { Scheduler, type SchedulerEvent } from '../src/engine/scheduler.ts';
 import { ErrorCode } from '../src/errors.ts';
 import { abortJob, attemptDir, prepareOutput } from '../src/io/committer.ts';
+import { fileOutputCommitter, type OutputCommitter, recordsCommitter } from '../src/io/output-committer.ts';
+import { normalizeOutputFormat } from '../src/io/output-writer.ts';
 import { planSplits } from '../src/io/splits.ts';
 import { defineJob, runJob } from '../src/index.ts';
 import type { AttemptExecutor } from '../src/runtime/executor.ts';
@@ -61,17 +63,18 @@ interface Setup {
   name: string;
   job: Job;
   splits?: number;
-  executor?: (job: Job) => AttemptExecutor;
+  executor?: (job: Job, workDir: string) => AttemptExecutor;
   ref?: JobRef;
-  output?: DriverInput['output'];
+  committer?: OutputCommitter;
   taskTimeoutMs?: number;
   signal?: AbortSignal;
   onProgress?: (snapshot: ProgressSnapshot) => void;
 }
 
-/** Driver input for `job` over a fresh text file; in-process executor unless given. */
-function driverInput(s: Setup): DriverInput {
+/** Driver input for `job` over a fresh text file; in-process executor and records output unless given. */
+function driverInput(s: Setup): DriverInput & { workDir: string } {
   const { file, size } = textInput(s.name, 200);
+  const workDir = join(tmp, s.name, 'work');
   const body = moduleJobBody(s.job, s.name);
   const splitSize = Math.ceil(size / (s.splits ?? 1));
   return {
@@ -83,9 +86,9 @@ function driverInput(s: Setup): DriverInput {
       ...resolveSettings({ input: [], workers: 0, reducers: 1 }, undefined),
       taskTimeoutMs: s.taskTimeoutMs ?? 600_000,
     },
-    workDir: join(tmp, s.name, 'work'),
-    output: s.output ?? { kind: 'records', dir: join(tmp, s.name, 'results') },
-    executor: s.executor?.(s.job) ?? createLocalExecutor(0, body),
+    workDir,
+    committer: s.committer ?? recordsCommitter(),
+    executor: s.executor?.(s.job, workDir) ?? createLocalExecutor(0, body, workDir),
     onProgress: s.onProgress ?? (() => {}),
     log: pino({ level: 'silent' }),
     signal: s.signal,
@@ -103,7 +106,7 @@ function watched(executor: AttemptExecutor): AttemptExecutor & { unsettled: Set<
       const id = `${msg.taskId}_${msg.attempt}`;
       unsettled.add(id);
       const settle = () => unsettled.delete(id);
-      attempt.result.then(settle, settle);
+      void attempt.outcome.then(settle);
       return attempt;
     },
   };
@@ -152,14 +155,14 @@ test('the driver ends a cancelled job only after its killed in-process attempt h
     name: 'driver-cancel',
     job,
     signal: controller.signal,
-    executor: (j) => (executor = watched(createLocalExecutor(0, moduleJobBody(j, 'driver-cancel')))),
+    executor: (j, w) => (executor = watched(createLocalExecutor(0, moduleJobBody(j, 'driver-cancel'), w))),
   });
   const result = await driveJob(input);
   assert.equal(result.status, 'cancelled');
   assert.deepEqual([...(executor?.unsettled ?? [])], [], 'no attempt still running when the job ended');
   assert.equal(mapped(), 5);
   assert.equal(result.attempts[0]?.status, 'killed');
-  assert.ok(!existsSync(join(input.workDir, 'map', 'm-00000_0')), 'killed attempt files deleted');
+  assert.ok(!existsSync(join(input.workDir, 'attempts', 'm-00000_0')), 'killed attempt files deleted');
 });
 
 /**
@@ -208,7 +211,7 @@ test('workers: 0: an attempt killed for a timeout stops at its next record and c
     ['failed', 'committed'],
   );
   assert.equal(snapshots.at(-1)?.failedAttempts, 1);
-  assert.ok(!existsSync(join(input.workDir, 'map', 'm-00000_0')), 'killed attempt files deleted');
+  assert.ok(!existsSync(join(input.workDir, 'attempts', 'm-00000_0')), 'killed attempt files deleted');
 });
 
 test(
@@ -249,8 +252,8 @@ test('a killed attempt is no longer counted as running, and the files of its lat
     taskTimeoutMs: TIMEOUT_MS,
     onProgress: (s) => onSnapshot(s),
     // Kills are lost (as when a worker's result is already on its way): attempt 0 finishes.
-    executor: (j) => {
-      const inner = createLocalExecutor(0, moduleJobBody(j, 'late-result'));
+    executor: (j, w) => {
+      const inner = createLocalExecutor(0, moduleJobBody(j, 'late-result'), w);
       return { ...inner, start: (...args) => ({ ...inner.start(...args), kill: () => {} }) };
     },
   });
@@ -259,8 +262,8 @@ test('a killed attempt is no longer counted as running, and the files of its lat
   assert.ok(late.length > 0, 'attempt 0 ran to its end');
   assert.equal(progress?.phases.map.tasksRunning, 0);
   assert.equal(progress?.phases.reduce.tasksRunning, 1);
-  assert.ok(!existsSync(join(input.workDir, 'map', 'm-00000_0')), 'late result files deleted');
-  assert.ok(existsSync(join(input.workDir, 'map', 'm-00000_1')), 'committed map output kept');
+  assert.ok(!existsSync(join(input.workDir, 'attempts', 'm-00000_0')), 'late result files deleted');
+  assert.ok(existsSync(join(input.workDir, 'attempts', 'm-00000_1')), 'committed map output kept');
 });
 
 /** Reads `fd` (non-blocking) until it has nothing more to give. */
@@ -296,17 +299,17 @@ test(
       driverInput({
         name: 'commit-cancel',
         job: countWords,
-        output: { kind: 'file', dir: out },
+        committer: fileOutputCommitter(prepared, normalizeOutputFormat(undefined)),
         signal: controller.signal,
-        executor: (j) => {
-          const inner = createLocalExecutor(0, moduleJobBody(j, 'commit-cancel'));
+        executor: (j, w) => {
+          const inner = createLocalExecutor(0, moduleJobBody(j, 'commit-cancel'), w);
           return {
             ...inner,
             start(workerId, msg, onProgress) {
               const attempt = inner.start(workerId, msg, onProgress);
               // Once the reduce attempt succeeded, its commit is under way: cancel then.
               const cancel = () => setImmediate(() => controller.abort());
-              if (msg.kind === 'reduce') attempt.result.then(cancel, () => {});
+              if (msg.kind === 'reduce') void attempt.outcome.then((o) => o.ok && cancel());
               return attempt;
             },
           };
@@ -337,8 +340,8 @@ test('a cancel kills a worker-thread attempt: progress does not count it as fail
     ref: { kind: 'module', moduleUrl, exportName: 'default' },
     signal: controller.signal,
     onProgress: (s) => snapshots.push(s),
-    executor: () => {
-      const pool = createLocalExecutor(1, moduleJobBody(countWords, 'unused'));
+    executor: (_j, w) => {
+      const pool = createLocalExecutor(1, moduleJobBody(countWords, 'unused'), w);
       return {
         ...pool,
         start(...args) {
@@ -370,8 +373,8 @@ test('the driver hands the scheduler one event at a time and carries out its dec
     name: 'event-order',
     job: countWords,
     splits: 3,
-    executor: (j) => {
-      const inner = createLocalExecutor(0, moduleJobBody(j, 'event-order'));
+    executor: (j, w) => {
+      const inner = createLocalExecutor(0, moduleJobBody(j, 'event-order'), w);
       return {
         ...inner,
         start(workerId, msg, onProgress) {
@@ -382,7 +385,7 @@ test('the driver hands the scheduler one event at a time and carries out its dec
             trace.push(`killed ${id}`);
             attempt.kill(reason);
           };
-          return { result: attempt.result, kill };
+          return { outcome: attempt.outcome, kill };
         },
       };
     },

@@ -8,13 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pino } from 'pino';
-import { ErrorCode, TsmrError } from '../src/errors.ts';
+import { ErrorCode, isRetriable, serializeError, TsmrError } from '../src/errors.ts';
+import { fileOutputCommitter, type OutputCommitter, recordsCommitter } from '../src/io/output-committer.ts';
+import { normalizeOutputFormat } from '../src/io/output-writer.ts';
 import { driveJob, type DriverInput } from '../src/runtime/job-driver.ts';
 import type { AttemptExecutor } from '../src/runtime/executor.ts';
 import { resolveSettings } from '../src/runtime/settings.ts';
 import { validationError } from '../src/runtime/validation.ts';
 import { moduleJobBody } from '../src/task/module-job-body.ts';
-import type { TaskMessage, TaskResult } from '../src/task/messages.ts';
+import type { AttemptOutcome, TaskMessage, TaskResult } from '../src/task/messages.ts';
 import { runJob } from '../src/index.ts';
 import countWords from './fixtures/jobs/count-words.ts';
 
@@ -36,15 +38,17 @@ function scripted(
     workers: [{ id: 'local', slots: 2 }],
     start(_w, msg) {
       started.push(`${msg.taskId}_${msg.attempt}`);
-      const result = new Promise<TaskResult>((resolve, reject) =>
+      const settled = new Promise<AttemptOutcome>((resolve) =>
         setImmediate(() => {
           const r = outcome(msg);
-          if (r instanceof Error) reject(r);
-          else resolve(r);
+          if (r instanceof Error) resolve({ ok: false, error: serializeError(r), retriable: isRetriable(r) });
+          else resolve({ ok: true, result: r, mapOutput: { kind: 'local', path: '/nonexistent' } });
         }),
       );
-      return { result, kill: () => {} };
+      return { outcome: settled, kill: () => {} };
     },
+    discard: async () => {},
+    releaseJob: async () => {},
     close: async () => {},
   };
 }
@@ -57,10 +61,7 @@ function mapResult(records: number, bytes = 10): TaskResult {
       'tsmr/MAP_INPUT_BYTES': bytes,
       'tsmr/MAP_OUTPUT_RECORDS': records,
     },
-    mapOutput: {
-      dataPath: '/nonexistent',
-      partitions: [{ offset: 0, length: 10, records, crc32: 0 }],
-    } as unknown as TaskResult['mapOutput'],
+    mapOutput: { partitions: [{ offset: 0, length: 10, records, crc32: 0 }], records, bytes: 10 },
   };
 }
 
@@ -68,7 +69,7 @@ function reduceResult(records: number): TaskResult {
   return { counters: { 'tsmr/REDUCE_INPUT_RECORDS': records, 'tsmr/REDUCE_OUTPUT_RECORDS': 1 } };
 }
 
-function driverInput(executor: AttemptExecutor, output: DriverInput['output']): DriverInput {
+function driverInput(executor: AttemptExecutor, committer: OutputCommitter): DriverInput {
   return {
     jobId: 'job-test',
     ref: undefined,
@@ -81,8 +82,7 @@ function driverInput(executor: AttemptExecutor, output: DriverInput['output']): 
       },
     ],
     settings: resolveSettings({ input: [], workers: 2, reducers: 1 }, undefined),
-    workDir: join(tmp, 'work'),
-    output,
+    committer,
     executor,
     onProgress: () => {},
     log: pino({ level: 'silent' }),
@@ -101,7 +101,15 @@ test('a reduce commit that throws fails the job with that error instead of hangi
   const executor = scripted((msg) => (msg.kind === 'map' ? mapResult(3) : reduceResult(3)));
   // The output directory was never prepared: commitTask throws TSMR_IO.
   const result = await withTimeout(
-    driveJob(driverInput(executor, { kind: 'file', dir: join(tmp, 'not-prepared') })),
+    driveJob(
+      driverInput(
+        executor,
+        fileOutputCommitter(
+          { dir: join(tmp, 'not-prepared'), replacing: false },
+          normalizeOutputFormat(undefined),
+        ),
+      ),
+    ),
     5000,
   );
   assert.equal(result.status, 'failed');
@@ -115,14 +123,13 @@ test('a map re-executed after fetch failures counts once in counters and the shu
     if (msg.kind === 'map') return mapResult(3);
     // The first three reduce attempts find the map output corrupt: the map runs again.
     if (reduceAttempts++ < 3) {
-      return new TsmrError(ErrorCode.CORRUPT_DATA, 'checksum mismatch', { details: { source: 'm-00000' } });
+      return new TsmrError(ErrorCode.CORRUPT_DATA, 'checksum mismatch', {
+        details: { failedMapOutputs: [{ mapTaskId: 'm-00000', mapAttemptId: msg.sources[0]?.mapAttemptId }] },
+      });
     }
     return reduceResult(3);
   });
-  const result = await withTimeout(
-    driveJob(driverInput(executor, { kind: 'records', dir: join(tmp, 'results') })),
-    5000,
-  );
+  const result = await withTimeout(driveJob(driverInput(executor, recordsCommitter())), 5000);
   assert.equal(result.status, 'succeeded');
   assert.ok(executor.started.includes('m-00000_1'), `map re-executed: ${executor.started.join(' ')}`);
   assert.equal(result.counters['tsmr/MAP_INPUT_RECORDS'], 3);
@@ -134,10 +141,7 @@ test('a map re-executed after fetch failures counts once in counters and the shu
 
 test('committed map attempts that read other than the planned bytes fail validation with TSMR_INPUT_CHANGED', async () => {
   const executor = scripted((msg) => (msg.kind === 'map' ? mapResult(3, 4) : reduceResult(3)));
-  const result = await withTimeout(
-    driveJob(driverInput(executor, { kind: 'records', dir: join(tmp, 'results-short') })),
-    5000,
-  );
+  const result = await withTimeout(driveJob(driverInput(executor, recordsCommitter())), 5000);
   assert.equal(result.validation.inputBytesMatch, false);
   assert.equal(result.validation.shuffleRecordsMatch, true);
   const error = validationError(result);

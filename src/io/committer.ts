@@ -198,7 +198,12 @@ export function attemptDir(outDir: string, taskId: string, attempt: number): str
 }
 
 function committedDir(outDir: string, taskId: string): string {
-  return path.join(path.resolve(outDir), TEMPORARY, COMMITTED, taskId);
+  return path.join(committedTaskDir(outDir), taskId);
+}
+
+/** `<out>/_temporary/committed`: one directory per committed task until job commit. */
+export function committedTaskDir(outDir: string): string {
+  return path.join(path.resolve(outDir), TEMPORARY, COMMITTED);
 }
 
 /**

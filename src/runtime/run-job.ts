@@ -14,7 +14,8 @@ import {
   skippedInputsReport,
 } from '../engine/job-report.ts';
 import { deserializeError, ErrorCode, serializeError, TsmrError, usageError } from '../errors.ts';
-import { abortJob, commitJob, discardOutput, prepareOutput, type PreparedOutput } from '../io/committer.ts';
+import { discardOutput, prepareOutput, type PreparedOutput } from '../io/committer.ts';
+import { fileOutputCommitter, type OutputCommitter, recordsCommitter } from '../io/output-committer.ts';
 import { resolveInputs } from '../io/input-paths.ts';
 import { planSplits } from '../io/splits.ts';
 import { spoolRecords } from '../io/spool.ts';
@@ -185,27 +186,28 @@ async function execute(
       body = { ...body, inputFormat: { type: 'records' } };
     }
     const splits = planSplits(inputFiles, { splitSize: effectiveSplitSize(inputFiles, settings) });
-    const executor = createLocalExecutor(settings.workers, body);
-    const resultsDir = join(workDir, 'results');
+    const executor = createLocalExecutor(settings.workers, body, workDir);
+    const committer =
+      output === undefined ? recordsCommitter() : fileOutputCommitter(output, body.outputFormat);
     const driverResult = await driveJob({
       jobId,
       ref: resolved.ref,
       body,
       splits,
       settings,
-      workDir,
-      output:
-        outputDir === undefined ? { kind: 'records', dir: resultsDir } : { kind: 'file', dir: outputDir },
+      committer,
       executor,
       onProgress: (snapshot) => handle.emit('progress', snapshot),
       log,
       signal: options.signal,
-    }).finally(() => executor.close());
+    }).finally(async () => {
+      await executor.releaseJob(jobId);
+      await executor.close();
+    });
     driven = true;
 
-    const { resultSegments, ...rest } = driverResult;
     const report: JobReport = {
-      ...rest,
+      ...driverResult,
       inputsSkipped: skipped,
       name: body.name,
       settings: {
@@ -229,7 +231,7 @@ async function execute(
     handle.report = report;
 
     if (report.status !== 'succeeded') {
-      if (output !== undefined) await abortJob(output, report);
+      await committer.abortJob(report);
       throw deserializeError(
         report.error ?? { name: 'TsmrError', code: ErrorCode.INTERNAL, message: 'job failed' },
       );
@@ -238,30 +240,29 @@ async function execute(
     if (invalid !== undefined) {
       report.status = 'failed';
       report.error = serializeError(invalid);
-      if (output !== undefined) await abortJob(output, report);
+      await committer.abortJob(report);
       throw invalid;
     }
-    if (output === undefined) {
-      handle.storeResults(resultSegments, workDir);
-      report.outputFiles = resultSegments.map((s) => s.path);
-      report.outputBytes = resultSegments.reduce((n, s) => n + s.length, 0);
-      keepWorkDir = true;
-    } else {
-      if (settings.verify) {
-        try {
-          await verify(job, options, output.dir, report);
-        } catch (error) {
-          report.status = 'failed';
-          report.error = serializeError(error);
-          await abortJob(output, report);
-          throw error;
-        }
+    if (settings.verify) {
+      try {
+        await verify(job, options, committer, report);
+      } catch (error) {
+        report.status = 'failed';
+        report.error = serializeError(error);
+        await committer.abortJob(report);
+        throw error;
       }
-      await commitJob(output, async (files) => {
-        report.outputFiles = files;
-        for (const file of files) report.outputBytes += (await stat(file)).size;
-        return report;
-      });
+    }
+    const committed = await committer.commitJob(async (files) => {
+      report.outputFiles = files;
+      for (const file of files) report.outputBytes += (await stat(file)).size;
+      return report;
+    });
+    if (output === undefined) {
+      handle.storeResults(committed.segments, workDir);
+      report.outputFiles = committed.files;
+      report.outputBytes = committed.segments.reduce((n, s) => n + s.length, 0);
+      keepWorkDir = true;
     }
     return report;
   } catch (error) {
@@ -277,7 +278,7 @@ async function execute(
 async function verify(
   job: Job | string | URL | JobRef,
   options: RunOptions,
-  outputDir: string,
+  committer: OutputCommitter,
   report: JobReport,
 ): Promise<void> {
   const reference = join(resolve(options.tmpDir ?? tmpdir()), `tsmr-verify-${report.jobId}`);
@@ -292,7 +293,9 @@ async function verify(
       verify: false,
       signal: options.signal,
     }).done;
-    const difference = await compareOutputs(join(outputDir, '_temporary', 'committed'), reference);
+    const parts = await committer.stagedParts();
+    if (parts === undefined) throw usageError('verify needs an output directory to compare');
+    const difference = await compareOutputs(parts, reference);
     report.validation.verifiedAgainstSequential = difference === undefined;
     if (difference !== undefined) {
       throw new TsmrError(

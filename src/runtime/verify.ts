@@ -8,22 +8,15 @@ import { join } from 'node:path';
 const CHUNK = 1024 * 1024;
 
 /**
- * Compares `committedDir/<task>/part-r-N` (a job's committed, not yet moved,
- * reduce outputs: see the committer) with `referenceDir/part-r-N`.
+ * Compares a job's committed, not yet published part files (by name, from
+ * `OutputCommitter.stagedParts`) with `referenceDir/part-r-N`.
  * @returns undefined when identical, else a sentence naming the first difference.
  */
 export async function compareOutputs(
-  committedDir: string,
+  parts: ReadonlyMap<string, string>,
   referenceDir: string,
 ): Promise<string | undefined> {
   const reference = (await readdir(referenceDir)).filter((f) => f.startsWith('part-')).sort();
-  const tasks = (await readdir(committedDir)).sort();
-  const parts = new Map<string, string>();
-  for (const task of tasks) {
-    for (const file of await readdir(join(committedDir, task))) {
-      if (file.startsWith('part-')) parts.set(file, join(committedDir, task, file));
-    }
-  }
   if (parts.size !== reference.length) {
     return `${parts.size} part files instead of ${reference.length}`;
   }

@@ -51,9 +51,9 @@ async function mapWithFanIn(dir: string, mergeFanIn: number): Promise<number> {
         inputFormat: body.inputFormat,
         sortBufferBytes: 16 * 1024,
         mergeFanIn,
-        dir: join(dir, `attempt-${mergeFanIn}`),
       },
       body,
+      join(dir, `attempt-${mergeFanIn}`),
       () => {},
     );
   } finally {

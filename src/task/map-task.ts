@@ -4,6 +4,8 @@
  * partition (DESIGN.md §4 step 2).
  */
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { attemptIdOf } from '../engine/scheduler-types.ts';
 import type { Key, MapContext } from '../api/types.ts';
 import { ErrorCode, TsmrError } from '../errors.ts';
 import { readSplit } from '../io/record-reader.ts';
@@ -19,19 +21,22 @@ import { createAttemptState } from './task-context.ts';
 const ASYNC_PROGRESS_MS = 1000;
 
 /**
+ * @param scratchDir this attempt's own directory (created if missing): spills
+ *   and the map output file `mapOutputPath(scratchDir, attemptId)` with its index.
  * @param foldTableCache where a job with `combineValues` takes the fold table
  *   of this thread's previous map task from, and leaves its own.
  */
 export async function runMapTask(
   msg: MapTaskMessage,
   body: JobBody,
+  scratchDir: string,
   onProgress: (p: TaskProgress) => void,
   foldTableCache?: FoldTableCache,
 ): Promise<TaskResult> {
   const { ctx, counters, status } = createAttemptState(msg);
   const numPartitions = msg.numReducers;
   const userPartition = body.partition;
-  mkdirSync(msg.dir, { recursive: true });
+  mkdirSync(scratchDir, { recursive: true });
 
   const collector = new MapOutputCollector({
     numPartitions,
@@ -43,8 +48,8 @@ export async function runMapTask(
     fold: body.combineValues,
     sortBufferBytes: msg.sortBufferBytes,
     mergeFanIn: msg.mergeFanIn,
-    dir: msg.dir,
-    name: `${msg.taskId}_${msg.attempt}`,
+    dir: scratchDir,
+    name: attemptIdOf(msg.taskId, msg.attempt),
     counters,
     foldTableCache,
   });
@@ -104,11 +109,20 @@ export async function runMapTask(
     collector.abort();
     throw error;
   }
-  const mapOutput = await collector.finish();
+  const { partitions, records: outputRecords, bytes } = await collector.finish();
   counters.add('MAP_INPUT_RECORDS', stats.records);
   counters.add('MAP_INPUT_BYTES', stats.bytes);
   onProgress({ bytes: stats.bytes, records: stats.records });
-  return { counters: counters.toJSON(), mapOutput, status: status() };
+  return {
+    counters: counters.toJSON(),
+    mapOutput: { partitions, records: outputRecords, bytes },
+    status: status(),
+  };
+}
+
+/** The map output data file a map attempt leaves in its scratch directory. */
+export function mapOutputPath(scratchDir: string, attemptId: string): string {
+  return join(scratchDir, `${attemptId}.data`);
 }
 
 function callPartition(partition: (key: Key, n: number) => number, key: Key, n: number): number {

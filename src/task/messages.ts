@@ -1,12 +1,15 @@
 /**
  * Messages between the runtime and the task runner. They are structured-clone
  * safe: the same objects go to a worker thread (`postMessage`) or, in cluster
- * mode, over RPC as JSON.
+ * mode, over RPC. They carry ids and shared paths (inputs, the output
+ * directory) only: where an attempt keeps its own files is the business of
+ * the worker that runs it, which passes the attempt a scratch directory of
+ * its own (see `runTask`) and deletes it.
  */
+import type { SerializedError } from '../errors.ts';
 import type { NormalizedInputFormat } from '../io/record-reader.ts';
 import type { NormalizedOutputFormat } from '../io/output-writer.ts';
 import type { Split } from '../io/splits.ts';
-import type { SegmentRef } from '../shuffle/segment-reader.ts';
 import type { MapOutput } from '../shuffle/map-output-collector.ts';
 import type { SegmentInfo } from '../shuffle/run-writer.ts';
 
@@ -44,25 +47,39 @@ export interface MapTaskMessage extends TaskCommon {
   inputFormat: NormalizedInputFormat;
   sortBufferBytes: number;
   mergeFanIn: number;
-  /** Directory for this attempt's spills and map output file. */
-  dir: string;
 }
 
-/** Where a reduce attempt writes. */
+/** Where a reduce attempt writes (decided by the job's `OutputCommitter`). */
 export type ReduceOutputSpec =
-  /** Text/JSONL part file `<dir>/<fileName>`. */
+  /** Text/JSONL part file `<dir>/<fileName>`, `dir` on the shared output file system. */
   | { kind: 'file'; dir: string; fileName: string; format: NormalizedOutputFormat }
-  /** Framed records keyed by the reduce key, for `runJob` without `output`. */
-  | { kind: 'records'; dir: string; fileName: string };
+  /** Framed records keyed by the reduce key, for `runJob` without `output`: `<scratch>/<fileName>`. */
+  | { kind: 'records'; fileName: string };
+
+/**
+ * Where the output of a committed map attempt is: a file this process can
+ * read (local mode), or the worker that holds it and serves it over its
+ * shuffle server (cluster mode, Google MR §3.1: "the master forwards these
+ * locations to the reduce workers").
+ */
+export type MapOutputLocation =
+  { kind: 'local'; path: string } | { kind: 'worker'; workerId: string; shuffleUrl: string };
+
+/** One segment a reduce attempt must read: partition `p` of one committed map attempt's output. */
+export interface MapOutputSource {
+  mapTaskId: string;
+  mapAttemptId: string;
+  /** Offset, length, records and CRC-32 of the segment in that map output. */
+  segment: SegmentInfo;
+  location: MapOutputLocation;
+}
 
 export interface ReduceTaskMessage extends TaskCommon {
   kind: 'reduce';
   partition: number;
-  /** Segment `partition` of every map output, in map task order. */
-  segments: SegmentRef[];
+  /** The non-empty segments `partition` of the committed map outputs, in map task order. */
+  sources: MapOutputSource[];
   mergeFanIn: number;
-  /** Directory for intermediate merge runs. */
-  tmpDir: string;
   output: ReduceOutputSpec;
 }
 
@@ -75,14 +92,25 @@ export interface TaskProgress {
   records: number;
 }
 
+/** The index of a map output, without where it is: one segment per partition. */
+export type MapOutputIndex = Pick<MapOutput, 'partitions' | 'records' | 'bytes'>;
+
 export interface TaskResult {
   counters: Record<string, number>;
-  /** Map tasks: the map output file and its index. */
-  mapOutput?: MapOutput;
-  /** Reduce tasks: output files written, records and bytes. */
+  /** Map tasks: the index of the map output, `<scratch>/<attemptId>.data` (see `mapOutputPath`). */
+  mapOutput?: MapOutputIndex;
+  /** Reduce tasks: output files written (absolute), records and bytes; records output: its one segment. */
   output?: { files: string[]; records: number; bytes: number; segment?: SegmentInfo };
   /** Reduce tasks: segments whose checksum was verified. */
   checksumsVerified?: number;
   /** Last status set with `ctx.setStatus`. */
   status?: string;
 }
+
+/**
+ * The outcome of an attempt, as an executor reports it: never a rejection.
+ * `retriable: false` marks an error no retry can fix (see `isRetriable`).
+ */
+export type AttemptOutcome =
+  | { ok: true; result: TaskResult; mapOutput?: MapOutputLocation }
+  | { ok: false; error: SerializedError; retriable: boolean };

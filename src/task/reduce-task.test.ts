@@ -57,9 +57,10 @@ test('progress comes from within a key of 200 000 values, not only between keys'
       params: {},
       numReducers: 1,
       partition: 0,
-      segments: [{ path, ...segment, source: 'm-00000' }],
+      sources: [
+        { mapTaskId: 'm-00000', mapAttemptId: 'm-00000_0', segment, location: { kind: 'local', path } },
+      ],
       mergeFanIn: 16,
-      tmpDir: join(dir, 'tmp'),
       output: {
         kind: 'file',
         dir: join(dir, 'out'),
@@ -68,6 +69,7 @@ test('progress comes from within a key of 200 000 values, not only between keys'
       },
     },
     body,
+    join(dir, 'scratch'),
     (p) => progress.push(p),
   );
 

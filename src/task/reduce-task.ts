@@ -15,27 +15,52 @@ import { injectedFailure } from './injected-failure.ts';
 import type { JobBody, ReducerBody } from './job-body.ts';
 import type { ReduceTaskMessage, TaskProgress, TaskResult } from './messages.ts';
 import { abortQuietly, isThenable } from './module-job-body.ts';
+import { type FetchRemote, localSegments, nameFailedMapOutput } from './fetch-stage.ts';
 import { createRecordsOutputWriter } from './records-output.ts';
 import { createAttemptState } from './task-context.ts';
 
 /** Progress is reported once per this many records read, also within one key's values (so at least once per 4096 keys). */
 const PROGRESS_EVERY_RECORDS = 4096;
 
+/**
+ * @param scratchDir this attempt's own directory (created if missing): merge
+ *   runs, fetched segments, and a records output.
+ * @param fetchRemote copies map outputs held by other workers (cluster mode).
+ */
 export async function runReduceTask(
   msg: ReduceTaskMessage,
   body: JobBody,
+  scratchDir: string,
   onProgress: (p: TaskProgress) => void,
+  fetchRemote?: FetchRemote,
+): Promise<TaskResult> {
+  try {
+    return await reduce(msg, body, scratchDir, onProgress, fetchRemote);
+  } catch (error) {
+    throw nameFailedMapOutput(error, msg.sources);
+  }
+}
+
+async function reduce(
+  msg: ReduceTaskMessage,
+  body: JobBody,
+  scratchDir: string,
+  onProgress: (p: TaskProgress) => void,
+  fetchRemote: FetchRemote | undefined,
 ): Promise<TaskResult> {
   const { ctx, counters, status } = createAttemptState(msg);
-  mkdirSync(msg.output.dir, { recursive: true });
-  mkdirSync(msg.tmpDir, { recursive: true });
+  const outputDir = msg.output.kind === 'file' ? msg.output.dir : scratchDir;
+  const tmpDir = join(scratchDir, 'merge');
+  mkdirSync(outputDir, { recursive: true });
+  mkdirSync(tmpDir, { recursive: true });
 
-  const totalRecords = msg.segments.reduce((n, s) => n + s.records, 0);
-  const totalBytes = msg.segments.reduce((n, s) => n + s.length, 0);
+  const segments = await localSegments(msg.sources, join(scratchDir, 'fetch'), fetchRemote);
+  const totalRecords = segments.reduce((n, s) => n + s.records, 0);
+  const totalBytes = segments.reduce((n, s) => n + s.length, 0);
   const crashAfterRecords = msg.crashAt === undefined ? Number.POSITIVE_INFINITY : msg.crashAt * totalRecords;
 
-  const path = join(msg.output.dir, msg.output.fileName);
-  const merged = mergeSegments(msg.segments, { fanIn: msg.mergeFanIn, tmpDir: msg.tmpDir });
+  const path = join(outputDir, msg.output.fileName);
+  const merged = mergeSegments(segments, { fanIn: msg.mergeFanIn, tmpDir });
   const groups = groupByKey(merged, {
     every: PROGRESS_EVERY_RECORDS,
     onRecords: (records) => onProgress({ records, bytes: fraction(records, totalRecords) * totalBytes }),
@@ -89,7 +114,7 @@ export async function runReduceTask(
       bytes: written.bytes,
       segment: (written as { segment?: SegmentInfo }).segment,
     },
-    checksumsVerified: msg.segments.length,
+    checksumsVerified: segments.length,
     status: status(),
   };
 }

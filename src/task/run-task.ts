@@ -11,13 +11,19 @@ import { runReduceTask } from './reduce-task.ts';
  */
 const foldTableCache = new FoldTableCache();
 
-/** Runs one attempt of a map or reduce task in this thread. */
+/**
+ * Runs one attempt of a map or reduce task in this thread.
+ * @param scratchDir the attempt's own directory, chosen and later deleted by
+ *   the executor that runs it (spills, the map output, merge runs, fetched
+ *   segments, records output).
+ */
 export function runTask(
   msg: TaskMessage,
   body: JobBody,
+  scratchDir: string,
   onProgress: (p: TaskProgress) => void,
 ): Promise<TaskResult> {
-  if (msg.kind === 'map') return runMapTask(msg, body, onProgress, foldTableCache);
+  if (msg.kind === 'map') return runMapTask(msg, body, scratchDir, onProgress, foldTableCache);
   foldTableCache.clear();
-  return runReduceTask(msg, body, onProgress);
+  return runReduceTask(msg, body, scratchDir, onProgress);
 }

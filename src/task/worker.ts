@@ -10,14 +10,16 @@ import { runTask } from './run-task.ts';
 
 export default async function runAttempt({
   msg,
+  scratchDir,
   port,
 }: {
   msg: TaskMessage;
+  scratchDir: string;
   port: MessagePort;
 }): Promise<TaskResult> {
   try {
     const body = await loadJobBody(msg.job);
-    return await runTask(msg, body, (progress: TaskProgress) => port.postMessage(progress));
+    return await runTask(msg, body, scratchDir, (progress: TaskProgress) => port.postMessage(progress));
   } catch (error) {
     // Structured clone keeps only name, message and stack of an Error; send the whole of it.
     throw { serializedError: serializeError(error) };

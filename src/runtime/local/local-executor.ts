@@ -1,23 +1,80 @@
 /**
  * Local mode: attempts run on a piscina pool of worker threads, or, with
- * `workers: 0`, one at a time in this thread.
+ * `workers: 0`, one at a time in this thread. Each attempt's scratch
+ * directory is `<workDir>/attempts/<attemptId>/`.
  */
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { deserializeError, ErrorCode, type SerializedError, TsmrError } from '../../errors.ts';
+import { attemptIdOf } from '../../engine/scheduler-types.ts';
+import {
+  deserializeError,
+  ErrorCode,
+  isRetriable,
+  type SerializedError,
+  serializeError,
+  TsmrError,
+} from '../../errors.ts';
 import { abortableBody } from '../../task/abortable-body.ts';
 import type { JobBody } from '../../task/job-body.ts';
-import type { TaskMessage, TaskProgress, TaskResult } from '../../task/messages.ts';
+import { mapOutputPath } from '../../task/map-task.ts';
+import type { AttemptOutcome, TaskMessage, TaskProgress, TaskResult } from '../../task/messages.ts';
 import { runTask } from '../../task/run-task.ts';
 import type { AttemptExecutor, RunningAttempt } from '../executor.ts';
 
 const workerEntry = new URL('../../task/worker.ts', import.meta.url).href;
 
-export function createLocalExecutor(workers: number, body: JobBody): AttemptExecutor {
-  return workers === 0 ? inProcessExecutor(body) : threadPoolExecutor(workers);
+/**
+ * @param workers worker threads; 0 runs attempts in this thread.
+ * @param workDir the job's scratch directory; attempts get directories below it.
+ */
+export function createLocalExecutor(workers: number, body: JobBody, workDir: string): AttemptExecutor {
+  const scratch = (attemptId: string): string => join(workDir, 'attempts', attemptId);
+  const run = workers === 0 ? inThisThread(body) : onThreadPool(workers);
+  return {
+    workers: [{ id: 'local', slots: Math.max(1, workers) }],
+    start(_workerId, msg, onProgress): RunningAttempt {
+      const attemptId = attemptIdOf(msg.taskId, msg.attempt);
+      const dir = scratch(attemptId);
+      const { result, kill } = run.start(msg, dir, onProgress);
+      const outcome = result.then(
+        (r): AttemptOutcome =>
+          msg.kind === 'map'
+            ? { ok: true, result: r, mapOutput: { kind: 'local', path: mapOutputPath(dir, attemptId) } }
+            : { ok: true, result: r },
+        async (error: unknown): Promise<AttemptOutcome> => {
+          await removeQuietly(dir);
+          return { ok: false, error: serializeError(error), retriable: isRetriable(error) };
+        },
+      );
+      return { outcome, kill };
+    },
+    discard: (attemptId) => removeQuietly(scratch(attemptId)),
+    async releaseJob() {
+      const names = await readdir(join(workDir, 'attempts')).catch(() => [] as string[]);
+      await Promise.all(names.filter((n) => n.startsWith('m-')).map((n) => removeQuietly(scratch(n))));
+    },
+    close: () => run.close(),
+  };
 }
 
-function threadPoolExecutor(threads: number): AttemptExecutor {
+/** Deletes a scratch directory; a failure is left to the job's removal of its scratch. */
+async function removeQuietly(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true }).catch(() => {});
+}
+
+/** Runs attempts somewhere in this process: their result, rejecting with the attempt's error. */
+interface AttemptRunner {
+  start(
+    msg: TaskMessage,
+    scratchDir: string,
+    onProgress: (p: TaskProgress) => void,
+  ): { result: Promise<TaskResult>; kill(reason: string): void };
+  close(): Promise<void>;
+}
+
+function onThreadPool(threads: number): AttemptRunner {
   const pool = new Piscina({
     filename: workerEntry,
     minThreads: threads,
@@ -26,13 +83,12 @@ function threadPoolExecutor(threads: number): AttemptExecutor {
     idleTimeout: 30_000,
   });
   return {
-    workers: [{ id: 'local', slots: threads }],
-    start(_workerId, msg, onProgress) {
+    start(msg, scratchDir, onProgress) {
       const { port1, port2 } = new MessageChannel();
       port1.on('message', (p: TaskProgress) => onProgress(p));
       const abort = new AbortController();
       const result = pool
-        .run({ msg, port: port2 }, { transferList: [port2], signal: abort.signal })
+        .run({ msg, scratchDir, port: port2 }, { transferList: [port2], signal: abort.signal })
         .then(
           (r: TaskResult) => r,
           (error: unknown) => {
@@ -52,14 +108,15 @@ function threadPoolExecutor(threads: number): AttemptExecutor {
  * stopped. (An attempt stuck in an `await` does not stop; the driver stops
  * waiting for it after a grace period.)
  */
-function inProcessExecutor(body: JobBody): AttemptExecutor {
+function inThisThread(body: JobBody): AttemptRunner {
   return {
-    workers: [{ id: 'local', slots: 1 }],
-    start(_workerId, msg, onProgress): RunningAttempt {
+    start(msg, scratchDir, onProgress) {
       const abort = new AbortController();
-      const result = runTask(msg, abortableBody(body, abort.signal), onProgress).catch((error: unknown) => {
-        throw abort.signal.aborted ? abort.signal.reason : error;
-      });
+      const result = runTask(msg, abortableBody(body, abort.signal), scratchDir, onProgress).catch(
+        (error: unknown) => {
+          throw abort.signal.aborted ? abort.signal.reason : error;
+        },
+      );
       return { result, kill: (reason) => abort.abort(killed(msg, reason)) };
     },
     close: async () => {},

@@ -1,0 +1,138 @@
+/**
+ * Where reduce attempts write, and how their outputs become the job's: the
+ * `OutputCommitter` of Hadoop (`setupJob`, `commitTask`, `abortTask`,
+ * `commitJob`, `abortJob`). The job driver and `runJob` see only this
+ * interface; nothing outside this file and `committer.ts` knows `_temporary`,
+ * attempt directories or part-file names.
+ *
+ * What every implementation must guarantee (DESIGN.md §2.4):
+ * - `commitTask` makes at most one attempt per task the committed one, even
+ *   when two attempts of a task race; it answers `false` to the loser and
+ *   deletes the loser's output.
+ * - Until `commitJob`, nothing a reader could take for a result is visible;
+ *   after `abortJob`, nothing of the job's attempts is left.
+ * - Calls for one task come one at a time (the scheduler has at most one
+ *   commit per task in flight), but calls for different tasks may overlap.
+ *
+ * Deliberately left out: setting up the output (that is `prepareOutput`,
+ * before the job's tasks are planned), and deleting an attempt's scratch
+ * files (that is the executor's `discard`).
+ */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { SegmentRef } from '../shuffle/segment-reader.ts';
+import type { ReduceOutputSpec, TaskResult } from '../task/messages.ts';
+import type { NormalizedOutputFormat } from './output-writer.ts';
+import {
+  abortJob,
+  attemptDir,
+  commitJob,
+  commitTask,
+  committedTaskDir,
+  discardAttempt,
+  type PreparedOutput,
+} from './committer.ts';
+
+/** What `commitJob` produced. */
+export interface CommittedOutput {
+  /** Absolute paths of the output files, in task order (an output directory). */
+  files: string[];
+  /** The committed records outputs, in task order (a job run without an output directory). */
+  segments: SegmentRef[];
+}
+
+export interface OutputCommitter {
+  /** Where attempt `attempt` of reduce task `taskId` (partition `partition`) writes. */
+  taskOutput(taskId: string, attempt: number, partition: number): ReduceOutputSpec;
+  /**
+   * Makes a succeeded attempt's output its task's output.
+   * @returns false when another attempt of the task committed first.
+   * @throws TsmrError `TSMR_IO` when the file system fails.
+   */
+  commitTask(taskId: string, attempt: number, result: TaskResult): Promise<boolean>;
+  /** Deletes the output of an attempt that will not be committed (missing is fine). */
+  abortTask(taskId: string, attempt: number): Promise<void>;
+  /**
+   * Publishes the committed task outputs as the job's output.
+   * @param report the job report to write beside them, built from the output files.
+   */
+  commitJob(report: (files: string[]) => object | Promise<object>): Promise<CommittedOutput>;
+  /** Discards every task output; `report` says why, where the output can hold it. */
+  abortJob(report: object): Promise<void>;
+  /**
+   * Committed part files before `commitJob`, by file name (for `--verify`),
+   * or undefined for an output without files.
+   */
+  stagedParts(): Promise<Map<string, string> | undefined>;
+}
+
+/** `part-r-00003`: the output file of reduce partition 3 (Hadoop's name). */
+function partFileName(partition: number): string {
+  return `part-r-${String(partition).padStart(5, '0')}`;
+}
+
+/** Text/JSONL part files under an output directory, committed as Hadoop's FileOutputCommitter v1 (`committer.ts`). */
+export function fileOutputCommitter(
+  prepared: PreparedOutput,
+  format: NormalizedOutputFormat,
+): OutputCommitter {
+  return {
+    taskOutput: (taskId, attempt, partition) => ({
+      kind: 'file',
+      dir: attemptDir(prepared.dir, taskId, attempt),
+      fileName: partFileName(partition),
+      format,
+    }),
+    commitTask: (taskId, attempt) => commitTask(prepared.dir, taskId, attempt),
+    abortTask: (taskId, attempt) => discardAttempt(prepared.dir, taskId, attempt),
+    commitJob: async (report) => ({ files: await commitJob(prepared, report), segments: [] }),
+    abortJob: (report) => abortJob(prepared, report),
+    stagedParts: () => stagedPartsOf(prepared.dir),
+  };
+}
+
+async function stagedPartsOf(outDir: string): Promise<Map<string, string>> {
+  const root = committedTaskDir(outDir);
+  const parts = new Map<string, string>();
+  for (const task of (await readdir(root)).sort()) {
+    for (const file of await readdir(join(root, task))) {
+      if (file.startsWith('part-')) parts.set(file, join(root, task, file));
+    }
+  }
+  return parts;
+}
+
+/**
+ * Framed records kept in the attempts' scratch files, for `runJob` without an
+ * output directory: a task commit keeps its attempt's records segment, job
+ * commit hands them over in task order to be merged back in key order
+ * (`results.ts`). The files live in the executor's scratch space, which the
+ * caller keeps until the results are read.
+ */
+export function recordsCommitter(): OutputCommitter {
+  const committed = new Map<string, SegmentRef>();
+  const tasks = new Set<string>();
+  return {
+    taskOutput: (_taskId, _attempt, partition) => ({ kind: 'records', fileName: partFileName(partition) }),
+    async commitTask(taskId, _attempt, result) {
+      if (tasks.has(taskId)) return false;
+      tasks.add(taskId);
+      const segment = result.output?.segment;
+      const path = result.output?.files[0];
+      if (segment !== undefined && path !== undefined && segment.records > 0) {
+        committed.set(taskId, { path, ...segment, source: taskId });
+      }
+      return true;
+    },
+    abortTask: async () => {},
+    async commitJob() {
+      const segments = [...committed.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, s]) => s);
+      return { files: segments.map((s) => s.path), segments };
+    },
+    abortJob: async () => {
+      committed.clear();
+      tasks.clear();
+    },
+    stagedParts: async () => undefined,
+  };
+}
