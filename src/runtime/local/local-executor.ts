@@ -9,9 +9,10 @@ import { abortableBody } from '../../task/abortable-body.ts';
 import type { JobBody } from '../../task/job-body.ts';
 import type { TaskMessage, TaskProgress, TaskResult } from '../../task/messages.ts';
 import { runTask } from '../../task/run-task.ts';
+import { ownModuleUrl } from '../../own-module-url.ts';
 import type { AttemptExecutor, RunningAttempt } from '../executor.ts';
 
-const workerEntry = new URL('../../task/worker.ts', import.meta.url).href;
+const workerEntry = ownModuleUrl('../../task/worker.ts', import.meta.url).href;
 
 export function createLocalExecutor(workers: number, body: JobBody): AttemptExecutor {
   return workers === 0 ? inProcessExecutor(body) : threadPoolExecutor(workers);
