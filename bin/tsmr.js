@@ -9,8 +9,8 @@
 // `src/index.ts` only under the export condition `tsmr-source`: when Node was
 // started without it, this shim runs itself again with it (`process.execve`:
 // the same process, replaced), since worker threads inherit Node's options
-// but not module hooks. (`process.execve` does not exist on Windows: there,
-// without the condition, a job's `'tsmr'` is the built `dist/`.)
+// but not module hooks. (Windows has no `process.execve`: there a job that
+// imports 'tsmr' needs Node started with the condition, as the scripts do.)
 //
 // First it turns on Node's compile cache: modules compiled (and stripped) in
 // an earlier run are reused, which saves about 0.3 s per command.
