@@ -10,7 +10,9 @@ import { test } from 'node:test';
 import { repoRoot } from './support/run-cli.ts';
 
 async function runScript(name: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [join(repoRoot, 'test/fixtures/scripts', name)], {
+  // The scripts import 'tsmr': in this repository that is the sources, under the tsmr-source condition.
+  const script = join(repoRoot, 'test/fixtures/scripts', name);
+  const child = spawn(process.execPath, ['--conditions=tsmr-source', script], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

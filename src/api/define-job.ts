@@ -25,10 +25,23 @@ export function jobsDefinedIn(moduleUrl: string): (Job | undefined)[] {
  *
  * ```ts
  * export default defineJob({
- *   map(offset, line, ctx) { for (const w of line.split(' ')) ctx.emit(w, 1); },
+ *   map(offset, line, ctx: MapContext<string, number>) { for (const w of line.split(' ')) ctx.emit(w, 1); },
  *   reduce(word, counts, ctx) { let n = 0; for (const c of counts) n += c; ctx.emit(word, n); },
  * });
  * ```
+ *
+ * Type parameters, in the order of the data: `KI`, `VI` the input record's
+ * key and value (text input: the line's byte offset and the line, the
+ * defaults `number` and `string`); `K`, `V` map's output key and value, which
+ * `combine`, `combineValues`, `partition` and `reduce` receive; `KO`, `VO`
+ * reduce's output key and value. TypeScript infers no type from the
+ * `ctx.emit(…)` calls in a function body, so a job says once what map emits:
+ * by the type of map's `ctx` (`MapContext<string, number>` above: `counts`
+ * are then `Values<number>`, and emitting anything else does not type-check),
+ * by the parameter types of an arrow function `combineValues`
+ * (`(a: number, b: number) => a + b`), or by type arguments
+ * (`defineJob<number, string, string, number, string, number>({ … })`).
+ * Without any of these, `K` is any {@link Key} and `V` is `unknown`.
  *
  * The calling module's URL and the job's position among that module's
  * `defineJob` calls are recorded (from the call stack), so that `runJob(job, …)`

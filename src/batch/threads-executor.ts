@@ -13,6 +13,7 @@
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { deserializeError, ErrorCode, TsmrError } from '../errors.ts';
+import { ownModuleUrl } from '../own-module-url.ts';
 import { timeoutError, toError } from './attempt.ts';
 import type { AttemptInput, AttemptOutcome } from './attempt.ts';
 import { BatchSizer } from './batch-sizer.ts';
@@ -20,7 +21,7 @@ import type { Executor } from './executor.ts';
 import { epochNow } from './epoch-clock.ts';
 import type { ChunkReply, ChunkTask } from './thread-worker.ts';
 
-const workerFile = fileURLToPath(new URL('./thread-worker.ts', import.meta.url));
+const workerFile = fileURLToPath(ownModuleUrl('./thread-worker.ts', import.meta.url));
 
 /** Time a message gets beyond `timeout × items` before its thread is terminated, in ms. */
 const graceMs = 500;

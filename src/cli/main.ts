@@ -2,15 +2,21 @@
  * The `tsmr` command. Each sub-command lives in its own file in this folder
  * and exports `register(program)`.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { exitCodeFor, ExitCode } from '../errors.ts';
 import { reportError } from './report-error.ts';
+
+/** tsmr's own version (not `npm_package_version`, which `npx` sets to the calling project's). */
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 const program = new Command('tsmr')
   .description(
     'MapReduce for TypeScript: run map/combine/reduce jobs and batch work on all cores of this machine',
   )
-  .version(process.env.npm_package_version ?? '0.1.0')
+  .version(version)
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 

@@ -21,9 +21,10 @@ import type { JobBody } from '../../task/job-body.ts';
 import { mapOutputPath } from '../../task/map-task.ts';
 import type { AttemptOutcome, TaskMessage, TaskProgress, TaskResult } from '../../task/messages.ts';
 import { runTask } from '../../task/run-task.ts';
+import { ownModuleUrl } from '../../own-module-url.ts';
 import type { AttemptExecutor, RunningAttempt } from '../executor.ts';
 
-const workerEntry = new URL('../../task/worker.ts', import.meta.url).href;
+const workerEntry = ownModuleUrl('../../task/worker.ts', import.meta.url).href;
 
 /**
  * @param workers worker threads; 0 runs attempts in this thread.
