@@ -171,14 +171,22 @@ export function createShuffleServer(options: ShuffleServerOptions): ShuffleServe
       return;
     }
     const stream = file.createReadStream({ start: segment.offset, end: segment.offset + segment.length - 1 });
+    // Whose fault a broken transfer is: the first to fail (pipeline then destroys the other with an error).
+    let readError: unknown;
+    let clientGone = false;
+    res.once('close', () => (clientGone = !res.writableFinished));
+    stream.once('error', (err) => (readError = clientGone ? undefined : err));
     try {
       await pipeline(stream, res);
       bytesServed += segment.length;
       counts.ok++;
-    } catch (err) {
-      if (stream.errored) {
+    } catch {
+      if (readError !== undefined) {
         counts.failed++;
-        log.error({ err, ...address, file: output.dataPath }, 'shuffle segment read failed mid-stream');
+        log.error(
+          { err: readError, ...address, file: output.dataPath },
+          'shuffle segment read failed mid-stream',
+        );
       } else {
         counts.aborted++;
         log.debug({ remote, ...address }, 'shuffle client disconnected mid-stream');
