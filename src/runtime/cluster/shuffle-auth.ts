@@ -54,10 +54,10 @@ export function deriveJobKey(clusterToken: string | Uint8Array, jobId: string): 
 }
 
 /** Headers that authenticate one shuffle request. */
-export interface SignedHeaders {
+export type SignedHeaders = {
   authorization: string;
   [EXPIRES_HEADER]: string;
-}
+};
 
 /**
  * Signs a request for `path` (e.g. `/shuffle/job-…/m-00003_1/7`) made at
