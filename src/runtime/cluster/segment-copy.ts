@@ -2,29 +2,32 @@
  * One try at copying one map output segment from a worker's shuffle server
  * into a local file (Hadoop's `Fetcher.copyMapOutput`), verified on the way.
  *
- * The response is written to the file chunk by chunk as it arrives (the
- * next chunk is read only when the last one is written, so memory is a few
- * socket buffers whatever the segment's size) while its
- * CRC-32 is computed chunk by chunk (`zlib.crc32(chunk, previous)`). Before
- * any byte is written, the response's headers must agree with what the
- * coordinator said about the segment (length, records, CRC-32) and carry a
- * valid reply signature (the server holds the job's key).
+ * Before any byte is written, the response's headers must agree with what
+ * the coordinator said about the segment (length, records, CRC-32) and carry
+ * a valid reply signature (the server holds the job's key). The body is
+ * written to the file chunk by chunk as it arrives, the next chunk read only
+ * when the last one is written (so memory is a few socket buffers whatever
+ * the segment's size), while its CRC-32 is computed incrementally
+ * (`zlib.crc32(chunk, previous)`) and checked at the end. Node's HTTP parser
+ * ends the body at `content-length`, and fails it when the connection closes
+ * before, so a body that ends normally has the segment's length.
  *
  * Outcomes are three, so that the caller can tell whose fault a failure is:
  * - resolves `undefined`: the file holds exactly the segment;
- * - resolves a {@link CopyFailure}: the source failed (connection refused,
- *   timeout, non-200 status, short body, mismatching headers or CRC). The
- *   file may be left partly written; the caller removes it;
+ * - resolves a {@link CopyFailure}: the source failed (connection refused or
+ *   cut, timeout, non-200 status, mismatching headers or CRC);
  * - rejects: a local failure (`TSMR_IO`: the file could not be written) or
- *   the signal aborted. Neither is the map output's fault.
+ *   the signal aborted (with its reason). Neither is the map output's fault.
+ *
+ * Only a successful copy leaves its file behind.
  */
-import { open } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import http from 'node:http';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { crc32 } from 'node:zlib';
-import { ErrorCode, TsmrError } from '../../errors.ts';
+import { ErrorCode, TsmrError, isTsmrError } from '../../errors.ts';
 import type { ErrorCode as Code } from '../../errors.ts';
 import { ioError } from '../../shuffle/file-io.ts';
 import { REPLY_HEADER, replySignature, signShuffleRequest, tokensEqual } from './shuffle-auth.ts';
@@ -75,22 +78,11 @@ export async function copySegment(
   ctx: CopyContext,
 ): Promise<CopyFailure | undefined> {
   const path = shufflePath(source);
-  const url = new URL(path, source.url);
   const headers = signShuffleRequest(ctx.jobKey, 'GET', path, ctx.now());
   let timedOut = false;
   let res: IncomingMessage;
   try {
-    res = await new Promise<IncomingMessage>((resolve, reject) => {
-      const client = url.protocol === 'https:' ? https : http;
-      const agent = url.protocol === 'https:' ? ctx.agents.https : ctx.agents.http;
-      const req = client.request(url, { headers, agent, signal: ctx.signal, timeout: ctx.timeoutMs });
-      req.once('response', resolve).once('error', reject);
-      req.once('timeout', () => {
-        timedOut = true;
-        req.destroy();
-      });
-      req.end();
-    });
+    res = await get(new URL(path, source.url), headers, ctx, () => (timedOut = true));
   } catch (cause) {
     ctx.signal.throwIfAborted();
     const reason = timedOut
@@ -98,10 +90,63 @@ export async function copySegment(
       : `request failed (${describe(cause)})`;
     return failure(ErrorCode.IO, source, reason, cause);
   }
+  const refused = checkResponse(res, source, ctx.jobKey, headers.authorization.split(' ')[1]);
+  if (refused) {
+    res.destroy();
+    return refused;
+  }
+  let out: FileHandle;
+  try {
+    out = await open(file, 'wx');
+  } catch (cause) {
+    res.destroy();
+    throw ioError('create', file, cause);
+  }
+  let result: CopyFailure | undefined;
+  try {
+    result = await receive(res, out, file, source, ctx, () => timedOut).finally(() => out.close());
+  } catch (error) {
+    await rm(file, { force: true });
+    throw isTsmrError(error) || ctx.signal.aborted ? error : ioError('close', file, error);
+  }
+  if (result) await rm(file, { force: true });
+  return result;
+}
 
+/** Sends a GET; resolves when the response headers are in. `onTimeout` runs before the request is destroyed for idleness. */
+function get(
+  url: URL,
+  headers: OutgoingHttpHeaders,
+  ctx: CopyContext,
+  onTimeout: () => void,
+): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const secure = url.protocol === 'https:';
+    const agent = secure ? ctx.agents.https : ctx.agents.http;
+    const req = (secure ? https : http).request(url, {
+      headers,
+      agent,
+      signal: ctx.signal,
+      timeout: ctx.timeoutMs,
+    });
+    req.once('response', resolve).once('error', reject);
+    req.once('timeout', () => {
+      onTimeout();
+      req.destroy();
+    });
+    req.end();
+  });
+}
+
+/** A failure when the response is not a 200 with the segment the coordinator described, signed with the job key. */
+function checkResponse(
+  res: IncomingMessage,
+  source: ShuffleSource,
+  jobKey: Uint8Array,
+  requestSignature: string,
+): CopyFailure | undefined {
   const status = res.statusCode ?? 0;
   if (status !== 200) {
-    res.resume();
     const reason = `HTTP ${status} ${res.statusMessage ?? ''}`.trim();
     return status === 401 || status === 403
       ? failure(ErrorCode.AUTH, source, `${reason}: the job key was refused`, undefined, false)
@@ -118,36 +163,26 @@ export async function copySegment(
     crc32: String(source.crc32 >>> 0),
   };
   if (told.length !== expected.length || told.records !== expected.records || told.crc32 !== expected.crc32) {
-    res.destroy();
-    return failure(
-      ErrorCode.CORRUPT_DATA,
-      source,
-      `the server's index says ${JSON.stringify(told)}, the coordinator's ${JSON.stringify(expected)}`,
-    );
+    const reason = `the server's index says ${JSON.stringify(told)}, the coordinator's ${JSON.stringify(expected)}`;
+    return failure(ErrorCode.CORRUPT_DATA, source, reason);
   }
   const reply = res.headers[REPLY_HEADER];
-  const requestSignature = headers.authorization.slice(headers.authorization.indexOf(' ') + 1);
-  if (
-    typeof reply !== 'string' ||
-    !tokensEqual(reply, replySignature(ctx.jobKey, requestSignature, source))
-  ) {
-    res.destroy();
-    return failure(
-      ErrorCode.AUTH,
-      source,
-      'the reply signature is missing or wrong: the server lacks the job key',
-      undefined,
-      false,
-    );
+  if (typeof reply !== 'string' || !tokensEqual(reply, replySignature(jobKey, requestSignature, source))) {
+    const reason = 'the reply signature is missing or wrong: the server lacks the job key';
+    return failure(ErrorCode.AUTH, source, reason, undefined, false);
   }
+  return undefined;
+}
 
-  let out: FileHandle;
-  try {
-    out = await open(file, 'wx');
-  } catch (cause) {
-    res.destroy();
-    throw ioError('create', file, cause);
-  }
+/** Writes the body to `out`, checking its CRC-32. Rejects with `TSMR_IO` for a write error, or the abort reason. */
+async function receive(
+  res: IncomingMessage,
+  out: FileHandle,
+  file: string,
+  source: ShuffleSource,
+  ctx: CopyContext,
+  timedOut: () => boolean,
+): Promise<CopyFailure | undefined> {
   let received = 0;
   let crc = 0;
   let local: TsmrError | undefined;
@@ -156,32 +191,23 @@ export async function copySegment(
       crc = crc32(chunk, crc);
       received += chunk.length;
       try {
-        await writeAll(out, chunk);
+        for (let at = 0; at < chunk.length;)
+          at += (await out.write(chunk, at, chunk.length - at)).bytesWritten;
       } catch (cause) {
         local = ioError('write', file, cause);
-        break;
+        break; // destroys the response
       }
       ctx.onBytes(chunk.length);
     }
   } catch (cause) {
     ctx.signal.throwIfAborted();
-    const reason = timedOut ? `no data for ${ctx.timeoutMs} ms` : `connection broke (${describe(cause)})`;
+    const reason = timedOut() ? `no data for ${ctx.timeoutMs} ms` : `connection broke (${describe(cause)})`;
     return failure(ErrorCode.IO, source, `${reason} after ${received} of ${source.length} bytes`, cause);
-  } finally {
-    await out.close().catch((cause: unknown) => {
-      local ??= ioError('close', file, cause);
-    });
   }
   if (local) throw local;
-  if (received !== source.length) {
-    return failure(ErrorCode.CORRUPT_DATA, source, `got ${received} of ${source.length} bytes`);
-  }
   if (crc >>> 0 !== source.crc32 >>> 0) {
-    return failure(
-      ErrorCode.CORRUPT_DATA,
-      source,
-      `CRC-32 mismatch (computed ${crc >>> 0}, index says ${source.crc32 >>> 0})`,
-    );
+    const reason = `CRC-32 mismatch (computed ${crc >>> 0}, index says ${source.crc32 >>> 0})`;
+    return failure(ErrorCode.CORRUPT_DATA, source, reason);
   }
   return undefined;
 }
@@ -200,10 +226,6 @@ function failure(
     { cause, details: { taskId: mapTaskId, mapTaskId, mapAttemptId, partition, url, reason } },
   );
   return { error, retriable };
-}
-
-async function writeAll(out: FileHandle, chunk: Buffer): Promise<void> {
-  for (let at = 0; at < chunk.length;) at += (await out.write(chunk, at, chunk.length - at)).bytesWritten;
 }
 
 function describe(cause: unknown): string {

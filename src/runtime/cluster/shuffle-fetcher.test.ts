@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
@@ -275,13 +284,21 @@ describe('fetchSegments', () => {
       records: 1,
       crc32: crc32(body),
     };
+    // Sends 1000 bytes and cuts the connection once the client has them.
+    let cutNow = () => undefined as unknown;
     const cutter = await startFakeServer(t, (req, res) => {
       tries++;
       res.writeHead(200, signedHeaders(req, src));
-      res.write(body.subarray(0, 1000), () => res.destroy());
+      res.write(body.subarray(0, 1000));
+      cutNow = () => res.destroy();
     });
     const local = tempDir(t);
-    const cut = testOptions(local, { retries: 2 });
+    const seen: number[] = [];
+    const onProgress = (b: number) => {
+      seen.push(b);
+      if (b === 1000) cutNow();
+    };
+    const cut = testOptions(local, { retries: 2, onProgress });
     await assert.rejects(
       fetchSegments([{ ...src, url: cutter }], cut.options),
       isFetchError('TSMR_IO', (e) =>
@@ -289,6 +306,8 @@ describe('fetchSegments', () => {
       ),
     );
     assert.equal(tries, 3);
+    assert.equal(seen.filter((b) => b === 1000).length, 3);
+    assert.equal(seen.at(-1), 0); // the bytes of a failed try no longer count
 
     const staller = await startFakeServer(t, (req, res) => {
       res.writeHead(200, signedHeaders(req, src));
@@ -407,6 +426,23 @@ describe('fetchSegments', () => {
       fetchSegments(sourcesOf(secure.url, outputs, 1), untrusted.options),
       isFetchError('TSMR_IO', (e) => assert.match(String(failuresOf(e)[0].reason), /SELF_SIGNED|CERT/)),
     );
+  });
+
+  it('stops everything on a local file error, leaving files it did not write alone', async (t) => {
+    const { s, outputs } = await serveOutputs(t, 4, 1);
+    const local = tempDir(t);
+    writeFileSync(join(local, 'm-00002_0-0.segment'), 'not ours');
+    const { options, reported } = testOptions(local, { parallel: 1 });
+    await assert.rejects(
+      fetchSegments(sourcesOf(s.url, outputs, 0), options),
+      isFetchError('TSMR_IO', (e) => assert.match(e.message, /cannot create .*m-00002_0-0\.segment/)),
+    );
+    assert.deepEqual(reported, []);
+    assert.deepEqual(filesIn(local), ['m-00002_0-0.segment']);
+    assert.equal(readFileSync(join(local, 'm-00002_0-0.segment'), 'utf8'), 'not ours');
+    await until(() => s.server.stats().active === 0, 'the server to finish');
+    const asked = Object.values(s.server.stats().responses).reduce((a, b) => a + b, 0);
+    assert.equal(asked, 3); // m-00003_0 was never asked for
   });
 
   it('refuses bad options and sources before fetching anything', async (t) => {

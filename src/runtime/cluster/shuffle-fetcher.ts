@@ -138,12 +138,8 @@ export async function fetchSegments(
         progress(n);
       };
       const ctx: CopyContext = { ...shared, onBytes };
-      const failed = await copySegment(source, files[i], ctx).catch(async (error: unknown) => {
-        await rm(files[i], { force: true });
-        throw error;
-      });
+      const failed = await copySegment(source, files[i], ctx);
       if (!failed) return void written.push(files[i]);
-      await rm(files[i], { force: true });
       if (bytes > 0) progress(-bytes);
       if (!failed.retriable || retry === retries) {
         failures.set(i, failed.error);
@@ -153,9 +149,9 @@ export async function fetchSegments(
     }
   };
   const queue = sources.flatMap((s, i) => (s.length > 0 ? [i] : []));
+  let next = 0;
   const runner = async (): Promise<void> => {
-    for (let i = queue.shift(); i !== undefined && !signal.aborted; i = queue.shift())
-      await copyWithRetries(i);
+    while (next < queue.length && !signal.aborted) await copyWithRetries(queue[next++]);
   };
   await Promise.all(
     Array.from({ length: Math.min(parallel, queue.length) }, () =>
