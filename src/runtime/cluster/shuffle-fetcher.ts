@@ -6,7 +6,11 @@
  *
  * - **Parallel copies**: at most `parallel` segments are fetched at once
  *   (default 5, Hadoop's `mapreduce.reduce.shuffle.parallelcopies`), over
- *   keep-alive connections of this call's own agents (closed at the end).
+ *   keep-alive connections of this call's own agents, which also hold at
+ *   most `parallel` sockets per worker and are closed at the end. Node's
+ *   `node:http(s)` rather than the global `fetch`: its agents take a CA for
+ *   TLS and an idle timeout without the undici package, and its responses
+ *   are plain streams to write to a file.
  * - **Memory**: every segment goes to disk, streamed chunk by chunk with its
  *   CRC-32 computed on the way (`segment-copy.ts`); none is held in memory.
  *   Hadoop keeps small segments in memory, but our merger reads files, and a
