@@ -62,6 +62,13 @@ export const ErrorCode = {
   VERIFY_MISMATCH: 'TSMR_VERIFY_MISMATCH',
   /** A streaming command exited non-zero, was killed, or wrote unreadable output. */
   STREAMING_COMMAND: 'TSMR_STREAMING_COMMAND',
+  /**
+   * A credential was refused: missing, wrong, forged or expired cluster token
+   * or shuffle signature. A configuration problem, not lost data: retrying
+   * does not help, and a shuffle fetch refused this way is no fetch failure
+   * of the map output.
+   */
+  AUTH: 'TSMR_AUTH',
   /** A file-system operation failed (disk full, permission…). */
   IO: 'TSMR_IO',
   /** Anything else: a bug in tsmr. */
