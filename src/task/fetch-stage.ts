@@ -65,7 +65,12 @@ export function nameFailedMapOutput(error: unknown, sources: readonly MapOutputS
   return error;
 }
 
-/** The map attempts an attempt's (serialized) error says could not be read (none for other errors). */
+/**
+ * The map attempts an attempt's (serialized) error says could not be read
+ * (none for other errors). An entry refused for credentials (`code:
+ * 'TSMR_AUTH'`, from the shuffle fetcher) is no fault of the map output and
+ * is left out: re-running the map would not help.
+ */
 export function failedMapOutputs(error: { details?: ErrorDetails }): FailedMapOutput[] {
   const listed = error.details?.failedMapOutputs;
   if (!Array.isArray(listed)) return [];

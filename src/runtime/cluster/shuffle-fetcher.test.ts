@@ -75,7 +75,7 @@ const isFetchError =
     return true;
   };
 
-const failuresOf = (e: TsmrError) => e.details.failures as Array<Record<string, unknown>>;
+const failuresOf = (e: TsmrError) => e.details.failedMapOutputs as Array<Record<string, unknown>>;
 
 /** A port on 127.0.0.1 where nothing listens (bound, then released). */
 async function deadPort(): Promise<number> {

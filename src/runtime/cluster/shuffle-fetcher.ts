@@ -65,7 +65,7 @@ export interface FetchSegmentsOptions {
    * fraction of the copy phase done. Called once per chunk.
    */
   onProgress?(bytes: number): void;
-  /** A source was given up on; `error` as in the rejection's `details.failures`. */
+  /** A source was given up on; `error` as in the rejection's `details.failedMapOutputs`. */
   onFetchFailure?(source: ShuffleSource, error: TsmrError): void;
   /** Waits before a retry (default: a timer that the signal cancels). For tests. */
   sleep?(ms: number, signal: AbortSignal): Promise<void>;
@@ -92,7 +92,7 @@ export const fetchDefaults = {
  *   fetch); `TSMR_CANCELLED` when the signal aborted; `TSMR_IO` for a local
  *   file error; and when sources were given up on: `TSMR_AUTH` if any was
  *   refused for its credentials, else `TSMR_CORRUPT_DATA` if any had a bad
- *   CRC, length or index facts, else `TSMR_IO`, with `details.failures` =
+ *   CRC, length or index facts, else `TSMR_IO`, with `details.failedMapOutputs` =
  *   `[{ mapTaskId, mapAttemptId, partition, url, code, reason }]` in source
  *   order (one `fetchFailed` event per map attempt, except for `TSMR_AUTH`)
  *   and the first failure as `cause`.
@@ -198,7 +198,7 @@ function fetchFailure(sources: readonly ShuffleSource[], failures: Map<number, T
       cause: first,
       details: {
         jobId: sources[0].jobId,
-        failures: errors.map((e) => {
+        failedMapOutputs: errors.map((e) => {
           const { mapTaskId, mapAttemptId, partition, url, reason } = e.details;
           return { mapTaskId, mapAttemptId, partition, url, code: e.code, reason };
         }),
