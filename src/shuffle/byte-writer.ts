@@ -1,3 +1,5 @@
+import { writeWtf8 } from './wtf8.ts';
+
 /** Below this many bytes or characters, JS loops are faster than native calls. */
 const SHORT = 32;
 
@@ -38,27 +40,50 @@ export class ByteWriter {
     this.pos += n;
   }
 
-  /** Writes `s` as UTF-8 (or `latin1`). Lone surrogates become U+FFFD in UTF-8. */
+  /**
+   * Writes `s` as UTF-8 (or `latin1`). Lone surrogates become U+FFFD in UTF-8:
+   * for text meant to be read back as the same string, use {@link wtf8}.
+   */
   string(s: string, encoding: 'utf8' | 'latin1' = 'utf8'): void {
     const n = s.length;
-    // UTF-8 needs at most 3 bytes per UTF-16 code unit.
-    this.ensure(encoding === 'latin1' ? n : n * 3);
-    if (n <= SHORT && encoding === 'utf8') {
-      // Short ASCII strings: a JS loop beats the native call (about 2x for words).
-      const buf = this.buf;
-      let p = this.pos;
-      for (let i = 0; i < n; i++) {
-        const c = s.charCodeAt(i);
-        if (c >= 0x80) {
-          this.pos += buf.write(s, this.pos, 'utf8');
-          return;
-        }
-        buf[p++] = c;
-      }
-      this.pos = p;
+    if (encoding === 'latin1') {
+      this.ensure(n);
+      this.pos += this.buf.write(s, this.pos, 'latin1');
       return;
     }
-    this.pos += this.buf.write(s, this.pos, encoding);
+    // UTF-8 needs at most 3 bytes per UTF-16 code unit.
+    this.ensure(n * 3);
+    if (n <= SHORT && this.shortAscii(s)) return;
+    this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+
+  /**
+   * Writes `s` as WTF-8 (`wtf8.ts`): UTF-8 for a well-formed string, each
+   * lone surrogate as its own 3-byte sequence, so every string reads back as
+   * itself. Short ASCII strings take the same JS loop as {@link string}.
+   */
+  wtf8(s: string): void {
+    const n = s.length;
+    this.ensure(n * 3);
+    if (n <= SHORT && this.shortAscii(s)) return;
+    this.pos = writeWtf8(this.buf, this.pos, s);
+  }
+
+  /**
+   * Writes `s` (at most {@link SHORT} code units, room ensured) if it is
+   * ASCII: for short strings a JS loop beats the native call (about 2x for
+   * words). False, `pos` unchanged, for any other string.
+   */
+  private shortAscii(s: string): boolean {
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return false;
+      buf[p++] = c;
+    }
+    this.pos = p;
+    return true;
   }
 
   /** Unsigned LEB128 varint, for lengths up to 2^53. */

@@ -10,9 +10,9 @@
  * | 0x03 | true                                                         |
  * | 0x04 | integer in [0, 2^32): 1–4 bytes LE                           |
  * | 0x05 | number: 8 bytes float64 LE                                   |
- * | 0x06 | string: UTF-8 bytes (well-formed strings)                    |
+ * | 0x06 | string: WTF-8 bytes (`wtf8.ts`; UTF-8 for well-formed strings) |
  * | 0x07 | array: its elements, each as `varint(length) encoding`       |
- * | 0x08 | plain object: per own enumerable key, `varint(length) UTF-8` then the value as `varint(length) encoding` |
+ * | 0x08 | plain object: per own enumerable key, `varint(length) WTF-8` then the value as `varint(length) encoding` |
  * | 0x09 | bigint: a sign byte (0: ≥ 0, 1: < 0), magnitude big-endian  |
  * | 0xff | anything else: `v8.serialize` output                         |
  *
@@ -21,12 +21,13 @@
  * costs about a microsecond per call and leaves a Buffer behind for the GC.
  * Anything else — Map, Set, Date, typed arrays, class instances, sparse arrays
  * or arrays with extra properties, objects reachable twice (structured clone
- * keeps that sharing), lone surrogates — makes the whole value go through
+ * keeps that sharing) — makes the whole value go through
  * `v8.serialize`, so every value round-trips exactly as structured clone does.
  */
 import { deserialize, serialize } from 'node:v8';
 import { ErrorCode, TsmrError } from '../errors.ts';
 import { ByteWriter, readVarint } from './byte-writer.ts';
+import { readWtf8 } from './wtf8.ts';
 
 const ARRAY = 0x07;
 const OBJECT = 0x08;
@@ -42,13 +43,9 @@ export function writeValue(w: ByteWriter, value: unknown): void {
       writeNumber(w, value);
       return;
     case 'string':
-      // A lone surrogate would not survive UTF-8; V8's serializer keeps it.
-      if (value.isWellFormed()) {
-        w.byte(0x06);
-        w.string(value);
-        return;
-      }
-      break;
+      w.byte(0x06);
+      w.wtf8(value);
+      return;
     case 'boolean':
       w.byte(value ? 0x03 : 0x02);
       return;
@@ -129,10 +126,9 @@ function writeTagged(w: ByteWriter, value: object, depth: number, seen: Seen): b
     const record = value as Record<string, unknown>;
     for (const key in record) {
       if (!Object.hasOwn(record, key)) return false;
-      if (!key.isWellFormed()) return false;
       const at = w.pos;
       w.byte(0);
-      w.string(key);
+      w.wtf8(key);
       fixLength(w, at);
       if (!writeNested(w, record[key], depth, seen)) return false;
     }
@@ -183,9 +179,8 @@ function writeNested(w: ByteWriter, value: unknown, depth: number, seen: Seen): 
       writeNumber(w, value);
       break;
     case 'string':
-      if (!value.isWellFormed()) return false;
       w.byte(0x06);
-      w.string(value);
+      w.wtf8(value);
       break;
     case 'boolean':
       w.byte(value ? 0x03 : 0x02);
@@ -251,7 +246,7 @@ export function decodeValue(buf: Buffer, start: number, end: number): unknown {
       if (end - start !== 9) throw corrupt('bad float length');
       return buf.readDoubleLE(start + 1);
     case 0x06:
-      return buf.toString('utf8', start + 1, end);
+      return readWtf8(buf, start + 1, end);
     case ARRAY: {
       const out: unknown[] = [];
       const pos = [start + 1];
@@ -263,7 +258,7 @@ export function decodeValue(buf: Buffer, start: number, end: number): unknown {
       const pos = [start + 1];
       while (pos[0] < end) {
         const keyLength = readLength(buf, pos, end);
-        const key = buf.toString('utf8', pos[0], pos[0] + keyLength);
+        const key = readWtf8(buf, pos[0], pos[0] + keyLength);
         pos[0] += keyLength;
         const value = readNested(buf, pos, end);
         if (key === '__proto__') {
