@@ -53,37 +53,60 @@ export class ByteWriter {
     }
     // UTF-8 needs at most 3 bytes per UTF-16 code unit.
     this.ensure(n * 3);
-    if (n <= SHORT && this.shortAscii(s)) return;
+    if (n <= SHORT && this.asciiPrefix(s) === n) {
+      this.pos += n;
+      return;
+    }
     this.pos += this.buf.write(s, this.pos, 'utf8');
   }
 
   /**
    * Writes `s` as WTF-8 (`wtf8.ts`): UTF-8 for a well-formed string, each
    * lone surrogate as its own 3-byte sequence, so every string reads back as
-   * itself. Short ASCII strings take the same JS loop as {@link string}.
+   * itself. Short ASCII strings take the same JS loop as {@link string}; other
+   * short strings without surrogates and long well-formed strings the native
+   * UTF-8 write (a JS scan of a short string costs less than `isWellFormed`).
+   * @returns whether `s` is well formed (its bytes are then plain UTF-8).
    */
-  wtf8(s: string): void {
+  wtf8(s: string): boolean {
     const n = s.length;
     this.ensure(n * 3);
-    if (n <= SHORT && this.shortAscii(s)) return;
+    if (n <= SHORT) {
+      let i = this.asciiPrefix(s);
+      if (i === n) {
+        this.pos += n;
+        return true;
+      }
+      while (i < n && (s.charCodeAt(i) & 0xf800) !== 0xd800) i++;
+      if (i === n) {
+        this.pos += this.buf.write(s, this.pos, 'utf8');
+        return true;
+      }
+    }
+    if (s.isWellFormed()) {
+      this.pos += this.buf.write(s, this.pos, 'utf8');
+      return true;
+    }
     this.pos = writeWtf8(this.buf, this.pos, s);
+    return false;
   }
 
   /**
-   * Writes `s` (at most {@link SHORT} code units, room ensured) if it is
-   * ASCII: for short strings a JS loop beats the native call (about 2x for
-   * words). False, `pos` unchanged, for any other string.
+   * Copies the ASCII prefix of `s` (at most {@link SHORT} code units, room
+   * ensured) to `buf[pos, …)`, without moving `pos`: for short strings a JS
+   * loop beats the native call (about 2x for words).
+   * @returns the length of the prefix (`s.length` when `s` is ASCII).
    */
-  private shortAscii(s: string): boolean {
+  private asciiPrefix(s: string): number {
     const buf = this.buf;
-    let p = this.pos;
-    for (let i = 0; i < s.length; i++) {
+    const p = this.pos;
+    let i = 0;
+    for (; i < s.length; i++) {
       const c = s.charCodeAt(i);
-      if (c >= 0x80) return false;
-      buf[p++] = c;
+      if (c >= 0x80) break;
+      buf[p + i] = c;
     }
-    this.pos = p;
-    return true;
+    return i;
   }
 
   /** Unsigned LEB128 varint, for lengths up to 2^53. */

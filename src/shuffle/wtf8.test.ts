@@ -16,13 +16,19 @@ describe('WTF-8', () => {
   it('round-trips every JS string, injectively, in a larger buffer and through ByteWriter.wtf8', () => {
     fc.assert(
       fc.property(anyJsString, anyJsString, (a, b) => {
-        const ea = encode(a);
-        const padded = Buffer.concat([Buffer.of(0xed, 0xa0), ea, Buffer.of(0x80)]);
-        assert.equal(readWtf8(padded, 2, 2 + ea.length), a);
-        const w = new ByteWriter(1);
-        w.wtf8(a);
-        assert.deepEqual(w.view(), ea);
-        assert.equal(ea.equals(encode(b)), a === b);
+        // Long strings too: ByteWriter takes other paths past 32 code units.
+        for (const [x, y] of [
+          [a, b],
+          [`${a.repeat(3)}${'x'.repeat(32)}`, `${b.repeat(3)}${'x'.repeat(32)}`],
+        ]) {
+          const ex = encode(x);
+          const padded = Buffer.concat([Buffer.of(0xed, 0xa0), ex, Buffer.of(0x80)]);
+          assert.equal(readWtf8(padded, 2, 2 + ex.length), x);
+          const w = new ByteWriter(1);
+          assert.equal(w.wtf8(x), x.isWellFormed());
+          assert.deepEqual(w.view(), ex);
+          assert.equal(ex.equals(encode(y)), x === y);
+        }
       }),
       { numRuns: 3000 },
     );
@@ -33,6 +39,11 @@ describe('WTF-8', () => {
       fc.property(anyJsString, (s) => {
         if (s.isWellFormed()) assert.deepEqual(encode(s), Buffer.from(s, 'utf8'));
         assert.equal(encode(s).length, Buffer.byteLength(s, 'utf8'));
+        const long = s.repeat(3) + 'é'.repeat(33);
+        const w = new ByteWriter(1);
+        w.wtf8(long);
+        assert.deepEqual(w.view(), encode(long));
+        if (long.isWellFormed()) assert.deepEqual(encode(long), Buffer.from(long, 'utf8'));
       }),
       { numRuns: 2000 },
     );
