@@ -54,6 +54,8 @@ export const ErrorCode = {
   STREAMING_COMMAND: 'TSMR_STREAMING_COMMAND',
   /** A file-system operation failed (disk full, permission…). */
   IO: 'TSMR_IO',
+  /** A cluster RPC message broke the contract's rules (`src/runtime/cluster/wire*.ts`); answered `INVALID_ARGUMENT`. */
+  BAD_MESSAGE: 'TSMR_BAD_MESSAGE',
   /** Anything else: a bug in tsmr. */
   INTERNAL: 'TSMR_INTERNAL',
 } as const;
