@@ -118,16 +118,29 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
     },
   });
 
+  // close() waits for open calls (responses, HTTP/1.1 or HTTP/2), then cuts
+  // the connections: a session closed with GOAWAY would otherwise keep its
+  // socket until the peer sends its FIN, which a busy peer may never do.
   const sockets = new Set<Socket>();
   const sessions = new Set<Http2Session>();
+  const responses = new Set<NodeResponse>();
+  let onDrained: (() => void) | undefined;
+  const changed = (): void => {
+    if (responses.size === 0) onDrained?.();
+  };
+  const drained = new Promise<void>((resolve) => (onDrained = resolve));
+  const serve: NodeHandler = (req, res) => {
+    track(responses, res, changed);
+    handler(req, res);
+  };
   let listener: net.Server;
   let h1: http.Server | undefined;
   if (opts.tls) {
-    listener = http2.createSecureServer({ ...opts.tls, allowHTTP1: true }, handler);
+    listener = http2.createSecureServer({ ...opts.tls, allowHTTP1: true }, serve);
     listener.on('tlsClientError', (err: Error) => log.debug({ err }, 'TLS handshake failed'));
   } else {
-    const h2 = http2.createServer(handler);
-    h1 = http.createServer(handler);
+    const h2 = http2.createServer(serve);
+    h1 = http.createServer(serve);
     h2.on('session', (s: Http2Session) => track(sessions, s));
     const h1Server = h1;
     listener = net.createServer((socket) => routeByPreface(socket, h1Server, h2));
@@ -146,6 +159,10 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
         listener.listen(opts.port, opts.host, () => {
           listener.off('error', reject);
           listener.on('error', (err) => log.error({ err }, 'RPC server error'));
+          // An http.Server tracks its connections (closeIdleConnections, and
+          // the headersTimeout/requestTimeout checks against slow clients) from
+          // its 'listening' event on; this one never listens itself.
+          h1?.emit('listening');
           const { port } = listener.address() as AddressInfo;
           resolve({ host: opts.host, port, url: `${scheme}://${urlHost(opts.host)}:${port}` });
         });
@@ -169,8 +186,9 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
           shutdown.abort(new ConnectError('the server is shutting down', Code.Unavailable)),
         );
         await step('close HTTP/2 sessions', () => sessions.forEach((s) => s.close()));
-        await step('close idle HTTP/1 connections', () => h1?.closeIdleConnections());
-        await step('wait for open calls', () => within(closed, opts.closeGraceMs ?? 2000));
+        await step('close idle HTTP/1 connections', () => h1?.close());
+        changed();
+        await step('wait for open calls', () => within(drained, opts.closeGraceMs ?? 2000));
         await step('cut HTTP/2 sessions', () => sessions.forEach((s) => s.destroy()));
         await step('cut connections', () => sockets.forEach((s) => s.destroy()));
         await step('wait for the listener', () => closed);
@@ -180,9 +198,17 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
   };
 }
 
-function track<T extends { once(event: 'close', fn: () => void): unknown }>(set: Set<T>, item: T): void {
+/** Keeps `item` in `set` until it emits 'close', then calls `removed`. */
+function track<T extends { once(event: 'close', fn: () => void): unknown }>(
+  set: Set<T>,
+  item: T,
+  removed?: () => void,
+): void {
   set.add(item);
-  item.once('close', () => set.delete(item));
+  item.once('close', () => {
+    set.delete(item);
+    removed?.();
+  });
 }
 
 function peerOf(socket: Socket): string {
