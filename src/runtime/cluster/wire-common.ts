@@ -6,6 +6,7 @@
  * `…ToWire` builds the message (`create`), throwing `TSMR_INTERNAL` for a
  * number no 64-bit field can carry.
  */
+import { createHash } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { NullValue } from '@bufbuild/protobuf/wkt';
@@ -14,12 +15,6 @@ import type { NormalizedInputFormat } from '../../io/record-reader.ts';
 import type { NormalizedOutputFormat } from '../../io/output-writer.ts';
 import type { Split } from '../../io/splits.ts';
 import type { SegmentInfo } from '../../shuffle/run-writer.ts';
-import type {
-  InputFormatSchema,
-  JobRefSchema,
-  OutputFormatSchema,
-  SplitSchema,
-} from './gen/tsmr/cluster/v1/common_pb.js';
 import {
   ParamValueSchema,
   SegmentInfoSchema,
@@ -27,6 +22,7 @@ import {
   TextEncoding,
 } from './gen/tsmr/cluster/v1/common_pb.js';
 import type * as pb from './gen/tsmr/cluster/v1/common_pb.js';
+import { BUNDLE_MAX_BYTES } from './rpc-limits.ts';
 import {
   NAME,
   SHA256,
@@ -140,7 +136,7 @@ export function paramsFromWire(m: Record<string, pb.ParamValue>, field: string):
 
 // --- job references ---------------------------------------------------------
 
-export function jobRefToWire(ref: WireJobRef): MessageInitShape<typeof JobRefSchema> {
+export function jobRefToWire(ref: WireJobRef): MessageInitShape<typeof pb.JobRefSchema> {
   return ref.kind === 'module'
     ? { kind: { case: 'module', value: { bundleSha256: ref.bundleSha256, exportName: ref.exportName } } }
     : {
@@ -186,7 +182,7 @@ const ENCODING_TO_WIRE = {
   buffer: TextEncoding.BUFFER,
 } as const;
 
-export function inputFormatToWire(f: NormalizedInputFormat): MessageInitShape<typeof InputFormatSchema> {
+export function inputFormatToWire(f: NormalizedInputFormat): MessageInitShape<typeof pb.InputFormatSchema> {
   if (f.type === 'text')
     return { format: { case: 'text', value: { encoding: ENCODING_TO_WIRE[f.encoding] } } };
   return { format: { case: f.type, value: {} } };
@@ -205,7 +201,9 @@ export function inputFormatFromWire(m: pb.InputFormat | undefined, field: string
   throw noCase(field);
 }
 
-export function outputFormatToWire(f: NormalizedOutputFormat): MessageInitShape<typeof OutputFormatSchema> {
+export function outputFormatToWire(
+  f: NormalizedOutputFormat,
+): MessageInitShape<typeof pb.OutputFormatSchema> {
   if (f.type === 'text')
     return { format: { case: 'text', value: { encoding: ENCODING_TO_WIRE[f.encoding] } } };
   return { format: { case: f.type, value: {} } };
@@ -225,7 +223,7 @@ export function outputFormatFromWire(m: pb.OutputFormat | undefined, field: stri
 
 // --- splits and segments ----------------------------------------------------
 
-export function splitToWire(s: Split): MessageInitShape<typeof SplitSchema> {
+export function splitToWire(s: Split): MessageInitShape<typeof pb.SplitSchema> {
   return {
     index: s.index,
     length: big(s.length, 'Split.length'),
@@ -269,6 +267,19 @@ export function segmentFromWire(m: pb.SegmentInfo | undefined, field: string): S
     records: num64(s.records, `${field}.records`),
     crc32: int(s.crc32, `${field}.crc32`, 0, 0xffffffff),
   };
+}
+
+/**
+ * Job bundle bytes, 1 byte to {@link BUNDLE_MAX_BYTES}, that must hash to `sha256`
+ * (bundles are addressed by their SHA-256, DESIGN.md §6).
+ */
+export function bundleBytesFromWire(bytes: Uint8Array, sha256: string, field: string): Uint8Array {
+  if (bytes.length === 0) throw badMessage(field, 'is required');
+  if (bytes.length > BUNDLE_MAX_BYTES)
+    throw badMessage(field, `has ${bytes.length} bytes, more than ${BUNDLE_MAX_BYTES}`);
+  const actual = createHash('sha256').update(bytes).digest('hex');
+  if (actual !== sha256) throw badMessage(field, `hashes to ${actual}, not ${sha256}`);
+  return bytes;
 }
 
 /** A job id or worker id. */
