@@ -160,3 +160,20 @@ export function big(n: number, field: string, signed = false): bigint {
   }
   return BigInt(n);
 }
+
+/**
+ * Names ↔ values of a protobuf enum, e.g. `{ queued: JobState.QUEUED, … }`.
+ * `fromWire` refuses `UNSPECIFIED` and values the table lacks.
+ */
+export function enumCodec<N extends string>(pairs: Record<N, number>) {
+  const names = new Map<number, N>(Object.entries<number>(pairs).map(([k, v]) => [v, k as N]));
+  return {
+    toWire: (name: N): number => pairs[name],
+    fromWire(value: number, field: string): N {
+      const name = names.get(value);
+      if (name === undefined)
+        throw badMessage(field, `must be one of ${[...names.values()].join(', ')}, got ${value}`);
+      return name;
+    },
+  };
+}
