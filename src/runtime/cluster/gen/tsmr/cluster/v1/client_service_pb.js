@@ -4,7 +4,7 @@
 // Jobs run one at a time, in submission order (FIFO).
 //
 // Errors: `UNAUTHENTICATED` without the cluster's bearer token,
-// `INVALID_ARGUMENT` for a message that breaks its rules (wire.ts) or a bad
+// `INVALID_ARGUMENT` for a message that breaks its rules (`wire-*.ts`) or a bad
 // job (exit code 2 on the client), `RESOURCE_EXHAUSTED` for one over the size
 // limit, `NOT_FOUND` for an unknown job or bundle, `UNAVAILABLE` once the
 // coordinator is shutting down.

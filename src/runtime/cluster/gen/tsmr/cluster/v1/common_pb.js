@@ -5,18 +5,19 @@
 // - Sizes and offsets are bytes, durations milliseconds (`_ms`), instants epoch
 //   milliseconds (`_at_ms`).
 // - 64-bit integers are `bigint` in the generated JavaScript (protobuf-es has no
-//   `jstype = JS_NUMBER`). `src/runtime/cluster/wire.ts` converts them to JS
+//   `jstype = JS_NUMBER`). `src/runtime/cluster/wire-check.ts` converts them to JS
 //   numbers and refuses a value above `Number.MAX_SAFE_INTEGER` (2^53 - 1, 8 PiB
 //   or 285 000 years of milliseconds) with `TSMR_BAD_MESSAGE`. Counts that are
 //   small by nature (slots, partitions, attempts) are `uint32`.
 // - Ids: a job id and a worker id are names `^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`
-//   (e.g. `job-20250101-120000-3fa9c1`, `node7-w1`), a task id `^[mr]-\d{5,}$`,
-//   an attempt id `^[mr]-\d{5,}_\d+$` (task id, `_`, attempt number). Attempt
+//   (e.g. `job-20250101-120000-3fa9c1`, `node7-w1`), a task id `^[mr]-\d{5,9}$`,
+//   an attempt id `^[mr]-\d{5,9}_\d{1,9}$` (task id, `_`, attempt number). Attempt
 //   ids are unique within a job only: every message naming an attempt names
 //   its job too.
-// - Strings are bounded (ids 128, paths 4096, messages and stacks 64 KiB…; the
-//   bounds are in `wire.ts`). A message that breaks a rule of its comments is
-//   refused where it is received, with `INVALID_ARGUMENT`.
+// - Strings and lists are bounded (ids 128, paths 4096, messages and stacks
+//   64 KiB…; the bounds are in `wire-check.ts`). A message that breaks a rule
+//   of its comments is refused where it is received (`TSMR_BAD_MESSAGE`; a
+//   server answers the call with `INVALID_ARGUMENT`).
 // - No field holds a path on a worker's own disk: a worker owns its scratch
 //   space. Paths that appear (inputs, output directory) are on a file system
 //   shared by the coordinator, the workers and the client.

@@ -188,7 +188,7 @@ export declare type ReduceTask = Message<"tsmr.cluster.v1.ReduceTask"> & {
 
   /**
    * Segment `partition` of every committed map output, in map task order
-   * (one per map task). At most 1 000 000.
+   * (one per map task). At most 200 000.
    *
    * @generated from field: repeated tsmr.cluster.v1.MapOutputSource sources = 3;
    */

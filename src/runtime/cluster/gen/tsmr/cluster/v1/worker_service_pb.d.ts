@@ -22,7 +22,7 @@
 // duplicate changes nothing either.
 //
 // Errors: `UNAUTHENTICATED` without the cluster's bearer token,
-// `INVALID_ARGUMENT` for a message that breaks its rules (wire.ts),
+// `INVALID_ARGUMENT` for a message that breaks its rules (`wire-*.ts`),
 // `RESOURCE_EXHAUSTED` for one over the size limit, `FAILED_PRECONDITION`
 // for a registration refused (see `Register`).
 
