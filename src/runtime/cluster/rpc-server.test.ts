@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import https from 'node:https';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
@@ -11,7 +12,7 @@ import { ClientService } from './gen/tsmr/cluster/v1/client_service_pb.js';
 import { WorkerService } from './gen/tsmr/cluster/v1/worker_service_pb.js';
 import { createRpcTransport } from './rpc-client.ts';
 import type { RpcClientOptions } from './rpc-client.ts';
-import { MESSAGE_MAX_BYTES } from './rpc-limits.ts';
+import { MESSAGE_MAX_BYTES, MiB } from './rpc-limits.ts';
 import { createRpcServer, isLoopbackHost } from './rpc-server.ts';
 import type { HttpRoutes, RpcServerOptions } from './rpc-server.ts';
 import {
@@ -116,11 +117,17 @@ test('a wrong or missing token over a socket: UNAUTHENTICATED, a log line, and t
   assert.equal(await codeOf(wrong.worker.register({ workerId: 'x', slots: 1 })), Code.Unauthenticated);
   const none = clients(t, { baseUrl: addr.url, token: undefined });
   assert.equal(await codeOf(none.client.getStatus({})), Code.Unauthenticated);
+  // The gate runs before the body is read: an oversized request without the token is UNAUTHENTICATED.
+  const huge = 'x'.repeat(MESSAGE_MAX_BYTES + 1);
+  assert.equal(
+    await codeOf(none.worker.heartbeat({ workerId: 'x', running: [{ jobId: huge }] })),
+    Code.Unauthenticated,
+  );
   assert.equal(state.registered.length, 0);
   const warns = lines.filter((l) => l.msg === 'refused an RPC without the cluster token');
   assert.deepEqual(
     warns.map((l) => l.reason),
-    ['wrong', 'missing'],
+    ['wrong', 'missing', 'missing'],
   );
   assert.match(String(warns[0].peer), /^127\.0\.0\.1:\d+$/);
   const right = clients(t, { baseUrl: addr.url, token: TEST_TOKEN });
@@ -135,6 +142,34 @@ test('a message over the size limit is refused with RESOURCE_EXHAUSTED; the serv
     await codeOf(worker.heartbeat({ workerId: 'w1', incarnation: 1n, running: [{ jobId: huge }] })),
     Code.ResourceExhausted,
   );
+  assert.equal((await worker.heartbeat({ workerId: 'w1', incarnation: 1n })).reregister, false);
+});
+
+test('a 5 MiB bundle (over the 4 MiB default) goes up by ClientService and down by WorkerService', async (t) => {
+  const { addr, state } = await startServer(t);
+  const { worker, client } = clients(t, { baseUrl: addr.url, token: TEST_TOKEN });
+  const bundle = randomBytes(MESSAGE_MAX_BYTES + MiB);
+  const sha256 = createHash('sha256').update(bundle).digest('hex');
+  await client.uploadBundle({ sha256, bundle });
+  assert.equal(state.bundles?.size, 1);
+  const down = await worker.getBundle({ sha256 });
+  assert.ok(Buffer.from(down.bundle).equals(bundle));
+  assert.equal(await codeOf(client.uploadBundle({ sha256: '0'.repeat(64), bundle })), Code.InvalidArgument);
+  assert.equal(await codeOf(worker.getBundle({ sha256: '1'.repeat(64) })), Code.NotFound);
+});
+
+test('bytes that are no protobuf message: refused (Connect answers INTERNAL, as gRPC does), and the server stays up', async (t) => {
+  const { addr } = await startServer(t);
+  const res = await fetch(`${addr.url}/tsmr.cluster.v1.WorkerService/Heartbeat`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/proto', authorization: `Bearer ${TEST_TOKEN}` },
+    body: Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]),
+  });
+  assert.equal(res.status, 500);
+  const body = (await res.json()) as { code: string; message: string };
+  assert.equal(body.code, 'internal');
+  assert.match(body.message, /^parse binary/);
+  const { worker } = clients(t, { baseUrl: addr.url, token: TEST_TOKEN });
   assert.equal((await worker.heartbeat({ workerId: 'w1', incarnation: 1n })).reregister, false);
 });
 

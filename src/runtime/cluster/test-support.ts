@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { create } from '@bufbuild/protobuf';
+import { Code, ConnectError } from '@connectrpc/connect';
 import type { ConnectRouter, HandlerContext } from '@connectrpc/connect';
 import pino from 'pino';
 import type { Logger } from '../../observe/logger.ts';
@@ -19,6 +20,8 @@ import {
 } from './gen/tsmr/cluster/v1/worker_service_pb.js';
 import type { RegisterRequest, SessionRequest } from './gen/tsmr/cluster/v1/worker_service_pb.js';
 import { serviceLimits } from './rpc-limits.ts';
+import { uploadFromWire } from './wire-job.ts';
+import { bundleHashFromWire } from './wire-worker.ts';
 
 /** A test token (32 characters). */
 export const TEST_TOKEN = '0123456789abcdef0123456789abcdef';
@@ -50,13 +53,16 @@ export interface StubState {
   sessions: Array<{ req: SessionRequest; ended: Promise<number> }>;
   /** Resolves each time a session opens. */
   onSession?: (index: number) => void;
+  /** Bundles uploaded (checked by `uploadFromWire`), by SHA-256; `GetBundle` serves them. */
+  bundles?: Map<string, Uint8Array>;
 }
 
 /**
  * Stub `WorkerService` and `ClientService`: `Register` answers incarnation
  * `registered.length`, `Heartbeat` answers nothing to do, `Session` sends
  * `attached` and holds the stream until the call ends, `GetStatus` answers
- * an empty status. Other RPCs answer `UNIMPLEMENTED`.
+ * an empty status, `UploadBundle` keeps a checked bundle that `GetBundle`
+ * serves. Other RPCs answer `UNIMPLEMENTED`.
  */
 export function stubRoutes(state: StubState): (router: ConnectRouter) => void {
   return (router) => {
@@ -72,6 +78,11 @@ export function stubRoutes(state: StubState): (router: ConnectRouter) => void {
           });
         },
         heartbeat: () => create(HeartbeatResponseSchema, {}),
+        getBundle(req) {
+          const bundle = state.bundles?.get(bundleHashFromWire(req));
+          if (!bundle) throw new ConnectError('no such bundle', Code.NotFound);
+          return { bundle };
+        },
         async *session(req, ctx: HandlerContext) {
           let end!: (ms: number) => void;
           state.sessions.push({ req, ended: new Promise<number>((resolve) => (end = resolve)) });
@@ -91,7 +102,14 @@ export function stubRoutes(state: StubState): (router: ConnectRouter) => void {
     );
     router.service(
       ClientService,
-      { getStatus: () => create(GetStatusResponseSchema, {}) },
+      {
+        getStatus: () => create(GetStatusResponseSchema, {}),
+        uploadBundle(req) {
+          const { sha256, bundle } = uploadFromWire(req);
+          (state.bundles ??= new Map()).set(sha256, bundle);
+          return {};
+        },
+      },
       serviceLimits.client,
     );
   };
