@@ -216,6 +216,28 @@ test('close() ends open streams and connections at once, and is idempotent', asy
   await assert.rejects(fetch(`${addr.url}/metrics`));
 });
 
+test('close() lets a call that ends within the grace answer', async (t) => {
+  let started!: () => void;
+  const inHandler = new Promise<void>((resolve) => (started = resolve));
+  // The handler answers only once the server shuts down (ctx.signal), a turn of the event loop later.
+  const late: RpcServerOptions['routes'] = (router) =>
+    router.service(WorkerService, {
+      register: () => ({ incarnation: 1n }),
+      heartbeat: (_req, ctx) =>
+        new Promise((resolve) => {
+          ctx.signal.addEventListener('abort', () => setImmediate(() => resolve({ reregister: true })));
+          started();
+        }),
+    });
+  const { server, addr } = await startServer(t, { routes: late, closeGraceMs: 10_000 });
+  const { worker } = clients(t, { baseUrl: addr.url, token: TEST_TOKEN });
+  await worker.register({ workerId: 'w1', slots: 1 }); // a call that already ended does not count as drained
+  const call = worker.heartbeat({ workerId: 'w1', incarnation: 1n });
+  await withDeadline(inHandler, 5000, 'the heartbeat reached its handler');
+  await withDeadline(server.close(), 5000, 'close()');
+  assert.equal((await call).reregister, true);
+});
+
 test('close() cuts a call that outlives the grace', async (t) => {
   let started!: () => void;
   const inHandler = new Promise<void>((resolve) => (started = resolve));

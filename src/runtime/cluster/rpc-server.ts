@@ -77,8 +77,11 @@ export interface RpcServer {
   listen(): Promise<BoundAddress>;
   /**
    * Stops the server: no new connections; every handler's `ctx.signal` aborts
-   * (streams end with `UNAVAILABLE`); open calls get `closeGraceMs` to end,
-   * then connections are cut. Memoised and idempotent; never rejects.
+   * (with `UNAVAILABLE`: a handler should end its stream or answer); open
+   * calls get `closeGraceMs` to end, connections then up to 250 ms to close
+   * (so that answers already written reach their peers), and what is left
+   * is cut. Each step is caught and logged on its own. Memoised and
+   * idempotent; never rejects.
    */
   close(): Promise<void>;
 }
@@ -118,19 +121,14 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
     },
   });
 
-  // close() waits for open calls (responses, HTTP/1.1 or HTTP/2), then cuts
-  // the connections: a session closed with GOAWAY would otherwise keep its
-  // socket until the peer sends its FIN, which a busy peer may never do.
-  const sockets = new Set<Socket>();
-  const sessions = new Set<Http2Session>();
-  const responses = new Set<NodeResponse>();
-  let onDrained: (() => void) | undefined;
-  const changed = (): void => {
-    if (responses.size === 0) onDrained?.();
-  };
-  const drained = new Promise<void>((resolve) => (onDrained = resolve));
+  // close() waits for open calls (responses, HTTP/1.1 or HTTP/2), lets the
+  // connections close, then cuts what is left: a session closed with GOAWAY
+  // keeps its socket until the peer sends its FIN, which a busy peer may never do.
+  const sockets = new OpenSet<Socket>();
+  const sessions = new OpenSet<Http2Session>();
+  const responses = new OpenSet<NodeResponse>();
   const serve: NodeHandler = (req, res) => {
-    track(responses, res, changed);
+    responses.add(res);
     handler(req, res);
   };
   let listener: net.Server;
@@ -138,15 +136,15 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
   if (opts.tls) {
     listener = http2.createSecureServer({ ...opts.tls, allowHTTP1: true }, serve);
     listener.on('tlsClientError', (err: Error) => log.debug({ err }, 'TLS handshake failed'));
+    listener.on('session', (s: Http2Session) => sessions.add(s));
   } else {
     const h2 = http2.createServer(serve);
     h1 = http.createServer(serve);
-    h2.on('session', (s: Http2Session) => track(sessions, s));
+    h2.on('session', (s: Http2Session) => sessions.add(s));
     const h1Server = h1;
     listener = net.createServer((socket) => routeByPreface(socket, h1Server, h2));
   }
-  listener.on('session', (s: Http2Session) => track(sessions, s));
-  listener.on('connection', (socket: Socket) => track(sockets, socket));
+  listener.on('connection', (socket: Socket) => sockets.add(socket));
 
   let listening: Promise<BoundAddress> | undefined;
   let closing: Promise<void> | undefined;
@@ -185,12 +183,13 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
         await step('abort handlers', () =>
           shutdown.abort(new ConnectError('the server is shutting down', Code.Unavailable)),
         );
-        await step('close HTTP/2 sessions', () => sessions.forEach((s) => s.close()));
+        await step('close HTTP/2 sessions', () => sessions.items.forEach((s) => s.close()));
         await step('close idle HTTP/1 connections', () => h1?.close());
-        changed();
-        await step('wait for open calls', () => within(drained, opts.closeGraceMs ?? 2000));
-        await step('cut HTTP/2 sessions', () => sessions.forEach((s) => s.destroy()));
-        await step('cut connections', () => sockets.forEach((s) => s.destroy()));
+        await step('wait for open calls', () => within(responses.empty(), opts.closeGraceMs ?? 2000));
+        await step('close HTTP/1 connections now idle', () => h1?.closeIdleConnections());
+        await step('let answers reach their peers', () => within(sockets.empty(), FLUSH_MS));
+        await step('cut HTTP/2 sessions', () => sessions.items.forEach((s) => s.destroy()));
+        await step('cut connections', () => sockets.items.forEach((s) => s.destroy()));
         await step('wait for the listener', () => closed);
       })();
       return closing;
@@ -198,17 +197,26 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
   };
 }
 
-/** Keeps `item` in `set` until it emits 'close', then calls `removed`. */
-function track<T extends { once(event: 'close', fn: () => void): unknown }>(
-  set: Set<T>,
-  item: T,
-  removed?: () => void,
-): void {
-  set.add(item);
-  item.once('close', () => {
-    set.delete(item);
-    removed?.();
-  });
+/** How long close() lets answers already written reach their peers before it cuts connections, ms. */
+const FLUSH_MS = 250;
+
+/** Open things (sockets, sessions, responses), each kept until it emits 'close'. */
+class OpenSet<T extends { once(event: 'close', fn: () => void): unknown }> {
+  readonly items = new Set<T>();
+  private waiters: Array<() => void> = [];
+
+  add(item: T): void {
+    this.items.add(item);
+    item.once('close', () => {
+      this.items.delete(item);
+      if (this.items.size === 0) for (const resolve of this.waiters.splice(0)) resolve();
+    });
+  }
+
+  /** Resolves once the set is empty. */
+  empty(): Promise<void> {
+    return this.items.size === 0 ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
+  }
 }
 
 function peerOf(socket: Socket): string {
