@@ -251,7 +251,8 @@ test('close() cuts a call that outlives the grace', async (t) => {
     });
   const { server, addr } = await startServer(t, { routes: hang, closeGraceMs: 50 });
   const { worker } = clients(t, { baseUrl: addr.url, token: TEST_TOKEN });
-  const call = codeOf(worker.heartbeat({ workerId: 'w1', incarnation: 1n }));
+  // No deadline: Connect would keep the call's deadline timer on the server for a handler that never returns.
+  const call = codeOf(worker.heartbeat({ workerId: 'w1', incarnation: 1n }, { timeoutMs: 0 }));
   await withDeadline(inHandler, 5000, 'the call reached its handler');
   const t0 = performance.now();
   await withDeadline(server.close(), 5000, 'close()');
