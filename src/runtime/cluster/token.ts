@@ -108,9 +108,10 @@ function checkToken(raw: string, source: string): string {
 }
 
 /**
- * Compares two tokens in time that depends on their length only
- * (`crypto.timingSafeEqual`, which throws on buffers of unequal lengths, hence
- * the length check first: a wrong guess learns at most the token's length).
+ * Compares two secrets (cluster tokens, shuffle signatures) as UTF-8 bytes,
+ * in time that depends on their length only (`crypto.timingSafeEqual`, which
+ * throws on buffers of unequal lengths, hence the length check first: a wrong
+ * guess learns at most the secret's length). Unequal lengths give false.
  */
 export function tokensEqual(a: string, b: string): boolean {
   const x = Buffer.from(a, 'utf8');
