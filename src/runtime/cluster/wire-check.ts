@@ -1,7 +1,7 @@
 /**
  * The checks that `wire-*.ts` apply to every received message ("schema-checked
  * where received"): each reads one field, named by its path in the message
- * (`TaskLease.map.header.attempt_id`), and throws `TSMR_BAD_MESSAGE` with that
+ * (`TaskLease.map.header.task_id`), and throws `TSMR_BAD_MESSAGE` with that
  * path and what was wrong. The RPC layer answers such an error with
  * `INVALID_ARGUMENT` (`rpc-router.ts`).
  *
@@ -9,7 +9,11 @@
  * make a receiver hold much more than its size limit (`rpc-limits.ts`).
  */
 import path from 'node:path';
+import { parseAttemptId } from '../../engine/scheduler-types.ts';
+import type { TaskKind } from '../../engine/scheduler-types.ts';
 import { ErrorCode, TsmrError } from '../../errors.ts';
+import { SHA256_HEX } from './bundle-digest.ts';
+import { isAttemptId, isJobId, isTaskId } from './ids.ts';
 
 /** Bounds of received fields. Lengths are characters, counts are list entries. */
 export const wireLimits = {
@@ -39,14 +43,8 @@ export const wireLimits = {
   causeDepth: 8,
 } as const;
 
-/** A job id or worker id: a name that is also safe in a file name and a URL path. */
+/** A worker id, export name, parameter name: safe in a file name and a URL path. */
 export const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-/** `m-00003` / `r-00001` (`taskIdOf`). */
-export const TASK_ID = /^[mr]-\d{5,9}$/;
-/** `m-00003_1` (`attemptIdOf`). */
-export const ATTEMPT_ID = /^[mr]-\d{5,9}_\d{1,9}$/;
-/** 64 lowercase hex digits. */
-export const SHA256 = /^[0-9a-f]{64}$/;
 /** A plain file name (no directory, not `.` or `..`). */
 export const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
 
@@ -90,6 +88,65 @@ export function absPath(v: string, field: string): string {
   if (!path.isAbsolute(v) || v.includes('\0'))
     throw badMessage(field, `must be an absolute path, got ${show(v)}`);
   return v;
+}
+
+/** `v`, at most `max` characters, if `valid(v)`; else refused as not `what`. */
+function checkedId(
+  v: string,
+  field: string,
+  max: number,
+  valid: (v: string) => boolean,
+  what: string,
+): string {
+  str(v, field, { max });
+  if (!valid(v)) throw badMessage(field, `must be ${what}, got ${show(v)}`);
+  return v;
+}
+
+/** A job id, `job-20250101-120000-3fa9c1` (`ids.ts`). */
+export function jobIdStr(v: string, field: string): string {
+  return checkedId(v, field, wireLimits.name, isJobId, 'a job id like job-20250101-120000-3fa9c1');
+}
+
+/** A task id, `m-00003` / `r-00001`, of `kind` when given (`ids.ts`). */
+export function taskIdStr(v: string, field: string, kind?: TaskKind): string {
+  const what = `a ${kind === undefined ? '' : `${kind} `}task id like ${kind === 'reduce' ? 'r' : 'm'}-00003`;
+  return checkedId(v, field, 16, (id) => isTaskId(id, kind), what);
+}
+
+/** An attempt id, `m-00003_1`, of `kind` when given (`ids.ts`). */
+export function attemptIdStr(v: string, field: string, kind?: TaskKind): string {
+  const what = `a ${kind === undefined ? '' : `${kind} `}attempt id like ${kind === 'reduce' ? 'r' : 'm'}-00003_1`;
+  return checkedId(v, field, 32, (id) => isAttemptId(id, kind), what);
+}
+
+/**
+ * The `map_task_id` and `map_attempt_id` fields of `m` (under `field`): a map
+ * task id and an attempt id of that task (`m-00003`, `m-00003_1`).
+ */
+export function mapAttemptOf(
+  m: { mapTaskId: string; mapAttemptId: string },
+  field: string,
+): { mapTaskId: string; mapAttemptId: string } {
+  const mapTaskId = taskIdStr(m.mapTaskId, `${field}.map_task_id`, 'map');
+  const mapAttemptId = attemptIdStr(m.mapAttemptId, `${field}.map_attempt_id`, 'map');
+  if (parseAttemptId(mapAttemptId)?.taskId !== mapTaskId) {
+    throw badMessage(
+      `${field}.map_attempt_id`,
+      `must be an attempt of map task ${mapTaskId}, got ${mapAttemptId}`,
+    );
+  }
+  return { mapTaskId, mapAttemptId };
+}
+
+/** A worker id: a name (`NAME`). */
+export function workerIdStr(v: string, field: string): string {
+  return str(v, field, { max: wireLimits.name, pattern: NAME });
+}
+
+/** A SHA-256, 64 lowercase hex digits (`bundle-digest.ts`). */
+export function sha256Str(v: string, field: string): string {
+  return str(v, field, { max: 64, pattern: SHA256_HEX });
 }
 
 /** An `http:` or `https:` URL. */

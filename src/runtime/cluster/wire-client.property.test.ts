@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { create } from '@bufbuild/protobuf';
 import fc from 'fast-check';
 import { ErrorCode, isTsmrError } from '../../errors.ts';
 import type { JobReport, PhaseProgress, ProgressSnapshot } from '../../engine/job-report.ts';
 import {
   GetStatusResponseSchema,
   JobReportSchema,
+  JobState,
+  ProgressSnapshotSchema,
+  SkipReason,
   SubmitJobRequestSchema,
   UploadBundleRequestSchema,
 } from './gen/tsmr/cluster/v1/client_service_pb.js';
@@ -16,38 +19,32 @@ import type { JobSubmission } from './wire-job.ts';
 import { progressFromWire, progressToWire, reportFromWire, reportToWire } from './wire-report.ts';
 import { statusFromWire, statusToWire } from './wire-status.ts';
 import type { ClusterStatus } from './wire-status.ts';
+import {
+  absPath,
+  assertRoundTrips,
+  attemptId,
+  jobId,
+  jobRef,
+  name,
+  params,
+  refuses,
+  serializedError,
+  text,
+} from './wire-test-support.ts';
 
-const name = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,30}$/);
-const text = fc.string({ unit: 'grapheme', maxLength: 30 });
-const absPath = fc.array(name, { minLength: 1, maxLength: 3 }).map((p) => `/${p.join('/')}`);
 const n = fc.nat({ max: 2 ** 45 });
 const small = fc.nat({ max: 100_000 });
-const params = fc.dictionary(
-  fc.string({ minLength: 1, maxLength: 8 }),
-  fc.oneof(text, fc.integer(), fc.boolean(), fc.constant(null)),
-  { maxKeys: 3 },
-);
 const counters = fc.dictionary(fc.string({ minLength: 1, maxLength: 16 }), fc.maxSafeInteger(), {
   maxKeys: 4,
 });
-const error = fc
-  .record({ name, message: text })
-  .map((e) => ({ ...e, cause: { name: 'Error', message: 'cause' } }));
-/** fast-check may build objects without a prototype; the wire gives plain ones. */
-const plain = <T>(v: T): T => structuredClone(v);
+/** A task timeout: none (`Infinity` in settings, 0 in reports) or a uint32 of ms. */
+const taskTimeoutMs = fc.integer({ min: 1, max: 0xffffffff });
 
 const submission: fc.Arbitrary<JobSubmission> = fc.record(
   {
     submissionId: name,
     name,
-    job: fc.oneof(
-      fc.record({
-        kind: fc.constant('module' as const),
-        bundleSha256: fc.stringMatching(/^[0-9a-f]{64}$/),
-        exportName: name,
-      }),
-      fc.record({ kind: fc.constant('streaming' as const), mapper: name }),
-    ),
+    job: jobRef,
     inputs: fc.array(absPath, { minLength: 1, maxLength: 4 }),
     outputDir: absPath,
     overwrite: fc.boolean(),
@@ -65,9 +62,9 @@ const submission: fc.Arbitrary<JobSubmission> = fc.record(
       sortBufferBytes: fc.integer({ min: 1024, max: 2 ** 40 }),
       mergeFanIn: fc.integer({ min: 2, max: 100 }),
       maxAttempts: fc.integer({ min: 1, max: 10 }),
-      taskTimeoutMs: fc.integer({ min: 1, max: 3_600_000 }),
-      simulateFailures: fc.double({ min: 0, max: 0.99, noNaN: true }),
-      seed: fc.nat({ max: 0xffffffff }),
+      taskTimeoutMs: fc.oneof(fc.constant(Number.POSITIVE_INFINITY), taskTimeoutMs),
+      simulateFailures: fc.double({ min: 0, max: 1, noNaN: true }),
+      seed: fc.maxSafeNat(),
       speculation: fc.boolean(),
       params,
     }),
@@ -104,11 +101,13 @@ function phase(p: 'map' | 'reduce'): fc.Arbitrary<PhaseProgress> {
     .map(({ done, ...rest }) => ({ phase: p, ...rest, tasksDone: Math.min(done, rest.tasksTotal) }));
 }
 const progress: fc.Arbitrary<ProgressSnapshot> = fc.record({
-  jobId: name,
+  jobId,
   now: n,
   startedAt: n,
   phases: fc.record({ map: phase('map'), reduce: phase('reduce') }),
   failedAttempts: small,
+  stalled: fc.array(fc.record({ attemptId, worker: name, idleMs: n }), { maxLength: 4 }),
+  taskTimeoutMs: fc.oneof(fc.constant(0), taskTimeoutMs),
 });
 
 const phaseReport = fc.record({
@@ -123,7 +122,7 @@ const phaseReport = fc.record({
 });
 const report: fc.Arbitrary<JobReport> = fc.record(
   {
-    jobId: name,
+    jobId,
     name: text,
     status: fc.constantFrom('succeeded' as const, 'failed' as const, 'cancelled' as const),
     startedAt: n,
@@ -139,8 +138,9 @@ const report: fc.Arbitrary<JobReport> = fc.record(
         sortBufferBytes: n,
         mergeFanIn: small,
         maxAttempts: small,
-        simulateFailures: fc.double({ min: 0, max: 0.9, noNaN: true }),
-        seed: fc.nat({ max: 0xffffffff }),
+        taskTimeoutMs: fc.oneof(fc.constant(0), taskTimeoutMs),
+        simulateFailures: fc.double({ min: 0, max: 1, noNaN: true }),
+        seed: fc.maxSafeNat(),
         params,
       },
       {
@@ -152,6 +152,7 @@ const report: fc.Arbitrary<JobReport> = fc.record(
           'sortBufferBytes',
           'mergeFanIn',
           'maxAttempts',
+          'taskTimeoutMs',
           'params',
         ],
       },
@@ -174,7 +175,7 @@ const report: fc.Arbitrary<JobReport> = fc.record(
             'committed' as const,
             'duplicate' as const,
           ),
-          error,
+          error: serializedError,
         },
         { requiredKeys: ['taskId', 'attempt', 'worker', 'startedAt', 'status'] },
       ),
@@ -185,15 +186,34 @@ const report: fc.Arbitrary<JobReport> = fc.record(
     outputBytes: n,
     outputRecords: n,
     peakRssBytes: n,
+    inputsSkipped: fc.record({
+      count: fc.integer({ min: 1, max: 2 ** 40 }),
+      listed: fc.array(
+        fc.record({
+          path: absPath,
+          reason: fc.constantFrom(
+            'fifo' as const,
+            'socket' as const,
+            'device' as const,
+            'other' as const,
+            'dangling symlink' as const,
+            'symlink loop' as const,
+            'vanished' as const,
+          ),
+        }),
+        { maxLength: 4 },
+      ),
+    }),
     validation: fc.record(
       {
+        inputBytesMatch: fc.boolean(),
         shuffleRecordsMatch: fc.boolean(),
         checksumsVerified: small,
         verifiedAgainstSequential: fc.boolean(),
       },
-      { requiredKeys: ['shuffleRecordsMatch', 'checksumsVerified'] },
+      { requiredKeys: ['inputBytesMatch', 'shuffleRecordsMatch', 'checksumsVerified'] },
     ),
-    error,
+    error: serializedError,
   },
   {
     requiredKeys: [
@@ -225,7 +245,7 @@ const status: fc.Arbitrary<ClusterStatus> = fc.record({
   jobs: fc.array(
     fc.record(
       {
-        jobId: name,
+        jobId,
         name: text,
         state: fc.constantFrom(
           'queued' as const,
@@ -236,7 +256,7 @@ const status: fc.Arbitrary<ClusterStatus> = fc.record({
         ),
         submittedAt: n,
         progress,
-        error,
+        error: serializedError,
       },
       { requiredKeys: ['jobId', 'name', 'state', 'submittedAt'] },
     ),
@@ -250,7 +270,7 @@ const status: fc.Arbitrary<ClusterStatus> = fc.record({
       hostName: name,
       pid: fc.nat({ max: 4_000_000 }),
       shuffleUrl: fc.integer({ min: 1, max: 65535 }).map((p) => `http://127.0.0.1:${p}`),
-      tsmrVersion: fc.constant('0.1.0'),
+      tsmrVersion: fc.constantFrom('0.1.0', '1.12.3-rc.1+build.5'),
       registeredAt: n,
       lastHeartbeatAt: n,
       slotsTotal: small,
@@ -265,41 +285,16 @@ const status: fc.Arbitrary<ClusterStatus> = fc.record({
 });
 
 test('job submissions survive the wire', () => {
-  fc.assert(
-    fc.property(submission, (s) => {
-      const back = submissionFromWire(
-        fromBinary(SubmitJobRequestSchema, toBinary(SubmitJobRequestSchema, submissionToWire(s))),
-      );
-      assert.deepStrictEqual(back, plain(s));
-    }),
-    { numRuns: 200 },
-  );
+  assertRoundTrips(submission, SubmitJobRequestSchema, submissionToWire, (m) => submissionFromWire(m));
 });
 
 test('progress snapshots, job reports and cluster status survive the wire', () => {
-  fc.assert(
-    fc.property(progress, (p) => assert.deepStrictEqual(progressFromWire(progressToWire(p)), plain(p))),
-    { numRuns: 200 },
-  );
-  fc.assert(
-    fc.property(report, (r) => {
-      const back = reportFromWire(fromBinary(JobReportSchema, toBinary(JobReportSchema, reportToWire(r))));
-      assert.deepStrictEqual(back, plain(r));
-    }),
-    { numRuns: 200 },
-  );
-  fc.assert(
-    fc.property(status, (s) => {
-      const back = statusFromWire(
-        fromBinary(GetStatusResponseSchema, toBinary(GetStatusResponseSchema, statusToWire(s))),
-      );
-      assert.deepStrictEqual(back, plain(s));
-    }),
-    { numRuns: 100 },
-  );
+  assertRoundTrips(progress, ProgressSnapshotSchema, progressToWire, (m) => progressFromWire(m));
+  assertRoundTrips(report, JobReportSchema, reportToWire, (m) => reportFromWire(m));
+  assertRoundTrips(status, GetStatusResponseSchema, statusToWire, (m) => statusFromWire(m), 100);
 });
 
-test('a submission without inputs, with a relative path or a failure rate of 1 is refused; an upload must hash to its name', () => {
+test('a submission without inputs, with a relative path or a failure rate above 1 is refused; an upload must hash to its name', () => {
   const base: JobSubmission = {
     submissionId: 's1',
     name: 'wc',
@@ -340,7 +335,9 @@ test('a submission without inputs, with a relative path or a failure rate of 1 i
   );
   assert.equal(
     field(() =>
-      submissionFromWire(submissionToWire({ ...base, settings: { ...base.settings, simulateFailures: 1 } })),
+      submissionFromWire(
+        submissionToWire({ ...base, settings: { ...base.settings, simulateFailures: 1.5 } }),
+      ),
     ),
     'SubmitJobRequest.job.settings.simulate_failures',
   );
@@ -362,5 +359,46 @@ test('a submission without inputs, with a relative path or a failure rate of 1 i
   assert.equal(
     field(() => uploadFromWire(create(UploadBundleRequestSchema, { sha256: 'XYZ', bundle }))),
     'UploadBundleRequest.sha256',
+  );
+});
+
+test('a report or snapshot that breaks a rule is refused: skipped inputs, stalled attempts, job id', () => {
+  const snapshot = (patch: object) =>
+    create(ProgressSnapshotSchema, {
+      jobId: 'job-20250101-120000-3fa9c1',
+      map: {},
+      reduce: {},
+      stalled: [{ attemptId: 'm-00001_0', worker: 'local', idleMs: 12_000n }],
+      ...patch,
+    });
+  assert.equal(progressFromWire(snapshot({})).stalled[0].idleMs, 12_000);
+  refuses(
+    () => progressFromWire(snapshot({ stalled: [{ attemptId: 'm-1_0', worker: 'local' }] })),
+    'ProgressSnapshot.stalled[0].attempt_id',
+  );
+  refuses(() => progressFromWire(snapshot({ jobId: 'wc' })), 'ProgressSnapshot.job_id');
+
+  const report = (inputsSkipped: object) =>
+    create(JobReportSchema, {
+      jobId: 'job-20250101-120000-3fa9c1',
+      status: JobState.SUCCEEDED,
+      settings: {},
+      validation: {},
+      inputsSkipped,
+    });
+  const listed = [{ path: '/in/link', reason: SkipReason.DANGLING_SYMLINK }];
+  assert.deepStrictEqual(reportFromWire(report({ count: 3n, listed })).inputsSkipped, {
+    count: 3,
+    listed: [{ path: '/in/link', reason: 'dangling symlink' }],
+  });
+  refuses(() => reportFromWire(report({ count: 0n })), 'JobReport.inputs_skipped.count');
+  refuses(
+    () =>
+      reportFromWire(report({ count: 1n, listed: [{ path: '/in/fifo', reason: SkipReason.UNSPECIFIED }] })),
+    'JobReport.inputs_skipped.listed[0].reason',
+  );
+  refuses(
+    () => reportFromWire(report({ count: 1n, listed: [{ path: 'fifo', reason: SkipReason.FIFO }] })),
+    'JobReport.inputs_skipped.listed[0].path',
   );
 });

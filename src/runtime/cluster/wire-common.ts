@@ -6,7 +6,6 @@
  * `…ToWire` builds the message (`create`), throwing `TSMR_INTERNAL` for a
  * number no 64-bit field can carry.
  */
-import { createHash } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { NullValue } from '@bufbuild/protobuf/wkt';
@@ -15,6 +14,8 @@ import type { NormalizedInputFormat } from '../../io/record-reader.ts';
 import type { NormalizedOutputFormat } from '../../io/output-writer.ts';
 import type { Split } from '../../io/splits.ts';
 import type { SegmentInfo } from '../../shuffle/run-writer.ts';
+import type { JobRef } from '../../task/messages.ts';
+import { bundleDigest } from './bundle-digest.ts';
 import {
   ParamValueSchema,
   SegmentInfoSchema,
@@ -24,11 +25,10 @@ import {
 import type * as pb from './gen/tsmr/cluster/v1/common_pb.js';
 import { BUNDLE_MAX_BYTES } from './rpc-limits.ts';
 import {
-  NAME,
-  SHA256,
   absPath,
   badMessage,
   big,
+  enumCodec,
   int,
   list,
   noCase,
@@ -36,6 +36,7 @@ import {
   optStr,
   real,
   required,
+  sha256Str,
   str,
   wireLimits,
 } from './wire-check.ts';
@@ -43,10 +44,15 @@ import {
 /** Job parameters (`ctx.params`). */
 export type Params = Record<string, string | number | boolean | null>;
 
-/** How a task finds the job's code on the wire: a bundle hash instead of a module URL. */
-export type WireJobRef =
-  | { kind: 'module'; bundleSha256: string; exportName: string }
-  | { kind: 'streaming'; mapper: string; combiner?: string; reducer?: string };
+/** A {@link JobRef} kind with a module URL gets the SHA-256 of the module's bundle in its place. */
+type Bundled<R> = R extends { moduleUrl: string } ? Omit<R, 'moduleUrl'> & { bundleSha256: string } : R;
+
+/**
+ * How a task finds the job's code on the wire: a {@link JobRef} with a bundle
+ * hash where it has a module URL. A worker puts the URL of its cached copy of
+ * the bundle in its place.
+ */
+export type WireJobRef = Bundled<JobRef>;
 
 // --- errors -----------------------------------------------------------------
 
@@ -62,6 +68,7 @@ function errorInit(e: SerializedError): MessageInitShape<typeof SerializedErrorS
     stack: e.stack,
     detailsJson: e.details === undefined ? undefined : JSON.stringify(e.details),
     cause: e.cause === undefined ? undefined : errorInit(e.cause),
+    retriable: e.retriable,
   };
 }
 
@@ -75,6 +82,7 @@ export function errorFromWire(m: pb.SerializedError, field: string, depth = 0): 
   const stack = optStr(m.stack, `${field}.stack`, { max: wireLimits.text, empty: true });
   if (stack !== undefined) out.stack = stack;
   if (m.detailsJson !== undefined) out.details = detailsFromJson(m.detailsJson, `${field}.details_json`);
+  if (m.retriable !== undefined) out.retriable = m.retriable;
   if (m.cause !== undefined) {
     if (depth >= wireLimits.causeDepth)
       throw badMessage(`${field}.cause`, `is nested deeper than ${wireLimits.causeDepth}`);
@@ -137,26 +145,45 @@ export function paramsFromWire(m: Record<string, pb.ParamValue>, field: string):
 // --- job references ---------------------------------------------------------
 
 export function jobRefToWire(ref: WireJobRef): MessageInitShape<typeof pb.JobRefSchema> {
-  return ref.kind === 'module'
-    ? { kind: { case: 'module', value: { bundleSha256: ref.bundleSha256, exportName: ref.exportName } } }
-    : {
+  switch (ref.kind) {
+    case 'module':
+      return {
+        kind: { case: 'module', value: { bundleSha256: ref.bundleSha256, exportName: ref.exportName } },
+      };
+    case 'defined':
+      return {
+        kind: {
+          case: 'defined',
+          value: { bundleSha256: ref.bundleSha256, index: ref.index, fingerprint: ref.fingerprint },
+        },
+      };
+    case 'streaming':
+      return {
         kind: {
           case: 'streaming',
           value: { mapper: ref.mapper, combiner: ref.combiner, reducer: ref.reducer },
         },
       };
+  }
 }
 
 export function jobRefFromWire(m: pb.JobRef | undefined, field: string): WireJobRef {
   const { kind } = required(m, field);
   if (kind.case === 'module') {
+    const f = `${field}.module`;
     return {
       kind: 'module',
-      bundleSha256: str(kind.value.bundleSha256, `${field}.module.bundle_sha256`, {
-        max: 64,
-        pattern: SHA256,
-      }),
-      exportName: str(kind.value.exportName, `${field}.module.export_name`, { max: wireLimits.name }),
+      bundleSha256: sha256Str(kind.value.bundleSha256, `${f}.bundle_sha256`),
+      exportName: str(kind.value.exportName, `${f}.export_name`, { max: wireLimits.name }),
+    };
+  }
+  if (kind.case === 'defined') {
+    const f = `${field}.defined`;
+    return {
+      kind: 'defined',
+      bundleSha256: sha256Str(kind.value.bundleSha256, `${f}.bundle_sha256`),
+      index: kind.value.index,
+      fingerprint: sha256Str(kind.value.fingerprint, `${f}.fingerprint`),
     };
   }
   if (kind.case === 'streaming') {
@@ -176,26 +203,27 @@ export function jobRefFromWire(m: pb.JobRef | undefined, field: string): WireJob
 
 // --- formats ----------------------------------------------------------------
 
-const ENCODING_TO_WIRE = {
+/** Input encodings; output text has `utf8` and `latin1` only (checked by {@link outputEncodings}). */
+const inputEncodings = enumCodec({
   utf8: TextEncoding.UTF8,
   latin1: TextEncoding.LATIN1,
   buffer: TextEncoding.BUFFER,
-} as const;
+});
+const outputEncodings = enumCodec({ utf8: TextEncoding.UTF8, latin1: TextEncoding.LATIN1 });
 
 export function inputFormatToWire(f: NormalizedInputFormat): MessageInitShape<typeof pb.InputFormatSchema> {
   if (f.type === 'text')
-    return { format: { case: 'text', value: { encoding: ENCODING_TO_WIRE[f.encoding] } } };
+    return { format: { case: 'text', value: { encoding: inputEncodings.toWire(f.encoding) } } };
   return { format: { case: f.type, value: {} } };
 }
 
 export function inputFormatFromWire(m: pb.InputFormat | undefined, field: string): NormalizedInputFormat {
   const { format } = required(m, field);
   if (format.case === 'text') {
-    const e = format.value.encoding;
-    if (e === TextEncoding.UTF8) return { type: 'text', encoding: 'utf8' };
-    if (e === TextEncoding.LATIN1) return { type: 'text', encoding: 'latin1' };
-    if (e === TextEncoding.BUFFER) return { type: 'text', encoding: 'buffer' };
-    throw badMessage(`${field}.text.encoding`, `must be UTF8, LATIN1 or BUFFER, got ${e}`);
+    return {
+      type: 'text',
+      encoding: inputEncodings.fromWire(format.value.encoding, `${field}.text.encoding`),
+    };
   }
   if (format.case === 'jsonl' || format.case === 'records') return { type: format.case };
   throw noCase(field);
@@ -205,17 +233,17 @@ export function outputFormatToWire(
   f: NormalizedOutputFormat,
 ): MessageInitShape<typeof pb.OutputFormatSchema> {
   if (f.type === 'text')
-    return { format: { case: 'text', value: { encoding: ENCODING_TO_WIRE[f.encoding] } } };
+    return { format: { case: 'text', value: { encoding: outputEncodings.toWire(f.encoding) } } };
   return { format: { case: f.type, value: {} } };
 }
 
 export function outputFormatFromWire(m: pb.OutputFormat | undefined, field: string): NormalizedOutputFormat {
   const { format } = required(m, field);
   if (format.case === 'text') {
-    const e = format.value.encoding;
-    if (e === TextEncoding.UTF8) return { type: 'text', encoding: 'utf8' };
-    if (e === TextEncoding.LATIN1) return { type: 'text', encoding: 'latin1' };
-    throw badMessage(`${field}.text.encoding`, `must be UTF8 or LATIN1, got ${e}`);
+    return {
+      type: 'text',
+      encoding: outputEncodings.fromWire(format.value.encoding, `${field}.text.encoding`),
+    };
   }
   if (format.case === 'jsonl' || format.case === 'raw') return { type: format.case };
   throw noCase(field);
@@ -232,6 +260,8 @@ export function splitToWire(s: Split): MessageInitShape<typeof pb.SplitSchema> {
       start: big(p.start, 'SplitPart.start'),
       end: big(p.end, 'SplitPart.end'),
       compressed: p.compressed,
+      size: big(p.size, 'SplitPart.size'),
+      mtimeMs: p.mtimeMs,
     })),
   };
 }
@@ -242,7 +272,16 @@ export function splitFromWire(m: pb.Split | undefined, field: string): Split {
     const f = `${field}.parts[${i}]`;
     const start = num64(p.start, `${f}.start`);
     const end = num64(p.end, `${f}.end`, start);
-    return { path: absPath(p.path, `${f}.path`), start, end, compressed: p.compressed };
+    const size = num64(p.size, `${f}.size`);
+    if (end > size) throw badMessage(`${f}.end`, `is ${end}, past the file's size ${size}`);
+    return {
+      path: absPath(p.path, `${f}.path`),
+      start,
+      end,
+      compressed: p.compressed,
+      size,
+      mtimeMs: real(p.mtimeMs, `${f}.mtime_ms`, -Number.MAX_VALUE, Number.MAX_VALUE),
+    };
   });
   const length = num64(s.length, `${field}.length`);
   const sum = parts.reduce((n, p) => n + (p.end - p.start), 0);
@@ -277,12 +316,7 @@ export function bundleBytesFromWire(bytes: Uint8Array, sha256: string, field: st
   if (bytes.length === 0) throw badMessage(field, 'is required');
   if (bytes.length > BUNDLE_MAX_BYTES)
     throw badMessage(field, `has ${bytes.length} bytes, more than ${BUNDLE_MAX_BYTES}`);
-  const actual = createHash('sha256').update(bytes).digest('hex');
+  const actual = bundleDigest(bytes);
   if (actual !== sha256) throw badMessage(field, `hashes to ${actual}, not ${sha256}`);
   return bytes;
-}
-
-/** A job id or worker id. */
-export function nameFromWire(v: string, field: string): string {
-  return str(v, field, { max: wireLimits.name, pattern: NAME });
 }

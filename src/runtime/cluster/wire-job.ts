@@ -7,10 +7,11 @@
 import { create } from '@bufbuild/protobuf';
 import type { NormalizedInputFormat } from '../../io/record-reader.ts';
 import type { NormalizedOutputFormat } from '../../io/output-writer.ts';
+import { finiteOrZero } from '../settings.ts';
+import type { JobSettings } from '../settings.ts';
 import { SubmitJobRequestSchema } from './gen/tsmr/cluster/v1/client_service_pb.js';
 import type * as pb from './gen/tsmr/cluster/v1/client_service_pb.js';
 import {
-  SHA256,
   absPath,
   badMessage,
   big,
@@ -19,6 +20,7 @@ import {
   num64,
   real,
   required,
+  sha256Str,
   str,
   wireLimits,
 } from './wire-check.ts';
@@ -33,22 +35,25 @@ import {
   paramsFromWire,
   paramsToWire,
 } from './wire-common.ts';
-import type { Params, WireJobRef } from './wire-common.ts';
+import type { WireJobRef } from './wire-common.ts';
 
-/** Settings of a cluster job (`JobSettings` of `src/runtime/settings.ts`, plus speculation). Sizes are bytes. */
-export interface ClusterJobSettings {
-  reducers: number;
-  splitSize: number;
-  sortBufferBytes: number;
-  mergeFanIn: number;
-  maxAttempts: number;
-  taskTimeoutMs: number;
-  /** Rate in [0, 1). */
-  simulateFailures: number;
-  seed: number;
-  speculation: boolean;
-  params: Params;
-}
+/**
+ * Settings of a cluster job: those of `JobSettings` (`src/runtime/settings.ts`)
+ * that a job's tasks use, plus speculation. A `taskTimeoutMs` of `Infinity`
+ * (no timeout) is 0 on the wire; a finite one must be an integer below 2^32.
+ */
+export type ClusterJobSettings = Pick<
+  JobSettings,
+  | 'reducers'
+  | 'splitSize'
+  | 'sortBufferBytes'
+  | 'mergeFanIn'
+  | 'maxAttempts'
+  | 'taskTimeoutMs'
+  | 'simulateFailures'
+  | 'seed'
+  | 'params'
+> & { speculation: boolean };
 
 export interface JobSubmission {
   /** Chosen by the client; makes `SubmitJob` idempotent. */
@@ -86,9 +91,9 @@ export function submissionToWire(s: JobSubmission): pb.SubmitJobRequest {
         sortBufferBytes: big(t.sortBufferBytes, 'JobSettings.sort_buffer_bytes'),
         mergeFanIn: t.mergeFanIn,
         maxAttempts: t.maxAttempts,
-        taskTimeoutMs: t.taskTimeoutMs,
+        taskTimeoutMs: finiteOrZero(t.taskTimeoutMs),
         simulateFailures: t.simulateFailures,
-        seed: t.seed,
+        seed: big(t.seed, 'JobSettings.seed'),
         speculation: t.speculation,
         params: paramsToWire(t.params),
       },
@@ -116,15 +121,14 @@ export function submissionFromWire(m: pb.SubmitJobRequest, field = 'SubmitJobReq
       sortBufferBytes: num64(s.sortBufferBytes, `${fs}.sort_buffer_bytes`, 1024),
       mergeFanIn: int(s.mergeFanIn, `${fs}.merge_fan_in`, 2, 1_000_000),
       maxAttempts: int(s.maxAttempts, `${fs}.max_attempts`, 1, 1000),
-      taskTimeoutMs: int(s.taskTimeoutMs, `${fs}.task_timeout_ms`, 1, 0xffffffff),
+      taskTimeoutMs: s.taskTimeoutMs === 0 ? Number.POSITIVE_INFINITY : s.taskTimeoutMs,
       simulateFailures: real(s.simulateFailures, `${fs}.simulate_failures`, 0, 1),
-      seed: s.seed,
+      seed: num64(s.seed, `${fs}.seed`),
       speculation: s.speculation,
       params: paramsFromWire(s.params, `${fs}.params`),
     },
   };
   if (out.inputs.length === 0) throw badMessage(`${f}.inputs`, 'is required (at least one input)');
-  if (out.settings.simulateFailures === 1) throw badMessage(`${fs}.simulate_failures`, 'must be below 1');
   if (j.outputDir !== undefined) out.outputDir = absPath(j.outputDir, `${f}.output_dir`);
   return out;
 }
@@ -134,6 +138,6 @@ export function uploadFromWire(
   m: pb.UploadBundleRequest,
   field = 'UploadBundleRequest',
 ): { sha256: string; bundle: Uint8Array } {
-  const sha256 = str(m.sha256, `${field}.sha256`, { max: 64, pattern: SHA256 });
+  const sha256 = sha256Str(m.sha256, `${field}.sha256`);
   return { sha256, bundle: bundleBytesFromWire(m.bundle, sha256, `${field}.bundle`) };
 }

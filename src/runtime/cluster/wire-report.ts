@@ -5,6 +5,7 @@
  */
 import { create } from '@bufbuild/protobuf';
 import type { MessageInitShape } from '@bufbuild/protobuf';
+import { MAX_LISTED_SKIPPED_INPUTS } from '../../engine/job-report.ts';
 import type {
   AttemptRecord,
   JobReport,
@@ -12,34 +13,41 @@ import type {
   PhaseProgress,
   PhaseReport,
   ProgressSnapshot,
+  SkippedInputsReport,
+  StalledAttempt,
 } from '../../engine/job-report.ts';
 import {
   AttemptStatus,
   JobReportSchema,
   JobState,
   ProgressSnapshotSchema,
+  SkipReason,
 } from './gen/tsmr/cluster/v1/client_service_pb.js';
 import type * as pb from './gen/tsmr/cluster/v1/client_service_pb.js';
 import {
-  TASK_ID,
   absPath,
+  attemptIdStr,
   big,
   enumCodec,
   int,
   int64,
+  jobIdStr,
   list,
   num64,
   real,
   required,
   str,
+  taskIdStr,
   wireLimits,
 } from './wire-check.ts';
-import { errorFromWire, errorToWire, nameFromWire, paramsFromWire, paramsToWire } from './wire-common.ts';
+import { errorFromWire, errorToWire, paramsFromWire, paramsToWire } from './wire-common.ts';
 
 /** Most attempts listed in one report (about 100 bytes each within the 16 MiB answer limit). */
 const MAX_ATTEMPTS = 100_000;
 /** Most part files listed in one report. */
 const MAX_OUTPUT_FILES = 100_000;
+/** Most stalled attempts listed in one snapshot (at most one per running attempt). */
+const MAX_STALLED = 100_000;
 
 export const jobStates = enumCodec({
   queued: JobState.QUEUED,
@@ -52,6 +60,15 @@ const reportStatus = enumCodec({
   succeeded: JobState.SUCCEEDED,
   failed: JobState.FAILED,
   cancelled: JobState.CANCELLED,
+});
+const skipReasons = enumCodec({
+  fifo: SkipReason.FIFO,
+  socket: SkipReason.SOCKET,
+  device: SkipReason.DEVICE,
+  other: SkipReason.OTHER,
+  'dangling symlink': SkipReason.DANGLING_SYMLINK,
+  'symlink loop': SkipReason.SYMLINK_LOOP,
+  vanished: SkipReason.VANISHED,
 });
 const attemptStatus = enumCodec({
   running: AttemptStatus.RUNNING,
@@ -101,7 +118,21 @@ export function progressToWire(p: ProgressSnapshot): pb.ProgressSnapshot {
     map: phaseToWire(p.phases.map),
     reduce: phaseToWire(p.phases.reduce),
     failedAttempts: p.failedAttempts,
+    stalled: p.stalled.map((a) => ({
+      attemptId: a.attemptId,
+      worker: a.worker,
+      idleMs: big(a.idleMs, 'StalledAttempt.idle_ms'),
+    })),
+    taskTimeoutMs: p.taskTimeoutMs,
   });
+}
+
+function stalledFromWire(a: pb.StalledAttempt, field: string): StalledAttempt {
+  return {
+    attemptId: attemptIdStr(a.attemptId, `${field}.attempt_id`),
+    worker: str(a.worker, `${field}.worker`, { max: wireLimits.name, empty: true }),
+    idleMs: num64(a.idleMs, `${field}.idle_ms`),
+  };
 }
 
 export function progressFromWire(
@@ -110,7 +141,7 @@ export function progressFromWire(
 ): ProgressSnapshot {
   const p = required(m, field);
   return {
-    jobId: nameFromWire(p.jobId, `${field}.job_id`),
+    jobId: jobIdStr(p.jobId, `${field}.job_id`),
     now: num64(p.nowMs, `${field}.now_ms`),
     startedAt: num64(p.startedAtMs, `${field}.started_at_ms`),
     phases: {
@@ -118,6 +149,10 @@ export function progressFromWire(
       reduce: phaseFromWire(p.reduce, 'reduce', `${field}.reduce`),
     },
     failedAttempts: p.failedAttempts,
+    stalled: list(p.stalled, `${field}.stalled`, MAX_STALLED).map((a, i) =>
+      stalledFromWire(a, `${field}.stalled[${i}]`),
+    ),
+    taskTimeoutMs: p.taskTimeoutMs,
   };
 }
 
@@ -171,8 +206,9 @@ export function reportToWire(r: JobReport): pb.JobReport {
       sortBufferBytes: big(s.sortBufferBytes, 'ReportSettings.sort_buffer_bytes'),
       mergeFanIn: s.mergeFanIn,
       maxAttempts: s.maxAttempts,
+      taskTimeoutMs: s.taskTimeoutMs,
       simulateFailures: s.simulateFailures,
-      seed: s.seed,
+      seed: s.seed === undefined ? undefined : big(s.seed, 'ReportSettings.seed'),
       params: paramsToWire(s.params),
     },
     map: phaseReportToWire(r.phases.map),
@@ -196,12 +232,27 @@ export function reportToWire(r: JobReport): pb.JobReport {
     outputRecords: big(r.outputRecords, 'JobReport.output_records'),
     peakRssBytes: big(r.peakRssBytes, 'JobReport.peak_rss_bytes'),
     validation: {
+      inputBytesMatch: r.validation.inputBytesMatch,
       shuffleRecordsMatch: r.validation.shuffleRecordsMatch,
       checksumsVerified: big(r.validation.checksumsVerified, 'ValidationReport.checksums_verified'),
       verifiedAgainstSequential: r.validation.verifiedAgainstSequential,
     },
     error: r.error && errorToWire(r.error),
+    inputsSkipped: r.inputsSkipped && {
+      count: big(r.inputsSkipped.count, 'InputsSkipped.count'),
+      listed: r.inputsSkipped.listed.map((e) => ({ path: e.path, reason: skipReasons.toWire(e.reason) })),
+    },
   });
+}
+
+function skippedFromWire(m: pb.InputsSkipped, field: string): SkippedInputsReport {
+  return {
+    count: num64(m.count, `${field}.count`, 1),
+    listed: list(m.listed, `${field}.listed`, MAX_LISTED_SKIPPED_INPUTS).map((e, i) => ({
+      path: absPath(e.path, `${field}.listed[${i}].path`),
+      reason: skipReasons.fromWire(e.reason, `${field}.listed[${i}].reason`),
+    })),
+  };
 }
 
 /** @throws TsmrError `TSMR_BAD_MESSAGE` naming the first field that breaks its rule. */
@@ -220,15 +271,16 @@ export function reportFromWire(m: pb.JobReport | undefined, field = 'JobReport')
     sortBufferBytes: num64(s.sortBufferBytes, `${fs}.sort_buffer_bytes`),
     mergeFanIn: s.mergeFanIn,
     maxAttempts: s.maxAttempts,
+    taskTimeoutMs: s.taskTimeoutMs,
     params: paramsFromWire(s.params, `${fs}.params`),
   };
   if (s.output !== undefined) settings.output = str(s.output, `${fs}.output`, { max: wireLimits.path });
   if (s.simulateFailures !== undefined)
     settings.simulateFailures = real(s.simulateFailures, `${fs}.simulate_failures`, 0, 1);
-  if (s.seed !== undefined) settings.seed = s.seed;
+  if (s.seed !== undefined) settings.seed = num64(s.seed, `${fs}.seed`);
   const names = list(Object.keys(r.counters), `${field}.counters`, wireLimits.counters);
   const report: JobReport = {
-    jobId: nameFromWire(r.jobId, `${field}.job_id`),
+    jobId: jobIdStr(r.jobId, `${field}.job_id`),
     name: str(r.name, `${field}.name`, { max: 256, empty: true }),
     status: reportStatus.fromWire(r.status, `${field}.status`),
     startedAt: num64(r.startedAtMs, `${field}.started_at_ms`),
@@ -250,6 +302,7 @@ export function reportFromWire(m: pb.JobReport | undefined, field = 'JobReport')
     outputRecords: num64(r.outputRecords, `${field}.output_records`),
     peakRssBytes: num64(r.peakRssBytes, `${field}.peak_rss_bytes`),
     validation: {
+      inputBytesMatch: v.inputBytesMatch,
       shuffleRecordsMatch: v.shuffleRecordsMatch,
       checksumsVerified: num64(v.checksumsVerified, `${field}.validation.checksums_verified`),
     },
@@ -259,12 +312,14 @@ export function reportFromWire(m: pb.JobReport | undefined, field = 'JobReport')
   if (r.map !== undefined) report.phases.map = phaseReportFromWire(r.map, `${field}.map`);
   if (r.reduce !== undefined) report.phases.reduce = phaseReportFromWire(r.reduce, `${field}.reduce`);
   if (r.error !== undefined) report.error = errorFromWire(r.error, `${field}.error`);
+  if (r.inputsSkipped !== undefined)
+    report.inputsSkipped = skippedFromWire(r.inputsSkipped, `${field}.inputs_skipped`);
   return report;
 }
 
 function attemptFromWire(a: pb.AttemptRecord, field: string): AttemptRecord {
   const out: AttemptRecord = {
-    taskId: str(a.taskId, `${field}.task_id`, { max: 16, pattern: TASK_ID }),
+    taskId: taskIdStr(a.taskId, `${field}.task_id`),
     attempt: a.attempt,
     worker: str(a.worker, `${field}.worker`, { max: wireLimits.name, empty: true }),
     startedAt: num64(a.startedAtMs, `${field}.started_at_ms`),

@@ -1,18 +1,21 @@
 /**
- * Attempt outcomes (`AttemptOutcome` of `proto/tsmr/cluster/v1/task.proto`):
- * `{ ok: true, result } | { ok: false, error, retriable }`, with a path-free
- * task result, and their checked conversions.
+ * Attempt outcomes (`AttemptOutcome` of `proto/tsmr/cluster/v1/task.proto`)
+ * to and from `AttemptOutcome` of `src/task/messages.ts`:
+ * `{ ok: true, result, mapOutput? } | { ok: false, error, retriable }`.
+ *
+ * A map success crosses the wire without its location (`mapOutput`): the
+ * output is on the worker that reports it, and the coordinator locates it
+ * there (`{ kind: 'worker', workerId, shuffleUrl }` from the worker's
+ * registration), so a worker cannot place an output on another, and a path
+ * in the worker's scratch never leaves it.
  */
-import path from 'node:path';
 import { create } from '@bufbuild/protobuf';
-import type { SerializedError } from '../../errors.ts';
 import type { TaskKind } from '../../engine/scheduler-types.ts';
-import type { SegmentInfo } from '../../shuffle/run-writer.ts';
-import type { TaskResult } from '../../task/messages.ts';
+import type { AttemptOutcome, MapOutputIndex, TaskResult } from '../../task/messages.ts';
 import { AttemptOutcomeSchema } from './gen/tsmr/cluster/v1/task_pb.js';
 import type * as pb from './gen/tsmr/cluster/v1/task_pb.js';
 import {
-  FILE_NAME,
+  absPath,
   badMessage,
   big,
   int,
@@ -27,47 +30,7 @@ import {
 } from './wire-check.ts';
 import { errorFromWire, errorToWire, segmentFromWire, segmentToWire } from './wire-common.ts';
 
-/** The index of a map output a worker holds. Sizes are bytes. */
-export interface MapOutputIndex {
-  /** One per partition, in partition order. */
-  partitions: SegmentInfo[];
-  records: number;
-  bytes: number;
-}
-
-/** A `TaskResult` without worker paths. */
-export interface WireTaskResult {
-  /** `group/name` → value. */
-  counters: Record<string, number>;
-  /** Map attempts. */
-  mapOutput?: MapOutputIndex;
-  /** Reduce attempts: file names inside the attempt directory, records and bytes written. */
-  output?: { fileNames: string[]; records: number; bytes: number; segment?: SegmentInfo };
-  /** Reduce attempts. */
-  checksumsVerified?: number;
-  status?: string;
-}
-
-export type AttemptOutcome =
-  { ok: true; result: WireTaskResult } | { ok: false; error: SerializedError; retriable: boolean };
-
-/** What a worker reports of a task runner's result: the map output's index, the output files' names. */
-export function wireResultOf(r: TaskResult): WireTaskResult {
-  const out: WireTaskResult = { counters: r.counters };
-  if (r.mapOutput) {
-    const { partitions, records, bytes } = r.mapOutput;
-    out.mapOutput = { partitions, records, bytes };
-  }
-  if (r.output) {
-    const { files, records, bytes, segment } = r.output;
-    out.output = { fileNames: files.map((f) => path.basename(f)), records, bytes };
-    if (segment) out.output.segment = segment;
-  }
-  if (r.checksumsVerified !== undefined) out.checksumsVerified = r.checksumsVerified;
-  if (r.status !== undefined) out.status = r.status;
-  return out;
-}
-
+/** Leaves out a map success's location (see the module doc). */
 export function outcomeToWire(o: AttemptOutcome): pb.AttemptOutcome {
   if (!o.ok) {
     return create(AttemptOutcomeSchema, {
@@ -92,7 +55,7 @@ export function outcomeToWire(o: AttemptOutcome): pb.AttemptOutcome {
             bytes: big(map.bytes, 'MapOutputIndex.bytes'),
           },
           reduceOutput: output && {
-            fileNames: output.fileNames,
+            files: output.files,
             records: big(output.records, 'ReduceOutputSummary.records'),
             bytes: big(output.bytes, 'ReduceOutputSummary.bytes'),
             segment: output.segment && segmentToWire(output.segment, 'ReduceOutputSummary.segment'),
@@ -109,6 +72,7 @@ export function outcomeToWire(o: AttemptOutcome): pb.AttemptOutcome {
  * @param expect.kind the attempt's task kind (from its attempt id): a map
  *   success must carry a map output index and a reduce success an output summary.
  * @param expect.numReducers when given, a map output index must have that many partitions.
+ * @returns the outcome; a map success has no `mapOutput` location (see the module doc).
  * @throws TsmrError `TSMR_BAD_MESSAGE` naming the first field that breaks its rule.
  */
 export function outcomeFromWire(
@@ -128,7 +92,7 @@ export function outcomeFromWire(
   const f = `${field}.success.result`;
   const r = required(outcome.value.result, f);
   const names = list(Object.keys(r.counters), `${f}.counters`, wireLimits.counters);
-  const result: WireTaskResult = {
+  const result: TaskResult = {
     counters: Object.fromEntries(
       names.map((name) => {
         str(name, `${f}.counters name`, { max: wireLimits.short });
@@ -149,8 +113,8 @@ export function outcomeFromWire(
     const o = required(r.reduceOutput, `${f}.reduce_output`);
     const fo = `${f}.reduce_output`;
     result.output = {
-      fileNames: list(o.fileNames, `${fo}.file_names`, wireLimits.outputFiles).map((n, i) =>
-        str(n, `${fo}.file_names[${i}]`, { max: 255, pattern: FILE_NAME }),
+      files: list(o.files, `${fo}.files`, wireLimits.outputFiles).map((p, i) =>
+        absPath(p, `${fo}.files[${i}]`),
       ),
       records: num64(o.records, `${fo}.records`),
       bytes: num64(o.bytes, `${fo}.bytes`),

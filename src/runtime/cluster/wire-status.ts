@@ -11,8 +11,9 @@ import {
   WorkerState as WorkerStatePb,
 } from './gen/tsmr/cluster/v1/client_service_pb.js';
 import type * as pb from './gen/tsmr/cluster/v1/client_service_pb.js';
-import { big, enumCodec, httpUrl, list, num64, str } from './wire-check.ts';
-import { errorFromWire, errorToWire, nameFromWire } from './wire-common.ts';
+import { VERSION_PATTERN } from './tsmr-version.ts';
+import { big, enumCodec, httpUrl, jobIdStr, list, num64, str, workerIdStr } from './wire-check.ts';
+import { errorFromWire, errorToWire } from './wire-common.ts';
 import { jobStates, progressFromWire, progressToWire } from './wire-report.ts';
 
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -94,7 +95,7 @@ export function statusFromWire(m: pb.GetStatusResponse, field = 'GetStatusRespon
     jobs: list(m.jobs, `${field}.jobs`, MAX_ENTRIES).map((j, i) => {
       const f = `${field}.jobs[${i}]`;
       const job: JobStatus = {
-        jobId: nameFromWire(j.jobId, `${f}.job_id`),
+        jobId: jobIdStr(j.jobId, `${f}.job_id`),
         name: str(j.name, `${f}.name`, { max: 256, empty: true }),
         state: jobStates.fromWire(j.state, `${f}.state`),
         submittedAt: num64(j.submittedAtMs, `${f}.submitted_at_ms`),
@@ -106,13 +107,13 @@ export function statusFromWire(m: pb.GetStatusResponse, field = 'GetStatusRespon
     workers: list(m.workers, `${field}.workers`, MAX_ENTRIES).map((w, i) => {
       const f = `${field}.workers[${i}]`;
       return {
-        workerId: nameFromWire(w.workerId, `${f}.worker_id`),
+        workerId: workerIdStr(w.workerId, `${f}.worker_id`),
         incarnation: num64(w.incarnation, `${f}.incarnation`, 1),
         state: workerStates.fromWire(w.state, `${f}.state`),
         hostName: str(w.hostName, `${f}.host_name`, { max: 255, empty: true }),
         pid: w.pid,
         shuffleUrl: httpUrl(w.shuffleUrl, `${f}.shuffle_url`),
-        tsmrVersion: str(w.tsmrVersion, `${f}.tsmr_version`, { max: 64 }),
+        tsmrVersion: str(w.tsmrVersion, `${f}.tsmr_version`, { max: 64, pattern: VERSION_PATTERN }),
         registeredAt: num64(w.registeredAtMs, `${f}.registered_at_ms`),
         lastHeartbeatAt: num64(w.lastHeartbeatAtMs, `${f}.last_heartbeat_at_ms`),
         slotsTotal: w.slotsTotal,

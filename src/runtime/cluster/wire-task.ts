@@ -1,109 +1,79 @@
 /**
- * Task leases (`proto/tsmr/cluster/v1/task.proto`): the path-free task specs
- * a coordinator hands to workers, and their checked conversions.
+ * Task leases (`proto/tsmr/cluster/v1/task.proto`): what a coordinator hands
+ * to workers, and their checked conversions.
  *
- * A {@link TaskSpec} is a `TaskMessage` (`src/task/messages.ts`) without what
- * belongs to the worker: its scratch directories (`dir`, `tmpDir`), the local
- * URL of the job bundle (`JobRef` becomes {@link WireJobRef}), and the paths
- * of map output files (a reduce gets {@link MapOutputSource}s to fetch). A
- * worker adds those to run it.
+ * A {@link TaskSpec} is a `TaskMessage` (`src/task/messages.ts`) whose job
+ * reference names a bundle by its SHA-256 instead of a module by its URL
+ * ({@link WireJobRef}); nothing else differs. A worker puts the URL of its
+ * cached copy of the bundle in the job reference's place and runs the
+ * message with `runTask(msg, body, scratchDir, onProgress)`, in a scratch
+ * directory of its own.
  */
 import { create } from '@bufbuild/protobuf';
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import type { NormalizedInputFormat } from '../../io/record-reader.ts';
-import type { NormalizedOutputFormat } from '../../io/output-writer.ts';
-import type { Split } from '../../io/splits.ts';
+import { parseAttemptId, taskIdOf } from '../../engine/scheduler-types.ts';
+import type {
+  MapOutputLocation,
+  MapOutputSource,
+  MapTaskMessage,
+  ReduceOutputSpec,
+  ReduceTaskMessage,
+} from '../../task/messages.ts';
 import { TaskLeaseSchema } from './gen/tsmr/cluster/v1/task_pb.js';
 import type * as pb from './gen/tsmr/cluster/v1/task_pb.js';
 import {
-  ATTEMPT_ID,
   FILE_NAME,
-  TASK_ID,
   absPath,
   badMessage,
   big,
   httpUrl,
   int,
+  jobIdStr,
   list,
+  mapAttemptOf,
   noCase,
   num64,
   real,
   required,
   str,
+  taskIdStr,
   wireLimits,
+  workerIdStr,
 } from './wire-check.ts';
 import {
   inputFormatFromWire,
   inputFormatToWire,
   jobRefFromWire,
   jobRefToWire,
-  nameFromWire,
   outputFormatFromWire,
   outputFormatToWire,
   paramsFromWire,
   paramsToWire,
+  segmentFromWire,
+  segmentToWire,
   splitFromWire,
   splitToWire,
 } from './wire-common.ts';
-import type { Params, WireJobRef } from './wire-common.ts';
+import type { WireJobRef } from './wire-common.ts';
 
-/** What every task spec carries. */
-export interface TaskSpecCommon {
-  jobId: string;
-  /** `m-00003` / `r-00001`. */
-  taskId: string;
-  attempt: number;
-  /** `<taskId>_<attempt>`. */
-  attemptId: string;
-  job: WireJobRef;
-  params: Params;
-  numReducers: number;
-  /** Failure injection: crash after this fraction (0–1) of the input. */
-  crashAt?: number;
-}
+/** A task message with a {@link WireJobRef}. */
+type WithWireJob<M> = Omit<M, 'job'> & { job: WireJobRef };
 
-export interface MapTaskSpec extends TaskSpecCommon {
-  kind: 'map';
-  split: Split;
-  inputFormat: NormalizedInputFormat;
-  sortBufferBytes: number;
-  mergeFanIn: number;
-}
-
-/** One map output segment a reduce attempt fetches from the worker holding it. Sizes are bytes. */
-export interface MapOutputSource {
-  mapTaskId: string;
-  mapAttemptId: string;
-  workerId: string;
-  /** `http(s)://host:port` of that worker's shuffle server. */
-  shuffleUrl: string;
-  length: number;
-  records: number;
-  crc32: number;
-}
-
-/** Where a reduce attempt writes: under `attemptDir(outputDir, taskId, attempt)` on the shared file system. */
-export type ReduceOutputTarget =
-  | { kind: 'file'; outputDir: string; fileName: string; format: NormalizedOutputFormat }
-  | { kind: 'records'; outputDir: string; fileName: string };
-
-export interface ReduceTaskSpec extends TaskSpecCommon {
-  kind: 'reduce';
-  partition: number;
-  /** Segment `partition` of every map output, in map task order. */
-  sources: MapOutputSource[];
-  mergeFanIn: number;
-  output: ReduceOutputTarget;
-}
-
+export type MapTaskSpec = WithWireJob<MapTaskMessage>;
+export type ReduceTaskSpec = WithWireJob<ReduceTaskMessage>;
 export type TaskSpec = MapTaskSpec | ReduceTaskSpec;
+
+/** Fields of `TaskCommon` (`messages.ts`), as a spec carries them. */
+type SpecCommon = Omit<MapTaskSpec, 'kind' | 'split' | 'inputFormat' | 'sortBufferBytes' | 'mergeFanIn'>;
+
+/** Largest merge fan-in accepted. */
+const MAX_FAN_IN = 1_000_000;
 
 export function taskSpecToWire(spec: TaskSpec): pb.TaskLease {
   const header = {
     jobId: spec.jobId,
     taskId: spec.taskId,
     attempt: spec.attempt,
-    attemptId: spec.attemptId,
     job: jobRefToWire(spec.job),
     params: paramsToWire(spec.params),
     numReducers: spec.numReducers,
@@ -127,24 +97,28 @@ export function taskSpecToWire(spec: TaskSpec): pb.TaskLease {
             header,
             partition: spec.partition,
             sources: spec.sources.map((s) => ({
-              ...s,
-              length: big(s.length, 'MapOutputSource.length'),
-              records: big(s.records, 'MapOutputSource.records'),
+              mapTaskId: s.mapTaskId,
+              mapAttemptId: s.mapAttemptId,
+              segment: segmentToWire(s.segment, 'MapOutputSource.segment'),
+              location: locationToWire(s.location),
             })),
             mergeFanIn: spec.mergeFanIn,
-            output: { kind: outputTargetToWire(spec.output) },
+            output: { kind: outputToWire(spec.output) },
           },
         };
   return create(TaskLeaseSchema, { task });
 }
 
-function outputTargetToWire(o: ReduceOutputTarget): MessageInitShape<typeof pb.ReduceOutputSchema>['kind'] {
+function locationToWire(l: MapOutputLocation): MessageInitShape<typeof pb.MapOutputSourceSchema>['location'] {
+  return l.kind === 'worker'
+    ? { case: 'worker', value: { workerId: l.workerId, shuffleUrl: l.shuffleUrl } }
+    : { case: 'local', value: { path: l.path } };
+}
+
+function outputToWire(o: ReduceOutputSpec): MessageInitShape<typeof pb.ReduceOutputSchema>['kind'] {
   return o.kind === 'file'
-    ? {
-        case: 'file',
-        value: { outputDir: o.outputDir, fileName: o.fileName, format: outputFormatToWire(o.format) },
-      }
-    : { case: 'records', value: { outputDir: o.outputDir, fileName: o.fileName } };
+    ? { case: 'file', value: { dir: o.dir, fileName: o.fileName, format: outputFormatToWire(o.format) } }
+    : { case: 'records', value: { fileName: o.fileName } };
 }
 
 /** @throws TsmrError `TSMR_BAD_MESSAGE` naming the first field that breaks its rule. */
@@ -153,9 +127,9 @@ export function taskSpecFromWire(lease: pb.TaskLease, field = 'TaskLease'): Task
   if (task.case === 'map') {
     const f = `${field}.map`;
     const m = task.value;
-    const common = headerFromWire(m.header, `${f}.header`, 'm');
+    const common = headerFromWire(m.header, `${f}.header`, 'map');
     const split = splitFromWire(m.split, `${f}.split`);
-    if (common.taskId !== `m-${String(split.index).padStart(5, '0')}`) {
+    if (common.taskId !== taskIdOf('map', split.index)) {
       throw badMessage(`${f}.split.index`, `is ${split.index}, not the index of ${common.taskId}`);
     }
     return {
@@ -164,49 +138,35 @@ export function taskSpecFromWire(lease: pb.TaskLease, field = 'TaskLease'): Task
       split,
       inputFormat: inputFormatFromWire(m.inputFormat, `${f}.input_format`),
       sortBufferBytes: num64(m.sortBufferBytes, `${f}.sort_buffer_bytes`, 1024),
-      mergeFanIn: int(m.mergeFanIn, `${f}.merge_fan_in`, 2, 1_000_000),
+      mergeFanIn: int(m.mergeFanIn, `${f}.merge_fan_in`, 2, MAX_FAN_IN),
     };
   }
   if (task.case === 'reduce') {
     const f = `${field}.reduce`;
     const r = task.value;
-    const common = headerFromWire(r.header, `${f}.header`, 'r');
+    const common = headerFromWire(r.header, `${f}.header`, 'reduce');
     const partition = int(r.partition, `${f}.partition`, 0, common.numReducers - 1);
-    if (common.taskId !== `r-${String(partition).padStart(5, '0')}`) {
+    if (common.taskId !== taskIdOf('reduce', partition)) {
       throw badMessage(`${f}.partition`, `is ${partition}, not the partition of ${common.taskId}`);
     }
     return {
       kind: 'reduce',
       ...common,
       partition,
-      sources: list(r.sources, `${f}.sources`, wireLimits.sources).map((s, i) =>
-        sourceFromWire(s, `${f}.sources[${i}]`),
-      ),
-      mergeFanIn: int(r.mergeFanIn, `${f}.merge_fan_in`, 2, 1_000_000),
-      output: outputTargetFromWire(required(r.output, `${f}.output`), `${f}.output`),
+      sources: sourcesFromWire(r.sources, `${f}.sources`),
+      mergeFanIn: int(r.mergeFanIn, `${f}.merge_fan_in`, 2, MAX_FAN_IN),
+      output: outputFromWire(required(r.output, `${f}.output`), `${f}.output`),
     };
   }
   throw noCase(field);
 }
 
-function headerFromWire(h: pb.TaskHeader | undefined, field: string, letter: 'm' | 'r'): TaskSpecCommon {
+function headerFromWire(h: pb.TaskHeader | undefined, field: string, kind: 'map' | 'reduce'): SpecCommon {
   const m = required(h, field);
-  const taskId = str(m.taskId, `${field}.task_id`, { max: 16, pattern: TASK_ID });
-  if (taskId[0] !== letter)
-    throw badMessage(
-      `${field}.task_id`,
-      `must be a ${letter === 'm' ? 'map' : 'reduce'} task id, got ${taskId}`,
-    );
-  const attempt = int(m.attempt, `${field}.attempt`, 0, 999_999_999);
-  const attemptId = str(m.attemptId, `${field}.attempt_id`, { max: 32, pattern: ATTEMPT_ID });
-  if (attemptId !== `${taskId}_${attempt}`) {
-    throw badMessage(`${field}.attempt_id`, `must be ${taskId}_${attempt}, got ${attemptId}`);
-  }
-  const common: TaskSpecCommon = {
-    jobId: nameFromWire(m.jobId, `${field}.job_id`),
-    taskId,
-    attempt,
-    attemptId,
+  const common: SpecCommon = {
+    jobId: jobIdStr(m.jobId, `${field}.job_id`),
+    taskId: taskIdStr(m.taskId, `${field}.task_id`, kind),
+    attempt: int(m.attempt, `${field}.attempt`, 0, 999_999_999),
     job: jobRefFromWire(m.job, `${field}.job`),
     params: paramsFromWire(m.params, `${field}.params`),
     numReducers: int(m.numReducers, `${field}.num_reducers`, 1, wireLimits.reducers),
@@ -215,44 +175,52 @@ function headerFromWire(h: pb.TaskHeader | undefined, field: string, letter: 'm'
   return common;
 }
 
-function sourceFromWire(s: pb.MapOutputSource, field: string): MapOutputSource {
-  const mapTaskId = str(s.mapTaskId, `${field}.map_task_id`, { max: 16, pattern: TASK_ID });
-  const mapAttemptId = str(s.mapAttemptId, `${field}.map_attempt_id`, { max: 32, pattern: ATTEMPT_ID });
-  if (mapTaskId[0] !== 'm' || !mapAttemptId.startsWith(`${mapTaskId}_`)) {
-    throw badMessage(
-      `${field}.map_attempt_id`,
-      `must be an attempt of map task ${mapTaskId}, got ${mapAttemptId}`,
-    );
-  }
-  return {
-    mapTaskId,
-    mapAttemptId,
-    workerId: nameFromWire(s.workerId, `${field}.worker_id`),
-    shuffleUrl: httpUrl(s.shuffleUrl, `${field}.shuffle_url`),
-    length: num64(s.length, `${field}.length`),
-    records: num64(s.records, `${field}.records`),
-    crc32: int(s.crc32, `${field}.crc32`, 0, 0xffffffff),
-  };
+/** Sources in strictly increasing map task order, each of a map attempt of its task. */
+function sourcesFromWire(sources: readonly pb.MapOutputSource[], field: string): MapOutputSource[] {
+  let previous = -1;
+  return list(sources, field, wireLimits.sources).map((s, i) => {
+    const f = `${field}[${i}]`;
+    const { mapTaskId, mapAttemptId } = mapAttemptOf(s, f);
+    const parsed = parseAttemptId(mapAttemptId)!;
+    if (parsed.index <= previous) {
+      throw badMessage(`${f}.map_task_id`, `is ${mapTaskId}, not after the map task of the source before`);
+    }
+    previous = parsed.index;
+    return {
+      mapTaskId,
+      mapAttemptId,
+      segment: segmentFromWire(s.segment, `${f}.segment`),
+      location: locationFromWire(s.location, f),
+    };
+  });
 }
 
-function outputTargetFromWire(o: pb.ReduceOutput, field: string): ReduceOutputTarget {
+function locationFromWire(l: pb.MapOutputSource['location'], field: string): MapOutputLocation {
+  if (l.case === 'worker') {
+    return {
+      kind: 'worker',
+      workerId: workerIdStr(l.value.workerId, `${field}.worker.worker_id`),
+      shuffleUrl: httpUrl(l.value.shuffleUrl, `${field}.worker.shuffle_url`),
+    };
+  }
+  if (l.case === 'local') return { kind: 'local', path: absPath(l.value.path, `${field}.local.path`) };
+  throw noCase(`${field}.location`);
+}
+
+function outputFromWire(o: pb.ReduceOutput, field: string): ReduceOutputSpec {
   const { kind } = o;
+  const fileName = (v: string, f: string) => str(v, f, { max: 255, pattern: FILE_NAME });
   if (kind.case === 'file') {
     const f = `${field}.file`;
     return {
       kind: 'file',
-      outputDir: absPath(kind.value.outputDir, `${f}.output_dir`),
-      fileName: str(kind.value.fileName, `${f}.file_name`, { max: 255, pattern: FILE_NAME }),
+      dir: absPath(kind.value.dir, `${f}.dir`),
+      fileName: fileName(kind.value.fileName, `${f}.file_name`),
       format: outputFormatFromWire(kind.value.format, `${f}.format`),
     };
   }
   if (kind.case === 'records') {
-    const f = `${field}.records`;
-    return {
-      kind: 'records',
-      outputDir: absPath(kind.value.outputDir, `${f}.output_dir`),
-      fileName: str(kind.value.fileName, `${f}.file_name`, { max: 255, pattern: FILE_NAME }),
-    };
+    return { kind: 'records', fileName: fileName(kind.value.fileName, `${field}.records.file_name`) };
   }
   throw noCase(field);
 }

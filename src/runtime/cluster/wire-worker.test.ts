@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { create } from '@bufbuild/protobuf';
-import { ErrorCode, isTsmrError } from '../../errors.ts';
 import {
   AcquireTasksRequestSchema,
   AcquireTasksResponseSchema,
@@ -30,18 +29,10 @@ import {
   sessionCommandFromWire,
   taskPollFromWire,
 } from './wire-worker.ts';
+import { refuses } from './wire-test-support.ts';
 
-function refuses(fn: () => unknown, field: string, problem?: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(
-      isTsmrError(e) && e.code === ErrorCode.BAD_MESSAGE,
-      `expected TSMR_BAD_MESSAGE, got ${String(e)}`,
-    );
-    assert.equal(e.details.field, field);
-    if (problem) assert.match(e.message, problem);
-    return true;
-  });
-}
+const JOB = 'job-20250101-120000-3fa9c1';
+const OLD_JOB = 'job-20241231-235959-000000';
 
 const registration = {
   workerId: 'node7-w1',
@@ -50,7 +41,7 @@ const registration = {
   slots: 8,
   hostName: 'node7',
   pid: 4242,
-  mapOutputs: [{ jobId: 'job-1', mapAttemptId: 'm-00003_0' }],
+  mapOutputs: [{ jobId: JOB, mapAttemptId: 'm-00003_0' }],
 };
 
 test('Register: a good request reads back; slots, URL, version and held outputs are checked', () => {
@@ -60,9 +51,12 @@ test('Register: a good request reads back; slots, URL, version and held outputs 
   refuses(() => registrationFromWire(bad({ slots: 5000 })), 'RegisterRequest.slots');
   refuses(() => registrationFromWire(bad({ shuffleUrl: '10.0.0.7:7070' })), 'RegisterRequest.shuffle_url');
   refuses(() => registrationFromWire(bad({ tsmrVersion: '' })), 'RegisterRequest.tsmr_version', /required/);
+  refuses(() => registrationFromWire(bad({ tsmrVersion: '0.1' })), 'RegisterRequest.tsmr_version');
+  refuses(() => registrationFromWire(bad({ tsmrVersion: 'v0.1.0' })), 'RegisterRequest.tsmr_version');
+  assert.equal(registrationFromWire(bad({ tsmrVersion: '0.2.0-rc.1' })).tsmrVersion, '0.2.0-rc.1');
   refuses(() => registrationFromWire(bad({ workerId: 'a/b' })), 'RegisterRequest.worker_id');
   refuses(
-    () => registrationFromWire(bad({ mapOutputs: [{ jobId: 'job-1', mapAttemptId: 'r-00003_0' }] })),
+    () => registrationFromWire(bad({ mapOutputs: [{ jobId: JOB, mapAttemptId: 'r-00003_0' }] })),
     'RegisterRequest.map_outputs[0].map_attempt_id',
     /map attempt/,
   );
@@ -91,12 +85,12 @@ test('every report names its worker and a real incarnation (>= 1, at most 2^53 -
   const hb = create(HeartbeatRequestSchema, {
     workerId: 'w1',
     incarnation: 3n,
-    running: [{ jobId: 'job-1', attemptId: 'm-00001_0', bytes: 100n, records: 4n }],
+    running: [{ jobId: JOB, attemptId: 'm-00001_0', bytes: 100n, records: 4n }],
     shuffleBytesServed: 10n,
   });
   assert.deepStrictEqual(heartbeatFromWire(hb), {
     worker: { workerId: 'w1', incarnation: 3 },
-    running: [{ jobId: 'job-1', attemptId: 'm-00001_0', bytes: 100, records: 4 }],
+    running: [{ jobId: JOB, attemptId: 'm-00001_0', bytes: 100, records: 4 }],
     mapOutputs: [],
     shuffleBytesServed: 10,
   });
@@ -137,7 +131,7 @@ test('ReportOutcome: the result must be of the attempt id kind; fetch failures n
     ok: true,
     result: { counters: {}, mapOutput: { partitions, records: 1, bytes: 1 } },
   });
-  const base = { workerId: 'w1', incarnation: 2n, jobId: 'job-1', outcome: mapSuccess };
+  const base = { workerId: 'w1', incarnation: 2n, jobId: JOB, outcome: mapSuccess };
   const report = outcomeReportFromWire(
     create(ReportOutcomeRequestSchema, { ...base, attemptId: 'm-00000_1' }),
     1,
@@ -156,7 +150,7 @@ test('ReportOutcome: the result must be of the attempt id kind; fetch failures n
   const ff = {
     workerId: 'w1',
     incarnation: 2n,
-    jobId: 'job-1',
+    jobId: JOB,
     reduceAttemptId: 'r-00001_0',
     mapTaskId: 'm-00004',
   };
@@ -184,21 +178,20 @@ test('ReportOutcome: the result must be of the attempt id kind; fetch failures n
 test('worker-side answers: kills, leases, session commands, bundles checked against their hash', () => {
   const answer = heartbeatAnswerFromWire(
     create(HeartbeatResponseSchema, {
-      kill: [{ jobId: 'job-1', attemptId: 'r-00000_0', reason: 'twin won' }],
-      discardJobs: ['job-0'],
+      kill: [{ jobId: JOB, attemptId: 'r-00000_0', reason: 'twin won' }],
+      discardJobs: [OLD_JOB],
     }),
   );
   assert.deepStrictEqual(answer, {
     reregister: false,
-    kill: [{ jobId: 'job-1', attemptId: 'r-00000_0', reason: 'twin won' }],
-    discardJobs: ['job-0'],
+    kill: [{ jobId: JOB, attemptId: 'r-00000_0', reason: 'twin won' }],
+    discardJobs: [OLD_JOB],
   });
   const lease = taskSpecToWire({
     kind: 'map',
-    jobId: 'job-1',
+    jobId: JOB,
     taskId: 'm-00000',
     attempt: 0,
-    attemptId: 'm-00000_0',
     job: { kind: 'streaming', mapper: 'cat' },
     params: {},
     numReducers: 1,
@@ -208,7 +201,7 @@ test('worker-side answers: kills, leases, session commands, bundles checked agai
     mergeFanIn: 8,
   });
   const leases = leasesFromWire(create(AcquireTasksResponseSchema, { leases: [lease] }));
-  assert.equal(leases.leases[0].attemptId, 'm-00000_0');
+  assert.equal(leases.leases[0].taskId, 'm-00000');
   refuses(
     () => leasesFromWire(create(AcquireTasksResponseSchema, { leases: [create(TaskLeaseSchema, {})] })),
     'AcquireTasksResponse.leases[0]',

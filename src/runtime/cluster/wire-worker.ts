@@ -11,24 +11,27 @@
  * the coordinator's; here every report yields its {@link WorkerRef}.
  */
 import { parseAttemptId } from '../../engine/scheduler-types.ts';
+import type { TaskKind } from '../../engine/scheduler-types.ts';
 import type { SerializedError } from '../../errors.ts';
+import type { AttemptOutcome } from '../../task/messages.ts';
 import type * as pb from './gen/tsmr/cluster/v1/worker_service_pb.js';
+import { VERSION_PATTERN } from './tsmr-version.ts';
 import {
-  ATTEMPT_ID,
-  SHA256,
-  TASK_ID,
-  badMessage,
+  attemptIdStr,
   httpUrl,
   int,
+  jobIdStr,
   list,
+  mapAttemptOf,
   noCase,
   num64,
+  sha256Str,
   str,
   wireLimits,
+  workerIdStr,
 } from './wire-check.ts';
-import { bundleBytesFromWire, errorFromWire, nameFromWire } from './wire-common.ts';
+import { bundleBytesFromWire, errorFromWire } from './wire-common.ts';
 import { outcomeFromWire } from './wire-result.ts';
-import type { AttemptOutcome } from './wire-result.ts';
 import { taskSpecFromWire } from './wire-task.ts';
 import type { TaskSpec } from './wire-task.ts';
 
@@ -70,22 +73,15 @@ const MAX_HELD = 1_000_000;
 
 function workerRef(workerId: string, incarnation: bigint, field: string): WorkerRef {
   return {
-    workerId: nameFromWire(workerId, `${field}.worker_id`),
+    workerId: workerIdStr(workerId, `${field}.worker_id`),
     incarnation: num64(incarnation, `${field}.incarnation`, 1),
   };
 }
 
-function attemptId(v: string, field: string, kind?: 'map' | 'reduce'): string {
-  const id = str(v, field, { max: 32, pattern: ATTEMPT_ID });
-  if (kind !== undefined && parseAttemptId(id)?.kind !== kind)
-    throw badMessage(field, `must be a ${kind} attempt, got ${id}`);
-  return id;
-}
-
 function heldFromWire(list_: readonly pb.MapOutputHeld[], field: string): MapOutputHeld[] {
   return list(list_, field, MAX_HELD).map((m, i) => ({
-    jobId: nameFromWire(m.jobId, `${field}[${i}].job_id`),
-    mapAttemptId: attemptId(m.mapAttemptId, `${field}[${i}].map_attempt_id`, 'map'),
+    jobId: jobIdStr(m.jobId, `${field}[${i}].job_id`),
+    mapAttemptId: attemptIdStr(m.mapAttemptId, `${field}[${i}].map_attempt_id`, 'map'),
   }));
 }
 
@@ -93,8 +89,8 @@ function heldFromWire(list_: readonly pb.MapOutputHeld[], field: string): MapOut
 
 export function registrationFromWire(m: pb.RegisterRequest, field = 'RegisterRequest'): WorkerRegistration {
   return {
-    workerId: nameFromWire(m.workerId, `${field}.worker_id`),
-    tsmrVersion: str(m.tsmrVersion, `${field}.tsmr_version`, { max: 64, pattern: /^[0-9A-Za-z.+-]+$/ }),
+    workerId: workerIdStr(m.workerId, `${field}.worker_id`),
+    tsmrVersion: str(m.tsmrVersion, `${field}.tsmr_version`, { max: 64, pattern: VERSION_PATTERN }),
     shuffleUrl: httpUrl(m.shuffleUrl, `${field}.shuffle_url`),
     slots: int(m.slots, `${field}.slots`, 1, MAX_SLOTS),
     hostName: str(m.hostName, `${field}.host_name`, { max: 255, empty: true }),
@@ -117,8 +113,8 @@ export function heartbeatFromWire(m: pb.HeartbeatRequest, field = 'HeartbeatRequ
     running: list(m.running, `${field}.running`, MAX_SLOTS).map((r, i) => {
       const f = `${field}.running[${i}]`;
       return {
-        jobId: nameFromWire(r.jobId, `${f}.job_id`),
-        attemptId: attemptId(r.attemptId, `${f}.attempt_id`),
+        jobId: jobIdStr(r.jobId, `${f}.job_id`),
+        attemptId: attemptIdStr(r.attemptId, `${f}.attempt_id`),
         bytes: num64(r.bytes, `${f}.bytes`),
         records: num64(r.records, `${f}.records`),
       };
@@ -157,11 +153,11 @@ export function outcomeReportFromWire(
   numReducers?: number,
   field = 'ReportOutcomeRequest',
 ): OutcomeReport {
-  const id = attemptId(m.attemptId, `${field}.attempt_id`);
-  const kind = parseAttemptId(id)!.kind;
+  const id = attemptIdStr(m.attemptId, `${field}.attempt_id`);
+  const kind: TaskKind = parseAttemptId(id)!.kind;
   return {
     worker: workerRef(m.workerId, m.incarnation, field),
-    jobId: nameFromWire(m.jobId, `${field}.job_id`),
+    jobId: jobIdStr(m.jobId, `${field}.job_id`),
     attemptId: id,
     outcome: outcomeFromWire(m.outcome, `${field}.outcome`, { kind, numReducers }),
   };
@@ -180,24 +176,18 @@ export function fetchFailureFromWire(
   m: pb.ReportFetchFailureRequest,
   field = 'ReportFetchFailureRequest',
 ): FetchFailureReport {
-  const mapTaskId = str(m.mapTaskId, `${field}.map_task_id`, { max: 16, pattern: TASK_ID });
-  const mapAttemptId = attemptId(m.mapAttemptId, `${field}.map_attempt_id`, 'map');
-  if (!mapAttemptId.startsWith(`${mapTaskId}_`)) {
-    throw badMessage(`${field}.map_attempt_id`, `must be an attempt of ${mapTaskId}, got ${mapAttemptId}`);
-  }
   const report: FetchFailureReport = {
     worker: workerRef(m.workerId, m.incarnation, field),
-    jobId: nameFromWire(m.jobId, `${field}.job_id`),
-    reduceAttemptId: attemptId(m.reduceAttemptId, `${field}.reduce_attempt_id`, 'reduce'),
-    mapTaskId,
-    mapAttemptId,
+    jobId: jobIdStr(m.jobId, `${field}.job_id`),
+    reduceAttemptId: attemptIdStr(m.reduceAttemptId, `${field}.reduce_attempt_id`, 'reduce'),
+    ...mapAttemptOf(m, field),
   };
   if (m.error !== undefined) report.error = errorFromWire(m.error, `${field}.error`);
   return report;
 }
 
 export function bundleHashFromWire(m: pb.GetBundleRequest, field = 'GetBundleRequest'): string {
-  return str(m.sha256, `${field}.sha256`, { max: 64, pattern: SHA256 });
+  return sha256Str(m.sha256, `${field}.sha256`);
 }
 
 export function sessionRequestFromWire(m: pb.SessionRequest, field = 'SessionRequest'): WorkerRef {
@@ -232,8 +222,8 @@ export interface AttemptKill extends AttemptRef {
 
 function killFromWire(k: pb.AttemptKill, field: string): AttemptKill {
   return {
-    jobId: nameFromWire(k.jobId, `${field}.job_id`),
-    attemptId: attemptId(k.attemptId, `${field}.attempt_id`),
+    jobId: jobIdStr(k.jobId, `${field}.job_id`),
+    attemptId: attemptIdStr(k.attemptId, `${field}.attempt_id`),
     reason: str(k.reason, `${field}.reason`, { max: wireLimits.short, empty: true }),
   };
 }
@@ -252,7 +242,7 @@ export function heartbeatAnswerFromWire(
     reregister: m.reregister,
     kill: list(m.kill, `${field}.kill`, MAX_SLOTS * 4).map((k, i) => killFromWire(k, `${field}.kill[${i}]`)),
     discardJobs: list(m.discardJobs, `${field}.discard_jobs`, 10_000).map((j, i) =>
-      nameFromWire(j, `${field}.discard_jobs[${i}]`),
+      jobIdStr(j, `${field}.discard_jobs[${i}]`),
     ),
   };
 }
@@ -288,7 +278,7 @@ export function sessionCommandFromWire(m: pb.SessionResponse, field = 'SessionRe
     case 'drain':
       return { type: 'drain', reason: reason(command.value.reason, `${field}.drain.reason`) };
     case 'discardJob':
-      return { type: 'discardJob', jobId: nameFromWire(command.value.jobId, `${field}.discard_job.job_id`) };
+      return { type: 'discardJob', jobId: jobIdStr(command.value.jobId, `${field}.discard_job.job_id`) };
     case 'reregister':
       return { type: 'reregister', reason: reason(command.value.reason, `${field}.reregister.reason`) };
     default:

@@ -1,49 +1,33 @@
-import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import fc from 'fast-check';
-import type { SerializedError } from '../../errors.ts';
 import { attemptIdOf, taskIdOf } from '../../engine/scheduler-types.ts';
 import type { SegmentInfo } from '../../shuffle/run-writer.ts';
+import type { AttemptOutcome } from '../../task/messages.ts';
 import { AttemptOutcomeSchema, TaskLeaseSchema } from './gen/tsmr/cluster/v1/task_pb.js';
-import { taskSpecFromWire, taskSpecToWire } from './wire-task.ts';
-import type { MapTaskSpec, ReduceTaskSpec, TaskSpec } from './wire-task.ts';
 import { outcomeFromWire, outcomeToWire } from './wire-result.ts';
-import type { AttemptOutcome } from './wire-result.ts';
+import { taskSpecFromWire, taskSpecToWire } from './wire-task.ts';
+import type { MapTaskSpec, ReduceTaskSpec } from './wire-task.ts';
+import {
+  absPath,
+  assertRoundTrips,
+  jobId,
+  jobRef,
+  name,
+  params,
+  serializedError,
+  text,
+} from './wire-test-support.ts';
 
-const name = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,30}$/);
-const text = fc.string({ unit: 'grapheme', maxLength: 40 });
-const absPath = fc.array(name, { minLength: 1, maxLength: 4 }).map((p) => `/${p.join('/')}`);
 const size = fc.nat({ max: 2 ** 40 });
 const crc = fc.nat({ max: 0xffffffff });
-const command = text.filter((s) => s.length > 0);
-const sha = fc.stringMatching(/^[0-9a-f]{64}$/);
-
-const params = fc.dictionary(
-  fc.string({ minLength: 1, maxLength: 12 }),
-  fc.oneof(text, fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constant(null)),
-  { maxKeys: 5 },
-);
-
-const jobRef = fc.oneof(
-  fc.record({ kind: fc.constant('module' as const), bundleSha256: sha, exportName: name }),
-  fc.record(
-    {
-      kind: fc.constant('streaming' as const),
-      mapper: command,
-      combiner: command,
-      reducer: command,
-    },
-    { requiredKeys: ['kind', 'mapper'] },
-  ),
-);
+/** `stat`'s `mtimeMs`: epoch ms with a fraction. */
+const mtimeMs = fc.double({ min: 0, max: 4e12, noNaN: true });
 
 function common(kind: 'map' | 'reduce', index: number, numReducers: number) {
-  const taskId = taskIdOf(kind, index);
   return fc
     .record(
       {
-        jobId: name,
+        jobId,
         attempt: fc.nat({ max: 20 }),
         job: jobRef,
         params,
@@ -51,7 +35,7 @@ function common(kind: 'map' | 'reduce', index: number, numReducers: number) {
       },
       { requiredKeys: ['jobId', 'attempt', 'job', 'params'] },
     )
-    .map((c) => ({ ...c, taskId, attemptId: attemptIdOf(taskId, c.attempt), numReducers }));
+    .map((c) => ({ ...c, taskId: taskIdOf(kind, index), numReducers }));
 }
 
 const mapSpec: fc.Arbitrary<MapTaskSpec> = fc
@@ -60,9 +44,10 @@ const mapSpec: fc.Arbitrary<MapTaskSpec> = fc
     fc
       .record({
         common: common('map', index, numReducers),
-        parts: fc.array(fc.record({ path: absPath, start: size, len: size, compressed: fc.boolean() }), {
-          maxLength: 5,
-        }),
+        parts: fc.array(
+          fc.record({ path: absPath, start: size, len: size, tail: size, compressed: fc.boolean(), mtimeMs }),
+          { maxLength: 5 },
+        ),
         inputFormat: fc.constantFrom(
           { type: 'text' as const, encoding: 'utf8' as const },
           { type: 'text' as const, encoding: 'latin1' as const },
@@ -79,11 +64,22 @@ const mapSpec: fc.Arbitrary<MapTaskSpec> = fc
           start: p.start,
           end: p.start + p.len,
           compressed: p.compressed,
+          size: p.start + p.len + p.tail,
+          mtimeMs: p.mtimeMs,
         }));
         const length = parts.reduce((n, p) => n + p.len, 0);
         return { kind: 'map' as const, ...c, split: { index, parts: splitParts, length }, ...rest };
       }),
   );
+
+const location = fc.oneof(
+  fc.record({
+    kind: fc.constant('worker' as const),
+    workerId: name,
+    shuffleUrl: fc.integer({ min: 1, max: 65535 }).map((port) => `http://127.0.0.1:${port}`),
+  }),
+  fc.record({ kind: fc.constant('local' as const), path: absPath }),
+);
 
 const reduceSpec: fc.Arbitrary<ReduceTaskSpec> = fc
   .record({ numReducers: fc.integer({ min: 1, max: 1000 }) })
@@ -94,22 +90,20 @@ const reduceSpec: fc.Arbitrary<ReduceTaskSpec> = fc
     fc
       .record({
         common: common('reduce', partition, numReducers),
-        sources: fc.array(
+        sources: fc.uniqueArray(
           fc.record({
+            mapIndex: fc.nat({ max: 200_000 }),
             attempt: fc.nat({ max: 5 }),
-            workerId: name,
-            port: fc.integer({ min: 1, max: 65535 }),
-            length: size,
-            records: size,
-            crc32: crc,
+            segment: fc.record({ offset: size, length: size, records: size, crc32: crc }),
+            location,
           }),
-          { maxLength: 6 },
+          { maxLength: 6, selector: (s) => s.mapIndex },
         ),
         mergeFanIn: fc.integer({ min: 2, max: 1000 }),
         output: fc.oneof(
           fc.record({
             kind: fc.constant('file' as const),
-            outputDir: absPath,
+            dir: absPath,
             fileName: fc.constant(`part-r-${String(partition).padStart(5, '0')}`),
             format: fc.constantFrom(
               { type: 'text' as const, encoding: 'utf8' as const },
@@ -118,46 +112,23 @@ const reduceSpec: fc.Arbitrary<ReduceTaskSpec> = fc
               { type: 'raw' as const },
             ),
           }),
-          fc.record({ kind: fc.constant('records' as const), outputDir: absPath, fileName: name }),
+          fc.record({ kind: fc.constant('records' as const), fileName: name }),
         ),
       })
       .map(({ common: c, sources, ...rest }) => ({
         kind: 'reduce' as const,
         ...c,
         partition,
-        sources: sources.map((s, i) => ({
-          mapTaskId: taskIdOf('map', i),
-          mapAttemptId: attemptIdOf(taskIdOf('map', i), s.attempt),
-          workerId: s.workerId,
-          shuffleUrl: `http://127.0.0.1:${s.port}`,
-          length: s.length,
-          records: s.records,
-          crc32: s.crc32,
-        })),
+        sources: sources
+          .sort((x, y) => x.mapIndex - y.mapIndex)
+          .map(({ mapIndex, attempt, segment, location: l }) => ({
+            mapTaskId: taskIdOf('map', mapIndex),
+            mapAttemptId: attemptIdOf(taskIdOf('map', mapIndex), attempt),
+            segment,
+            location: l,
+          })),
         ...rest,
       })),
-  );
-
-const errorNode = fc.record(
-  {
-    name: name,
-    code: fc.stringMatching(/^TSMR_[A-Z_]{1,20}$/),
-    message: text,
-    stack: text,
-    details: fc.dictionary(fc.string({ maxLength: 10 }), fc.oneof(text, fc.integer(), fc.boolean()), {
-      maxKeys: 3,
-    }),
-  },
-  { requiredKeys: ['name', 'message'] },
-);
-/** A cause chain of 1–9 errors (the first and up to 8 causes). */
-const serializedError: fc.Arbitrary<SerializedError> = fc
-  .array(errorNode, { minLength: 1, maxLength: 9 })
-  .map((nodes) =>
-    nodes.reduceRight<SerializedError | undefined>(
-      (cause, n) => (cause ? { ...n, cause } : { ...n }),
-      undefined,
-    )!,
   );
 
 const segments = fc.array(fc.record({ gap: fc.nat({ max: 100 }), length: size, records: size, crc32: crc }), {
@@ -198,19 +169,19 @@ const reduceOutcome: fc.Arbitrary<AttemptOutcome> = fc
   .record(
     {
       counters,
-      fileNames: fc.array(name, { maxLength: 3 }),
+      files: fc.array(absPath, { maxLength: 3 }),
       records: size,
       bytes: size,
       segment: fc.record({ offset: size, length: size, records: size, crc32: crc }),
       checksumsVerified: fc.nat({ max: 200_000 }),
     },
-    { requiredKeys: ['counters', 'fileNames', 'records', 'bytes', 'checksumsVerified'] },
+    { requiredKeys: ['counters', 'files', 'records', 'bytes', 'checksumsVerified'] },
   )
-  .map(({ counters: c, fileNames, records, bytes, segment, checksumsVerified }) => ({
+  .map(({ counters: c, files, records, bytes, segment, checksumsVerified }) => ({
     ok: true as const,
     result: {
       counters: c,
-      output: { fileNames, records, bytes, ...(segment ? { segment } : {}) },
+      output: { files, records, bytes, ...(segment ? { segment } : {}) },
       checksumsVerified,
     },
   }));
@@ -221,40 +192,20 @@ const failure: fc.Arbitrary<AttemptOutcome> = fc.record({
   retriable: fc.boolean(),
 });
 
-/** fast-check may build objects without a prototype; the wire gives plain ones. */
-const plain = <T>(v: T): T => structuredClone(v);
-
-function throughBytes(spec: TaskSpec): TaskSpec {
-  const bytes = toBinary(TaskLeaseSchema, taskSpecToWire(spec));
-  return taskSpecFromWire(fromBinary(TaskLeaseSchema, bytes));
-}
-
-test('task specs survive the wire (map and reduce, through protobuf bytes)', () => {
-  fc.assert(
-    fc.property(fc.oneof(mapSpec, reduceSpec), (spec) =>
-      assert.deepStrictEqual(throughBytes(spec), plain(spec)),
-    ),
-    { numRuns: 300 },
+test('task specs survive the wire (map and reduce, every job ref and source location, through protobuf bytes)', () => {
+  assertRoundTrips(
+    fc.oneof(mapSpec, reduceSpec),
+    TaskLeaseSchema,
+    taskSpecToWire,
+    (m) => taskSpecFromWire(m),
+    300,
   );
 });
 
-test('attempt outcomes survive the wire (map and reduce successes, failures with cause chains)', () => {
-  const roundTrip = (o: AttemptOutcome, kind: 'map' | 'reduce') => {
-    const bytes = toBinary(AttemptOutcomeSchema, outcomeToWire(o));
-    return outcomeFromWire(fromBinary(AttemptOutcomeSchema, bytes), 'outcome', { kind });
-  };
-  fc.assert(
-    fc.property(mapOutcome, (o) => assert.deepStrictEqual(roundTrip(o, 'map'), plain(o))),
-    { numRuns: 200 },
-  );
-  fc.assert(
-    fc.property(reduceOutcome, (o) => assert.deepStrictEqual(roundTrip(o, 'reduce'), plain(o))),
-    { numRuns: 200 },
-  );
-  fc.assert(
-    fc.property(failure, fc.constantFrom('map' as const, 'reduce' as const), (o, kind) =>
-      assert.deepStrictEqual(roundTrip(o, kind), plain(o)),
-    ),
-    { numRuns: 200 },
-  );
+test('attempt outcomes survive the wire (map and reduce successes, failures with retriable cause chains)', () => {
+  for (const kind of ['map', 'reduce'] as const) {
+    const back = (m: Parameters<typeof outcomeFromWire>[0]) => outcomeFromWire(m, 'outcome', { kind });
+    assertRoundTrips(kind === 'map' ? mapOutcome : reduceOutcome, AttemptOutcomeSchema, outcomeToWire, back);
+    assertRoundTrips(failure, AttemptOutcomeSchema, outcomeToWire, back);
+  }
 });

@@ -1,25 +1,33 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { ErrorCode, isTsmrError, serializeError } from '../../errors.ts';
+import { ErrorCode, TsmrError, deserializeError, isTsmrError, serializeError } from '../../errors.ts';
 import type { SerializedError } from '../../errors.ts';
 import { TextEncoding } from './gen/tsmr/cluster/v1/common_pb.js';
 import { AttemptOutcomeSchema, TaskLeaseSchema } from './gen/tsmr/cluster/v1/task_pb.js';
-import type { AttemptOutcome as AttemptOutcomePb, TaskLease } from './gen/tsmr/cluster/v1/task_pb.js';
-import { outcomeFromWire, outcomeToWire, wireResultOf } from './wire-result.ts';
+import type { TaskLease, TaskResult as TaskResultPb } from './gen/tsmr/cluster/v1/task_pb.js';
+import { outcomeFromWire, outcomeToWire } from './wire-result.ts';
 import { taskSpecFromWire, taskSpecToWire } from './wire-task.ts';
 import type { MapTaskSpec, ReduceTaskSpec } from './wire-task.ts';
+import { refuses } from './wire-test-support.ts';
+
+const JOB = 'job-20250101-120000-3fa9c1';
 
 const mapSpec: MapTaskSpec = {
   kind: 'map',
-  jobId: 'job-20250101-120000-3fa9c1',
+  jobId: JOB,
   taskId: 'm-00003',
   attempt: 1,
-  attemptId: 'm-00003_1',
   job: { kind: 'module', bundleSha256: 'ab'.repeat(32), exportName: 'default' },
   params: { lang: 'en', n: 3 },
   numReducers: 2,
-  split: { index: 3, parts: [{ path: '/data/in.txt', start: 0, end: 100, compressed: false }], length: 100 },
+  split: {
+    index: 3,
+    parts: [
+      { path: '/data/in.txt', start: 0, end: 100, compressed: false, size: 250, mtimeMs: 1735732800123.25 },
+    ],
+    length: 100,
+  },
   inputFormat: { type: 'text', encoding: 'utf8' },
   sortBufferBytes: 64 << 20,
   mergeFanIn: 64,
@@ -27,11 +35,10 @@ const mapSpec: MapTaskSpec = {
 
 const reduceSpec: ReduceTaskSpec = {
   kind: 'reduce',
-  jobId: 'job-1',
+  jobId: JOB,
   taskId: 'r-00001',
   attempt: 0,
-  attemptId: 'r-00001_0',
-  job: { kind: 'streaming', mapper: 'tr -s " " "\\n"' },
+  job: { kind: 'defined', bundleSha256: 'cd'.repeat(32), index: 1, fingerprint: 'ef'.repeat(32) },
   params: {},
   numReducers: 2,
   partition: 1,
@@ -39,29 +46,24 @@ const reduceSpec: ReduceTaskSpec = {
     {
       mapTaskId: 'm-00000',
       mapAttemptId: 'm-00000_0',
-      workerId: 'node7-w1',
-      shuffleUrl: 'http://127.0.0.1:7070',
-      length: 10,
-      records: 2,
-      crc32: 12345,
+      segment: { offset: 40, length: 10, records: 2, crc32: 12345 },
+      location: { kind: 'worker', workerId: 'node7-w1', shuffleUrl: 'http://127.0.0.1:7070' },
+    },
+    {
+      mapTaskId: 'm-00002',
+      mapAttemptId: 'm-00002_3',
+      segment: { offset: 0, length: 7, records: 1, crc32: 99 },
+      location: { kind: 'local', path: '/shared/maps/m-00002_3.data' },
     },
   ],
   mergeFanIn: 64,
-  output: { kind: 'file', outputDir: '/out', fileName: 'part-r-00001', format: { type: 'jsonl' } },
+  output: {
+    kind: 'file',
+    dir: '/out/_temporary/attempts/r-00001_0',
+    fileName: 'part-r-00001',
+    format: { type: 'jsonl' },
+  },
 };
-
-/** Asserts `fn` throws TSMR_BAD_MESSAGE naming `field`. */
-function refuses(fn: () => unknown, field: string, problem?: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(
-      isTsmrError(e) && e.code === ErrorCode.BAD_MESSAGE,
-      `expected TSMR_BAD_MESSAGE, got ${String(e)}`,
-    );
-    assert.equal(e.details.field, field);
-    if (problem) assert.match(e.message, problem);
-    return true;
-  });
-}
 
 function mapLease(mutate: (m: Extract<TaskLease['task'], { case: 'map' }>['value']) => void): TaskLease {
   const lease = taskSpecToWire(mapSpec);
@@ -79,12 +81,13 @@ test('a task lease that breaks a rule is refused with TSMR_BAD_MESSAGE naming th
   const h = 'TaskLease.map.header';
   refuses(() => taskSpecFromWire(create(TaskLeaseSchema, {})), 'TaskLease', /none of its cases/);
   refuses(
-    () => taskSpecFromWire(mapLease((m) => (m.header!.attemptId = 'm-00003_2'))),
-    `${h}.attempt_id`,
-    /must be m-00003_1/,
+    () => taskSpecFromWire(mapLease((m) => (m.header!.taskId = 'r-00003'))),
+    `${h}.task_id`,
+    /map task/,
   );
-  refuses(() => taskSpecFromWire(mapLease((m) => (m.header!.taskId = 'r-00003'))), `${h}.task_id`);
+  refuses(() => taskSpecFromWire(mapLease((m) => (m.header!.taskId = 'm-3'))), `${h}.task_id`);
   refuses(() => taskSpecFromWire(mapLease((m) => (m.header!.jobId = '../etc'))), `${h}.job_id`);
+  refuses(() => taskSpecFromWire(mapLease((m) => (m.header!.jobId = 'job-1'))), `${h}.job_id`, /job id/);
   refuses(() => taskSpecFromWire(mapLease((m) => (m.header!.jobId = ''))), `${h}.job_id`, /required/);
   refuses(() => taskSpecFromWire(mapLease((m) => (m.header!.numReducers = 0))), `${h}.num_reducers`);
   refuses(() => taskSpecFromWire(mapLease((m) => (m.header!.crashAt = 1.5))), `${h}.crash_at`);
@@ -107,6 +110,24 @@ test('a task lease that breaks a rule is refused with TSMR_BAD_MESSAGE naming th
   refuses(
     () => taskSpecFromWire(mapLease((m) => ((m.split!.parts[0].end = 0n), (m.split!.parts[0].start = 5n)))),
     'TaskLease.map.split.parts[0].end',
+  );
+  refuses(
+    () => taskSpecFromWire(mapLease((m) => (m.split!.parts[0].size = 99n))),
+    'TaskLease.map.split.parts[0].end',
+    /past the file's size 99/,
+  );
+  refuses(
+    () => taskSpecFromWire(mapLease((m) => (m.split!.parts[0].mtimeMs = Infinity))),
+    'TaskLease.map.split.parts[0].mtime_ms',
+  );
+  refuses(
+    () =>
+      taskSpecFromWire(
+        mapLease((m) => {
+          if (m.header!.job!.kind.case === 'module') m.header!.job!.kind.value.bundleSha256 = 'AB'.repeat(32);
+        }),
+      ),
+    `${h}.job.module.bundle_sha256`,
   );
   refuses(() => taskSpecFromWire(mapLease((m) => (m.split!.index = 4))), 'TaskLease.map.split.index');
   refuses(
@@ -165,8 +186,32 @@ test('a reduce lease: partition, sources and output are checked', () => {
   r.sources[0].mapAttemptId = 'm-00001_0';
   refuses(() => taskSpecFromWire(l), `${f}.sources[0].map_attempt_id`, /attempt of map task m-00000/);
   ({ l, r } = lease());
-  r.sources[0].shuffleUrl = 'file:///etc/passwd';
-  refuses(() => taskSpecFromWire(l), `${f}.sources[0].shuffle_url`);
+  r.sources[0].mapAttemptId = 'm-00000_01';
+  refuses(() => taskSpecFromWire(l), `${f}.sources[0].map_attempt_id`, /attempt id/);
+  ({ l, r } = lease());
+  r.sources.reverse();
+  refuses(() => taskSpecFromWire(l), `${f}.sources[1].map_task_id`, /not after/);
+  ({ l, r } = lease());
+  r.sources[1] = r.sources[0];
+  refuses(() => taskSpecFromWire(l), `${f}.sources[1].map_task_id`, /not after/);
+  ({ l, r } = lease());
+  if (r.sources[0].location.case === 'worker') r.sources[0].location.value.shuffleUrl = 'file:///etc/passwd';
+  refuses(() => taskSpecFromWire(l), `${f}.sources[0].worker.shuffle_url`);
+  ({ l, r } = lease());
+  if (r.sources[1].location.case === 'local') r.sources[1].location.value.path = 'maps/m.data';
+  refuses(() => taskSpecFromWire(l), `${f}.sources[1].local.path`, /absolute/);
+  ({ l, r } = lease());
+  r.sources[0].location = { case: undefined };
+  refuses(() => taskSpecFromWire(l), `${f}.sources[0].location`, /none of its cases/);
+  ({ l, r } = lease());
+  r.sources[0].segment = undefined;
+  refuses(() => taskSpecFromWire(l), `${f}.sources[0].segment`, /required/);
+  ({ l, r } = lease());
+  if (r.header!.job!.kind.case === 'defined') r.header!.job!.kind.value.fingerprint = 'x';
+  refuses(() => taskSpecFromWire(l), `${f}.header.job.defined.fingerprint`);
+  ({ l, r } = lease());
+  if (r.output?.kind.case === 'file') r.output.kind.value.dir = 'out';
+  refuses(() => taskSpecFromWire(l), `${f}.output.file.dir`, /absolute/);
   ({ l, r } = lease());
   r.output = undefined;
   refuses(() => taskSpecFromWire(l), `${f}.output`, /required/);
@@ -207,49 +252,29 @@ test('attempt outcomes: a result of the wrong kind, a bad index or counter, a de
     /none of its cases/,
   );
 
-  const mutated = (fn: (m: AttemptOutcomePb) => void) => {
+  /** Refuses `ok` with its result changed by `change`. */
+  const refusesChanged = (change: (r: TaskResultPb) => void, field: string, problem?: RegExp) => {
     const m = fromBinary(AttemptOutcomeSchema, toBinary(AttemptOutcomeSchema, ok));
-    fn(m);
-    return m;
+    change(m.outcome.case === 'success' ? m.outcome.value.result! : assert.fail());
+    refuses(() => outcomeFromWire(m, 'outcome', { kind: 'map' }), field, problem);
   };
-  const result = (m: AttemptOutcomePb) =>
-    m.outcome.case === 'success' ? m.outcome.value.result! : assert.fail();
-  refuses(
-    () =>
-      outcomeFromWire(
-        mutated((m) => (result(m).mapOutput!.partitions[1].offset = 9n)),
-        'outcome',
-        { kind: 'map' },
-      ),
+  refusesChanged(
+    (r) => (r.mapOutput!.partitions[1].offset = 9n),
     `${f}.map_output.partitions[1].offset`,
     /overlaps/,
   );
+  refusesChanged((r) => (r.mapOutput!.records = 4n), `${f}.map_output.records`);
+  refusesChanged((r) => (r.mapOutput!.bytes = 14n), `${f}.map_output.bytes`);
+  refusesChanged((r) => (r.counters['tsmr/X'] = -(2n ** 60n)), `${f}.counters["tsmr/X"]`);
+
+  const reduceOk = outcomeToWire({
+    ok: true,
+    result: { counters: {}, output: { files: ['part-r-00000'], records: 1, bytes: 2 }, checksumsVerified: 1 },
+  });
   refuses(
-    () =>
-      outcomeFromWire(
-        mutated((m) => (result(m).mapOutput!.records = 4n)),
-        'outcome',
-        { kind: 'map' },
-      ),
-    `${f}.map_output.records`,
-  );
-  refuses(
-    () =>
-      outcomeFromWire(
-        mutated((m) => (result(m).mapOutput!.bytes = 14n)),
-        'outcome',
-        { kind: 'map' },
-      ),
-    `${f}.map_output.bytes`,
-  );
-  refuses(
-    () =>
-      outcomeFromWire(
-        mutated((m) => (result(m).counters['tsmr/X'] = -(2n ** 60n))),
-        'outcome',
-        { kind: 'map' },
-      ),
-    `${f}.counters["tsmr/X"]`,
+    () => outcomeFromWire(reduceOk, 'outcome', { kind: 'reduce' }),
+    `${f}.reduce_output.files[0]`,
+    /absolute/,
   );
 
   let deep: SerializedError = { name: 'Error', message: 'root' };
@@ -269,43 +294,30 @@ test('attempt outcomes: a result of the wrong kind, a bad index or counter, a de
   );
 });
 
-test('a serialized TsmrError with details and a cause crosses the wire whole', () => {
+test('a serialized TsmrError with details, retriable and a cause crosses the wire whole', () => {
   const cause = new TypeError('x is not a function');
   const error = serializeError(
-    Object.assign(new Error('map failed'), {
-      code: 'TSMR_USER_CODE',
-      details: { file: '/d/in', offset: 42 },
+    new TsmrError(ErrorCode.CORRUPT_DATA, 'input.gz is corrupt', {
+      details: { file: '/d/in.gz', offset: 42 },
       cause,
+      retriable: false,
     }),
   );
-  const back = outcomeFromWire(outcomeToWire({ ok: false, error, retriable: true }), 'o', { kind: 'map' });
-  assert.deepStrictEqual(back, { ok: false, error, retriable: true });
+  assert.equal(error.retriable, false);
+  const back = outcomeFromWire(outcomeToWire({ ok: false, error, retriable: false }), 'o', { kind: 'map' });
+  assert.deepStrictEqual(back, { ok: false, error, retriable: false });
+  const rebuilt = deserializeError((back as { error: SerializedError }).error);
+  assert.ok(isTsmrError(rebuilt) && !rebuilt.retriable && rebuilt.code === ErrorCode.CORRUPT_DATA);
 });
 
-test('wireResultOf keeps the index and file names, never worker paths', () => {
+test("a map success's location stays on the worker: the coordinator locates it", () => {
   const partitions = [{ offset: 0, length: 3, records: 1, crc32: 7 }];
-  const map = wireResultOf({
-    counters: { a: 1 },
-    mapOutput: {
-      dataPath: '/tmp/w/m.data',
-      indexPath: '/tmp/w/m.index.json',
-      partitions,
-      records: 1,
-      bytes: 3,
-    },
+  const result = { counters: { a: 1 }, mapOutput: { partitions, records: 1, bytes: 3 } };
+  const sent = outcomeToWire({
+    ok: true,
+    result,
+    mapOutput: { kind: 'local', path: '/tmp/w/m-00000_0.data' },
   });
-  assert.deepStrictEqual(map, { counters: { a: 1 }, mapOutput: { partitions, records: 1, bytes: 3 } });
-  const reduce = wireResultOf({
-    counters: {},
-    output: { files: ['/out/_temporary/attempts/r-00001_0/part-r-00001'], records: 5, bytes: 50 },
-    checksumsVerified: 4,
-    status: 'done',
-  });
-  assert.deepStrictEqual(reduce, {
-    counters: {},
-    output: { fileNames: ['part-r-00001'], records: 5, bytes: 50 },
-    checksumsVerified: 4,
-    status: 'done',
-  });
-  assert.ok(!JSON.stringify(map).includes('/tmp/w'));
+  assert.ok(!Buffer.from(toBinary(AttemptOutcomeSchema, sent)).toString('latin1').includes('/tmp/w'));
+  assert.deepStrictEqual(outcomeFromWire(sent, 'o', { kind: 'map', numReducers: 1 }), { ok: true, result });
 });

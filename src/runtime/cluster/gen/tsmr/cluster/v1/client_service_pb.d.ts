@@ -207,25 +207,27 @@ export declare type JobSettings = Message<"tsmr.cluster.v1.JobSettings"> & {
   maxAttempts: number;
 
   /**
-   * An attempt with no progress for this long is killed (default 600 000).
+   * An attempt with no progress for this long is killed (default 600 000;
+   * 0: no timeout).
    *
    * @generated from field: uint32 task_timeout_ms = 6;
    */
   taskTimeoutMs: number;
 
   /**
-   * `--simulate-failures`: rate of attempts crashed on purpose, in [0, 1).
+   * `--simulate-failures`: rate of attempts crashed on purpose, in [0, 1] (a
+   * task's last allowed attempt is never crashed).
    *
    * @generated from field: double simulate_failures = 7;
    */
   simulateFailures: number;
 
   /**
-   * Seed of the failure injection.
+   * Seed of the failure injection, an integer >= 0.
    *
-   * @generated from field: uint32 seed = 8;
+   * @generated from field: uint64 seed = 8;
    */
-  seed: number;
+  seed: bigint;
 
   /**
    * Speculative backup attempts for stragglers.
@@ -586,6 +588,22 @@ export declare type ProgressSnapshot = Message<"tsmr.cluster.v1.ProgressSnapshot
    * @generated from field: uint32 failed_attempts = 6;
    */
   failedAttempts: number;
+
+  /**
+   * Running attempts without progress for at least 10 s (or half the task
+   * timeout if shorter), longest idle first. At most 100 000.
+   *
+   * @generated from field: repeated tsmr.cluster.v1.StalledAttempt stalled = 7;
+   */
+  stalled: StalledAttempt[];
+
+  /**
+   * The job's task timeout, ms (0: none): a stalled attempt is killed and
+   * retried when its idle time reaches it.
+   *
+   * @generated from field: uint32 task_timeout_ms = 8;
+   */
+  taskTimeoutMs: number;
 };
 
 /**
@@ -593,6 +611,39 @@ export declare type ProgressSnapshot = Message<"tsmr.cluster.v1.ProgressSnapshot
  * Use `create(ProgressSnapshotSchema)` to create a new message.
  */
 export declare const ProgressSnapshotSchema: GenMessage<ProgressSnapshot>;
+
+/**
+ * `StalledAttempt` of `src/engine/job-report.ts`: a running attempt without
+ * progress, likely hung.
+ *
+ * @generated from message tsmr.cluster.v1.StalledAttempt
+ */
+export declare type StalledAttempt = Message<"tsmr.cluster.v1.StalledAttempt"> & {
+  /**
+   * @generated from field: string attempt_id = 1;
+   */
+  attemptId: string;
+
+  /**
+   * The worker id it runs on.
+   *
+   * @generated from field: string worker = 2;
+   */
+  worker: string;
+
+  /**
+   * Since its last progress (or its start), ms.
+   *
+   * @generated from field: uint64 idle_ms = 3;
+   */
+  idleMs: bigint;
+};
+
+/**
+ * Describes the message tsmr.cluster.v1.StalledAttempt.
+ * Use `create(StalledAttemptSchema)` to create a new message.
+ */
+export declare const StalledAttemptSchema: GenMessage<StalledAttempt>;
 
 /**
  * `PhaseProgress` of `src/engine/job-report.ts`.
@@ -745,9 +796,18 @@ export declare type JobReport = Message<"tsmr.cluster.v1.JobReport"> & {
   validation?: ValidationReport | undefined;
 
   /**
+   * Failed and cancelled jobs: why.
+   *
    * @generated from field: tsmr.cluster.v1.SerializedError error = 18;
    */
   error?: SerializedError | undefined;
+
+  /**
+   * Input entries skipped with a warning; absent when none was.
+   *
+   * @generated from field: tsmr.cluster.v1.InputsSkipped inputs_skipped = 19;
+   */
+  inputsSkipped?: InputsSkipped | undefined;
 };
 
 /**
@@ -755,6 +815,58 @@ export declare type JobReport = Message<"tsmr.cluster.v1.JobReport"> & {
  * Use `create(JobReportSchema)` to create a new message.
  */
 export declare const JobReportSchema: GenMessage<JobReport>;
+
+/**
+ * `SkippedInputsReport` of `src/engine/job-report.ts`.
+ *
+ * @generated from message tsmr.cluster.v1.InputsSkipped
+ */
+export declare type InputsSkipped = Message<"tsmr.cluster.v1.InputsSkipped"> & {
+  /**
+   * How many entries were skipped, >= 1.
+   *
+   * @generated from field: uint64 count = 1;
+   */
+  count: bigint;
+
+  /**
+   * The first 100 of them, by path (`MAX_LISTED_SKIPPED_INPUTS`).
+   *
+   * @generated from field: repeated tsmr.cluster.v1.SkippedInput listed = 2;
+   */
+  listed: SkippedInput[];
+};
+
+/**
+ * Describes the message tsmr.cluster.v1.InputsSkipped.
+ * Use `create(InputsSkippedSchema)` to create a new message.
+ */
+export declare const InputsSkippedSchema: GenMessage<InputsSkipped>;
+
+/**
+ * An entry of an input directory or glob that holds nothing to read.
+ *
+ * @generated from message tsmr.cluster.v1.SkippedInput
+ */
+export declare type SkippedInput = Message<"tsmr.cluster.v1.SkippedInput"> & {
+  /**
+   * Absolute.
+   *
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * @generated from field: tsmr.cluster.v1.SkipReason reason = 2;
+   */
+  reason: SkipReason;
+};
+
+/**
+ * Describes the message tsmr.cluster.v1.SkippedInput.
+ * Use `create(SkippedInputSchema)` to create a new message.
+ */
+export declare const SkippedInputSchema: GenMessage<SkippedInput>;
 
 /**
  * `JobReport.settings`: the settings actually used.
@@ -808,14 +920,21 @@ export declare type ReportSettings = Message<"tsmr.cluster.v1.ReportSettings"> &
   simulateFailures?: number | undefined;
 
   /**
-   * @generated from field: optional uint32 seed = 10;
+   * @generated from field: optional uint64 seed = 10;
    */
-  seed?: number | undefined;
+  seed?: bigint | undefined;
 
   /**
    * @generated from field: map<string, tsmr.cluster.v1.ParamValue> params = 11;
    */
   params: { [key: string]: ParamValue };
+
+  /**
+   * Ms without progress before an attempt is killed; 0: no timeout.
+   *
+   * @generated from field: uint32 task_timeout_ms = 12;
+   */
+  taskTimeoutMs: number;
 };
 
 /**
@@ -928,20 +1047,36 @@ export declare type AttemptRecord = Message<"tsmr.cluster.v1.AttemptRecord"> & {
 export declare const AttemptRecordSchema: GenMessage<AttemptRecord>;
 
 /**
+ * `ValidationReport` of `src/engine/job-report.ts`.
+ *
  * @generated from message tsmr.cluster.v1.ValidationReport
  */
 export declare type ValidationReport = Message<"tsmr.cluster.v1.ValidationReport"> & {
   /**
+   * The committed map attempts read exactly the input bytes the splits
+   * planned; false fails the job with `TSMR_INPUT_CHANGED`.
+   *
+   * @generated from field: bool input_bytes_match = 4;
+   */
+  inputBytesMatch: boolean;
+
+  /**
+   * Map output records (after combining) equal reduce input records.
+   *
    * @generated from field: bool shuffle_records_match = 1;
    */
   shuffleRecordsMatch: boolean;
 
   /**
+   * Segments read with a valid CRC-32.
+   *
    * @generated from field: uint64 checksums_verified = 2;
    */
   checksumsVerified: bigint;
 
   /**
+   * `--verify`: a sequential in-process run gave byte-identical output.
+   *
    * @generated from field: optional bool verified_against_sequential = 3;
    */
   verifiedAgainstSequential?: boolean | undefined;
@@ -1035,6 +1170,66 @@ export enum WorkerState {
  * Describes the enum tsmr.cluster.v1.WorkerState.
  */
 export declare const WorkerStateSchema: GenEnum<WorkerState>;
+
+/**
+ * `SkipReason` of `src/io/input-paths.ts`.
+ *
+ * @generated from enum tsmr.cluster.v1.SkipReason
+ */
+export enum SkipReason {
+  /**
+   * @generated from enum value: SKIP_REASON_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: SKIP_REASON_FIFO = 1;
+   */
+  FIFO = 1,
+
+  /**
+   * @generated from enum value: SKIP_REASON_SOCKET = 2;
+   */
+  SOCKET = 2,
+
+  /**
+   * @generated from enum value: SKIP_REASON_DEVICE = 3;
+   */
+  DEVICE = 3,
+
+  /**
+   * Neither a file, a directory nor a symbolic link, nor one of the above.
+   *
+   * @generated from enum value: SKIP_REASON_OTHER = 4;
+   */
+  OTHER = 4,
+
+  /**
+   * A symbolic link that leads nowhere.
+   *
+   * @generated from enum value: SKIP_REASON_DANGLING_SYMLINK = 5;
+   */
+  DANGLING_SYMLINK = 5,
+
+  /**
+   * A symbolic link that leads in a circle.
+   *
+   * @generated from enum value: SKIP_REASON_SYMLINK_LOOP = 6;
+   */
+  SYMLINK_LOOP = 6,
+
+  /**
+   * Deleted between the listing and its `stat`.
+   *
+   * @generated from enum value: SKIP_REASON_VANISHED = 7;
+   */
+  VANISHED = 7,
+}
+
+/**
+ * Describes the enum tsmr.cluster.v1.SkipReason.
+ */
+export declare const SkipReasonSchema: GenEnum<SkipReason>;
 
 /**
  * @generated from enum tsmr.cluster.v1.AttemptStatus

@@ -55,7 +55,8 @@ export declare type RegisterRequest = Message<"tsmr.cluster.v1.RegisterRequest">
   workerId: string;
 
   /**
-   * The worker's tsmr version (package.json `version`), e.g. "0.1.0".
+   * The worker's tsmr version (package.json `version`), a semver string such
+   * as "0.1.0" or "0.2.0-rc.1", at most 64 characters.
    *
    * @generated from field: string tsmr_version = 2;
    */
@@ -398,7 +399,7 @@ export declare type ReportOutcomeRequest = Message<"tsmr.cluster.v1.ReportOutcom
 
   /**
    * Required. A map success carries the map output index; the worker keeps
-   * the output and serves it from then on.
+   * the output and serves it from then on, at its registered `shuffle_url`.
    *
    * @generated from field: tsmr.cluster.v1.AttemptOutcome outcome = 5;
    */
@@ -689,8 +690,10 @@ export declare const WorkerService: GenService<{
    * attempts are lost, its map outputs forgotten unless listed again here)
    * and answers a new, higher incarnation. A retry after a lost answer costs
    * nothing, since the incarnation it ends had not started anything.
-   * Refused with `FAILED_PRECONDITION` when `tsmr_version` differs from the
-   * coordinator's or the coordinator is shutting down.
+   * Refused with `FAILED_PRECONDITION` when `tsmr_version` has another
+   * major.minor than the coordinator's (`tsmr-version.ts`: bundles and task
+   * messages need the same API and protocol; patch releases may mix) or the
+   * coordinator is shutting down.
    *
    * @generated from rpc tsmr.cluster.v1.WorkerService.Register
    */
@@ -736,9 +739,11 @@ export declare const WorkerService: GenService<{
     output: typeof ReportOutcomeResponseSchema;
   },
   /**
-   * A reduce attempt could not read a map output. Idempotent: counted once
-   * per (reduce attempt, map attempt); enough of them re-execute the map
-   * task (Hadoop's rules, DESIGN.md §9).
+   * A reduce attempt could not read a map output, reported at once while it
+   * goes on fetching the others. Idempotent: counted once per (reduce
+   * attempt, map attempt), also when the same pair arrives again in that
+   * reduce attempt's failure (`details.failedMapOutputs`); enough of them
+   * re-execute the map task (Hadoop's rules, DESIGN.md §9).
    *
    * @generated from rpc tsmr.cluster.v1.WorkerService.ReportFetchFailure
    */
