@@ -94,9 +94,17 @@ export interface ReduceContext<K = unknown, V = unknown> extends TaskContext {
  *   character per byte: every byte passes through unchanged, and string order equals
  *   byte order), or `'buffer'` (a `Buffer` of the line's bytes).
  * - `'jsonl'`: one JSON value per non-empty line, key = byte offset.
+ * - `{ fixed: n }`: records of exactly `n` bytes with no separator (Hadoop's
+ *   `FixedLengthInputFormat`), key = byte offset, value = a `Buffer` of the
+ *   record's bytes. A file whose size is not a multiple of `n` fails with
+ *   `TSMR_BAD_RECORD` at its last, cut, record.
  */
 export type InputFormat =
-  'text' | 'jsonl' | { type: 'text'; encoding?: 'utf8' | 'latin1' | 'buffer' } | { type: 'jsonl' };
+  | 'text'
+  | 'jsonl'
+  | { type: 'text'; encoding?: 'utf8' | 'latin1' | 'buffer' }
+  | { type: 'jsonl' }
+  | { fixed: number };
 
 /**
  * How reduce output is written to `part-r-NNNNN` files.
