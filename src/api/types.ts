@@ -114,9 +114,17 @@ export type InputFormat =
  *   after the tab, numbers/bigints/booleans with `String()`, anything else as JSON.
  * - `'jsonl'`: one `{"key":…,"value":…}` object per line (bigints as strings,
  *   `Uint8Array` as base64 strings).
+ * - `'raw'`: each value's bytes as they are (`Uint8Array`; strings in UTF-8),
+ *   no key, separator or newline; other values fail with `TSMR_BAD_VALUE`.
+ *   Records read with `{ fixed: n }` and emitted unchanged come out byte for byte.
  */
 export type OutputFormat =
-  'text' | 'jsonl' | { type: 'text'; encoding?: 'utf8' | 'latin1' } | { type: 'jsonl' };
+  | 'text'
+  | 'jsonl'
+  | 'raw'
+  | { type: 'text'; encoding?: 'utf8' | 'latin1' }
+  | { type: 'jsonl' }
+  | { type: 'raw' };
 
 /**
  * A job: `map`, optional `combine`, `reduce`, and their settings.
