@@ -2,6 +2,7 @@
  * Types that job code sees. This file has no runtime code and no Node-only
  * imports: it is the boundary between user jobs and the engine.
  */
+import type { TotalOrderPartitioner } from './total-order.ts';
 
 /** A key atom. Strings order by UTF-8 bytes, numbers numerically, `Uint8Array` by bytes. */
 export type KeyAtom = string | number | bigint | boolean | null | Uint8Array;
@@ -140,7 +141,8 @@ export type OutputFormat =
  * - `reduce` is called once per intermediate key, in ascending key order within a
  *   partition, with all of that key's values.
  * - `partition` (optional) maps a key to `[0, numPartitions)`; default: xxHash64 of
- *   the encoded key mod R.
+ *   the encoded key mod R; `totalOrder()` partitions by ranges of sampled keys,
+ *   so that the part files concatenated are sorted (Hadoop's `TotalOrderPartitioner`).
  *
  * Each function may return a promise; tsmr awaits it before the next call.
  */
@@ -175,7 +177,11 @@ export interface JobDefinition<
    */
   combineValues?(a: V, b: V): V;
   reduce(key: K, values: Values<V>, ctx: ReduceContext<KO, VO>): void | Promise<void>;
-  partition?(key: K, numPartitions: number): number;
+  /**
+   * A function from a key to its partition in `[0, numPartitions)`, or
+   * `totalOrder()` for globally sorted output (see `totalOrder`).
+   */
+  partition?: ((key: K, numPartitions: number) => number) | TotalOrderPartitioner;
 }
 
 /** A job as returned by `defineJob`: the definition plus a brand. */
