@@ -48,7 +48,6 @@ export async function planTotalOrder(input: {
     records: p.records,
     startedAt,
   });
-  input.onProgress(progress({ windowsDone: 0, windowsTotal: 1, records: 0, bytes: 0 }));
   const sample = await sampleMapOutputKeys(input.splits, input.body, input.body.inputFormat, {
     partitioner,
     seed: settings.seed,
