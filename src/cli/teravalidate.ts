@@ -49,7 +49,7 @@ export function register(program: Command): void {
         }
         if (!report.ok) {
           throw new TsmrError(
-            ErrorCode.VERIFY_MISMATCH,
+            ErrorCode.INVALID_OUTPUT,
             report.unordered > 0
               ? `teravalidate: ${dir} is not sorted: ${report.firstUnordered}`
               : `teravalidate: ${dir} does not hold the input's records (count or checksum differ)`,
