@@ -67,6 +67,11 @@ export function writeValue(w: ByteWriter, value: unknown): void {
         w.byte(0x01);
         return;
       }
+      if (isByteArray(value)) {
+        // The common byte value (a fixed-length record) costs no Seen set.
+        writeBytes(w, value);
+        return;
+      }
       const start = w.pos;
       if (writeTagged(w, value, 0, new Seen())) return;
       w.pos = start;
@@ -120,10 +125,8 @@ function writeTagged(w: ByteWriter, value: object, depth: number, seen: Seen): b
   if (depth > MAX_DEPTH) return false;
   const proto = Object.getPrototypeOf(value) as unknown;
   if (proto === Buffer.prototype || proto === Uint8Array.prototype) {
-    // Bytes only, as Node's serializer writes a view (its own properties are not cloned either).
     if (!seen.add(value)) return false;
-    w.byte(proto === Buffer.prototype ? BUFFER : UINT8ARRAY);
-    w.bytes(value as Uint8Array);
+    writeBytes(w, value as Uint8Array);
     return true;
   }
   if (proto === Array.prototype) {
@@ -151,6 +154,18 @@ function writeTagged(w: ByteWriter, value: object, depth: number, seen: Seen): b
     return true;
   }
   return false;
+}
+
+/** True for a Buffer or a plain Uint8Array (not a subclass, nor another typed array). */
+function isByteArray(value: object): value is Uint8Array {
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Buffer.prototype || proto === Uint8Array.prototype;
+}
+
+/** Bytes only, as Node's serializer writes a view (its own properties are not cloned either). */
+function writeBytes(w: ByteWriter, value: Uint8Array): void {
+  w.byte(Object.getPrototypeOf(value) === Buffer.prototype ? BUFFER : UINT8ARRAY);
+  w.bytes(value);
 }
 
 /** The objects met so far in one value: a list while short, a Set beyond. */
