@@ -174,3 +174,35 @@ test('binary records ({ fixed: 100 }, any bytes, line ends included) sort by key
   const expected = [...records].sort((x, y) => Buffer.compare(x.subarray(0, 10), y.subarray(0, 10)));
   assert.ok(concat(output, 'part-r-').equals(Buffer.concat(expected)));
 });
+
+test('tsmr run --total-order sorts a streaming job across its part files (the mapper is sampled too)', async () => {
+  const input = join(tmp, 'words');
+  mkdirSync(input);
+  const words = Array.from({ length: 3000 }, (_, i) => `w${(i * 7919) % 3001}`);
+  writeFileSync(join(input, 'words.txt'), `${words.join('\n')}\n`);
+  const output = join(tmp, 'words-out');
+  const run = await runCli([
+    'run',
+    '--mapper',
+    'cat',
+    '--input',
+    input,
+    '--output',
+    output,
+    '--reducers',
+    '3',
+    '--total-order',
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /sample .* total order +2 split points/s);
+  const parts = readdirSync(output)
+    .filter((n) => n.startsWith('part-r-'))
+    .sort()
+    .map((n) => readFileSync(join(output, n), 'latin1'));
+  assert.ok(
+    parts.every((p) => p.length > 0),
+    'every reducer got a range',
+  );
+  const expected = [...words].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  assert.equal(parts.join(''), expected.map((w) => `${w}\t\n`).join(''));
+});
