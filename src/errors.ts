@@ -60,6 +60,8 @@ export const ErrorCode = {
   CANCELLED: 'TSMR_CANCELLED',
   /** `--verify` found a difference between the parallel and the sequential run. */
   VERIFY_MISMATCH: 'TSMR_VERIFY_MISMATCH',
+  /** `tsmr teravalidate` found a TeraSort output out of order, or not holding its input's records. */
+  INVALID_OUTPUT: 'TSMR_INVALID_OUTPUT',
   /** A streaming command exited non-zero, was killed, or wrote unreadable output. */
   STREAMING_COMMAND: 'TSMR_STREAMING_COMMAND',
   /**

@@ -2,6 +2,8 @@
  * tsmr: MapReduce for TypeScript. What job code and programs import.
  */
 export { defineJob, isJob } from './api/define-job.ts';
+export { totalOrder } from './api/total-order.ts';
+export type { SamplerKind, TotalOrderOptions, TotalOrderPartitioner } from './api/total-order.ts';
 export type {
   CombineContext,
   Counter,

@@ -93,6 +93,31 @@ const coverage: Record<string, Coverage> = {
         assert.deepEqual(lines, succeeded(join(copy, 'out/wc')), 'the same counts as the quickstart job');
       },
     },
+  'npx tsmr teragen 100000 out/tera-in': {
+    check(copy) {
+      const parts = readdirSync(join(copy, 'out/tera-in')).filter((f) => f.startsWith('part-m-'));
+      const bytes = parts.reduce((n, f) => n + readFileSync(join(copy, 'out/tera-in', f)).length, 0);
+      assert.equal(bytes, 100000 * 100);
+    },
+  },
+  'npx tsmr run examples/terasort.ts --input out/tera-in --output out/tera-out': {
+    check(copy) {
+      assert.ok(existsSync(join(copy, 'out/tera-out/_SUCCESS')));
+      const sorted = readdirSync(join(copy, 'out/tera-out'))
+        .filter((f) => f.startsWith('part-r-'))
+        .sort()
+        .map((f) => readFileSync(join(copy, 'out/tera-out', f), 'latin1'))
+        .join('');
+      const records = sorted.match(/[^]{100}/g) ?? [];
+      assert.equal(records.length, 100000);
+      for (let i = 1; i < records.length; i++)
+        assert.ok(records[i - 1]! <= records[i]!, `record ${i} in order`);
+    },
+  },
+  'npx tsmr teravalidate out/tera-out --input out/tera-in': {
+    by: 'test/terasort.test.ts',
+    test: 'teragen → terasort',
+  },
   'npm pack': { by: packageTest, test: 'the tarball holds the built package' },
   'npm install ../tsmr/tsmr-0.1.0.tgz': { by: packageTest, test: 'the tarball holds the built package' },
   'npm install --save-dev typescript @types/node': { by: packageTest, test: 'npx tsc --noEmit type-checks' },

@@ -1,4 +1,5 @@
 import { ErrorCode, TsmrError } from '../errors.ts';
+import { isTotalOrder } from './total-order.ts';
 import type { Job, JobDefinition, Key } from './types.ts';
 
 /**
@@ -52,7 +53,8 @@ export function jobsDefinedIn(moduleUrl: string): (Job | undefined)[] {
  * nothing is imported again and any job works.
  *
  * @throws TsmrError `TSMR_BAD_JOB` when `map` or `reduce` is missing or not a
- *   function, an optional member has the wrong type, or both `combine` and
+ *   function, an optional member has the wrong type (`partition`: a function
+ *   or `totalOrder()`), or both `combine` and
  *   `combineValues` are given.
  */
 export function defineJob<
@@ -102,10 +104,16 @@ export function validateJobDefinition(definition: unknown, where: string): void 
       );
     }
   }
-  for (const name of ['combine', 'combineValues', 'partition'] as const) {
+  for (const name of ['combine', 'combineValues'] as const) {
     if (d[name] !== undefined && typeof d[name] !== 'function') {
       throw new TsmrError(ErrorCode.BAD_JOB, `${where}: the job's ${name} must be a function`);
     }
+  }
+  if (d.partition !== undefined && typeof d.partition !== 'function' && !isTotalOrder(d.partition)) {
+    throw new TsmrError(
+      ErrorCode.BAD_JOB,
+      `${where}: the job's partition must be a function (key, numPartitions) => number or totalOrder()`,
+    );
   }
   for (const name of ['combineValues', 'partition'] as const) {
     if (isAsyncFunction(d[name])) {

@@ -2,6 +2,7 @@
  * Types that job code sees. This file has no runtime code and no Node-only
  * imports: it is the boundary between user jobs and the engine.
  */
+import type { TotalOrderPartitioner } from './total-order.ts';
 
 /** A key atom. Strings order by UTF-8 bytes, numbers numerically, `Uint8Array` by bytes. */
 export type KeyAtom = string | number | bigint | boolean | null | Uint8Array;
@@ -94,9 +95,17 @@ export interface ReduceContext<K = unknown, V = unknown> extends TaskContext {
  *   character per byte: every byte passes through unchanged, and string order equals
  *   byte order), or `'buffer'` (a `Buffer` of the line's bytes).
  * - `'jsonl'`: one JSON value per non-empty line, key = byte offset.
+ * - `{ fixed: n }`: records of exactly `n` bytes with no separator (Hadoop's
+ *   `FixedLengthInputFormat`), key = byte offset, value = a `Buffer` of the
+ *   record's bytes. A file whose size is not a multiple of `n` fails with
+ *   `TSMR_BAD_RECORD` at its last, cut, record.
  */
 export type InputFormat =
-  'text' | 'jsonl' | { type: 'text'; encoding?: 'utf8' | 'latin1' | 'buffer' } | { type: 'jsonl' };
+  | 'text'
+  | 'jsonl'
+  | { type: 'text'; encoding?: 'utf8' | 'latin1' | 'buffer' }
+  | { type: 'jsonl' }
+  | { fixed: number };
 
 /**
  * How reduce output is written to `part-r-NNNNN` files.
@@ -106,9 +115,17 @@ export type InputFormat =
  *   after the tab, numbers/bigints/booleans with `String()`, anything else as JSON.
  * - `'jsonl'`: one `{"key":…,"value":…}` object per line (bigints as strings,
  *   `Uint8Array` as base64 strings).
+ * - `'raw'`: each value's bytes as they are (`Uint8Array`; strings in UTF-8),
+ *   no key, separator or newline; other values fail with `TSMR_BAD_VALUE`.
+ *   Records read with `{ fixed: n }` and emitted unchanged come out byte for byte.
  */
 export type OutputFormat =
-  'text' | 'jsonl' | { type: 'text'; encoding?: 'utf8' | 'latin1' } | { type: 'jsonl' };
+  | 'text'
+  | 'jsonl'
+  | 'raw'
+  | { type: 'text'; encoding?: 'utf8' | 'latin1' }
+  | { type: 'jsonl' }
+  | { type: 'raw' };
 
 /**
  * A job: `map`, optional `combine`, `reduce`, and their settings.
@@ -124,7 +141,8 @@ export type OutputFormat =
  * - `reduce` is called once per intermediate key, in ascending key order within a
  *   partition, with all of that key's values.
  * - `partition` (optional) maps a key to `[0, numPartitions)`; default: xxHash64 of
- *   the encoded key mod R.
+ *   the encoded key mod R; `totalOrder()` partitions by ranges of sampled keys,
+ *   so that the part files concatenated are sorted (Hadoop's `TotalOrderPartitioner`).
  *
  * Each function may return a promise; tsmr awaits it before the next call.
  */
@@ -159,7 +177,11 @@ export interface JobDefinition<
    */
   combineValues?(a: V, b: V): V;
   reduce(key: K, values: Values<V>, ctx: ReduceContext<KO, VO>): void | Promise<void>;
-  partition?(key: K, numPartitions: number): number;
+  /**
+   * A function from a key to its partition in `[0, numPartitions)`, or
+   * `totalOrder()` for globally sorted output (see `totalOrder`).
+   */
+  partition?: ((key: K, numPartitions: number) => number) | TotalOrderPartitioner;
 }
 
 /** A job as returned by `defineJob`: the definition plus a brand. */

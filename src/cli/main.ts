@@ -20,7 +20,12 @@ const program = new Command('tsmr')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-const commands = [await import('./run.ts'), await import('./batch.ts')];
+const commands = [
+  await import('./run.ts'),
+  await import('./batch.ts'),
+  await import('./teragen.ts'),
+  await import('./teravalidate.ts'),
+];
 for (const command of commands) command.register(program);
 
 try {

@@ -30,6 +30,7 @@ type EngineFlags = Pick<
   | 'seed'
   | 'verify'
   | 'tmpDir'
+  | 'totalOrder'
 >;
 
 interface RunFlags extends EngineFlags {
@@ -81,6 +82,10 @@ export function register(program: Command): void {
       {},
     )
     .option('--overwrite', 'replace the output directory if it exists')
+    .option(
+      '--total-order',
+      'sample the input, then partition by key ranges: part files concatenated are sorted (replaces the job’s partition)',
+    )
     .option('--split-size <size>', 'bytes per input split, e.g. 64m (default 64m)', parseSize)
     .option('--sort-buffer <size>', 'map-side sort buffer per task, e.g. 64m (default 64m)', parseSize)
     .option('--merge-fan-in <n>', 'segments merged at once (default 64)', parsePositive)
@@ -95,7 +100,11 @@ export function register(program: Command): void {
       'crash this fraction of attempts on purpose, 0 to 1 (a task’s last attempt never crashes)',
       parseRate,
     )
-    .option('--seed <n>', 'seed of --simulate-failures (default 1)', parseCount)
+    .option(
+      '--seed <n>',
+      'seed of --simulate-failures and of the --total-order sampler (default 1)',
+      parseCount,
+    )
     .option('--verify', 're-run sequentially in-process and compare the outputs byte for byte')
     .option('--tmp-dir <dir>', 'directory for spills and map outputs (default: the OS temp dir)')
     .option(
@@ -110,6 +119,7 @@ export function register(program: Command): void {
         '  tsmr run examples/wordcount.ts --input corpus/ --output out/wc\n' +
         "  tsmr run examples/grep.ts -i logs/ -o out/grep --param pattern='ERROR .*'\n" +
         '  tsmr run --mapper \'tr -s " " "\\n"\' --reducer \'uniq -c\' -i in/ -o out/\n' +
+        '  tsmr run examples/terasort.ts -i tera/in -o tera/out   (total order; see tsmr teragen --help)\n' +
         '\nExit codes: 0 success, 1 job failed, 2 bad usage or input (nothing written), 130 interrupted.',
     )
     .action(async (jobPath: string | undefined, flags: RunFlags) => {

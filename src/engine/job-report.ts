@@ -5,7 +5,8 @@
 import type { SerializedError } from '../errors.ts';
 import type { SkippedInput } from '../io/input-paths.ts';
 
-export type PhaseName = 'map' | 'reduce';
+/** Phases of a job; `sample` only with a total-order partition (`totalOrder()`). */
+export type PhaseName = 'sample' | 'map' | 'reduce';
 
 /** Live progress of one phase. */
 export interface PhaseProgress {
@@ -13,7 +14,7 @@ export interface PhaseProgress {
   tasksTotal: number;
   tasksDone: number;
   tasksRunning: number;
-  /** Input bytes of the phase (map: split bytes; reduce: segment bytes to merge). */
+  /** Input bytes of the phase (map: split bytes; reduce: segment bytes to merge; sample: 0, unknown ahead). */
   bytesTotal: number;
   /** Bytes processed so far by committed and running attempts. */
   bytesDone: number;
@@ -32,7 +33,8 @@ export interface ProgressSnapshot {
   now: number;
   /** Epoch ms when the job started. */
   startedAt: number;
-  phases: Record<PhaseName, PhaseProgress>;
+  /** `sample` (its tasks are windows of input read) only for a total-order partition. */
+  phases: { sample?: PhaseProgress; map: PhaseProgress; reduce: PhaseProgress };
   /**
    * Attempts that failed so far and count against `maxAttempts` (they are
    * retried, or end the job at once when no retry can fix their error): an
@@ -81,6 +83,18 @@ export interface PhaseReport {
   outputRecords: number;
   /** MB/s (1 MB = 10^6 bytes) over the phase's input bytes. */
   throughputMBps: number;
+}
+
+/** What the sampler of a total-order partition did (`totalOrder()`). */
+export interface TotalOrderReport {
+  sampler: 'random' | 'split';
+  /** Keys asked for (`samples`) and kept. */
+  samples: number;
+  sampledKeys: number;
+  /** Splits read for samples, of the job's splits. */
+  splitsSampled: number;
+  /** Split points chosen: R − 1, fewer when the sample had fewer than R distinct keys. */
+  splitPoints: number;
 }
 
 /** Result of the built-in validations. */
@@ -141,12 +155,20 @@ export interface JobReport {
     /** Ms without progress before an attempt is killed; 0: no timeout. */
     taskTimeoutMs: number;
     simulateFailures?: number;
+    /** Seed of `simulateFailures` and of the total-order sampler, when either ran. */
     seed?: number;
     params: Record<string, string | number | boolean | null>;
   };
   /** Input entries skipped with a warning; absent when none was. */
   inputsSkipped?: SkippedInputsReport;
-  phases: { map?: PhaseReport; reduce?: PhaseReport };
+  /**
+   * Timings per phase. `sample` (total order only): tasks are windows of
+   * input read, input bytes and records what they read, output records the
+   * map output keys kept as samples.
+   */
+  phases: { sample?: PhaseReport; map?: PhaseReport; reduce?: PhaseReport };
+  /** Total-order partitioning, when the job used it. */
+  totalOrder?: TotalOrderReport;
   /** `group/name` → value, summed over committed attempts only. */
   counters: Record<string, number>;
   attempts: AttemptRecord[];

@@ -1,5 +1,6 @@
 /**
- * Writes reduce output records to a `part-r-NNNNN` file, as text lines or JSONL.
+ * Writes reduce output records to a `part-r-NNNNN` file, as text lines, JSONL
+ * or raw bytes.
  *
  * Writers run inside worker threads, where a synchronous write blocks nothing
  * else: records are encoded into a ~1 MiB buffer which is written with
@@ -13,12 +14,7 @@ import { ByteWriter } from '../shuffle/byte-writer.ts';
 import { closeQuietly } from '../shuffle/file-io.ts';
 import { ioError } from './io-error.ts';
 
-/**
- * An output format with its defaults filled in. `{ type: 'raw' }` is internal
- * (streaming jobs set it; {@link normalizeOutputFormat} never returns it): each
- * record's key is a `Uint8Array` written as it is, nothing else (copied before
- * `write` returns, so the caller may reuse its buffer).
- */
+/** An output format with its defaults filled in. */
 export type NormalizedOutputFormat =
   { type: 'text'; encoding: 'utf8' | 'latin1' } | { type: 'jsonl' } | { type: 'raw' };
 
@@ -44,20 +40,21 @@ export interface OutputWriter {
 const FLUSH_BYTES = 1 << 20;
 
 const OUTPUT_FORMAT_HELP =
-  "outputFormat must be 'text', 'jsonl', { type: 'text', encoding?: 'utf8' | 'latin1' } or { type: 'jsonl' }";
+  "outputFormat must be 'text', 'jsonl', 'raw', { type: 'text', encoding?: 'utf8' | 'latin1' }, { type: 'jsonl' } or { type: 'raw' }";
 
 /**
  * Fills in the defaults of an output format: `undefined` and `'text'` are
- * `{ type: 'text', encoding: 'utf8' }`, `'jsonl'` is `{ type: 'jsonl' }`.
+ * `{ type: 'text', encoding: 'utf8' }`, `'jsonl'` is `{ type: 'jsonl' }`,
+ * `'raw'` is `{ type: 'raw' }`.
  * @throws TsmrError `TSMR_BAD_JOB` for anything else (unknown type, encoding or property).
  */
 export function normalizeOutputFormat(f: OutputFormat | undefined): NormalizedOutputFormat {
   if (f === undefined || f === 'text') return { type: 'text', encoding: 'utf8' };
-  if (f === 'jsonl') return { type: 'jsonl' };
+  if (f === 'jsonl' || f === 'raw') return { type: f };
   if (typeof f === 'object' && f !== null) {
     const keys = Object.keys(f);
-    if (f.type === 'jsonl') {
-      if (keys.length === 1) return { type: 'jsonl' };
+    if (f.type === 'jsonl' || f.type === 'raw') {
+      if (keys.length === 1) return { type: f.type };
     } else if (f.type === 'text') {
       const encoding = (f as { encoding?: unknown }).encoding ?? 'utf8';
       const known = keys.every((k) => k === 'type' || k === 'encoding');
@@ -86,6 +83,13 @@ export function normalizeOutputFormat(f: OutputFormat | undefined): NormalizedOu
  *
  * JSONL (`{ type: 'jsonl' }`): one `{"key":…,"value":…}\n` object per record,
  * UTF-8; bigints as strings, `Uint8Array`s as base64 strings, `undefined` as `null`.
+ *
+ * Raw (`{ type: 'raw' }`): each record's value as it is, and nothing else (no
+ * key, separator or line end): a `Uint8Array`'s bytes, a string in UTF-8. The
+ * bytes are copied before `write` returns, so the caller may reuse its buffer.
+ * Fixed-length records read with `{ fixed: n }` and emitted unchanged come out
+ * byte for byte (Hadoop's `TeraOutputFormat` writes its records the same way).
+ * Any other value is `TSMR_BAD_VALUE`.
  *
  * @throws TsmrError `TSMR_IO` naming the file when it cannot be created.
  */
@@ -121,10 +125,9 @@ class FileOutputWriter implements OutputWriter {
     if (this.fd === undefined) this.notOpen();
     const out = this.out;
     if (this.raw) {
-      if (!(key instanceof Uint8Array)) {
-        throw new TsmrError(ErrorCode.INTERNAL, 'the raw output format writes Uint8Array keys only');
-      }
-      out.bytes(key);
+      if (value instanceof Uint8Array) out.bytes(value);
+      else if (typeof value === 'string') out.string(value);
+      else throw rawValueError(value);
       this.records++;
       if (out.pos >= FLUSH_BYTES) this.flush();
       return;
@@ -203,6 +206,15 @@ class FileOutputWriter implements OutputWriter {
       new TsmrError(ErrorCode.INTERNAL, `the output file ${this.path} is closed; cannot write to it`)
     );
   }
+}
+
+function rawValueError(value: unknown): TsmrError {
+  const what = value === null ? 'null' : typeof value === 'object' ? value.constructor?.name : typeof value;
+  return new TsmrError(
+    ErrorCode.BAD_VALUE,
+    `the raw output format writes values that are Uint8Arrays (Buffers) or strings, as they are; got ${what ?? 'an object'}: ` +
+      "emit the bytes to write as the value (ctx.emit(key, bytes)), or use the 'text' or 'jsonl' output format",
+  );
 }
 
 /** Appends `x` in the text format's representation. */

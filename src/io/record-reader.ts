@@ -21,7 +21,10 @@ import { parseSpoolHeader } from './spool.ts';
 
 /** An input format with its defaults filled in. `'records'` reads spooled in-memory input. */
 export type NormalizedInputFormat =
-  { type: 'text'; encoding: 'utf8' | 'latin1' | 'buffer' } | { type: 'jsonl' } | { type: 'records' };
+  | { type: 'text'; encoding: 'utf8' | 'latin1' | 'buffer' }
+  | { type: 'jsonl' }
+  | { type: 'fixed'; recordLength: number }
+  | { type: 'records' };
 
 /** Called once per record; a returned promise is awaited before the next record. */
 export type RecordHandler = (key: unknown, value: unknown) => void | Promise<void>;
@@ -64,14 +67,21 @@ interface FastSlices {
 }
 
 const FORMAT_HELP =
-  "inputFormat must be 'text', 'jsonl', { type: 'text', encoding?: 'utf8' | 'latin1' | 'buffer' } or { type: 'jsonl' }";
+  "inputFormat must be 'text', 'jsonl', { type: 'text', encoding?: 'utf8' | 'latin1' | 'buffer' }, { type: 'jsonl' } " +
+  'or { fixed: <record length in bytes> }';
+
+/** Longest record of the fixed-length format (bytes): one record must fit in a read buffer. */
+export const MAX_FIXED_RECORD_LENGTH = 64 * 1024 * 1024;
 
 /**
  * Fills in the defaults of an input format: `undefined` and `'text'` are
- * `{ type: 'text', encoding: 'utf8' }`, `'jsonl'` is `{ type: 'jsonl' }`.
+ * `{ type: 'text', encoding: 'utf8' }`, `'jsonl'` is `{ type: 'jsonl' }`,
+ * `{ fixed: n }` is `{ type: 'fixed', recordLength: n }`.
  * A normalized format (including the internal `{ type: 'records' }`) is
  * returned as an equal value.
- * @throws TsmrError `TSMR_BAD_JOB` for anything else (unknown type, encoding or property).
+ * @throws TsmrError `TSMR_BAD_JOB` for anything else (unknown type, encoding or
+ *   property; a record length that is not an integer from 1 to
+ *   {@link MAX_FIXED_RECORD_LENGTH}).
  */
 export function normalizeInputFormat(
   f: InputFormat | NormalizedInputFormat | undefined,
@@ -80,7 +90,11 @@ export function normalizeInputFormat(
   if (f === 'jsonl') return { type: 'jsonl' };
   if (typeof f === 'object' && f !== null) {
     const keys = Object.keys(f);
-    if (f.type === 'jsonl' || f.type === 'records') {
+    if ('fixed' in f) {
+      if (keys.length === 1) return { type: 'fixed', recordLength: recordLength(f.fixed) };
+    } else if (f.type === 'fixed') {
+      if (keys.length === 2) return { type: 'fixed', recordLength: recordLength(f.recordLength) };
+    } else if (f.type === 'jsonl' || f.type === 'records') {
       if (keys.length === 1) return { type: f.type };
     } else if (f.type === 'text') {
       const encoding = (f as { encoding?: unknown }).encoding ?? 'utf8';
@@ -91,6 +105,14 @@ export function normalizeInputFormat(
     }
   }
   throw new TsmrError(ErrorCode.BAD_JOB, `${FORMAT_HELP}; got ${describe(f)}`);
+}
+
+function recordLength(n: unknown): number {
+  if (typeof n === 'number' && Number.isSafeInteger(n) && n >= 1 && n <= MAX_FIXED_RECORD_LENGTH) return n;
+  throw new TsmrError(
+    ErrorCode.BAD_JOB,
+    `inputFormat { fixed: n } needs the record length n in bytes, an integer from 1 to ${MAX_FIXED_RECORD_LENGTH}; got ${describe(n)}`,
+  );
 }
 
 function describe(v: unknown): string {
@@ -121,6 +143,14 @@ function describe(v: unknown): string {
  *
  * JSONL (`{ type: 'jsonl' }`): the same lines, each parsed with `JSON.parse`;
  * lines that are empty or only JSON whitespace are skipped; key = byte offset.
+ *
+ * Fixed-length records (`{ type: 'fixed', recordLength: n }`, Hadoop's
+ * `FixedLengthInputFormat`): every `n` bytes of a file are one record, with no
+ * separator; key = the record's byte offset in its file (decompressed bytes
+ * for `.gz`), value = a `Buffer` of its `n` bytes (it stays valid after
+ * `onRecord` returns). A record belongs to the split in which it starts: a
+ * part reads the records whose offsets, multiples of `n`, lie in
+ * `[start, end)`, reading past `end` to finish the last one.
  *
  * Records (`{ type: 'records' }`): the items of spool files written by
  * `spoolRecords`; key = the item's global index, value = the decoded item.
@@ -164,6 +194,7 @@ export async function readSplit(
   for (const part of split.parts) {
     hooks.onFile?.(part.path);
     if (format.type === 'records') await reader.readRecordFile(part);
+    else if (format.type === 'fixed') await reader.readFixed(part, format.recordLength);
     else await reader.readLines(part, lineMode(format));
   }
   return { records: reader.records, bytes: reader.doneBytes };
@@ -525,6 +556,58 @@ class SplitReader {
     return true;
   }
 
+  /** Reads the fixed-length records of a part (see {@link readSplit}). */
+  async readFixed(part: SplitPart, recordLength: number): Promise<void> {
+    const { path, compressed } = part;
+    const onRecord = this.onRecord;
+    /** Offsets of the records of this part lie in [first, end). */
+    const first = compressed ? 0 : Math.ceil(part.start / recordLength) * recordLength;
+    const end = compressed ? Infinity : part.end;
+    const src: ByteSource = compressed ? new GzipSource(part, this.chunkSize) : new FileSource(part, first);
+    // Whole records per chunk; values are views of it, so a chunk is never reused.
+    const hint = compressed ? this.chunkSize : part.end - first + recordLength;
+    const size = Math.ceil(Math.min(this.chunkSize, Math.max(MIN_CHUNK, hint)) / recordLength) * recordLength;
+    let buf = Buffer.allocUnsafe(size);
+    let base = first; // file offset of buf[0]
+    let len = 0;
+    let records = 0;
+    try {
+      while (base < end) {
+        const n = await src.read(buf, len, buf.length - len);
+        this.progress(src);
+        if (n === 0) {
+          if (len > 0) throw cutRecord(path, base, len, recordLength);
+          break;
+        }
+        len += n;
+        let p = 0;
+        for (; p + recordLength <= len && base + p < end; p += recordLength) {
+          const key = base + p;
+          records++;
+          try {
+            const r = onRecord(key, buf.subarray(p, p + recordLength));
+            if (r !== undefined && typeof (r as PromiseLike<void>).then === 'function') await r;
+          } catch (error) {
+            throw recordError(error, path, key, `the record at byte ${key} of ${path}`);
+          }
+        }
+        if (base + p >= end) break;
+        const next = Buffer.allocUnsafe(size);
+        buf.copy(next, 0, p, len);
+        buf = next;
+        base += p;
+        len -= p;
+      }
+      await src.check();
+    } catch (error) {
+      throw await changedOr(src, error);
+    } finally {
+      this.records += records;
+      await src.close();
+    }
+    this.doneBytes += src.progress();
+  }
+
   /** Reads the items of a spool file (`spool.ts`). */
   async readRecordFile(part: SplitPart): Promise<void> {
     const { path } = part;
@@ -622,6 +705,17 @@ async function changedOr(src: ByteSource, error: unknown): Promise<unknown> {
     if (isTsmrError(changed) && changed.code === ErrorCode.INPUT_CHANGED) return changed;
   }
   return error;
+}
+
+/** The error for a fixed-length file that ends `bytes` bytes into a record at `offset`. */
+function cutRecord(file: string, offset: number, bytes: number, recordLength: number): TsmrError {
+  return new TsmrError(
+    ErrorCode.BAD_RECORD,
+    `the input file ${file} ends inside a record: the record at byte ${offset} has ${bytes} of its ${recordLength} bytes ` +
+      `(inputFormat { fixed: ${recordLength} }); a file of fixed-length records must be a multiple of ${recordLength} bytes long: ` +
+      'check the record length, or cut or pad the file',
+    { details: { file, offset } },
+  );
 }
 
 /** Index after a UTF-8 byte order mark at `buf[s]`, or `s`. */

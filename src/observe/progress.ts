@@ -52,7 +52,12 @@ export interface ProgressDisplay {
 }
 
 /** Phases in display order. */
-const PHASES: readonly PhaseName[] = ['map', 'reduce'];
+const PHASES: readonly PhaseName[] = ['sample', 'map', 'reduce'];
+
+/** The phases a snapshot has, in display order (`sample` only for a total-order job). */
+function phasesOf(snapshot: ProgressSnapshot): PhaseName[] {
+  return PHASES.filter((phase) => snapshot.phases[phase] !== undefined);
+}
 
 /** Plain mode prints a progress line at most this often (phase changes excepted). */
 export const PLAIN_INTERVAL_MS = 5000;
@@ -130,10 +135,11 @@ function stateOf(p: PhaseProgress): PhaseState {
 
 /** Keeps the recent samples of each phase and derives its {@link PhaseView}. */
 class PhaseTracker {
-  private readonly samples: Record<PhaseName, Sample[]> = { map: [], reduce: [] };
+  private readonly samples: Record<PhaseName, Sample[]> = { sample: [], map: [], reduce: [] };
 
+  /** The view of `phase`, which `snapshot` must have (see {@link phasesOf}). */
   view(snapshot: ProgressSnapshot, phase: PhaseName): PhaseView {
-    const p = snapshot.phases[phase];
+    const p = snapshot.phases[phase] as PhaseProgress;
     const state = stateOf(p);
     const now = snapshot.now;
     const samples = this.samples[phase];
@@ -283,7 +289,7 @@ class TtyDisplay implements ProgressDisplay {
 
   update(snapshot: ProgressSnapshot): void {
     if (this.stopped) return;
-    const views = PHASES.map((phase) => this.tracker.view(snapshot, phase));
+    const views = phasesOf(snapshot).map((phase) => this.tracker.view(snapshot, phase));
     const multi = (this.multi ??= new MultiBar({
       stream: this.stream,
       format: (_options: BarOptions, params: BarParams, payload: BarPayload) =>
@@ -356,7 +362,11 @@ function formatPlainLine(
 class PlainDisplay implements ProgressDisplay {
   private readonly stream: NodeJS.WritableStream;
   private readonly tracker = new PhaseTracker();
-  private readonly states: Record<PhaseName, PhaseState> = { map: 'pending', reduce: 'pending' };
+  private readonly states: Record<PhaseName, PhaseState> = {
+    sample: 'pending',
+    map: 'pending',
+    reduce: 'pending',
+  };
   private lastLineAt = -Infinity;
   /** Attempt ids of the last `stalled` line printed. */
   private lastStalled = '';
@@ -368,7 +378,7 @@ class PlainDisplay implements ProgressDisplay {
 
   update(snapshot: ProgressSnapshot): void {
     if (this.stopped) return;
-    const views = PHASES.map((phase) => this.tracker.view(snapshot, phase));
+    const views = phasesOf(snapshot).map((phase) => this.tracker.view(snapshot, phase));
     const active = activePhase(views);
     const lines: string[] = [];
     for (const view of views) {

@@ -89,13 +89,23 @@ export function formatReport(report: JobReport): string {
     `${report.jobId}  (${plural(s.workers, 'worker')}, ${plural(s.reducers, 'reducer')}, ${formatBytes(s.splitSize)} splits)`,
   );
 
-  const phaseNames = ['map', 'reduce'] as const;
+  const phaseNames = report.phases.sample
+    ? (['sample', 'map', 'reduce'] as const)
+    : (['map', 'reduce'] as const);
   const phaseRows = phaseNames.map((name) => phaseCells(report.phases[name]));
   const aligned = alignColumns(
     phaseRows.filter((r): r is string[] => r !== undefined),
     [true, true, true, true, true],
   );
   for (const [i, name] of phaseNames.entries()) row(name, phaseRows[i] ? aligned.shift()! : 'not run');
+  const order = report.totalOrder;
+  if (order) {
+    row(
+      'total order',
+      `${plural(order.splitPoints, 'split point')} from ${plural(order.sampledKeys, 'sampled key')} ` +
+        `(${order.sampler} sampler, ${plural(order.splitsSampled, 'split')} read)`,
+    );
+  }
 
   const recordsIn = report.phases.map?.inputRecords;
   row(

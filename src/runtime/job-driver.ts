@@ -31,6 +31,7 @@ import type {
   MapOutputSource,
   TaskMessage,
   TaskProgress,
+  TotalOrderSpec,
 } from '../task/messages.ts';
 import type { AttemptExecutor } from './executor.ts';
 import { crashPoint } from './failure-injection.ts';
@@ -46,6 +47,8 @@ export interface DriverInput {
   settings: JobSettings;
   /** Where reduce attempts write and how they commit. */
   committer: OutputCommitter;
+  /** Total-order partitioning: the split points every map task gets. */
+  totalOrder?: TotalOrderSpec;
   executor: AttemptExecutor;
   onProgress(snapshot: ProgressSnapshot): void;
   /** Structured log of the job (attempt starts, failures, commits at debug/info). */
@@ -271,6 +274,7 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
           split: splits[index],
           inputFormat: input.body.inputFormat,
           sortBufferBytes: settings.sortBufferBytes,
+          totalOrder: input.totalOrder,
         };
       }
       return {

@@ -4,50 +4,51 @@
  * was lost replaces its earlier attempt, and nothing is added and subtracted.
  * Also the phases' start and end times.
  */
-import type { PhaseName, PhaseReport } from '../engine/job-report.ts';
+import type { PhaseReport } from '../engine/job-report.ts';
+import type { TaskKind } from '../engine/scheduler-types.ts';
 import { addCounters } from '../task/counters.ts';
 import type { TaskProgress, TaskResult } from '../task/messages.ts';
 
 interface Committed {
-  kind: PhaseName;
+  kind: TaskKind;
   progress: TaskProgress;
   result: TaskResult;
 }
 
 export class JobTotals {
-  readonly #tasks: Record<PhaseName, number>;
+  readonly #tasks: Record<TaskKind, number>;
   readonly #committed = new Map<string, Committed>();
-  readonly #startedAt: Partial<Record<PhaseName, number>> = {};
-  readonly #finishedAt: Partial<Record<PhaseName, number>> = {};
+  readonly #startedAt: Partial<Record<TaskKind, number>> = {};
+  readonly #finishedAt: Partial<Record<TaskKind, number>> = {};
 
   /** @param tasks M and R. */
-  constructor(tasks: Record<PhaseName, number>) {
+  constructor(tasks: Record<TaskKind, number>) {
     this.#tasks = tasks;
   }
 
   /** The first attempt of a phase started at `now` (later calls change nothing). */
-  started(kind: PhaseName, now: number): void {
+  started(kind: TaskKind, now: number): void {
     this.#startedAt[kind] ??= now;
   }
 
   /** Task `taskId` committed an attempt that read `progress` and produced `result`. */
-  commit(taskId: string, kind: PhaseName, progress: TaskProgress, result: TaskResult, now: number): void {
+  commit(taskId: string, kind: TaskKind, progress: TaskProgress, result: TaskResult, now: number): void {
     this.#committed.set(taskId, { kind, progress, result });
     if (this.done(kind) === this.#tasks[kind]) this.#finishedAt[kind] ??= now;
   }
 
   /** Committed tasks of a phase. */
-  done(kind: PhaseName): number {
+  done(kind: TaskKind): number {
     return this.#sum(kind, () => 1);
   }
 
   /** Input bytes read by the committed attempts of a phase. */
-  bytes(kind: PhaseName): number {
+  bytes(kind: TaskKind): number {
     return this.#sum(kind, (c) => c.progress.bytes);
   }
 
   /** Input records read by the committed attempts of a phase. */
-  records(kind: PhaseName): number {
+  records(kind: TaskKind): number {
     return this.#sum(kind, (c) => c.progress.records);
   }
 
@@ -73,17 +74,17 @@ export class JobTotals {
     return counters;
   }
 
-  startedAt(kind: PhaseName): number | undefined {
+  startedAt(kind: TaskKind): number | undefined {
     return this.#startedAt[kind];
   }
 
-  finishedAt(kind: PhaseName): number | undefined {
+  finishedAt(kind: TaskKind): number | undefined {
     return this.#finishedAt[kind];
   }
 
   /** The report of a phase that started, with `counters` from {@link counters}; undefined if it never started. */
   phaseReport(
-    kind: PhaseName,
+    kind: TaskKind,
     inputBytes: number,
     counters: Record<string, number>,
     now: number,
@@ -105,7 +106,7 @@ export class JobTotals {
     };
   }
 
-  #sum(kind: PhaseName, of: (c: Committed) => number): number {
+  #sum(kind: TaskKind, of: (c: Committed) => number): number {
     let n = 0;
     for (const c of this.#committed.values()) if (c.kind === kind) n += of(c);
     return n;

@@ -6,9 +6,11 @@ import { rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { normalizeTotalOrder, type TotalOrderPartitioner } from '../api/total-order.ts';
 import type { Job, Key } from '../api/types.ts';
 import {
   type JobReport,
+  type PhaseProgress,
   type ProgressSnapshot,
   type SkippedInputsReport,
   skippedInputsReport,
@@ -17,8 +19,9 @@ import { deserializeError, ErrorCode, serializeError, TsmrError, usageError } fr
 import { discardOutput, prepareOutput, type PreparedOutput } from '../io/committer.ts';
 import { fileOutputCommitter, type OutputCommitter, recordsCommitter } from '../io/output-committer.ts';
 import { resolveInputs } from '../io/input-paths.ts';
-import { planSplits } from '../io/splits.ts';
+import { planSplits, type Split } from '../io/splits.ts';
 import { spoolRecords } from '../io/spool.ts';
+import type { JobBody } from '../task/job-body.ts';
 import type { JobRef } from '../task/messages.ts';
 import { refuseJobStartedOnImport, resolveJob } from '../task/load-job.ts';
 import { createLogger } from '../observe/logger.ts';
@@ -32,6 +35,7 @@ import { validationError } from './validation.ts';
 import { compareOutputs } from './verify.ts';
 import { guardRunningJob } from './exit-guard.ts';
 import { createScratchDir, removeAbandonedScratchDirs, scratchDirOf } from './scratch.ts';
+import { planTotalOrder } from './total-order-plan.ts';
 
 /** Events of a {@link JobHandle}. */
 export interface JobHandleEvents {
@@ -186,6 +190,23 @@ async function execute(
       body = { ...body, inputFormat: { type: 'records' } };
     }
     const splits = planSplits(inputFiles, { splitSize: effectiveSplitSize(inputFiles, settings) });
+    const partitioner = totalOrderOf(options, body);
+    let sample: PhaseProgress | undefined;
+    const totalOrder =
+      partitioner === undefined || settings.reducers === 1
+        ? undefined
+        : await planTotalOrder({
+            jobId,
+            splits,
+            body,
+            partitioner,
+            settings,
+            signal: options.signal,
+            onProgress: (progress) => {
+              sample = progress;
+              handle.emit('progress', samplingSnapshot(jobId, progress, splits, settings));
+            },
+          });
     const executor = createLocalExecutor(settings.workers, body, workDir);
     const committer =
       output === undefined ? recordsCommitter() : fileOutputCommitter(output, body.outputFormat);
@@ -197,7 +218,18 @@ async function execute(
       settings,
       committer,
       executor,
-      onProgress: (snapshot) => handle.emit('progress', snapshot),
+      totalOrder: totalOrder?.spec,
+      onProgress: (snapshot) =>
+        handle.emit(
+          'progress',
+          sample === undefined
+            ? snapshot
+            : {
+                ...snapshot,
+                startedAt: sample.startedAt ?? snapshot.startedAt,
+                phases: { sample, ...snapshot.phases },
+              },
+        ),
       log,
       signal: options.signal,
     }).finally(async () => {
@@ -206,8 +238,13 @@ async function execute(
     });
     driven = true;
 
+    const startedAt = totalOrder?.phase.startedAt ?? driverResult.startedAt;
     const report: JobReport = {
       ...driverResult,
+      startedAt,
+      durationMs: driverResult.finishedAt - startedAt,
+      phases: totalOrder ? { sample: totalOrder.phase, ...driverResult.phases } : driverResult.phases,
+      totalOrder: totalOrder?.report,
       inputsSkipped: skipped,
       name: body.name,
       settings: {
@@ -221,7 +258,7 @@ async function execute(
         maxAttempts: settings.maxAttempts,
         taskTimeoutMs: finiteOrZero(settings.taskTimeoutMs),
         simulateFailures: settings.simulateFailures || undefined,
-        seed: settings.simulateFailures ? settings.seed : undefined,
+        seed: settings.simulateFailures || totalOrder ? settings.seed : undefined,
         params: settings.params,
       },
       outputFiles: [],
@@ -272,6 +309,52 @@ async function execute(
     if (!keepWorkDir) await rm(workDir, { recursive: true, force: true });
     release();
   }
+}
+
+/**
+ * The total-order partitioner of a run: `options.totalOrder` (which replaces
+ * the job's own `partition`), else the job's `totalOrder()`, else none.
+ * @throws TsmrError `TSMR_BAD_JOB` for bad sampler options.
+ */
+function totalOrderOf(options: RunOptions, body: JobBody): TotalOrderPartitioner | undefined {
+  const given = options.totalOrder;
+  if (given === undefined || given === false) return body.totalOrder;
+  return normalizeTotalOrder(given === true ? {} : given, 'runJob() totalOrder');
+}
+
+/** A progress snapshot while the input is sampled: map and reduce not started yet. */
+function samplingSnapshot(
+  jobId: string,
+  sample: PhaseProgress,
+  splits: readonly Split[],
+  settings: JobSettings,
+): ProgressSnapshot {
+  const idle = (phase: 'map' | 'reduce', tasksTotal: number, bytesTotal: number): PhaseProgress => ({
+    phase,
+    tasksTotal,
+    tasksDone: 0,
+    tasksRunning: 0,
+    bytesTotal,
+    bytesDone: 0,
+    records: 0,
+  });
+  return {
+    jobId,
+    now: Date.now(),
+    startedAt: sample.startedAt ?? Date.now(),
+    phases: {
+      sample,
+      map: idle(
+        'map',
+        splits.length,
+        splits.reduce((n, s) => n + s.length, 0),
+      ),
+      reduce: idle('reduce', settings.reducers, 0),
+    },
+    failedAttempts: 0,
+    stalled: [],
+    taskTimeoutMs: finiteOrZero(settings.taskTimeoutMs),
+  };
 }
 
 /** `--verify`: runs the job again sequentially, in this thread, and compares the part files. */

@@ -1,6 +1,7 @@
 /**
  * Options of `runJob` (and, flag for flag, of `tsmr run`). Sizes are bytes.
  */
+import type { TotalOrderOptions } from '../api/total-order.ts';
 import type { Key } from '../api/types.ts';
 
 export interface RunOptions {
@@ -33,6 +34,14 @@ export interface RunOptions {
   workers?: number;
   /** Reduce tasks R (default: the job's `reducers`, else the number of workers, at least 1). */
   reducers?: number;
+  /**
+   * Partition by ranges of sampled keys so that the part files concatenated
+   * are sorted (see `totalOrder()`): `true` for the default sampler, or its
+   * options. Replaces the job's own `partition`, as Hadoop's
+   * `-D mapreduce.job.partitioner.class` does (default: the job's
+   * `partition`). With R = 1 nothing is sampled: one part file is sorted.
+   */
+  totalOrder?: boolean | TotalOrderOptions;
   /** Split size (default 64 MiB). */
   splitSize?: number;
   /** Map-side sort buffer budget per map task (default 64 MiB). */
@@ -53,7 +62,7 @@ export interface RunOptions {
    * so 1 crashes every attempt but each task's last and the job still succeeds.
    */
   simulateFailures?: number;
-  /** Seed of `simulateFailures` (default 1). */
+  /** Seed of `simulateFailures` and of the total-order sampler (default 1). */
   seed?: number;
   /** Re-run the job sequentially in-process and compare outputs (default false). */
   verify?: boolean;

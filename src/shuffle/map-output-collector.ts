@@ -189,7 +189,11 @@ export class MapOutputCollector {
       if (options.combiner !== undefined) {
         throw new TsmrError(ErrorCode.USAGE, 'a collector takes a combiner or a fold, not both');
       }
-      this.folds = options.foldTableCache?.take(numPartitions, options.fold) ?? this.newFoldTable();
+      // A kept table was partitioned by the default partitioner: only a task that uses it may take
+      // one (in-process jobs that run at once share this thread's cache).
+      const kept =
+        userPartition === undefined ? options.foldTableCache?.take(numPartitions, options.fold) : undefined;
+      this.folds = kept ?? this.newFoldTable();
     } else if (options.combiner === undefined) {
       this.buffer = new SortBuffer(numPartitions, this.userChecked, sortBufferBytes);
     } else {

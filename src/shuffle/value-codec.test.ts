@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { deserialize, serialize } from 'node:v8';
 import fc from 'fast-check';
 import { isTsmrError } from '../errors.ts';
 import { ByteWriter } from './byte-writer.ts';
@@ -45,6 +46,31 @@ describe('value codec', () => {
     const long = { s: 'x'.repeat(200) };
     assert.equal(encodeValue(long)[0], 0x08);
     assert.deepEqual(roundTrip(long), long);
+  });
+
+  it('writes Buffers and Uint8Arrays as their bytes and decodes copies of the same types, as structured clone does', () => {
+    const pool = Buffer.from('..record bytes..');
+    const view = pool.subarray(2, 14);
+    assert.equal(encodeValue(view).toString('hex'), `0b${view.toString('hex')}`);
+    assert.equal(encodeValue(new Uint8Array([1, 2])).toString('hex'), '0c0102');
+    assert.equal(encodeValue([Buffer.from('a'), 1])[0], 0x07, 'nested byte arrays stay on the tagged path');
+    for (const v of [view, Buffer.alloc(0), new Uint8Array([0, 255]), { b: [Buffer.from('x')] }]) {
+      const encoded = encodeValue(v);
+      const back = decodeValue(encoded, 0, encoded.length);
+      assert.deepStrictEqual(back, v);
+      assert.deepStrictEqual(back, deserialize(serialize(v)));
+    }
+    const encoded = encodeValue(view);
+    const back = decodeValue(encoded, 0, encoded.length) as Buffer;
+    encoded.fill(0);
+    assert.equal(back.toString(), 'record bytes', 'the decoded value does not share the encoding');
+    const shared = Buffer.from('s');
+    assert.equal(
+      encodeValue([shared, shared])[0],
+      0xff,
+      'a buffer reachable twice keeps its sharing through v8',
+    );
+    assert.equal(encodeValue(new Uint16Array(1))[0], 0xff);
   });
 
   it('falls back to v8.serialize for what the tagged paths cannot keep', () => {
@@ -102,7 +128,7 @@ describe('value codec', () => {
         (e: unknown) => isTsmrError(e) && e.code === 'TSMR_BAD_VALUE',
       );
     }
-    for (const hex of ['0b', 'ff00', '0700', '0705', '0801', '050000', '09']) {
+    for (const hex of ['0d', 'ff00', '0700', '0705', '0801', '050000', '09']) {
       const b = Buffer.from(hex, 'hex');
       assert.throws(
         () => decodeValue(b, 0, b.length),

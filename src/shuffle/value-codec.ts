@@ -15,12 +15,14 @@
  * | 0x08 | plain object: per own enumerable key, `varint(length) UTF-8` then the value as `varint(length) encoding` |
  * | 0x09 | bigint: a sign byte (0: ≥ 0, 1: < 0), magnitude big-endian  |
  * | 0x0a | string with lone surrogates: WTF-8 bytes (`wtf8.ts`)         |
+ * | 0x0b | Buffer: its bytes (decoded as a new Buffer)                  |
+ * | 0x0c | Uint8Array: its bytes (decoded as a new Uint8Array)          |
  * | 0xff | anything else: `v8.serialize` output                         |
  *
- * The tagged paths cover the values of most jobs (numbers, strings, and plain
- * objects and arrays of them) without V8's structured-clone serializer, which
+ * The tagged paths cover the values of most jobs (numbers, strings, byte
+ * arrays, and plain objects and arrays of them) without V8's structured-clone serializer, which
  * costs about a microsecond per call and leaves a Buffer behind for the GC.
- * Anything else — Map, Set, Date, typed arrays, class instances, sparse arrays
+ * Anything else — Map, Set, Date, other typed arrays, class instances, sparse arrays
  * or arrays with extra properties, objects reachable twice (structured clone
  * keeps that sharing), object keys with lone surrogates — makes the whole
  * value go through `v8.serialize`, so every value round-trips exactly as
@@ -37,6 +39,8 @@ const ARRAY = 0x07;
 const OBJECT = 0x08;
 const BIGINT = 0x09;
 const WTF8_STRING = 0x0a;
+const BUFFER = 0x0b;
+const UINT8ARRAY = 0x0c;
 const V8 = 0xff;
 /** Deepest nesting of arrays and objects the tagged path encodes. */
 const MAX_DEPTH = 32;
@@ -62,6 +66,11 @@ export function writeValue(w: ByteWriter, value: unknown): void {
     case 'object': {
       if (value === null) {
         w.byte(0x01);
+        return;
+      }
+      if (isByteArray(value)) {
+        // The common byte value (a fixed-length record) costs no Seen set.
+        writeBytes(w, value);
         return;
       }
       const start = w.pos;
@@ -123,6 +132,11 @@ function writeBigint(w: ByteWriter, value: bigint): void {
 function writeTagged(w: ByteWriter, value: object, depth: number, seen: Seen): boolean {
   if (depth > MAX_DEPTH) return false;
   const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto === Buffer.prototype || proto === Uint8Array.prototype) {
+    if (!seen.add(value)) return false;
+    writeBytes(w, value as Uint8Array);
+    return true;
+  }
   if (proto === Array.prototype) {
     const array = value as unknown[];
     if (!isPlainDense(array)) return false;
@@ -147,6 +161,18 @@ function writeTagged(w: ByteWriter, value: object, depth: number, seen: Seen): b
     return true;
   }
   return false;
+}
+
+/** True for a Buffer or a plain Uint8Array (not a subclass, nor another typed array). */
+function isByteArray(value: object): value is Uint8Array {
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Buffer.prototype || proto === Uint8Array.prototype;
+}
+
+/** Bytes only, as Node's serializer writes a view (its own properties are not cloned either). */
+function writeBytes(w: ByteWriter, value: Uint8Array): void {
+  w.byte(Object.getPrototypeOf(value) === Buffer.prototype ? BUFFER : UINT8ARRAY);
+  w.bytes(value);
 }
 
 /** The objects met so far in one value: a list while short, a Set beyond. */
@@ -286,6 +312,10 @@ export function decodeValue(buf: Buffer, start: number, end: number): unknown {
       const magnitude = end - start === 2 ? 0n : BigInt(`0x${buf.toString('hex', start + 2, end)}`);
       return buf[start + 1] === 1 ? -magnitude : magnitude;
     }
+    case BUFFER:
+      return Buffer.from(buf.subarray(start + 1, end));
+    case UINT8ARRAY:
+      return new Uint8Array(buf.subarray(start + 1, end));
     case V8:
       try {
         return deserialize(buf.subarray(start + 1, end));

@@ -3,6 +3,7 @@
  * streaming job (executables). The task runner, the planner and the scheduler
  * only see a {@link JobBody}, so there is one engine for both kinds.
  */
+import type { TotalOrderPartitioner } from '../api/total-order.ts';
 import type { CombineContext, Key, MapContext, ReduceContext, Values } from '../api/types.ts';
 import type { NormalizedInputFormat } from '../io/record-reader.ts';
 import type { NormalizedOutputFormat } from '../io/output-writer.ts';
@@ -37,6 +38,8 @@ export interface JobBody {
   readonly reducers?: number;
   /** Custom partitioner, if any. */
   readonly partition?: (key: Key, numPartitions: number) => number;
+  /** The job's `totalOrder()` partitioner, if it has one (then `partition` is undefined). */
+  readonly totalOrder?: TotalOrderPartitioner;
   mapper(ctx: MapContext): MapperBody | Promise<MapperBody>;
   /** The job's `combineValues` (a fold of two values of one key), if any; never with `combiner`. */
   readonly combineValues?: (a: unknown, b: unknown) => unknown;

@@ -11,6 +11,7 @@ import { ErrorCode, TsmrError } from '../errors.ts';
 import { readSplit } from '../io/record-reader.ts';
 import type { FoldTableCache } from '../shuffle/fold-table.ts';
 import { MapOutputCollector } from '../shuffle/map-output-collector.ts';
+import { decodeSplitPoints, totalOrderPartition } from '../shuffle/total-order-partitioner.ts';
 import { injectedFailure } from './injected-failure.ts';
 import type { JobBody } from './job-body.ts';
 import type { MapTaskMessage, TaskProgress, TaskResult } from './messages.ts';
@@ -41,9 +42,11 @@ export async function runMapTask(
   const collector = new MapOutputCollector({
     numPartitions,
     partition:
-      userPartition === undefined
-        ? undefined
-        : (_encodedKey: Buffer, key: Key) => callPartition(userPartition, key, numPartitions),
+      msg.totalOrder !== undefined
+        ? totalOrderPartition(decodeSplitPoints(msg.totalOrder.splitPoints))
+        : userPartition === undefined
+          ? undefined
+          : (_encodedKey: Buffer, key: Key) => callPartition(userPartition, key, numPartitions),
     combiner: body.combiner?.({ ...ctx, emit: () => {} }),
     fold: body.combineValues,
     sortBufferBytes: msg.sortBufferBytes,

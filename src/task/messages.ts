@@ -47,6 +47,18 @@ export interface MapTaskMessage extends TaskCommon {
   inputFormat: NormalizedInputFormat;
   sortBufferBytes: number;
   mergeFanIn: number;
+  /**
+   * Total-order partitioning (`totalOrder()`, `--total-order`): the split
+   * points, encoded keys in base64, ascending. When present it is the
+   * partitioner, whatever the job's own `partition`.
+   */
+  totalOrder?: TotalOrderSpec;
+}
+
+/** The split points of a total-order partition, as they travel to map tasks. */
+export interface TotalOrderSpec {
+  /** Base64 of encoded keys, strictly ascending; at most R − 1 of them. */
+  splitPoints: string[];
 }
 
 /** Where a reduce attempt writes (decided by the job's `OutputCommitter`). */

@@ -1,3 +1,4 @@
+import { isTotalOrder } from '../api/total-order.ts';
 import type { Job, Key, Values } from '../api/types.ts';
 import { normalizeInputFormat } from '../io/record-reader.ts';
 import { normalizeOutputFormat } from '../io/output-writer.ts';
@@ -12,7 +13,8 @@ export function moduleJobBody(job: Job, name: string): JobBody {
     inputFormat: normalizeInputFormat(job.inputFormat),
     outputFormat: normalizeOutputFormat(job.outputFormat),
     reducers: job.reducers,
-    partition: job.partition,
+    partition: isTotalOrder(job.partition) ? undefined : job.partition,
+    totalOrder: isTotalOrder(job.partition) ? job.partition : undefined,
     combineValues: job.combineValues,
     mapper(ctx) {
       const map = job.map;

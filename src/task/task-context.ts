@@ -11,8 +11,10 @@ export interface AttemptState {
   status(): string | undefined;
 }
 
-/** Creates the context, counters and status of one attempt. */
-export function createAttemptState(msg: TaskMessage): AttemptState {
+/** Creates the context, counters and status of one attempt (or of the input sampler, `input-sampler.ts`). */
+export function createAttemptState(
+  msg: Pick<TaskMessage, 'jobId' | 'taskId' | 'attempt' | 'params' | 'numReducers'>,
+): AttemptState {
   const counters = new CounterSet();
   let status: string | undefined;
   const ctx: TaskContext = {

@@ -214,6 +214,7 @@ const outputEncodings = enumCodec({ utf8: TextEncoding.UTF8, latin1: TextEncodin
 export function inputFormatToWire(f: NormalizedInputFormat): MessageInitShape<typeof pb.InputFormatSchema> {
   if (f.type === 'text')
     return { format: { case: 'text', value: { encoding: inputEncodings.toWire(f.encoding) } } };
+  if (f.type === 'fixed') return { format: { case: 'fixed', value: { recordLength: f.recordLength } } };
   return { format: { case: f.type, value: {} } };
 }
 
@@ -226,6 +227,12 @@ export function inputFormatFromWire(m: pb.InputFormat | undefined, field: string
     };
   }
   if (format.case === 'jsonl' || format.case === 'records') return { type: format.case };
+  if (format.case === 'fixed') {
+    return {
+      type: 'fixed',
+      recordLength: int(format.value.recordLength, `${field}.fixed.record_length`, 1, 2 ** 31),
+    };
+  }
   throw noCase(field);
 }
 

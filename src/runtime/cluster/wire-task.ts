@@ -18,6 +18,7 @@ import type {
   MapTaskMessage,
   ReduceOutputSpec,
   ReduceTaskMessage,
+  TotalOrderSpec,
 } from '../../task/messages.ts';
 import { TaskLeaseSchema } from './gen/tsmr/cluster/v1/task_pb.js';
 import type * as pb from './gen/tsmr/cluster/v1/task_pb.js';
@@ -64,7 +65,10 @@ export type ReduceTaskSpec = WithWireJob<ReduceTaskMessage>;
 export type TaskSpec = MapTaskSpec | ReduceTaskSpec;
 
 /** Fields of `TaskCommon` (`messages.ts`), as a spec carries them. */
-type SpecCommon = Omit<MapTaskSpec, 'kind' | 'split' | 'inputFormat' | 'sortBufferBytes' | 'mergeFanIn'>;
+type SpecCommon = Omit<
+  MapTaskSpec,
+  'kind' | 'split' | 'inputFormat' | 'sortBufferBytes' | 'mergeFanIn' | 'totalOrder'
+>;
 
 /** Largest merge fan-in accepted. */
 const MAX_FAN_IN = 1_000_000;
@@ -89,6 +93,9 @@ export function taskSpecToWire(spec: TaskSpec): pb.TaskLease {
             inputFormat: inputFormatToWire(spec.inputFormat),
             sortBufferBytes: big(spec.sortBufferBytes, 'MapTask.sort_buffer_bytes'),
             mergeFanIn: spec.mergeFanIn,
+            totalOrder: spec.totalOrder && {
+              splitPoints: spec.totalOrder.splitPoints.map((p) => Buffer.from(p, 'base64')),
+            },
           },
         }
       : {
@@ -139,6 +146,9 @@ export function taskSpecFromWire(lease: pb.TaskLease, field = 'TaskLease'): Task
       inputFormat: inputFormatFromWire(m.inputFormat, `${f}.input_format`),
       sortBufferBytes: num64(m.sortBufferBytes, `${f}.sort_buffer_bytes`, 1024),
       mergeFanIn: int(m.mergeFanIn, `${f}.merge_fan_in`, 2, MAX_FAN_IN),
+      ...(m.totalOrder && {
+        totalOrder: totalOrderFromWire(m.totalOrder, common.numReducers, `${f}.total_order`),
+      }),
     };
   }
   if (task.case === 'reduce') {
@@ -223,4 +233,20 @@ function outputFromWire(o: pb.ReduceOutput, field: string): ReduceOutputSpec {
     return { kind: 'records', fileName: fileName(kind.value.fileName, `${field}.records.file_name`) };
   }
   throw noCase(field);
+}
+
+/** Longest split point accepted: 64 KiB of encoded key. */
+const MAX_SPLIT_POINT_BYTES = 64 * 1024;
+
+/** Checks a total order's split points: at most R − 1, each bounded, strictly ascending as bytes. */
+function totalOrderFromWire(m: pb.TotalOrder, numReducers: number, field: string): TotalOrderSpec {
+  const points = list(m.splitPoints, `${field}.split_points`, Math.max(0, numReducers - 1));
+  points.forEach((p, i) => {
+    if (p.length > MAX_SPLIT_POINT_BYTES)
+      throw badMessage(`${field}.split_points[${i}]`, 'is longer than 64 KiB');
+    if (i > 0 && Buffer.compare(points[i - 1] as Uint8Array, p) >= 0) {
+      throw badMessage(`${field}.split_points[${i}]`, 'is not above the one before');
+    }
+  });
+  return { splitPoints: points.map((p) => Buffer.from(p).toString('base64')) };
 }

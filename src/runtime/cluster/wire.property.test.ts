@@ -48,17 +48,29 @@ const mapSpec: fc.Arbitrary<MapTaskSpec> = fc
           fc.record({ path: absPath, start: size, len: size, tail: size, compressed: fc.boolean(), mtimeMs }),
           { maxLength: 5 },
         ),
-        inputFormat: fc.constantFrom(
-          { type: 'text' as const, encoding: 'utf8' as const },
-          { type: 'text' as const, encoding: 'latin1' as const },
-          { type: 'text' as const, encoding: 'buffer' as const },
-          { type: 'jsonl' as const },
-          { type: 'records' as const },
+        inputFormat: fc.oneof(
+          fc.constantFrom(
+            { type: 'text' as const, encoding: 'utf8' as const },
+            { type: 'text' as const, encoding: 'latin1' as const },
+            { type: 'text' as const, encoding: 'buffer' as const },
+            { type: 'jsonl' as const },
+            { type: 'records' as const },
+          ),
+          fc
+            .integer({ min: 1, max: 1 << 20 })
+            .map((recordLength) => ({ type: 'fixed' as const, recordLength })),
         ),
         sortBufferBytes: fc.integer({ min: 1024, max: Number.MAX_SAFE_INTEGER }),
         mergeFanIn: fc.integer({ min: 2, max: 1000 }),
+        splitPoints: fc.option(
+          fc.uniqueArray(fc.uint8Array({ minLength: 1, maxLength: 12 }), {
+            maxLength: numReducers - 1,
+            selector: (b) => Buffer.from(b).toString('hex'),
+          }),
+          { nil: undefined },
+        ),
       })
-      .map(({ common: c, parts, ...rest }) => {
+      .map(({ common: c, parts, splitPoints, ...rest }) => {
         const splitParts = parts.map((p) => ({
           path: p.path,
           start: p.start,
@@ -68,7 +80,15 @@ const mapSpec: fc.Arbitrary<MapTaskSpec> = fc
           mtimeMs: p.mtimeMs,
         }));
         const length = parts.reduce((n, p) => n + p.len, 0);
-        return { kind: 'map' as const, ...c, split: { index, parts: splitParts, length }, ...rest };
+        const sorted = splitPoints?.map((b) => Buffer.from(b)).sort(Buffer.compare);
+        const totalOrder = sorted && { splitPoints: sorted.map((b) => b.toString('base64')) };
+        return {
+          kind: 'map' as const,
+          ...c,
+          split: { index, parts: splitParts, length },
+          ...rest,
+          ...(totalOrder && { totalOrder }),
+        };
       }),
   );
 

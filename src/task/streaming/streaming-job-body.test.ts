@@ -48,9 +48,9 @@ function fakeContext(kind: 'map' | 'reduce'): { fake: Fake; ctx: MapContext & Re
         assert.equal(typeof value, 'string', 'values are latin1 strings');
         fake.pairs.push([key as string, value as string]);
       } else {
-        assert.ok(key instanceof Uint8Array);
-        assert.equal(value, undefined);
-        fake.chunks.push(Buffer.from(key as Uint8Array));
+        assert.equal(key, null);
+        assert.ok(value instanceof Uint8Array);
+        fake.chunks.push(Buffer.from(value));
       }
     },
   };

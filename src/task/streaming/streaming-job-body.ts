@@ -16,7 +16,7 @@
  *   a `Buffer` key ~25% more map CPU in a word count), and partition like the
  *   latin1 word count module job. Users never see this;
  * - a reducer's stdout goes to its part file byte for byte, through the
- *   internal `raw` output format.
+ *   `raw` output format (each line is emitted as a value, with a `null` key).
  *
  * See `docs/streaming.md` for the user-facing semantics.
  */
@@ -216,7 +216,7 @@ class StreamingReducer implements ReducerBody {
   private readonly output: OutputLines;
 
   constructor(command: string, ctx: ReduceContext) {
-    this.output = new OutputLines((bytes) => ctx.emit(bytes, undefined));
+    this.output = new OutputLines((bytes) => ctx.emit(null, bytes));
     this.process = start(command, 'reduce', ctx, (chunk) => this.output.push(chunk), ctx.partition);
     this.writer = new PairWriter(this.process);
   }
@@ -302,7 +302,7 @@ class IdentityReducer implements ReducerBody {
       this.putByte(TAB);
       this.put(value);
       this.putByte(NL);
-      this.ctx.emit(this.buf.subarray(0, this.pos), undefined);
+      this.ctx.emit(null, this.buf.subarray(0, this.pos));
     }
   }
 

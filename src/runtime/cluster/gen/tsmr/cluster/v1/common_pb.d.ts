@@ -321,6 +321,12 @@ export declare type InputFormat = Message<"tsmr.cluster.v1.InputFormat"> & {
      */
     value: RecordsInput;
     case: "records";
+  } | {
+    /**
+     * @generated from field: tsmr.cluster.v1.FixedInput fixed = 4;
+     */
+    value: FixedInput;
+    case: "fixed";
   } | { case: undefined; value?: undefined };
 };
 
@@ -329,6 +335,27 @@ export declare type InputFormat = Message<"tsmr.cluster.v1.InputFormat"> & {
  * Use `create(InputFormatSchema)` to create a new message.
  */
 export declare const InputFormatSchema: GenMessage<InputFormat>;
+
+/**
+ * Fixed-length binary records (Hadoop's FixedLengthInputFormat); key = byte
+ * offset, value = the record's bytes.
+ *
+ * @generated from message tsmr.cluster.v1.FixedInput
+ */
+export declare type FixedInput = Message<"tsmr.cluster.v1.FixedInput"> & {
+  /**
+   * Bytes per record, >= 1.
+   *
+   * @generated from field: uint32 record_length = 1;
+   */
+  recordLength: number;
+};
+
+/**
+ * Describes the message tsmr.cluster.v1.FixedInput.
+ * Use `create(FixedInputSchema)` to create a new message.
+ */
+export declare const FixedInputSchema: GenMessage<FixedInput>;
 
 /**
  * One record per line; key = byte offset of the line.
@@ -403,7 +430,7 @@ export declare type OutputFormat = Message<"tsmr.cluster.v1.OutputFormat"> & {
     case: "jsonl";
   } | {
     /**
-     * Raw bytes of each record's key (streaming jobs).
+     * Each record's value bytes as they are (TeraSort, streaming reducers).
      *
      * @generated from field: tsmr.cluster.v1.RawOutput raw = 3;
      */
@@ -453,7 +480,7 @@ export declare type JsonlOutput = Message<"tsmr.cluster.v1.JsonlOutput"> & {
 export declare const JsonlOutputSchema: GenMessage<JsonlOutput>;
 
 /**
- * Each record's key bytes as they are.
+ * Each record's value bytes as they are: no key, no separator.
  *
  * @generated from message tsmr.cluster.v1.RawOutput
  */

@@ -155,6 +155,14 @@ export declare type MapTask = Message<"tsmr.cluster.v1.MapTask"> & {
    * @generated from field: uint32 merge_fan_in = 5;
    */
   mergeFanIn: number;
+
+  /**
+   * Set for a total-order job (`totalOrder()`, `--total-order`): partition by
+   * range instead of by hash.
+   *
+   * @generated from field: tsmr.cluster.v1.TotalOrder total_order = 6;
+   */
+  totalOrder?: TotalOrder | undefined;
 };
 
 /**
@@ -162,6 +170,27 @@ export declare type MapTask = Message<"tsmr.cluster.v1.MapTask"> & {
  * Use `create(MapTaskSchema)` to create a new message.
  */
 export declare const MapTaskSchema: GenMessage<MapTask>;
+
+/**
+ * The split points of a total-order partition.
+ *
+ * @generated from message tsmr.cluster.v1.TotalOrder
+ */
+export declare type TotalOrder = Message<"tsmr.cluster.v1.TotalOrder"> & {
+  /**
+   * Encoded keys (`key-codec.ts`), strictly ascending; at most num_reducers − 1,
+   * each at most 64 KiB.
+   *
+   * @generated from field: repeated bytes split_points = 1;
+   */
+  splitPoints: Uint8Array[];
+};
+
+/**
+ * Describes the message tsmr.cluster.v1.TotalOrder.
+ * Use `create(TotalOrderSchema)` to create a new message.
+ */
+export declare const TotalOrderSchema: GenMessage<TotalOrder>;
 
 /**
  * A reduce attempt: read segment `partition` of every committed map output,
