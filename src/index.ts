@@ -10,6 +10,7 @@ export type {
   JobDefinition,
   Key,
   KeyAtom,
+  KeyedValues,
   MapContext,
   OutputFormat,
   ReduceContext,

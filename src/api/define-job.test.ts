@@ -1,4 +1,4 @@
-/** Validation of job definitions: the `combineValues` member. */
+/** Validation of job definitions: the `combineValues` and `groupBy` members. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ErrorCode, TsmrError } from '../errors.ts';
@@ -42,4 +42,14 @@ test('combineValues and partition must be synchronous: async functions are refus
     badJob(/^x\.ts: the job's partition is an async function/),
   );
   validateJobDefinition({ map: async () => {}, reduce: async () => {}, partition: () => 0 }, 'x.ts');
+});
+
+test('groupBy must be an integer >= 1', () => {
+  for (const groupBy of [0, -1, 1.5, '1', Number.NaN]) {
+    assert.throws(
+      () => validateJobDefinition({ map, reduce, groupBy }, 'g.ts'),
+      badJob(/^g\.ts: groupBy must be an integer >= 1 \(the number of leading tuple-key elements/),
+    );
+  }
+  assert.equal(defineJob({ map, reduce, groupBy: 2 }).groupBy, 2);
 });

@@ -52,8 +52,8 @@ export function jobsDefinedIn(moduleUrl: string): (Job | undefined)[] {
  * nothing is imported again and any job works.
  *
  * @throws TsmrError `TSMR_BAD_JOB` when `map` or `reduce` is missing or not a
- *   function, an optional member has the wrong type, or both `combine` and
- *   `combineValues` are given.
+ *   function, an optional member has the wrong type, `reducers` or `groupBy`
+ *   is not an integer >= 1, or both `combine` and `combineValues` are given.
  */
 export function defineJob<
   KI = number,
@@ -123,6 +123,12 @@ export function validateJobDefinition(definition: unknown, where: string): void 
   }
   if (d.reducers !== undefined && !(Number.isInteger(d.reducers) && (d.reducers as number) >= 1)) {
     throw new TsmrError(ErrorCode.BAD_JOB, `${where}: reducers must be an integer >= 1`);
+  }
+  if (d.groupBy !== undefined && !(Number.isSafeInteger(d.groupBy) && (d.groupBy as number) >= 1)) {
+    throw new TsmrError(
+      ErrorCode.BAD_JOB,
+      `${where}: groupBy must be an integer >= 1 (the number of leading tuple-key elements reduce groups by), got ${String(d.groupBy)}`,
+    );
   }
 }
 

@@ -29,8 +29,27 @@ export type Value = unknown;
  * (`for (const v of values)`, fastest) and asynchronously (`for await`).
  * Each value is read once, in a stream: a key's values never have to fit in
  * memory. Iterating a second time yields nothing.
+ *
+ * `K` is the key type of {@link Values.entries}: the job's map output key in
+ * `reduce` and `combine`. Its default is `any`, so that a `Values<V>` written
+ * for a helper function fits the values of any job, and the other way round.
  */
-export interface Values<V> extends Iterable<V>, AsyncIterable<V> {}
+/* eslint-disable-next-line @typescript-eslint/no-explicit-any -- a Values<V> fits every key type */
+export interface Values<V, K = any> extends Iterable<V>, AsyncIterable<V> {
+  /**
+   * The same values, each with its own full key: `[key, value]` pairs, in the
+   * same one pass (values taken through `entries()` are not seen again by
+   * iterating `values`, and the other way round). With
+   * {@link JobDefinition.groupBy} the keys of one `reduce` call differ in the
+   * elements after the prefix, and come in ascending order (secondary sort):
+   * `for (const [[, time], subject] of messages.entries())`. Without it every
+   * key equals the key `reduce` or `combine` was called with.
+   */
+  entries(): KeyedValues<K, V>;
+}
+
+/** `[key, value]` pairs of {@link Values.entries}, iterable once, synchronously or asynchronously. */
+export interface KeyedValues<K, V> extends Iterable<[K, V]>, AsyncIterable<[K, V]> {}
 
 /** A named 64-bit count (`group/name`); job counters sum committed attempts only. */
 export interface Counter {
@@ -124,7 +143,9 @@ export type OutputFormat =
  * - `reduce` is called once per intermediate key, in ascending key order within a
  *   partition, with all of that key's values.
  * - `partition` (optional) maps a key to `[0, numPartitions)`; default: xxHash64 of
- *   the encoded key mod R.
+ *   the encoded key mod R (with `groupBy`: of the encoded prefix).
+ * - `groupBy` (optional) makes `reduce` see tuple keys grouped by their first
+ *   elements, values ordered by the rest (secondary sort).
  *
  * Each function may return a promise; tsmr awaits it before the next call.
  */
@@ -144,8 +165,33 @@ export interface JobDefinition<
   outputFormat?: OutputFormat;
   /** Default number of reduce tasks R when neither the CLI nor `runJob` gives one. */
   reducers?: number;
+  /**
+   * Secondary sort (Hadoop's grouping comparator, `Job.setGroupingComparatorClass`):
+   * keys must be tuples (arrays) of at least `groupBy` elements, and `reduce` is
+   * called once per distinct prefix of their first `groupBy` elements, with the
+   * values of all keys sharing it in ascending order of the whole key, i.e. of
+   * the elements after the prefix. An integer >= 1; default: none (one call per
+   * distinct key).
+   *
+   * - `reduce(key, values)` gets the group's first (smallest) full key, as
+   *   Hadoop passes it; `key.slice(0, groupBy)` is the group's prefix, and
+   *   `values.entries()` gives each value with its own full key.
+   * - The default partitioner hashes the encoded prefix, so a group never
+   *   spans two reduce tasks. A custom `partition` gets the full key and must
+   *   send keys with equal prefixes to the same partition.
+   * - `combine` and `combineValues` still see one full key at a time (Hadoop
+   *   runs combiners with the sort order, not the grouping).
+   *
+   * Example: `groupBy: 1` with keys `[domain, time]` gives one `reduce` call per
+   * domain, its values in time order.
+   *
+   * A map that emits a key that is not an array of at least `groupBy` elements
+   * fails with `TSMR_BAD_KEY` at that key (not retried: the same record emits it
+   * again). Not for streaming jobs (their keys are strings).
+   */
+  groupBy?: number;
   map(key: KI, value: VI, ctx: MapContext<K, V>): void | Promise<void>;
-  combine?(key: K, values: Values<V>, ctx: CombineContext<K, V>): void | Promise<void>;
+  combine?(key: K, values: Values<V, K>, ctx: CombineContext<K, V>): void | Promise<void>;
   /**
    * A binary, associative and commutative function folding two values of one
    * key into one (Spark's `reduceByKey` function / `mergeValue`), e.g.
@@ -158,7 +204,7 @@ export interface JobDefinition<
    * may return its first argument, changed.
    */
   combineValues?(a: V, b: V): V;
-  reduce(key: K, values: Values<V>, ctx: ReduceContext<KO, VO>): void | Promise<void>;
+  reduce(key: K, values: Values<V, K>, ctx: ReduceContext<KO, VO>): void | Promise<void>;
   partition?(key: K, numPartitions: number): number;
 }
 

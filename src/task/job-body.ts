@@ -37,6 +37,8 @@ export interface JobBody {
   readonly reducers?: number;
   /** Custom partitioner, if any. */
   readonly partition?: (key: Key, numPartitions: number) => number;
+  /** Secondary sort: reduce groups tuple keys by their first `groupBy` elements (`JobDefinition.groupBy`). */
+  readonly groupBy?: number;
   mapper(ctx: MapContext): MapperBody | Promise<MapperBody>;
   /** The job's `combineValues` (a fold of two values of one key), if any; never with `combiner`. */
   readonly combineValues?: (a: unknown, b: unknown) => unknown;

@@ -10,6 +10,7 @@ import type { Key, MapContext } from '../api/types.ts';
 import { ErrorCode, TsmrError } from '../errors.ts';
 import { readSplit } from '../io/record-reader.ts';
 import type { FoldTableCache } from '../shuffle/fold-table.ts';
+import { checkGroupKey, prefixPartition } from '../shuffle/group-prefix.ts';
 import { MapOutputCollector } from '../shuffle/map-output-collector.ts';
 import { injectedFailure } from './injected-failure.ts';
 import type { JobBody } from './job-body.ts';
@@ -36,14 +37,17 @@ export async function runMapTask(
   const { ctx, counters, status } = createAttemptState(msg);
   const numPartitions = msg.numReducers;
   const userPartition = body.partition;
+  const groupBy = body.groupBy;
   mkdirSync(scratchDir, { recursive: true });
 
   const collector = new MapOutputCollector({
     numPartitions,
     partition:
-      userPartition === undefined
-        ? undefined
-        : (_encodedKey: Buffer, key: Key) => callPartition(userPartition, key, numPartitions),
+      userPartition !== undefined
+        ? (_encodedKey: Buffer, key: Key) => callPartition(userPartition, key, numPartitions)
+        : groupBy !== undefined
+          ? prefixPartition(groupBy, numPartitions)
+          : undefined,
     combiner: body.combiner?.({ ...ctx, emit: () => {} }),
     fold: body.combineValues,
     sortBufferBytes: msg.sortBufferBytes,
@@ -57,7 +61,13 @@ export async function runMapTask(
   let inputFile = '';
   const mapCtx: MapContext = {
     ...ctx,
-    emit: (key, value) => collector.emit(key, value),
+    emit:
+      groupBy === undefined
+        ? (key, value) => collector.emit(key, value)
+        : (key, value) => {
+            checkGroupKey(key, groupBy);
+            collector.emit(key, value);
+          },
     get inputFile() {
       return inputFile;
     },

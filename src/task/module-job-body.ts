@@ -13,6 +13,7 @@ export function moduleJobBody(job: Job, name: string): JobBody {
     outputFormat: normalizeOutputFormat(job.outputFormat),
     reducers: job.reducers,
     partition: job.partition,
+    groupBy: job.groupBy,
     combineValues: job.combineValues,
     mapper(ctx) {
       const map = job.map;

@@ -99,6 +99,9 @@ function values<V>(items: V[]): Values<V> {
     async *[Symbol.asyncIterator]() {
       yield* items;
     },
+    entries: () => {
+      throw new Error('streaming bodies read values only');
+    },
   };
 }
 
