@@ -18,6 +18,7 @@ import {
   invertedIndexReference,
   numericAggregationReference,
   numericAggregationText,
+  senderTimelineReference,
   spamHeadersReference,
 } from './reference/plain.ts';
 import { shellWordCount } from './reference/wordcount-shell.ts';
@@ -177,6 +178,31 @@ describe('examples on the real corpora, through the CLI', () => {
     assert.equal(run.parts.length, 1);
     assert.equal(run.parts[0]!.toString('latin1'), expected.toString('latin1'));
     assert.match(expected.toString('latin1'), /^folder\tspam-2\t1396$/m);
+  });
+
+  test('sender-timeline (groupBy) over the SpamAssassin emails equals a sorted whole-file header parse', async () => {
+    const input = join(corpus, 'spam');
+    const run = await runExample('sender-timeline', [input], ['--reducers', '3']);
+    const expected = senderTimelineReference(listFiles(input));
+    assert.ok(lines(expected).length > 5000, 'most emails have a sender and a date');
+    const partOf = new Map<string, number>();
+    for (const [p, part] of run.parts.entries()) {
+      const rows = lines(part);
+      // Within a part: by domain, then time, then file (ISO times of years 0–9999 sort as text).
+      assert.ok(
+        rows.every((row, i) => i === 0 || Buffer.compare(rows[i - 1]!, row) < 0),
+        `part ${p} in order`,
+      );
+      for (const row of rows) {
+        const domain = row.subarray(0, row.indexOf(9)).toString('latin1');
+        assert.equal(partOf.get(domain) ?? p, p, `${domain} in one part only`);
+        partOf.set(domain, p);
+      }
+    }
+    assert.equal(run.parts.length, 3);
+    assert.ok(new Set(partOf.values()).size === 3, 'domains spread over the parts');
+    assert.equal(sortedLines(run.parts).toString('latin1'), sortedLines([expected]).toString('latin1'));
+    assert.equal(run.report.counters['tsmr/REDUCE_INPUT_GROUPS'], partOf.size);
   });
 
   test('inverted-index over the Brown corpus equals a plain in-memory index', async () => {

@@ -93,6 +93,34 @@ export function spamHeadersReference(files: readonly string[]): Buffer {
   return Buffer.from(rows.join(''), 'latin1');
 }
 
+/**
+ * sender-timeline: `domain\tISO time\tfolder/file\tseconds since the previous\n`,
+ * sorted by domain bytes, then time, then file, from a whole-file header parse.
+ */
+export function senderTimelineReference(files: readonly string[]): Buffer {
+  const messages: { domain: string; time: number; file: string }[] = [];
+  for (const path of files) {
+    const lines = linesOf(readFileSync(path, 'latin1')).map((l) => l.line);
+    const headerEnd = lines.indexOf('');
+    const header = headerEnd < 0 ? lines : lines.slice(0, headerEnd);
+    const from = header.find((l) => l.slice(0, 5).toLowerCase() === 'from:');
+    const date = header.find((l) => l.slice(0, 5).toLowerCase() === 'date:');
+    const domain = from === undefined ? null : /@([A-Za-z0-9.-]*)[^@]*$/.exec(from);
+    const name = domain?.[1]!.toLowerCase().replace(/\.+$/, '');
+    const time = date === undefined ? NaN : Date.parse(date.slice(5));
+    const valid = Number.isFinite(time) && /^\d{4}-/.test(new Date(time).toISOString());
+    if (name === undefined || name === '' || !valid) continue;
+    messages.push({ domain: name, time, file: `${basename(dirname(path))}/${basename(path)}` });
+  }
+  messages.sort((a, b) => byBytes(a.domain, b.domain) || a.time - b.time || byBytes(a.file, b.file));
+  const rows = messages.map((m, i) => {
+    const previous = messages[i - 1];
+    const gap = previous?.domain === m.domain ? String((m.time - previous.time) / 1000) : '';
+    return `${m.domain}\t${new Date(m.time).toISOString()}\t${m.file}\t${gap}\n`;
+  });
+  return Buffer.from(rows.join(''), 'latin1');
+}
+
 /** inverted-index: `word\tdoc:count …\n` lines, sorted by word bytes. */
 export function invertedIndexReference(files: readonly string[]): Buffer {
   const index = new Map<string, Map<string, number>>();
