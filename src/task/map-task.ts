@@ -16,6 +16,8 @@ import { injectedFailure } from './injected-failure.ts';
 import type { JobBody } from './job-body.ts';
 import type { MapTaskMessage, TaskProgress, TaskResult } from './messages.ts';
 import { abortQuietly, isThenable } from './module-job-body.ts';
+import { markingRecordFailures } from './record-failure.ts';
+import { skippedRecords } from './skipped-records.ts';
 import { createAttemptState } from './task-context.ts';
 
 /** After an awaited `map` call, progress is reported if none was for this long (ms). */
@@ -73,6 +75,9 @@ export async function runMapTask(
     },
   };
   const mapper = await body.mapper(mapCtx);
+  // Skip mode: leave out the records earlier attempts failed on; mark this attempt's failures on a record.
+  const skip = msg.skip === undefined ? undefined : skippedRecords(msg.skip, msg.inputFormat);
+  const mapRecords = skip === undefined ? mapper : markingRecordFailures(mapper);
 
   const crashBytes = msg.crashAt === undefined ? Number.POSITIVE_INFINITY : msg.crashAt * msg.split.length;
   let bytesRead = 0;
@@ -99,7 +104,7 @@ export async function runMapTask(
       (key, value) => {
         if (bytesRead >= crashBytes) throw injectedFailure(msg.taskId, msg.attempt);
         records++;
-        const result = mapper.record(key, value);
+        const result = mapRecords.record(key, value);
         if (isThenable(result)) return Promise.resolve(result).then(afterAwait);
         return spillIfFull();
       },
@@ -110,18 +115,22 @@ export async function runMapTask(
           reportedAt = Date.now();
           onProgress({ bytes, records });
         },
+        skip: skip?.hook,
       },
     );
     if (msg.crashAt !== undefined) throw injectedFailure(msg.taskId, msg.attempt);
     await mapper.close?.();
+    skip?.close();
   } catch (error) {
     abortQuietly(mapper);
+    skip?.abort();
     collector.abort();
     throw error;
   }
   const { partitions, records: outputRecords, bytes } = await collector.finish();
   counters.add('MAP_INPUT_RECORDS', stats.records);
   counters.add('MAP_INPUT_BYTES', stats.bytes);
+  if (skip !== undefined) counters.add('MAP_SKIPPED_RECORDS', skip.count);
   onProgress({ bytes: stats.bytes, records: stats.records });
   return {
     counters: counters.toJSON(),

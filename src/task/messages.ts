@@ -47,6 +47,32 @@ export interface MapTaskMessage extends TaskCommon {
   inputFormat: NormalizedInputFormat;
   sortBufferBytes: number;
   mergeFanIn: number;
+  /**
+   * Skip mode (`--skip-bad-records`; Google MapReduce §3.7, Hadoop's
+   * `SkipBadRecords`); absent when it is off. `records`: the records earlier
+   * attempts of this task failed on, which this attempt leaves out; `output`:
+   * where it writes them with their errors (`<dir>/<fileName>`, JSONL), given
+   * when `records` is not empty and the job has an output directory.
+   */
+  skip?: { records: BadRecord[]; output?: SkippedRecordsOutput };
+}
+
+/** A record a map attempt failed on (`details.failedOnRecord`), which later attempts of its task skip. */
+export interface BadRecord {
+  /** Its input file (in-memory input: the spool file), as in the failure's `details.file`. */
+  file: string;
+  /** Its byte offset in `file`, as in the failure's `details.offset`. */
+  offset: number;
+  /** In-memory input: the item's index. */
+  index?: number;
+  /** The failure's code and message. */
+  error: { code: string; message: string };
+}
+
+/** Where a map attempt writes the records it skipped: `<dir>/<fileName>`, on the output's file system. */
+export interface SkippedRecordsOutput {
+  dir: string;
+  fileName: string;
 }
 
 /** Where a reduce attempt writes (decided by the job's `OutputCommitter`). */
