@@ -28,6 +28,7 @@ type EngineFlags = Pick<
   | 'taskTimeout'
   | 'simulateFailures'
   | 'seed'
+  | 'skipBadRecords'
   | 'verify'
   | 'tmpDir'
 >;
@@ -96,6 +97,11 @@ export function register(program: Command): void {
       parseRate,
     )
     .option('--seed <n>', 'seed of --simulate-failures (default 1)', parseCount)
+    .option(
+      '--skip-bad-records <max>',
+      'skip up to <max> input records that map fails on, writing them to <output>/_skipped/ (default: off)',
+      parsePositive,
+    )
     .option('--verify', 're-run sequentially in-process and compare the outputs byte for byte')
     .option('--tmp-dir <dir>', 'directory for spills and map outputs (default: the OS temp dir)')
     .option(

@@ -222,6 +222,7 @@ async function execute(
         taskTimeoutMs: finiteOrZero(settings.taskTimeoutMs),
         simulateFailures: settings.simulateFailures || undefined,
         seed: settings.simulateFailures ? settings.seed : undefined,
+        skipBadRecords: settings.skipBadRecords || undefined,
         params: settings.params,
       },
       outputFiles: [],

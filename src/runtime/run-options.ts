@@ -55,6 +55,18 @@ export interface RunOptions {
   simulateFailures?: number;
   /** Seed of `simulateFailures` (default 1). */
   seed?: number;
+  /**
+   * Skip mode (Google MapReduce §3.7, Hadoop's `SkipBadRecords`): the most
+   * input records the job may leave out because a map attempt failed on them
+   * (default 0: off, a record that keeps failing fails the job). A record
+   * `map` throws on (or cannot parse, or whose emit is refused) is left out by
+   * the task's next attempt, and written with its error to
+   * `<out>/_skipped/<map task>.jsonl` when the job commits; such retries do
+   * not count against `maxAttempts`. One more bad record than this fails the
+   * job with `TSMR_TASK_FAILED`. Counted as `tsmr/MAP_SKIPPED_RECORDS` and
+   * listed in `report.skippedRecords`. Reduce failures are retried as usual.
+   */
+  skipBadRecords?: number;
   /** Re-run the job sequentially in-process and compare outputs (default false). */
   verify?: boolean;
   /**
