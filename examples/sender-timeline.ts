@@ -6,7 +6,10 @@
  * job takes the sender domain of the first `From:` line (as `spam-headers.ts`
  * does) and the time of the first `Date:` line (`Date.parse` of the text
  * after `Date:`; a message whose date does not parse to a year 0–9999 is
- * counted as `sender-timeline/undated` and left out).
+ * counted as `sender-timeline/undated` and left out). With `--param strict=true`
+ * such a `Date:` line makes `map` throw instead, which fails the job, unless
+ * skip mode leaves those lines out (`--skip-bad-records <max>`: they are then
+ * listed, with the error, in `<out>/_skipped/`).
  *
  * The map emits the composite key `[domain, time, file]` (time in ms since
  * the epoch; `file` as `folder/name`, which breaks ties). `groupBy: 1` makes
@@ -22,6 +25,8 @@
  * (empty for its first).
  *
  *   npx tsmr run examples/sender-timeline.ts --input .data/corpus/spam --output out/sender-timeline --overwrite
+ *   npx tsmr run examples/sender-timeline.ts --input .data/corpus/spam --output out/sender-timeline-strict \
+ *     --overwrite --param strict=true --skip-bad-records 100
  */
 import { basename, dirname } from 'node:path';
 import { defineJob, type MapContext } from '../src/index.ts';
@@ -62,6 +67,9 @@ export default defineJob({
     } else if (!seen.date && dateHeader.test(line)) {
       seen.date = true;
       current.time = timeOf(line);
+      if (current.time === undefined && String(ctx.params.strict) === 'true') {
+        throw new Error(`the Date: header does not parse as a date: ${line}`);
+      }
       if (current.time === undefined) ctx.counter('sender-timeline', 'undated').increment();
     } else {
       return;

@@ -183,7 +183,7 @@ describe('examples on the real corpora, through the CLI', () => {
   test('sender-timeline (groupBy) over the SpamAssassin emails equals a sorted whole-file header parse', async () => {
     const input = join(corpus, 'spam');
     const run = await runExample('sender-timeline', [input], ['--reducers', '3']);
-    const expected = senderTimelineReference(listFiles(input));
+    const expected = senderTimelineReference(listFiles(input)).output;
     assert.ok(lines(expected).length > 5000, 'most emails have a sender and a date');
     const partOf = new Map<string, number>();
     for (const [p, part] of run.parts.entries()) {
@@ -203,6 +203,27 @@ describe('examples on the real corpora, through the CLI', () => {
     assert.ok(new Set(partOf.values()).size === 3, 'domains spread over the parts');
     assert.equal(sortedLines(run.parts).toString('latin1'), sortedLines([expected]).toString('latin1'));
     assert.equal(run.report.counters['tsmr/REDUCE_INPUT_GROUPS'], partOf.size);
+  });
+
+  test('sender-timeline strict=true with --skip-bad-records skips exactly the unparsable Date: lines', async () => {
+    const input = join(corpus, 'spam');
+    const run = await runExample(
+      'sender-timeline',
+      [input],
+      ['--param', 'strict=true', '--skip-bad-records', '100'],
+    );
+    const { output, undated } = senderTimelineReference(listFiles(input));
+    assert.ok(undated.length > 10, `some dates do not parse: ${undated.length}`);
+    assert.equal(sortedLines(run.parts).toString('latin1'), sortedLines([output]).toString('latin1'));
+    const skippedDir = join(run.out, '_skipped');
+    const skipped = readdirSync(skippedDir)
+      .flatMap((f) => readFileSync(join(skippedDir, f), 'latin1').trimEnd().split('\n'))
+      .map((l) => JSON.parse(l) as { file: string; offset: number; record: string; error: { code: string } });
+    const key = (s: { file: string; offset: number }): string => `${s.file}:${s.offset}`;
+    assert.deepEqual(skipped.map(key).sort(), undated.map(key).sort());
+    assert.ok(skipped.every((s) => s.record.startsWith('Date:') && s.error.code === 'TSMR_USER_CODE'));
+    assert.equal(run.report.counters['tsmr/MAP_SKIPPED_RECORDS'], undated.length);
+    assert.equal(run.report.skippedRecords?.count, undated.length);
   });
 
   test('inverted-index over the Brown corpus equals a plain in-memory index', async () => {

@@ -95,20 +95,27 @@ export function spamHeadersReference(files: readonly string[]): Buffer {
 
 /**
  * sender-timeline: `domain\tISO time\tfolder/file\tseconds since the previous\n`,
- * sorted by domain bytes, then time, then file, from a whole-file header parse.
+ * sorted by domain bytes, then time, then file, from a whole-file header parse;
+ * and the `Date:` lines that do not parse.
  */
-export function senderTimelineReference(files: readonly string[]): Buffer {
+export function senderTimelineReference(files: readonly string[]): {
+  output: Buffer;
+  /** The first `Date:` header lines that do not parse (what `strict=true` throws on). */
+  undated: { file: string; offset: number; line: string }[];
+} {
   const messages: { domain: string; time: number; file: string }[] = [];
+  const undated: { file: string; offset: number; line: string }[] = [];
   for (const path of files) {
-    const lines = linesOf(readFileSync(path, 'latin1')).map((l) => l.line);
-    const headerEnd = lines.indexOf('');
+    const lines = linesOf(readFileSync(path, 'latin1'));
+    const headerEnd = lines.findIndex((l) => l.line === '');
     const header = headerEnd < 0 ? lines : lines.slice(0, headerEnd);
-    const from = header.find((l) => l.slice(0, 5).toLowerCase() === 'from:');
-    const date = header.find((l) => l.slice(0, 5).toLowerCase() === 'date:');
+    const from = header.find((l) => l.line.slice(0, 5).toLowerCase() === 'from:')?.line;
+    const date = header.find((l) => l.line.slice(0, 5).toLowerCase() === 'date:');
     const domain = from === undefined ? null : /@([A-Za-z0-9.-]*)[^@]*$/.exec(from);
     const name = domain?.[1]!.toLowerCase().replace(/\.+$/, '');
-    const time = date === undefined ? NaN : Date.parse(date.slice(5));
+    const time = date === undefined ? NaN : Date.parse(date.line.slice(5));
     const valid = Number.isFinite(time) && /^\d{4}-/.test(new Date(time).toISOString());
+    if (date !== undefined && !valid) undated.push({ file: path, offset: date.offset, line: date.line });
     if (name === undefined || name === '' || !valid) continue;
     messages.push({ domain: name, time, file: `${basename(dirname(path))}/${basename(path)}` });
   }
@@ -118,7 +125,7 @@ export function senderTimelineReference(files: readonly string[]): Buffer {
     const gap = previous?.domain === m.domain ? String((m.time - previous.time) / 1000) : '';
     return `${m.domain}\t${new Date(m.time).toISOString()}\t${m.file}\t${gap}\n`;
   });
-  return Buffer.from(rows.join(''), 'latin1');
+  return { output: Buffer.from(rows.join(''), 'latin1'), undated };
 }
 
 /** inverted-index: `word\tdoc:count …\n` lines, sorted by word bytes. */
