@@ -8,6 +8,7 @@ export type {
   InputFormat,
   Job,
   JobDefinition,
+  JobInput,
   Key,
   KeyAtom,
   KeyedValues,

@@ -80,6 +80,16 @@ export interface TaskContext {
   readonly numReducers: number;
   /** A counter of this attempt; the handle may be kept and reused. */
   counter(group: string, name: string): Counter;
+  /**
+   * Local path of the side file `name` shipped with the job (Hadoop's
+   * distributed cache): `files: ['data/stop.txt']` in the job or `tsmr run
+   * --file data/stop.txt` ship it as `stop.txt`; `path#name` names it. Every
+   * task of the job (map, combine, reduce) can read it, e.g. once per worker
+   * thread into a lookup table (a map-side or broadcast join). The file must
+   * not change while the job runs.
+   * @throws TsmrError `TSMR_BAD_JOB` when no file of that name was shipped.
+   */
+  file(name: string): string;
   /** Sets the attempt's status line, shown in progress and the job report. */
   setStatus(text: string): void;
 }
@@ -90,6 +100,8 @@ export interface MapContext<K extends Key = Key, V = Value> extends TaskContext 
   emit(key: K, value: V): void;
   /** Path of the input file of the current record (`''` for in-memory input). */
   readonly inputFile: string;
+  /** Index of the current record's input in the job's `inputs` (0 for a job without `inputs`). */
+  readonly input: number;
 }
 
 /** Context of `combine`: it must emit only the key it was called with. */
@@ -190,7 +202,27 @@ export interface JobDefinition<
    * again). Not for streaming jobs (their keys are strings).
    */
   groupBy?: number;
-  map(key: KI, value: VI, ctx: MapContext<K, V>): void | Promise<void>;
+  /**
+   * Called once per input record. Required, unless every entry of `inputs`
+   * has its own `map` (then `inputs` entries without one use this one).
+   */
+  map?(key: KI, value: VI, ctx: MapContext<K, V>): void | Promise<void>;
+  /**
+   * Several inputs, each read with its own input format and `map` (Hadoop's
+   * `MultipleInputs`), e.g. the two sides of a reduce-side join: both maps
+   * emit the join key, and `reduce` sees the values of both sides together
+   * (tag them, or use `groupBy` with the side in the key to get one side
+   * first). The job's paths are then the inputs' `paths`, and `tsmr run` takes
+   * no `--input` (`runJob` no `input`). Each split holds records of one input.
+   */
+  inputs?: readonly JobInput<K, V>[];
+  /**
+   * Side files shipped to every task (Hadoop's distributed cache, `-files`):
+   * paths, relative to the working directory, each read in tasks through
+   * `ctx.file(name)` under its base name or the `#name` after it
+   * (`'data/stop-words.txt#stop'`). Added to those of `tsmr run --file` / `runJob`'s `files`.
+   */
+  files?: readonly string[];
   combine?(key: K, values: Values<V, K>, ctx: CombineContext<K, V>): void | Promise<void>;
   /**
    * A binary, associative and commutative function folding two values of one
@@ -208,11 +240,38 @@ export interface JobDefinition<
   partition?(key: K, numPartitions: number): number;
 }
 
+/**
+ * One of a job's {@link JobDefinition.inputs}: where its records come from,
+ * how they are read, and the `map` they go to.
+ */
+export interface JobInput<K extends Key = Key, V = Value> {
+  /**
+   * Files, directories or globs (as `--input` takes them), or a function of
+   * the job parameters that returns them, called once when the job is
+   * planned: `paths: (params) => String(params.counts ?? 'data/counts')`.
+   */
+  paths:
+    | string
+    | readonly string[]
+    | ((params: Readonly<Record<string, string | number | boolean | null>>) => string | readonly string[]);
+  /** How this input's files become records (default: the job's `inputFormat`). */
+  inputFormat?: InputFormat;
+  /**
+   * This input's map (default: the job's `map`). Its key and value are this
+   * input's records (text: byte offset and line), declared as the map's
+   * parameter types; it emits the job's intermediate `K`, `V`.
+   */
+  /* eslint-disable-next-line @typescript-eslint/no-explicit-any -- each input has its own record types */
+  map?(key: any, value: any, ctx: MapContext<K, V>): void | Promise<void>;
+}
+
 /** A job as returned by `defineJob`: the definition plus a brand. */
 /* eslint-disable-next-line @typescript-eslint/no-explicit-any -- a Job of any types */
 export type Job<KI = any, VI = any, K extends Key = any, V = any, KO = any, VO = any> = Readonly<
-  JobDefinition<KI, VI, K, V, KO, VO>
+  Omit<JobDefinition<KI, VI, K, V, KO, VO>, 'map'>
 > & {
+  /** The job's `map`; for a job with `inputs`, one that calls the map of the record's input (`ctx.input`). */
+  map(key: KI, value: VI, ctx: MapContext<K, V>): void | Promise<void>;
   readonly __tsmrJob: true;
   /** URL of the module that called `defineJob`, when it could be determined. */
   readonly moduleUrl: string | undefined;

@@ -11,7 +11,15 @@ import { formatReport, formatSkippedInputs } from '../observe/report.ts';
 import { runJob } from '../runtime/run-job.ts';
 import type { RunOptions } from '../runtime/run-options.ts';
 import type { JobRef } from '../task/messages.ts';
-import { collectParam, parsePositive, parseCount, parseRate, parseSize, parseTimeout } from './options.ts';
+import {
+  collectParam,
+  collectValue,
+  parsePositive,
+  parseCount,
+  parseRate,
+  parseSize,
+  parseTimeout,
+} from './options.ts';
 import { interruptOnSignals } from './signals.ts';
 
 /** Flags that go to `runJob` as they are (commander names them like the options). */
@@ -34,7 +42,8 @@ type EngineFlags = Pick<
 >;
 
 interface RunFlags extends EngineFlags {
-  input: string[];
+  input?: string[];
+  file: string[];
   param: Record<string, string>;
   mapper?: string;
   combiner?: string;
@@ -54,9 +63,9 @@ export function register(program: Command): void {
         '(--mapper/--reducer, Hadoop Streaming style). Output: <output>/part-r-NNNNN, _SUCCESS, _job.json.',
     )
     .argument('[job]', 'job module (.ts or .js) exporting defineJob(...)')
-    .requiredOption(
+    .option(
       '-i, --input <paths...>',
-      'input files, directories (recursive; .* and _* skipped) or globs',
+      'input files, directories (recursive; .* and _* skipped) or globs (required unless the job names its inputs)',
     )
     .requiredOption('-o, --output <dir>', 'output directory (must not exist unless --overwrite)')
     .option('--mapper <command>', 'streaming: command that maps stdin lines to key\\tvalue lines')
@@ -80,6 +89,12 @@ export function register(program: Command): void {
       'job parameter ctx.params.name, always a string (repeatable)',
       collectParam,
       {},
+    )
+    .option(
+      '--file <path[#name]>',
+      'side file shipped to every task, read there as ctx.file(name) (repeatable; Hadoop’s -files)',
+      collectValue,
+      [],
     )
     .option('--overwrite', 'replace the output directory if it exists')
     .option('--split-size <size>', 'bytes per input split, e.g. 64m (default 64m)', parseSize)
@@ -151,8 +166,8 @@ async function run(jobPath: string | undefined, flags: RunFlags): Promise<void> 
   const display = createProgressDisplay({
     mode: chooseProgressMode({ quiet: flags.quiet, json: flags.json, isTTY: process.stderr.isTTY }),
   });
-  const { input, param, mapper, combiner, reducer, metricsFile, json, quiet, ...engine } = flags;
-  const handle = runJob(job, { ...engine, input, params: param, signal: abort.signal });
+  const { input, file, param, mapper, combiner, reducer, metricsFile, json, quiet, ...engine } = flags;
+  const handle = runJob(job, { ...engine, input, files: file, params: param, signal: abort.signal });
   handle.on('progress', (snapshot) => display.update(snapshot));
   handle.on('inputsSkipped', (skipped) => {
     if (!flags.quiet) process.stderr.write(`tsmr: warning: ${formatSkippedInputs(skipped)}\n`);

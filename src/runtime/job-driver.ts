@@ -30,6 +30,7 @@ import type {
   MapOutputIndex,
   MapOutputLocation,
   MapOutputSource,
+  SideFile,
   TaskMessage,
   TaskProgress,
 } from '../task/messages.ts';
@@ -48,6 +49,8 @@ export interface DriverInput {
   settings: JobSettings;
   /** Where reduce attempts write and how they commit. */
   committer: OutputCommitter;
+  /** Side files every task gets (`ctx.file(name)`), if any. */
+  files?: SideFile[];
   executor: AttemptExecutor;
   onProgress(snapshot: ProgressSnapshot): void;
   /** Structured log of the job (attempt starts, failures, commits at debug/info). */
@@ -279,6 +282,7 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
         job: input.ref ?? { kind: 'module' as const, moduleUrl: 'inline:', exportName: 'default' },
         params: settings.params,
         numReducers: numReduces,
+        files: input.files?.length ? input.files : undefined,
         crashAt: crashPoint(settings.simulateFailures, settings.seed, taskId, attempt, settings.maxAttempts),
         mergeFanIn: settings.mergeFanIn,
       };
@@ -289,7 +293,7 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
           ...common,
           kind,
           split: splits[index],
-          inputFormat: input.body.inputFormat,
+          inputFormat: input.body.inputs?.[splits[index]!.input ?? 0]?.inputFormat ?? input.body.inputFormat,
           sortBufferBytes: settings.sortBufferBytes,
           skip: records === undefined ? undefined : { records, output },
         };

@@ -17,7 +17,8 @@ import { deserializeError, ErrorCode, serializeError, TsmrError, usageError } fr
 import { discardOutput, prepareOutput, type PreparedOutput } from '../io/committer.ts';
 import { fileOutputCommitter, type OutputCommitter, recordsCommitter } from '../io/output-committer.ts';
 import { resolveInputs } from '../io/input-paths.ts';
-import { planSplits } from '../io/splits.ts';
+import { resolveSideFiles } from '../io/side-files.ts';
+import { planInputSplits, planSplits } from '../io/splits.ts';
 import { spoolRecords } from '../io/spool.ts';
 import type { JobRef } from '../task/messages.ts';
 import { refuseJobStartedOnImport, resolveJob } from '../task/load-job.ts';
@@ -108,6 +109,13 @@ function effectiveSplitSize(files: readonly { size: number }[], settings: JobSet
   return Math.min(settings.splitSize, Math.max(MiB, perWorker));
 }
 
+/** `f` applied to each item in turn (errors in input order, one file-system walk at a time). */
+async function mapSequentially<T, R>(items: readonly T[], f: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (const item of items) out.push(await f(item));
+  return out;
+}
+
 function newJobId(): string {
   const t = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `job-${t}-${randomBytes(3).toString('hex')}`;
@@ -137,25 +145,39 @@ async function execute(
   if (options.verify && options.output === undefined) {
     throw usageError('verify needs an output directory to compare');
   }
-  if (options.verify && !isPathInput(options.input)) {
-    throw usageError('verify needs path inputs: in-memory input may be readable only once');
-  }
   refuseJobStartedOnImport();
   const inProcess = options.workers === 0;
   const resolved = await resolveJob(job, inProcess);
+  const jobInputs = resolved.body.inputs;
+  if (jobInputs !== undefined && options.input !== undefined) {
+    throw usageError(
+      'the job names its own inputs (inputs: [{ paths, map }, …]): leave out input (--input); ' +
+        'to read other paths, let the inputs take them from params (paths: (params) => …)',
+    );
+  }
+  if (jobInputs === undefined && options.input === undefined) {
+    throw usageError('no input: give input paths (--input) or in-memory records');
+  }
+  if (options.verify && jobInputs === undefined && !isPathInput(options.input)) {
+    throw usageError('verify needs path inputs: in-memory input may be readable only once');
+  }
   const settings = resolveSettings(options, resolved.body.reducers);
   const jobId = newJobId();
   const log = createLogger().child({ jobId, job: resolved.body.name });
   const tmpRoot = resolve(options.tmpDir ?? tmpdir());
   const workDir = scratchDirOf(tmpRoot, jobId);
-  const pathInputs = isPathInput(options.input)
-    ? typeof options.input === 'string'
-      ? [options.input]
-      : [...options.input]
-    : undefined;
-  const inputs = pathInputs === undefined ? undefined : await resolveInputs(pathInputs);
-  const files = inputs?.files;
-  const skipped = skippedInputsReport(inputs?.skipped ?? []);
+  // Paths: the job's inputs' (one group each), or the run's; none for in-memory input.
+  const pathGroups =
+    jobInputs !== undefined
+      ? jobInputs.map((input) => input.paths(settings.params))
+      : isPathInput(options.input)
+        ? [typeof options.input === 'string' ? [options.input] : [...options.input]]
+        : undefined;
+  const pathInputs = pathGroups?.flat();
+  const resolvedGroups = pathGroups === undefined ? undefined : await mapSequentially(pathGroups, resolveInputs);
+  const files = resolvedGroups?.flatMap((g) => g.files);
+  const skipped = skippedInputsReport(resolvedGroups?.flatMap((g) => g.skipped) ?? []);
+  const sideFiles = await resolveSideFiles([...(resolved.body.files ?? []), ...(options.files ?? [])]);
   if (skipped !== undefined) {
     log.warn(skipped, 'input entries skipped: they hold nothing to read');
     handle.emit('inputsSkipped', skipped);
@@ -185,7 +207,14 @@ async function execute(
       });
       body = { ...body, inputFormat: { type: 'records' } };
     }
-    const splits = planSplits(inputFiles, { splitSize: effectiveSplitSize(inputFiles, settings) });
+    const splitSize = effectiveSplitSize(inputFiles, settings);
+    const splits =
+      jobInputs !== undefined && resolvedGroups !== undefined
+        ? planInputSplits(
+            resolvedGroups.map((g) => g.files),
+            { splitSize },
+          )
+        : planSplits(inputFiles, { splitSize });
     const executor = createLocalExecutor(settings.workers, body, workDir);
     const committer =
       output === undefined ? recordsCommitter() : fileOutputCommitter(output, body.outputFormat);
@@ -197,6 +226,7 @@ async function execute(
       settings,
       committer,
       executor,
+      files: sideFiles,
       onProgress: (snapshot) => handle.emit('progress', snapshot),
       log,
       signal: options.signal,

@@ -9,9 +9,10 @@ export interface RunOptions {
    * recursively skipping `.`/`_` names, globs), or in-memory records: any other
    * array or (async) iterable, or `{ records }` (needed for an array of strings).
    * Each in-memory item is one record whose key is its index and whose value is
-   * the item; items are spooled to disk, so memory stays bounded.
+   * the item; items are spooled to disk, so memory stays bounded. Required,
+   * unless the job names its own `inputs` (then it must not be given).
    */
-  input: string | readonly string[] | Iterable<unknown> | AsyncIterable<unknown> | InMemoryInput;
+  input?: string | readonly string[] | Iterable<unknown> | AsyncIterable<unknown> | InMemoryInput;
   /**
    * Output directory for `part-r-NNNNN`, `_SUCCESS` and `_job.json`. Without it,
    * results are kept in a temporary directory and read back through
@@ -67,6 +68,12 @@ export interface RunOptions {
    * listed in `report.skippedRecords`. Reduce failures are retried as usual.
    */
   skipBadRecords?: number;
+  /**
+   * Side files shipped to every task, read there through `ctx.file(name)`
+   * (Hadoop's distributed cache, `-files`): paths, each may end in `#name`
+   * (default name: the base name). Added to the job's own `files`.
+   */
+  files?: readonly string[];
   /** Re-run the job sequentially in-process and compare outputs (default false). */
   verify?: boolean;
   /**

@@ -73,6 +73,7 @@ export async function runMapTask(
     get inputFile() {
       return inputFile;
     },
+    input: msg.split.input ?? 0,
   };
   const mapper = await body.mapper(mapCtx);
   // Skip mode: leave out the records earlier attempts failed on; mark this attempt's failures on a record.

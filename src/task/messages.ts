@@ -13,6 +13,24 @@ import type { Split } from '../io/splits.ts';
 import type { MapOutput } from '../shuffle/map-output-collector.ts';
 import type { SegmentInfo } from '../shuffle/run-writer.ts';
 
+/**
+ * A side file shipped to every task (Hadoop's distributed cache), found by
+ * `ctx.file(name)`. The runtime reads `path` where the task runs: local mode
+ * gives the file's own path; a cluster executor ships the content once per
+ * worker, addressed and checked by `sha256` (as job bundles are), and gives
+ * the task its cached copy's path instead.
+ */
+export interface SideFile {
+  /** Name in `ctx.file(name)`: the base name of the path, or the `#name` given after it. */
+  name: string;
+  /** Absolute path of the file (of its copy, where the task runs). */
+  path: string;
+  /** Bytes. */
+  size: number;
+  /** SHA-256 of the content, hex, taken when the job started. */
+  sha256: string;
+}
+
 /** How a task finds the job's code. */
 export type JobRef =
   /** A module job: `import(moduleUrl)[exportName]`. */
@@ -34,6 +52,8 @@ interface TaskCommon {
   job: JobRef;
   params: Record<string, string | number | boolean | null>;
   numReducers: number;
+  /** Side files of the job (`ctx.file(name)`); absent when it has none. */
+  files?: SideFile[];
   /**
    * Failure injection (`--simulate-failures`): crash the attempt once this
    * fraction (0–1) of its input has been processed.
