@@ -18,7 +18,9 @@ import {
   invertedIndexReference,
   numericAggregationReference,
   numericAggregationText,
+  genreWordsReference,
   senderTimelineReference,
+  spamWordsReference,
   spamHeadersReference,
 } from './reference/plain.ts';
 import { shellWordCount } from './reference/wordcount-shell.ts';
@@ -56,8 +58,7 @@ async function runExample(name: string, inputs: string[], args: string[] = []): 
   const { code, stderr } = await runCli([
     'run',
     `examples/${name}.ts`,
-    '--input',
-    ...inputs,
+    ...(inputs.length > 0 ? ['--input', ...inputs] : []),
     '--output',
     out,
     '--quiet',
@@ -72,6 +73,11 @@ async function runExample(name: string, inputs: string[], args: string[] = []): 
     .sort();
   assert.ok(names.length > 0, 'at least one part file');
   return { out, report, parts: names.map((n) => readFileSync(join(out, n))) };
+}
+
+/** Runs an example that names its own inputs (no `--input`), as {@link runExample} does otherwise. */
+async function runJoinExample(name: string, args: string[]): Promise<CliRun> {
+  return runExample(name, [], args);
 }
 
 /** Lines of `data` (each ending with `\n`), as buffers. */
@@ -224,6 +230,34 @@ describe('examples on the real corpora, through the CLI', () => {
     assert.ok(skipped.every((s) => s.record.startsWith('Date:') && s.error.code === 'TSMR_USER_CODE'));
     assert.equal(run.report.counters['tsmr/MAP_SKIPPED_RECORDS'], undated.length);
     assert.equal(run.report.skippedRecords?.count, undated.length);
+  });
+
+  test('spam-words (two inputs, reduce-side join) equals counting both corpora in memory', async () => {
+    const brown = join(corpus, 'brown');
+    const spam = join(corpus, 'spam');
+    const run = await runJoinExample('spam-words', [
+      '--param',
+      `brown=${brown}`,
+      '--param',
+      `spam=${spam}/spam-*`,
+      '--reducers',
+      '2',
+    ]);
+    const spamFiles = listFiles(spam).filter((f) => /\/spam-\d\//.test(f));
+    assert.equal(spamFiles.length, 1896, 'spam-1 and spam-2');
+    const expected = spamWordsReference(listFiles(brown), spamFiles);
+    assert.ok(lines(expected).length > 10_000, 'the corpora share many words');
+    assertKeysAscend(run.parts);
+    assert.equal(sortedLines(run.parts).toString(), sortedLines([expected]).toString());
+    assert.deepEqual(run.report.settings.inputs, [brown, `${spam}/spam-*`]);
+  });
+
+  test('genre-words (cats.txt shipped with --file, map-side join) equals a whole-file count per category', async () => {
+    const input = join(corpus, 'brown');
+    const run = await runExample('genre-words', [input], ['--file', brownCats, '--param', 'minLength=6']);
+    const expected = genreWordsReference(listFiles(input), brownCats, 6);
+    assert.equal(lines(expected).length, 15, 'the 15 categories of cats.txt');
+    assert.equal(sortedLines(run.parts).toString(), sortedLines([expected]).toString());
   });
 
   test('inverted-index over the Brown corpus equals a plain in-memory index', async () => {
