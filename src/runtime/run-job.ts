@@ -158,6 +158,11 @@ async function execute(
   if (jobInputs === undefined && options.input === undefined) {
     throw usageError('no input: give input paths (--input) or in-memory records');
   }
+  if (resolved.ref?.kind === 'streaming' && (options.files?.length ?? 0) > 0) {
+    throw usageError(
+      'side files (--file) are for module jobs, read through ctx.file(name); a streaming command can read a path given as an argument',
+    );
+  }
   if (options.verify && jobInputs === undefined && !isPathInput(options.input)) {
     throw usageError('verify needs path inputs: in-memory input may be readable only once');
   }
