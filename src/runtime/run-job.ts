@@ -16,14 +16,13 @@ import {
 import { deserializeError, ErrorCode, serializeError, TsmrError, usageError } from '../errors.ts';
 import { discardOutput, prepareOutput, type PreparedOutput } from '../io/committer.ts';
 import { fileOutputCommitter, type OutputCommitter, recordsCommitter } from '../io/output-committer.ts';
-import { resolveInputs } from '../io/input-paths.ts';
 import { resolveSideFiles } from '../io/side-files.ts';
-import { planInputSplits, planSplits } from '../io/splits.ts';
 import { spoolRecords } from '../io/spool.ts';
 import type { JobRef } from '../task/messages.ts';
 import { refuseJobStartedOnImport, resolveJob } from '../task/load-job.ts';
 import { createLogger } from '../observe/logger.ts';
 import { driveJob } from './job-driver.ts';
+import { checkInputOptions, planJobSplits, resolveJobPaths } from './job-inputs.ts';
 import { createLocalExecutor } from './local/local-executor.ts';
 import { readResults } from './results.ts';
 import type { SegmentRef } from '../shuffle/segment-reader.ts';
@@ -109,20 +108,9 @@ function effectiveSplitSize(files: readonly { size: number }[], settings: JobSet
   return Math.min(settings.splitSize, Math.max(MiB, perWorker));
 }
 
-/** `f` applied to each item in turn (errors in input order, one file-system walk at a time). */
-async function mapSequentially<T, R>(items: readonly T[], f: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = [];
-  for (const item of items) out.push(await f(item));
-  return out;
-}
-
 function newJobId(): string {
   const t = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `job-${t}-${randomBytes(3).toString('hex')}`;
-}
-
-function isPathInput(input: RunOptions['input']): input is string | readonly string[] {
-  return typeof input === 'string' || (Array.isArray(input) && input.every((i) => typeof i === 'string'));
 }
 
 function inMemoryRecords(input: RunOptions['input']): Iterable<unknown> | AsyncIterable<unknown> {
@@ -148,40 +136,16 @@ async function execute(
   refuseJobStartedOnImport();
   const inProcess = options.workers === 0;
   const resolved = await resolveJob(job, inProcess);
-  const jobInputs = resolved.body.inputs;
-  if (jobInputs !== undefined && options.input !== undefined) {
-    throw usageError(
-      'the job names its own inputs (inputs: [{ paths, map }, …]): leave out input (--input); ' +
-        'to read other paths, let the inputs take them from params (paths: (params) => …)',
-    );
-  }
-  if (jobInputs === undefined && options.input === undefined) {
-    throw usageError('no input: give input paths (--input) or in-memory records');
-  }
-  if (resolved.ref?.kind === 'streaming' && (options.files?.length ?? 0) > 0) {
-    throw usageError(
-      'side files (--file) are for module jobs, read through ctx.file(name); a streaming command can read a path given as an argument',
-    );
-  }
-  if (options.verify && jobInputs === undefined && !isPathInput(options.input)) {
-    throw usageError('verify needs path inputs: in-memory input may be readable only once');
-  }
+  checkInputOptions(resolved.body, resolved.ref, options);
   const settings = resolveSettings(options, resolved.body.reducers);
   const jobId = newJobId();
   const log = createLogger().child({ jobId, job: resolved.body.name });
   const tmpRoot = resolve(options.tmpDir ?? tmpdir());
   const workDir = scratchDirOf(tmpRoot, jobId);
-  // Paths: the job's inputs' (one group each), or the run's; none for in-memory input.
-  const pathGroups =
-    jobInputs !== undefined
-      ? jobInputs.map((input) => input.paths(settings.params))
-      : isPathInput(options.input)
-        ? [typeof options.input === 'string' ? [options.input] : [...options.input]]
-        : undefined;
-  const pathInputs = pathGroups?.flat();
-  const resolvedGroups = pathGroups === undefined ? undefined : await mapSequentially(pathGroups, resolveInputs);
-  const files = resolvedGroups?.flatMap((g) => g.files);
-  const skipped = skippedInputsReport(resolvedGroups?.flatMap((g) => g.skipped) ?? []);
+  const jobPaths = await resolveJobPaths(resolved.body, options.input, settings.params);
+  const pathInputs = jobPaths?.paths;
+  const files = jobPaths?.groups.flatMap((g) => g.files);
+  const skipped = skippedInputsReport(jobPaths?.groups.flatMap((g) => g.skipped) ?? []);
   const sideFiles = await resolveSideFiles([...(resolved.body.files ?? []), ...(options.files ?? [])]);
   if (skipped !== undefined) {
     log.warn(skipped, 'input entries skipped: they hold nothing to read');
@@ -212,14 +176,7 @@ async function execute(
       });
       body = { ...body, inputFormat: { type: 'records' } };
     }
-    const splitSize = effectiveSplitSize(inputFiles, settings);
-    const splits =
-      jobInputs !== undefined && resolvedGroups !== undefined
-        ? planInputSplits(
-            resolvedGroups.map((g) => g.files),
-            { splitSize },
-          )
-        : planSplits(inputFiles, { splitSize });
+    const splits = planJobSplits(jobPaths, inputFiles, effectiveSplitSize(inputFiles, settings));
     const executor = createLocalExecutor(settings.workers, body, workDir);
     const committer =
       output === undefined ? recordsCommitter() : fileOutputCommitter(output, body.outputFormat);
