@@ -163,7 +163,8 @@ export function validateJobDefinition(definition: unknown, where: string): void 
 /** Checks `inputs`: a non-empty array of `{ paths, map?, inputFormat? }`, each with a map of its own or the job's. */
 function validateInputs(inputs: unknown, jobHasMap: boolean, where: string): void {
   const shape = 'inputs must be a non-empty array of { paths, map?, inputFormat? }';
-  if (!Array.isArray(inputs) || inputs.length === 0) throw new TsmrError(ErrorCode.BAD_JOB, `${where}: ${shape}`);
+  if (!Array.isArray(inputs) || inputs.length === 0)
+    throw new TsmrError(ErrorCode.BAD_JOB, `${where}: ${shape}`);
   for (const [i, input] of inputs.entries()) {
     if (typeof input !== 'object' || input === null) {
       throw new TsmrError(ErrorCode.BAD_JOB, `${where}: inputs[${i}] is not an object: ${shape}`);

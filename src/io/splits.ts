@@ -124,7 +124,10 @@ export function planSplits(files: readonly InputFile[], opts: { splitSize: numbe
  * so that a split never mixes inputs (each has its own map and format), then
  * numbered in input order and tagged with their input's index.
  */
-export function planInputSplits(inputs: readonly (readonly InputFile[])[], opts: { splitSize: number }): Split[] {
+export function planInputSplits(
+  inputs: readonly (readonly InputFile[])[],
+  opts: { splitSize: number },
+): Split[] {
   const splits: Split[] = [];
   for (const [input, files] of inputs.entries()) {
     for (const split of planSplits(files, opts)) splits.push({ ...split, index: splits.length, input });
