@@ -302,12 +302,12 @@ describe('readSplit jsonl', () => {
     assert.equal(count, 4);
   });
 
-  test('invalid JSON is TSMR_BAD_RECORD with file and offset', async () => {
+  test('invalid JSON is TSMR_BAD_RECORD with file and offset, blamed on the record', async () => {
     const p = await fileWith('{"ok":true}\n{nope\n');
     await assert.rejects(collect(wholeFile(p, 18), { type: 'jsonl' }), (e: unknown) => {
       assert.ok(isTsmrError(e));
       assert.equal(e.code, ErrorCode.BAD_RECORD);
-      assert.deepEqual(e.details, { file: p, offset: 12 });
+      assert.deepEqual(e.details, { file: p, offset: 12, failedOnRecord: true });
       assert.ok(e.cause instanceof SyntaxError);
       assert.ok(e.message.includes(p) && e.message.includes('12'));
       return true;
