@@ -71,6 +71,8 @@ export const ErrorCode = {
   AUTH: 'TSMR_AUTH',
   /** A file-system operation failed (disk full, permission…). */
   IO: 'TSMR_IO',
+  /** A cluster RPC message broke the contract's rules (`src/runtime/cluster/wire*.ts`); answered `INVALID_ARGUMENT`. */
+  BAD_MESSAGE: 'TSMR_BAD_MESSAGE',
   /** Anything else: a bug in tsmr. */
   INTERNAL: 'TSMR_INTERNAL',
 } as const;

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { isAlive, pollUntil } from './support/poll.ts';
-import { readParts, repoRoot, runCli } from './support/run-cli.ts';
+import { readParts, repoRoot, runCli, startCli } from './support/run-cli.ts';
 
 let tmp = '';
 let input = '';
@@ -130,21 +130,17 @@ test('a tsmr whose parent is SIGKILLed cancels its job and exits, leaving no scr
 
 test('scratch left by a SIGKILLed tsmr is removed by the next job; a live job’s is kept', async () => {
   const scratch = dir('scratch-stale');
-  const killed = spawn(
-    process.execPath,
-    [
-      'bin/tsmr.js',
-      'run',
-      'test/fixtures/jobs/hang-map.ts',
-      '-i',
-      input,
-      '-o',
-      join(tmp, 'out-k'),
-      '--tmp-dir',
-      scratch,
-    ],
-    { cwd: repoRoot, stdio: 'ignore' },
-  );
+  const hang = (out: string) => [
+    'run',
+    'test/fixtures/jobs/hang-map.ts',
+    '-i',
+    input,
+    '-o',
+    join(tmp, out),
+    '--tmp-dir',
+    scratch,
+  ];
+  const killed = startCli(hang('out-k'));
   const [stale] = await pollUntil('a scratch dir with its owner file', () => {
     const found = scratchDirs(scratch).filter((n) => existsSync(join(scratch, n, 'owner.json')));
     return found.length > 0 && found;
@@ -152,21 +148,7 @@ test('scratch left by a SIGKILLed tsmr is removed by the next job; a live job’
   killed.kill('SIGKILL');
   await once(killed, 'close');
   // A job of another live process: its scratch dir must survive.
-  const live = spawn(
-    process.execPath,
-    [
-      'bin/tsmr.js',
-      'run',
-      'test/fixtures/jobs/hang-map.ts',
-      '-i',
-      input,
-      '-o',
-      join(tmp, 'out-l'),
-      '--tmp-dir',
-      scratch,
-    ],
-    { cwd: repoRoot, stdio: 'ignore' },
-  );
+  const live = startCli(hang('out-l'));
   const [alive] = await pollUntil('the live job’s scratch dir', () => {
     const found = scratchDirs(scratch).filter(
       (n) => n !== stale && existsSync(join(scratch, n, 'owner.json')),
@@ -220,23 +202,18 @@ test('process.exit(0) inside an in-process map does not end the job with exit co
 
 test('a second Ctrl-C stops at once with exit 130 and leaves no scratch', async () => {
   const scratch = dir('scratch-sigint');
-  const child = spawn(
-    process.execPath,
-    [
-      'bin/tsmr.js',
-      'run',
-      'test/fixtures/jobs/hang-map.ts',
-      '-i',
-      input,
-      '-o',
-      join(tmp, 'out-int'),
-      '-w',
-      '0',
-      '--tmp-dir',
-      scratch,
-    ],
-    { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const child = startCli([
+    'run',
+    'test/fixtures/jobs/hang-map.ts',
+    '-i',
+    input,
+    '-o',
+    join(tmp, 'out-int'),
+    '-w',
+    '0',
+    '--tmp-dir',
+    scratch,
+  ]);
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
   await pollUntil('the map phase to start', () => /map .*started/.test(stderr));

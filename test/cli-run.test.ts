@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { JobReport } from '../src/index.ts';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { readParts, repoRoot, runCli } from './support/run-cli.ts';
 
@@ -74,7 +74,7 @@ test('a successful run prints a JSON report with --json, passes --param and coun
   assert.equal(r.code, 0, r.stderr);
   assert.match(
     readFileSync(join(tmp, 'grep.prom'), 'utf8'),
-    /^tsmr_job_counter_total\{.*group="grep",name="matches"\} 3$/m,
+    /^tsmr_job_counters_total\{.*group="grep",name="matches"\} 3$/m,
   );
   const report = JSON.parse(r.stdout) as JobReport;
   assert.equal(report.status, 'succeeded');
@@ -88,6 +88,10 @@ test('a successful run prints a JSON report with --json, passes --param and coun
     readParts(out).names.map((n) => join(out, n)),
   );
   assert.ok(written.outputBytes > 0);
+  // Prometheus' own linter accepts the file (Debian's prometheus package, installed by .ci/run).
+  const lint = spawnSync('promtool', ['check', 'metrics'], { input: readFileSync(join(tmp, 'grep.prom')) });
+  assert.equal(lint.error, undefined, 'promtool must be installed (apt-get install prometheus)');
+  assert.equal(lint.status, 0, `promtool check metrics: ${String(lint.stdout)}${String(lint.stderr)}`);
 });
 
 test('usage errors exit 2 before any task runs and write nothing', async (t) => {

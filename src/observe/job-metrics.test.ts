@@ -16,12 +16,12 @@ test('a job report renders as Prometheus counters and gauges with job labels', (
     peakRssBytes: 2048,
   } as unknown as JobReport;
   const text = renderJobMetrics(report);
-  assert.match(text, /^# TYPE tsmr_job_counter_total counter$/m);
+  assert.match(text, /^# TYPE tsmr_job_counters_total counter$/m);
   assert.match(
     text,
-    /^tsmr_job_counter_total\{job_id="job-1",job="wc",group="tsmr",name="MAP_INPUT_RECORDS"\} 42$/m,
+    /^tsmr_job_counters_total\{job_id="job-1",job="wc",group="tsmr",name="MAP_INPUT_RECORDS"\} 42$/m,
   );
-  assert.match(text, /^tsmr_job_counter_total\{job_id="job-1",job="wc",group="grep",name="matches"\} 3$/m);
+  assert.match(text, /^tsmr_job_counters_total\{job_id="job-1",job="wc",group="grep",name="matches"\} 3$/m);
   assert.match(text, /^tsmr_job_phase_duration_seconds\{job_id="job-1",job="wc",phase="reduce"\} 0\.25$/m);
   assert.match(text, /^tsmr_job_succeeded\{job_id="job-1",job="wc"\} 1$/m);
   assert.match(text, /^tsmr_job_failed_attempts\{job_id="job-1",job="wc"\} 1$/m);

@@ -9,7 +9,7 @@ import { type Metric, renderPrometheus } from './metrics.ts';
 export function renderJobMetrics(report: JobReport): string {
   const job = { job_id: report.jobId, job: report.name };
   const counters: Metric = {
-    name: 'tsmr_job_counter_total',
+    name: 'tsmr_job_counters_total',
     help: 'Job counters (group/name), summed over committed attempts.',
     type: 'counter',
     samples: Object.entries(report.counters).map(([id, value]) => {

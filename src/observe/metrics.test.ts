@@ -43,7 +43,7 @@ describe('renderPrometheus', () => {
     assert.equal(escapeHelp('a "b" \\ c\nd'), 'a "b" \\\\ c\\nd');
     const text = renderPrometheus([
       {
-        name: 'tsmr_job_counter_total',
+        name: 'tsmr_job_counters_total',
         help: 'Job counters (group/name).\nSummed over committed attempts.',
         type: 'counter',
         samples: [{ labels: { group: 'my "jobs"', name: 'path\\to\nfile' }, value: 3 }],
@@ -51,9 +51,9 @@ describe('renderPrometheus', () => {
     ]);
     assert.match(
       text,
-      /^# HELP tsmr_job_counter_total Job counters \(group\/name\)\.\\nSummed over committed attempts\.$/m,
+      /^# HELP tsmr_job_counters_total Job counters \(group\/name\)\.\\nSummed over committed attempts\.$/m,
     );
-    assert.match(text, /^tsmr_job_counter_total\{group="my \\"jobs\\"",name="path\\\\to\\nfile"\} 3$/m);
+    assert.match(text, /^tsmr_job_counters_total\{group="my \\"jobs\\"",name="path\\\\to\\nfile"\} 3$/m);
     assert.equal(text.split('\n').length, 4, 'no raw line feed escapes a line');
   });
 

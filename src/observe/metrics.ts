@@ -17,7 +17,7 @@
  *
  * Serve it with {@link PROMETHEUS_CONTENT_TYPE}. Job counters (`group/name`)
  * are not valid metric names: expose them as one family with labels, e.g.
- * `tsmr_job_counter_total{group="wordcount",name="words"}`.
+ * `tsmr_job_counters_total{group="wordcount",name="words"}`.
  *
  * Why not prom-client (it is pure JS and on the registry)? It is built around
  * long-lived instruments registered in a registry and incremented in place,

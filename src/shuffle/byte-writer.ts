@@ -1,3 +1,5 @@
+import { writeWtf8 } from './wtf8.ts';
+
 /** Below this many bytes or characters, JS loops are faster than native calls. */
 const SHORT = 32;
 
@@ -38,27 +40,73 @@ export class ByteWriter {
     this.pos += n;
   }
 
-  /** Writes `s` as UTF-8 (or `latin1`). Lone surrogates become U+FFFD in UTF-8. */
+  /**
+   * Writes `s` as UTF-8 (or `latin1`). Lone surrogates become U+FFFD in UTF-8:
+   * for text meant to be read back as the same string, use {@link wtf8}.
+   */
   string(s: string, encoding: 'utf8' | 'latin1' = 'utf8'): void {
     const n = s.length;
-    // UTF-8 needs at most 3 bytes per UTF-16 code unit.
-    this.ensure(encoding === 'latin1' ? n : n * 3);
-    if (n <= SHORT && encoding === 'utf8') {
-      // Short ASCII strings: a JS loop beats the native call (about 2x for words).
-      const buf = this.buf;
-      let p = this.pos;
-      for (let i = 0; i < n; i++) {
-        const c = s.charCodeAt(i);
-        if (c >= 0x80) {
-          this.pos += buf.write(s, this.pos, 'utf8');
-          return;
-        }
-        buf[p++] = c;
-      }
-      this.pos = p;
+    if (encoding === 'latin1') {
+      this.ensure(n);
+      this.pos += this.buf.write(s, this.pos, 'latin1');
       return;
     }
-    this.pos += this.buf.write(s, this.pos, encoding);
+    // UTF-8 needs at most 3 bytes per UTF-16 code unit.
+    this.ensure(n * 3);
+    if (n <= SHORT && this.asciiPrefix(s) === n) {
+      this.pos += n;
+      return;
+    }
+    this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+
+  /**
+   * Writes `s` as WTF-8 (`wtf8.ts`): UTF-8 for a well-formed string, each
+   * lone surrogate as its own 3-byte sequence, so every string reads back as
+   * itself. Short ASCII strings take the same JS loop as {@link string}; other
+   * short strings without surrogates and long well-formed strings the native
+   * UTF-8 write (a JS scan of a short string costs less than `isWellFormed`).
+   * @returns whether `s` is well formed (its bytes are then plain UTF-8).
+   */
+  wtf8(s: string): boolean {
+    const n = s.length;
+    this.ensure(n * 3);
+    if (n <= SHORT) {
+      let i = this.asciiPrefix(s);
+      if (i === n) {
+        this.pos += n;
+        return true;
+      }
+      while (i < n && (s.charCodeAt(i) & 0xf800) !== 0xd800) i++;
+      if (i === n) {
+        this.pos += this.buf.write(s, this.pos, 'utf8');
+        return true;
+      }
+    }
+    if (s.isWellFormed()) {
+      this.pos += this.buf.write(s, this.pos, 'utf8');
+      return true;
+    }
+    this.pos = writeWtf8(this.buf, this.pos, s);
+    return false;
+  }
+
+  /**
+   * Copies the ASCII prefix of `s` (at most {@link SHORT} code units, room
+   * ensured) to `buf[pos, …)`, without moving `pos`: for short strings a JS
+   * loop beats the native call (about 2x for words).
+   * @returns the length of the prefix (`s.length` when `s` is ASCII).
+   */
+  private asciiPrefix(s: string): number {
+    const buf = this.buf;
+    const p = this.pos;
+    let i = 0;
+    for (; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      buf[p + i] = c;
+    }
+    return i;
   }
 
   /** Unsigned LEB128 varint, for lengths up to 2^53. */

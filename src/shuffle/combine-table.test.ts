@@ -79,13 +79,30 @@ describe('CombineTable', () => {
     );
   });
 
-  it('treats strings with lone surrogates as their U+FFFD form', () => {
+  it('keeps strings with lone surrogates as keys of their own, in WTF-8 order', () => {
     const table = new CombineTable(1, () => 0);
-    table.add('\ud800', 1);
-    table.add('\udfff', 2);
-    table.add('\ufffd', 3);
-    table.add('\ud800', 4);
-    assert.deepEqual(groupsOf(table), [{ key: '\ufffd', partition: 0, values: [1, 2, 3, 4] }]);
+    const long = 'a long key of more than 13 units \ud83d';
+    for (const [k, v] of [
+      ['\ud800', 1],
+      ['\udfff', 2],
+      ['\ufffd', 3],
+      ['\ud800', 4],
+      ['\ud83d', 5],
+      [long, 6],
+      ['\ud83d\ude00', 7],
+      [long.slice(0, -1), 8],
+    ] as const) {
+      table.add(k, v);
+    }
+    assert.deepEqual(groupsOf(table), [
+      { key: long.slice(0, -1), partition: 0, values: [8] },
+      { key: long, partition: 0, values: [6] },
+      { key: '\ud800', partition: 0, values: [1, 4] },
+      { key: '\ud83d', partition: 0, values: [5] },
+      { key: '\udfff', partition: 0, values: [2] },
+      { key: '\ufffd', partition: 0, values: [3] },
+      { key: '\ud83d\ude00', partition: 0, values: [7] },
+    ]);
   });
 
   it('snapshots object values at add time, and keeps long strings', () => {

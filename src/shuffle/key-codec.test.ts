@@ -13,12 +13,13 @@ import {
   tuplePrefixEnd,
   writeKey,
 } from './key-codec.ts';
-import { anyKey, keyString, normalizeKey, referenceCompare } from './test-support.ts';
+import { anyJsString, anyKey, keyString, normalizeKey, referenceCompare } from './test-support.ts';
 
 const sign = (n: number): number => (n < 0 ? -1 : n > 0 ? 1 : 0);
+const wellFormed = fc.oneof(keyString, anyJsString).filter((s) => s.isWellFormed());
 
 describe('key codec', () => {
-  it('round-trips every key (with -0 → 0, lone surrogates → U+FFFD)', () => {
+  it('round-trips every key (with -0 → 0)', () => {
     fc.assert(
       fc.property(anyKey, (key) => {
         assert.deepStrictEqual(decodeKey(encodeKey(key)), normalizeKey(key));
@@ -36,14 +37,40 @@ describe('key codec', () => {
     );
   });
 
-  it('orders strings by UTF-8 bytes, also inside arrays', () => {
+  it('orders well-formed strings by UTF-8 bytes, also inside arrays', () => {
     fc.assert(
-      fc.property(keyString, keyString, (a, b) => {
-        const bytes = sign(Buffer.compare(Buffer.from(a), Buffer.from(b)));
+      fc.property(wellFormed, wellFormed, (a, b) => {
+        const bytes = sign(Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
         assert.equal(sign(Buffer.compare(encodeKey(a), encodeKey(b))), bytes);
         assert.equal(sign(Buffer.compare(encodeKey([a, 1]), encodeKey([b, 0]))), bytes || 1);
       }),
       { numRuns: 2000 },
+    );
+  });
+
+  it('encodes a well-formed string as its UTF-8 bytes, byte for byte', () => {
+    fc.assert(
+      fc.property(wellFormed, (s) => {
+        assert.deepEqual(encodeKey(s), Buffer.concat([Buffer.of(0x07), Buffer.from(s, 'utf8')]));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('keeps every JS string, lone surrogates included: round trip, distinct bytes, WTF-8 order', () => {
+    fc.assert(
+      fc.property(anyJsString, anyJsString, (a, b) => {
+        for (const s of [a, b]) {
+          assert.equal(decodeKey(encodeKey(s)), s);
+          assert.deepEqual(decodeKey(encodeKey([s, s])), [s, s]);
+        }
+        const order = sign(referenceCompare(a, b));
+        assert.equal(sign(Buffer.compare(encodeKey(a), encodeKey(b))), order);
+        assert.equal(sign(Buffer.compare(encodeKey([a]), encodeKey([b]))), order);
+        assert.equal(encodeKey(a).equals(encodeKey(b)), a === b);
+        assert.equal(encodeKey([a, 0]).equals(encodeKey([b, 0])), a === b);
+      }),
+      { numRuns: 3000 },
     );
   });
 
@@ -86,8 +113,19 @@ describe('key codec', () => {
       'a\u0000',
       'ab',
       '\u00ff',
+      '\ud7ff',
+      '\ud800',
+      '\ud800\u0000',
+      '\ud83d',
+      '\udbff',
+      '\udc00',
+      '\ude00\ud83d',
+      '\udfff',
+      '\ue000',
+      '\ufffd',
       '\uffff',
       '\u{1F600}',
+      '\u{10FFFF}',
       new Uint8Array([]),
       new Uint8Array([0]),
       new Uint8Array([0, 0]),
@@ -98,6 +136,9 @@ describe('key codec', () => {
       ['a', 1],
       ['a\u0000'],
       ['ab'],
+      ['\ud800'],
+      ['\ud83d', 'x'],
+      ['\ufffd'],
       [[]],
     ];
     const encoded = ordered.map(encodeKey);
@@ -115,6 +156,10 @@ describe('key codec', () => {
     assert.equal(encodeKey(256n).toString('hex'), '06000000020100');
     assert.equal(encodeKey(-256n).toString('hex'), '05fffffffdfeff');
     assert.equal(encodeKey(['a\u0000', null]).toString('hex'), '09076100ff000100');
+    assert.equal(encodeKey('\ud800').toString('hex'), '07eda080');
+    assert.equal(encodeKey('x\udfff\u{1F600}').toString('hex'), '0778edbfbff09f9880');
+    assert.equal(encodeKey(['\ud83d']).toString('hex'), '0907eda0bd0000');
+    assert.equal(encodeKey('\ufffd').toString('hex'), '07efbfbd');
   });
 
   it('rejects unsupported keys with TSMR_BAD_KEY', () => {

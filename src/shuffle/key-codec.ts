@@ -14,20 +14,24 @@
  * | 0x04 | number      | 8 bytes: IEEE-754 big-endian, sign bit flipped (negatives: all bits flipped); `-0` → `0`, one NaN after `+Infinity` |
  * | 0x05 | bigint < 0  | 4-byte complemented byte length, complemented magnitude     |
  * | 0x06 | bigint >= 0 | 4-byte byte length, big-endian magnitude                    |
- * | 0x07 | string      | UTF-8 bytes                                                 |
+ * | 0x07 | string      | WTF-8 bytes (`wtf8.ts`): UTF-8, lone surrogates kept        |
  * | 0x08 | Uint8Array  | the bytes                                                   |
  * | 0x09 | array       | each element encoded as nested, then 0x00                   |
  *
  * At top level a string's or byte array's body runs to the end of the key, so
  * the common case (a string key) costs one tag byte. Nested inside an array, a
  * string or byte body escapes `0x00` as `0x00 0xFF` and ends with `0x00`, which
- * keeps prefixes first. Strings therefore order by UTF-8 bytes, as
- * `LC_ALL=C sort` does. Lone UTF-16 surrogates are encoded as U+FFFD (as
- * `TextEncoder` does), so such strings are not distinct keys.
+ * keeps prefixes first. Well-formed strings therefore order by UTF-8 bytes
+ * (code point order), as `LC_ALL=C sort` does. A lone UTF-16 surrogate is
+ * encoded as the 3-byte WTF-8 sequence of its code unit (`ED A0 80` …
+ * `ED BF BF`), so every distinct JS string is a distinct key and decodes back
+ * as itself; lone surrogates sort by code unit between U+D7FF and U+E000
+ * (before U+E000–U+FFFF and the supplementary code points).
  */
 import { ErrorCode, TsmrError } from '../errors.ts';
 import type { Key } from '../api/types.ts';
 import { ByteWriter } from './byte-writer.ts';
+import { readWtf8 } from './wtf8.ts';
 
 export const KeyTag = {
   END: 0x00,
@@ -53,7 +57,7 @@ const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 export function writeKey(w: ByteWriter, key: Key): void {
   if (typeof key === 'string') {
     w.byte(KeyTag.STRING);
-    w.string(key);
+    w.wtf8(key);
   } else if (key instanceof Uint8Array) {
     w.byte(KeyTag.BYTES);
     w.bytes(key);
@@ -67,7 +71,7 @@ function writeNested(w: ByteWriter, key: Key, depth: number): void {
     case 'string': {
       w.byte(KeyTag.STRING);
       const start = w.pos;
-      w.string(key);
+      w.wtf8(key);
       escapeZeros(w, start);
       return;
     }
@@ -168,7 +172,7 @@ export function encodeKey(key: Key): Buffer {
 export function decodeKey(buf: Uint8Array, start = 0, end = buf.length): Key {
   const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   const tag = b[start];
-  if (tag === KeyTag.STRING) return b.toString('utf8', start + 1, end);
+  if (tag === KeyTag.STRING) return readWtf8(b, start + 1, end);
   if (tag === KeyTag.BYTES) return new Uint8Array(b.subarray(start + 1, end));
   const pos = [start];
   const key = readNested(b, pos, end, 0);
@@ -217,7 +221,7 @@ function readNested(b: Buffer, pos: number[], end: number, depth: number): Key {
     case KeyTag.STRING:
     case KeyTag.BYTES: {
       const bytes = readEscaped(b, pos, end);
-      return tag === KeyTag.STRING ? bytes.toString('utf8') : new Uint8Array(bytes);
+      return tag === KeyTag.STRING ? readWtf8(bytes, 0, bytes.length) : new Uint8Array(bytes);
     }
     case KeyTag.ARRAY: {
       const out: Key[] = [];

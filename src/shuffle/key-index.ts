@@ -9,8 +9,8 @@
  * key codec does), every other key in a `Map` keyed by the latin1 string of
  * its encoding. A string key is stored as a fresh copy decoded from its
  * encoding: a key sliced out of a large input line or chunk would otherwise
- * keep that whole line alive. (A string with lone surrogates encodes like its
- * U+FFFD form, and is found under that form.)
+ * keep that whole line alive. Strings are encoded as WTF-8 (`key-codec.ts`),
+ * so two distinct strings (lone surrogates included) are two entries.
  *
  * Memory accounting (`bytes`) is approximate: per distinct key
  * {@link ENTRY_BYTES} plus its key bytes, plus the strings the maps hold.
@@ -20,6 +20,7 @@ import { ByteWriter } from './byte-writer.ts';
 import { KeyTag, compareKeyRange, keyRangeEquals, writeKey } from './key-codec.ts';
 import { hashPartitionRange } from './partitioner.ts';
 import { StringTable } from './string-table.ts';
+import { readWtf8 } from './wtf8.ts';
 import type { CheckedPartition } from './sort-buffer.ts';
 import type { KeySorter } from './sort-index.ts';
 
@@ -191,17 +192,8 @@ export class KeyIndex {
     const w = this.keyArena;
     const start = w.pos;
     w.byte(KeyTag.STRING);
-    w.string(key);
+    w.wtf8(key);
     const object = ownedKeyString(key, w.buf, start, w.pos);
-    if (!key.isWellFormed()) {
-      // Lone surrogates: `key` encodes like `object`, its U+FFFD form, which is
-      // the name the table keeps (such a key takes this path at every emit).
-      const existing = this.strings.get(object);
-      if (existing >= 0) {
-        w.pos = start;
-        return existing;
-      }
-    }
     const id = this.newEntry(this.partitionOf(start, object), start, object, object.length);
     this.strings.set(object, id);
     return id;
@@ -249,11 +241,10 @@ export class KeyIndex {
 
 /**
  * The string the index keeps for string key `key`, whose encoding (tag byte
- * first) was just written at `buf[start, end)`: `key` itself when short and
- * well formed, else a fresh copy decoded from the encoding (a long key may be a
- * slice keeping a whole input line alive; a key with lone surrogates becomes
- * its U+FFFD form, which encodes the same).
+ * first) was just written at `buf[start, end)`: `key` itself when short, else
+ * an equal fresh copy decoded from the encoding (a long key may be a slice
+ * keeping a whole input line alive).
  */
 export function ownedKeyString(key: string, buf: Buffer, start: number, end: number): string {
-  return key.length >= SLICE_MIN || !key.isWellFormed() ? buf.toString('utf8', start + 1, end) : key;
+  return key.length >= SLICE_MIN ? readWtf8(buf, start + 1, end) : key;
 }

@@ -29,7 +29,11 @@ export interface SegmentRef {
   records: number;
   /** `zlib.crc32` of the segment's bytes. */
   crc32: number;
-  /** Who wrote it, for error messages and re-execution (e.g. the map task id `m-00003`). */
+  /**
+   * Who wrote it, for error messages: a reduce's segments name the map
+   * attempt (`m-00003_1`), which its fetch stage reports as a fetch failure;
+   * spill runs name the spill.
+   */
   source: string;
 }
 
@@ -52,8 +56,9 @@ export const DEFAULT_READ_BUFFER = 256 * 1024;
  * `next()` throws TsmrError `TSMR_CORRUPT_DATA` with details
  * `{ file, source, segment: { offset, length }, reason }` when the segment
  * cannot be read as promised: missing or short file, bad framing, CRC-32
- * mismatch, wrong record count. The runtime treats that map output as lost and
- * re-executes the map task named by `source`. Other I/O failures (too many open
+ * mismatch, wrong record count. A reduce attempt reports the map attempt named
+ * by `source` as a fetch failure (`src/task/fetch-stage.ts`), and the scheduler
+ * re-executes that map when its output is lost. Other I/O failures (too many open
  * files, permissions) are `TSMR_IO`.
  */
 export function openSegment(ref: SegmentRef, options: { bufferBytes?: number } = {}): SegmentCursor {

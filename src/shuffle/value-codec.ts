@@ -10,10 +10,11 @@
  * | 0x03 | true                                                         |
  * | 0x04 | integer in [0, 2^32): 1–4 bytes LE                           |
  * | 0x05 | number: 8 bytes float64 LE                                   |
- * | 0x06 | string: UTF-8 bytes (well-formed strings)                    |
+ * | 0x06 | string, well-formed: UTF-8 bytes                             |
  * | 0x07 | array: its elements, each as `varint(length) encoding`       |
  * | 0x08 | plain object: per own enumerable key, `varint(length) UTF-8` then the value as `varint(length) encoding` |
  * | 0x09 | bigint: a sign byte (0: ≥ 0, 1: < 0), magnitude big-endian  |
+ * | 0x0a | string with lone surrogates: WTF-8 bytes (`wtf8.ts`)         |
  * | 0xff | anything else: `v8.serialize` output                         |
  *
  * The tagged paths cover the values of most jobs (numbers, strings, and plain
@@ -21,16 +22,21 @@
  * costs about a microsecond per call and leaves a Buffer behind for the GC.
  * Anything else — Map, Set, Date, typed arrays, class instances, sparse arrays
  * or arrays with extra properties, objects reachable twice (structured clone
- * keeps that sharing), lone surrogates — makes the whole value go through
- * `v8.serialize`, so every value round-trips exactly as structured clone does.
+ * keeps that sharing), object keys with lone surrogates — makes the whole
+ * value go through `v8.serialize`, so every value round-trips exactly as
+ * structured clone does. A string with lone surrogates has a tag of its own,
+ * so that decoding a well-formed string (0x06) costs no check for them.
  */
 import { deserialize, serialize } from 'node:v8';
 import { ErrorCode, TsmrError } from '../errors.ts';
 import { ByteWriter, readVarint } from './byte-writer.ts';
+import { readWtf8 } from './wtf8.ts';
 
+const STRING = 0x06;
 const ARRAY = 0x07;
 const OBJECT = 0x08;
 const BIGINT = 0x09;
+const WTF8_STRING = 0x0a;
 const V8 = 0xff;
 /** Deepest nesting of arrays and objects the tagged path encodes. */
 const MAX_DEPTH = 32;
@@ -42,13 +48,8 @@ export function writeValue(w: ByteWriter, value: unknown): void {
       writeNumber(w, value);
       return;
     case 'string':
-      // A lone surrogate would not survive UTF-8; V8's serializer keeps it.
-      if (value.isWellFormed()) {
-        w.byte(0x06);
-        w.string(value);
-        return;
-      }
-      break;
+      writeString(w, value);
+      return;
     case 'boolean':
       w.byte(value ? 0x03 : 0x02);
       return;
@@ -79,6 +80,13 @@ export function writeValue(w: ByteWriter, value: unknown): void {
   }
   w.byte(V8);
   w.bytes(bytes);
+}
+
+/** Writes `s` under {@link STRING}, or under {@link WTF8_STRING} when it has lone surrogates. */
+function writeString(w: ByteWriter, s: string): void {
+  const at = w.pos;
+  w.byte(STRING);
+  if (!w.wtf8(s)) w.buf[at] = WTF8_STRING;
 }
 
 function writeNumber(w: ByteWriter, value: number): void {
@@ -129,10 +137,9 @@ function writeTagged(w: ByteWriter, value: object, depth: number, seen: Seen): b
     const record = value as Record<string, unknown>;
     for (const key in record) {
       if (!Object.hasOwn(record, key)) return false;
-      if (!key.isWellFormed()) return false;
       const at = w.pos;
       w.byte(0);
-      w.string(key);
+      if (!w.wtf8(key)) return false;
       fixLength(w, at);
       if (!writeNested(w, record[key], depth, seen)) return false;
     }
@@ -183,9 +190,7 @@ function writeNested(w: ByteWriter, value: unknown, depth: number, seen: Seen): 
       writeNumber(w, value);
       break;
     case 'string':
-      if (!value.isWellFormed()) return false;
-      w.byte(0x06);
-      w.string(value);
+      writeString(w, value);
       break;
     case 'boolean':
       w.byte(value ? 0x03 : 0x02);
@@ -250,8 +255,10 @@ export function decodeValue(buf: Buffer, start: number, end: number): unknown {
     case 0x05:
       if (end - start !== 9) throw corrupt('bad float length');
       return buf.readDoubleLE(start + 1);
-    case 0x06:
+    case STRING:
       return buf.toString('utf8', start + 1, end);
+    case WTF8_STRING:
+      return readWtf8(buf, start + 1, end);
     case ARRAY: {
       const out: unknown[] = [];
       const pos = [start + 1];

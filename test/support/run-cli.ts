@@ -2,7 +2,8 @@
  * Runs the real `tsmr` CLI in a child process (Node 24: the test runner's own
  * `process.execPath`) and collects its exit code and output.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +18,14 @@ export interface CliResult {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+}
+
+/** Starts the real `tsmr` CLI in a child process and returns it at once (for signals and kills). */
+export function startCli(args: readonly string[]): ChildProcessByStdio<null, Readable, Readable> {
+  return spawn(process.execPath, [join(repoRoot, 'bin/tsmr.js'), ...args], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 export async function runCli(args: readonly string[], options: { cwd?: string } = {}): Promise<CliResult> {

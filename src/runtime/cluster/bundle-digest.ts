@@ -12,7 +12,8 @@ export function bundleDigest(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-const digestPattern = /^[0-9a-f]{64}$/;
+/** A SHA-256 as {@link bundleDigest} writes it: exactly 64 lowercase hex digits. */
+export const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /**
  * Checks that `sha256` has the form {@link bundleDigest} returns: exactly 64
@@ -22,7 +23,7 @@ const digestPattern = /^[0-9a-f]{64}$/;
  *   length, a path).
  */
 export function checkBundleDigest(sha256: string): void {
-  if (typeof sha256 !== 'string' || !digestPattern.test(sha256)) {
+  if (typeof sha256 !== 'string' || !SHA256_HEX.test(sha256)) {
     const shown = JSON.stringify(String(sha256).slice(0, 80));
     throw new TsmrError(
       ErrorCode.USAGE,

@@ -43,6 +43,7 @@ import { build } from 'esbuild';
 import type { Message, Metafile, Plugin } from 'esbuild';
 import { ErrorCode, TsmrError } from '../../errors.ts';
 import { bundleDigest } from './bundle-digest.ts';
+import { BUNDLE_MAX_BYTES } from './rpc-limits.ts';
 
 /** A built job bundle. */
 export interface JobBundle {
@@ -55,12 +56,13 @@ export interface JobBundle {
 }
 
 export interface BundleJobOptions {
-  /** Largest bundle accepted, in bytes. Default {@link defaultMaxBundleBytes} (64 MiB). */
+  /**
+   * Largest bundle accepted, in bytes. Default {@link BUNDLE_MAX_BYTES}
+   * (64 MiB), the most an upload may carry (`rpc-limits.ts`): a job's code is
+   * far smaller; data belongs in its input.
+   */
   maxBytes?: number;
 }
-
-/** Default limit of a bundle's size: 64 MiB. A job's code is far smaller; data belongs in its input. */
-export const defaultMaxBundleBytes = 64 * 1024 * 1024;
 
 /** Oldest Node that tsmr supports (`engines.node` in package.json): the syntax a worker must run. */
 const nodeTarget = 'node22.18';
@@ -130,12 +132,12 @@ export async function bundleJob(entry: string | URL, opts: BundleJobOptions = {}
     throw buildError(entryPath, entryDir, error);
   }
   checkNoTsmrCopy(entryPath, entryDir, output.metafile);
-  const maxBytes = opts.maxBytes ?? defaultMaxBundleBytes;
+  const maxBytes = opts.maxBytes ?? BUNDLE_MAX_BYTES;
   if (output.bytes.length > maxBytes) {
     throw new TsmrError(
       ErrorCode.BAD_JOB,
       `the bundle of job module ${entryPath} is ${mib(output.bytes.length)} MiB, over the limit of ` +
-        `${mib(maxBytes)} MiB: ship data as job input rather than in the code, or raise the limit (maxBytes)`,
+        `${mib(maxBytes)} MiB: ship data as job input rather than in the code`,
       { details: { file: entryPath, bytes: output.bytes.length, maxBytes } },
     );
   }

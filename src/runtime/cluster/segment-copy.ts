@@ -30,8 +30,9 @@ import { crc32 } from 'node:zlib';
 import { ErrorCode, TsmrError, isTsmrError } from '../../errors.ts';
 import type { ErrorCode as Code } from '../../errors.ts';
 import { ioError } from '../../shuffle/file-io.ts';
-import { REPLY_HEADER, replySignature, signShuffleRequest, tokensEqual } from './shuffle-auth.ts';
+import { REPLY_HEADER, replySignature, signShuffleRequest } from './shuffle-auth.ts';
 import { CRC32_HEADER, RECORDS_HEADER, shufflePath } from './shuffle-protocol.ts';
+import { tokensEqual } from './token.ts';
 
 /** One segment to fetch: where it is and what the coordinator says it holds (from the map output index). */
 export interface ShuffleSource {

@@ -1,6 +1,6 @@
 /**
- * Credentials of the shuffle: per-job keys, request signatures, reply
- * signatures, and constant-time token comparison.
+ * Credentials of the shuffle: per-job keys, request signatures and reply
+ * signatures.
  *
  * The model is Hadoop's shuffle security (`SecureShuffleUtils`): each job has
  * a secret key; a fetcher sends an HMAC of the request URL (`UrlHash`), the
@@ -22,11 +22,11 @@
  *   length \n records \n crc32`), in `x-tsmr-reply`: the server knows the key,
  *   and the segment facts in the headers are its own.
  *
- * Secrets are compared in constant time, length first (`timingSafeEqual`
- * throws on unequal lengths; the length of a token or signature is not secret).
+ * Signatures are compared in constant time (`tokensEqual` of `token.ts`).
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { usageError } from '../../errors.ts';
+import { tokensEqual } from './token.ts';
 
 /** Scheme of the `authorization` header. */
 export const AUTH_SCHEME = 'TSMR-HMAC';
@@ -131,16 +131,6 @@ export function replySignature(
     String(segment.records),
     String(segment.crc32),
   );
-}
-
-/**
- * Compares two secrets (bearer tokens, signatures) in time that depends only
- * on their length. Unequal lengths give false (never throw).
- */
-export function tokensEqual(a: string | Uint8Array, b: string | Uint8Array): boolean {
-  const x = typeof a === 'string' ? Buffer.from(a, 'utf8') : a;
-  const y = typeof b === 'string' ? Buffer.from(b, 'utf8') : b;
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 function hmac(key: Uint8Array, ...fields: string[]): string {

@@ -103,7 +103,7 @@ describe('fetchSegments', () => {
         assert.deepEqual(reported, []);
         assert.deepEqual(
           refs.map((r) => [r.source, r.length, r.records]),
-          sources.map((src) => [src.mapTaskId, src.length, src.records]),
+          sources.map((src) => [src.mapAttemptId, src.length, src.records]),
         );
         assert.equal(
           progress,
@@ -128,7 +128,7 @@ describe('fetchSegments', () => {
       sourcesOf(s.url, new Map([['m-00000_0', out]]), 0),
       testOptions(local).options,
     );
-    assert.deepEqual(empty, { path: '', offset: 0, length: 0, records: 0, crc32: 0, source: 'm-00000' });
+    assert.deepEqual(empty, { path: '', offset: 0, length: 0, records: 0, crc32: 0, source: 'm-00000_0' });
     assert.deepEqual(readMerged([empty], local), []);
     assert.equal(s.server.stats().responses.ok, 0);
     assert.deepEqual(filesIn(local), []);

@@ -85,7 +85,8 @@ export const fetchDefaults = {
 
 /**
  * Fetches every source into `options.dir` and returns one {@link SegmentRef}
- * per source, in the same order (`source` is its map task id). An empty
+ * per source, in the same order (`source` is its map attempt id, as the
+ * reduce task's fetch stage names segments, `fetch-stage.ts`). An empty
  * segment's ref has `path: ''` (`mergeSegments` never opens it).
  *
  * @throws TsmrError `TSMR_USAGE` for a bad option or source (before any
@@ -181,7 +182,7 @@ export async function fetchSegments(
     length: s.length,
     records: s.records,
     crc32: s.crc32,
-    source: s.mapTaskId,
+    source: s.mapAttemptId,
   }));
 }
 

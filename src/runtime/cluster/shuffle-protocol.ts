@@ -6,9 +6,9 @@
  * `/shuffle/job-20261201-121943-a1b2c3/m-00003_1/7` (Hadoop's ShuffleHandler
  * takes `?job=…&map=…&reduce=…` the same way: ids, never a file path).
  *
- * Ids are checked strictly, against the exact forms tsmr generates, so that a
- * request path is either one canonical string or rejected: no `..`, no
- * percent-encoding, no query, no trailing slash. The same checks guard the
+ * Ids are checked strictly, against the exact forms tsmr generates (`ids.ts`),
+ * so that a request path is either one canonical string or rejected: no `..`,
+ * no percent-encoding, no query, no trailing slash. The same checks guard the
  * fetcher, which builds local file names from these ids.
  *
  * A `200` response carries the segment's bytes, `content-length` = its
@@ -17,10 +17,8 @@
  * against what the coordinator said before it reads a byte. Authentication
  * headers are in `shuffle-auth.ts`.
  */
-import { attemptIdOf, parseAttemptId } from '../../engine/scheduler-types.ts';
+import { isAttemptId, isJobId } from './ids.ts';
 
-/** Job ids as `runJob` makes them: `job-<yyyymmdd>-<hhmmss>-<6 hex digits>`. */
-const JOB_ID = /^job-\d{8}-\d{6}-[0-9a-f]{6}$/;
 /** A partition: a decimal integer without leading zeros, at most 9 digits (R is far below 10⁹). */
 const PARTITION = /^(?:0|[1-9]\d{0,8})$/;
 const PREFIX = '/shuffle/';
@@ -37,17 +35,6 @@ export interface SegmentAddress {
   mapAttemptId: string;
   /** Reduce partition, an integer ≥ 0. */
   partition: number;
-}
-
-/** True for a job id of the form `job-20261201-121943-a1b2c3`. */
-export function isJobId(id: string): boolean {
-  return JOB_ID.test(id);
-}
-
-/** True for a map attempt id in canonical form (`m-00003_1`; not `m-3_1`, `m-00003_01` or `r-00003_1`). */
-export function isMapAttemptId(id: string): boolean {
-  const parsed = parseAttemptId(id);
-  return parsed?.kind === 'map' && attemptIdOf(parsed.taskId, parsed.attempt) === id;
 }
 
 /**
@@ -69,6 +56,6 @@ export function parseShufflePath(target: string): SegmentAddress | undefined {
   const parts = target.slice(PREFIX.length).split('/');
   if (parts.length !== 3) return undefined;
   const [jobId, mapAttemptId, partition] = parts;
-  if (!isJobId(jobId) || !isMapAttemptId(mapAttemptId) || !PARTITION.test(partition)) return undefined;
+  if (!isJobId(jobId) || !isAttemptId(mapAttemptId, 'map') || !PARTITION.test(partition)) return undefined;
   return { jobId, mapAttemptId, partition: Number(partition) };
 }

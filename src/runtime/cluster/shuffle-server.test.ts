@@ -8,7 +8,7 @@ import { crc32 } from 'node:zlib';
 import { tempDir } from '../../shuffle/test-support.ts';
 import { REPLY_HEADER, deriveJobKey, replySignature, signShuffleRequest } from './shuffle-auth.ts';
 import { CRC32_HEADER, RECORDS_HEADER } from './shuffle-protocol.ts';
-import type { MapOutputLocation } from './shuffle-server.ts';
+import type { ServedMapOutput } from './shuffle-server.ts';
 import {
   JOB,
   KEY,
@@ -27,11 +27,7 @@ const signed = (path: string, method = 'GET', key = KEY, now = Date.now()) =>
   signShuffleRequest(key, method, path, now);
 
 /** A data file of two segments of random bytes (2nd: `bigBytes` long) plus an empty third one, registered as ATTEMPT. */
-function register(
-  s: TestServer,
-  dir: string,
-  bigBytes = 3000,
-): { location: MapOutputLocation; data: Buffer } {
+function register(s: TestServer, dir: string, bigBytes = 3000): { location: ServedMapOutput; data: Buffer } {
   const data = randomBytes(1000 + bigBytes);
   const dataPath = join(dir, `${ATTEMPT}.data`);
   writeFileSync(dataPath, data);

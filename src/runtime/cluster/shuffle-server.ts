@@ -38,8 +38,8 @@ import { AUTH_SCHEME, REPLY_HEADER, replySignature, verifyShuffleRequest } from 
 import { CRC32_HEADER, RECORDS_HEADER, parseShufflePath } from './shuffle-protocol.ts';
 import type { SegmentAddress } from './shuffle-protocol.ts';
 
-/** A map output the worker holds: its data file and index (as `MapOutput` has them). */
-export interface MapOutputLocation {
+/** A map output the worker holds and serves: its data file and index (as `MapOutput` has them). */
+export interface ServedMapOutput {
   dataPath: string;
   /** One segment per partition, in partition order. */
   partitions: readonly SegmentInfo[];
@@ -56,7 +56,7 @@ export interface ShuffleServerOptions {
   lookup(
     jobId: string,
     mapAttemptId: string,
-  ): MapOutputLocation | undefined | Promise<MapOutputLocation | undefined>;
+  ): ServedMapOutput | undefined | Promise<ServedMapOutput | undefined>;
   /** Refusals are logged at `warn`, lost files and server errors at `error`, client disconnects at `debug`. */
   logger: Pick<Logger, 'debug' | 'warn' | 'error'>;
   /** Serve HTTPS with this certificate and key (PEM). */

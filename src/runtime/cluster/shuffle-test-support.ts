@@ -16,7 +16,7 @@ import type { SegmentRef } from '../../shuffle/segment-reader.ts';
 import { deriveJobKey } from './shuffle-auth.ts';
 import type { ShuffleSource } from './segment-copy.ts';
 import { createShuffleServer } from './shuffle-server.ts';
-import type { MapOutputLocation, ShuffleServer, ShuffleServerOptions } from './shuffle-server.ts';
+import type { ServedMapOutput, ShuffleServer, ShuffleServerOptions } from './shuffle-server.ts';
 
 export const JOB = 'job-20261201-121943-a1b2c3';
 export const OTHER_JOB = 'job-20261201-121943-bbbbbb';
@@ -96,7 +96,7 @@ export interface TestServer {
   server: ShuffleServer;
   url: string;
   /** jobId → mapAttemptId → location. */
-  registry: Map<string, Map<string, MapOutputLocation>>;
+  registry: Map<string, Map<string, ServedMapOutput>>;
   logs: LogLine[];
   /** Raw log text, to check that no secret was written. */
   logText: () => string;
@@ -107,7 +107,7 @@ export async function startServer(
   t: TestContext,
   opts: Partial<ShuffleServerOptions> = {},
 ): Promise<TestServer> {
-  const registry = new Map<string, Map<string, MapOutputLocation>>();
+  const registry = new Map<string, Map<string, ServedMapOutput>>();
   const logs: LogLine[] = [];
   let text = '';
   const logger = pino(

@@ -34,7 +34,12 @@ export function tsmrVersion(): string {
   return version;
 }
 
-const semver = /^(\d+)\.(\d+)\.\d+(?:[-+].*)?$/;
+/**
+ * A tsmr version: semver `major.minor.patch`, then an optional prerelease
+ * (`-rc.1`) and build (`+build.5`) suffix of `0-9 A-Z a-z . + -`. The RPC
+ * conversions refuse any other `tsmr_version` (`wire-worker.ts`).
+ */
+export const VERSION_PATTERN = /^(\d+)\.(\d+)\.\d+(?:[-+][0-9A-Za-z.+-]*)?$/;
 
 /**
  * True when tsmr versions `a` and `b` (semver strings) have the same major and
@@ -45,8 +50,8 @@ const semver = /^(\d+)\.(\d+)\.\d+(?:[-+].*)?$/;
  * with nothing.
  */
 export function compatibleVersions(a: string, b: string): boolean {
-  const ma = semver.exec(a);
-  const mb = semver.exec(b);
+  const ma = VERSION_PATTERN.exec(a);
+  const mb = VERSION_PATTERN.exec(b);
   return ma !== null && mb !== null && ma[1] === mb[1] && ma[2] === mb[2];
 }
 
