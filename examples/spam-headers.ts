@@ -3,18 +3,13 @@
  * sender domain and per hour of day, from the email headers.
  *
  * Each input file is one raw email. Its header is the lines before the first
- * empty line. From it the job takes:
+ * empty line (followed line by line, see `email-header.ts`). From it the job takes:
  * - the first `From:` line (name matched case-insensitively): the sender domain
  *   is the run of `[A-Za-z0-9.-]` after the line's last `@`, lowercased, without
  *   trailing dots (a message whose `From:` has no `@` has no domain);
  * - the first `Date:` line: the hour is the first `H:MM` or `HH:MM` in it, as
  *   written (the sender's local clock), when it is 0–23.
  * Folded continuation lines are not read. Every file counts once for its folder.
- *
- * Records arrive one line at a time (key = byte offset in the file), so the job
- * follows each file from the line at offset 0 to its first empty line. A file
- * that a split begins in the middle of (only files larger than `--split-size`)
- * is treated as having no header in that split.
  *
  * Output (one `part-r-00000`, the job asks for one reduce task), sorted by the
  * tuple key `[kind, value]` — kinds `domain`, `folder`, `hour`; hours numerically:
@@ -24,27 +19,17 @@
  */
 import { basename, dirname } from 'node:path';
 import { defineJob } from '../src/index.ts';
+import { HeaderLines, senderDomain } from './email-header.ts';
 
 type HeaderKey = [kind: 'domain' | 'folder', name: string] | [kind: 'hour', hour: number];
 
 const fromHeader = /^from:/i;
 const dateHeader = /^date:/i;
-const domainAfterAt = /^[A-Za-z0-9.-]*/;
 const clockTime = /\b(\d{1,2}):\d\d/;
 
 /** Where this worker thread is in the file it reads (tasks of one thread run one at a time). */
-const state = { file: '', lastOffset: -1, inHeader: false, seenFrom: false, seenDate: false };
-
-/** Sender domain of a `From:` line, or undefined. */
-function senderDomain(line: string): string | undefined {
-  const at = line.lastIndexOf('@');
-  if (at < 0) return undefined;
-  const domain = domainAfterAt
-    .exec(line.slice(at + 1))![0]
-    .toLowerCase()
-    .replace(/\.+$/, '');
-  return domain === '' ? undefined : domain;
-}
+const header = new HeaderLines();
+const seen = { from: false, date: false };
 
 /** Hour of day (0–23) of a `Date:` line, or undefined. */
 function hourOfDay(line: string): number | undefined {
@@ -61,22 +46,16 @@ export default defineJob<number, string, HeaderKey, number, string, number>({
 
   map(offset, line, ctx) {
     if (offset === 0) {
-      Object.assign(state, { file: ctx.inputFile, inHeader: true, seenFrom: false, seenDate: false });
+      Object.assign(seen, { from: false, date: false });
       ctx.emit(['folder', basename(dirname(ctx.inputFile))], 1);
-    } else if (ctx.inputFile !== state.file || offset <= state.lastOffset) {
-      // A split that starts inside a file, or a new attempt of a task: no header here.
-      Object.assign(state, { file: ctx.inputFile, inHeader: false });
     }
-    state.lastOffset = offset;
-    if (!state.inHeader) return;
-    if (line === '') {
-      state.inHeader = false;
-    } else if (!state.seenFrom && fromHeader.test(line)) {
-      state.seenFrom = true;
+    if (!header.isHeader(ctx.inputFile, offset, line)) return;
+    if (!seen.from && fromHeader.test(line)) {
+      seen.from = true;
       const domain = senderDomain(line);
       if (domain !== undefined) ctx.emit(['domain', domain], 1);
-    } else if (!state.seenDate && dateHeader.test(line)) {
-      state.seenDate = true;
+    } else if (!seen.date && dateHeader.test(line)) {
+      seen.date = true;
       const hour = hourOfDay(line);
       if (hour !== undefined) ctx.emit(['hour', hour], 1);
     }

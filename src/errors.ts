@@ -92,6 +92,13 @@ export interface ErrorDetails {
   file?: string;
   /** Byte offset of that record in `file`. */
   offset?: number;
+  /**
+   * The attempt failed on that record itself: `map` (or an `emit`, or the
+   * partitioner, in it) threw on it, or it could not be parsed. Skip mode
+   * (`--skip-bad-records`) skips such records in the task's next attempts;
+   * other failures while a record was read (a spill, an injected crash) are not.
+   */
+  failedOnRecord?: boolean;
   /** Any other JSON-safe facts. */
   [name: string]: unknown;
 }

@@ -18,6 +18,9 @@ import {
   invertedIndexReference,
   numericAggregationReference,
   numericAggregationText,
+  genreWordsReference,
+  senderTimelineReference,
+  spamWordsReference,
   spamHeadersReference,
 } from './reference/plain.ts';
 import { shellWordCount } from './reference/wordcount-shell.ts';
@@ -55,8 +58,7 @@ async function runExample(name: string, inputs: string[], args: string[] = []): 
   const { code, stderr } = await runCli([
     'run',
     `examples/${name}.ts`,
-    '--input',
-    ...inputs,
+    ...(inputs.length > 0 ? ['--input', ...inputs] : []),
     '--output',
     out,
     '--quiet',
@@ -71,6 +73,11 @@ async function runExample(name: string, inputs: string[], args: string[] = []): 
     .sort();
   assert.ok(names.length > 0, 'at least one part file');
   return { out, report, parts: names.map((n) => readFileSync(join(out, n))) };
+}
+
+/** Runs an example that names its own inputs (no `--input`), as {@link runExample} does otherwise. */
+async function runJoinExample(name: string, args: string[]): Promise<CliRun> {
+  return runExample(name, [], args);
 }
 
 /** Lines of `data` (each ending with `\n`), as buffers. */
@@ -177,6 +184,80 @@ describe('examples on the real corpora, through the CLI', () => {
     assert.equal(run.parts.length, 1);
     assert.equal(run.parts[0]!.toString('latin1'), expected.toString('latin1'));
     assert.match(expected.toString('latin1'), /^folder\tspam-2\t1396$/m);
+  });
+
+  test('sender-timeline (groupBy) over the SpamAssassin emails equals a sorted whole-file header parse', async () => {
+    const input = join(corpus, 'spam');
+    const run = await runExample('sender-timeline', [input], ['--reducers', '3']);
+    const expected = senderTimelineReference(listFiles(input)).output;
+    assert.ok(lines(expected).length > 5000, 'most emails have a sender and a date');
+    const partOf = new Map<string, number>();
+    for (const [p, part] of run.parts.entries()) {
+      const rows = lines(part);
+      // Within a part: by domain, then time, then file (ISO times of years 0–9999 sort as text).
+      assert.ok(
+        rows.every((row, i) => i === 0 || Buffer.compare(rows[i - 1]!, row) < 0),
+        `part ${p} in order`,
+      );
+      for (const row of rows) {
+        const domain = row.subarray(0, row.indexOf(9)).toString('latin1');
+        assert.equal(partOf.get(domain) ?? p, p, `${domain} in one part only`);
+        partOf.set(domain, p);
+      }
+    }
+    assert.equal(run.parts.length, 3);
+    assert.ok(new Set(partOf.values()).size === 3, 'domains spread over the parts');
+    assert.equal(sortedLines(run.parts).toString('latin1'), sortedLines([expected]).toString('latin1'));
+    assert.equal(run.report.counters['tsmr/REDUCE_INPUT_GROUPS'], partOf.size);
+  });
+
+  test('sender-timeline strict=true with --skip-bad-records skips exactly the unparsable Date: lines', async () => {
+    const input = join(corpus, 'spam');
+    const run = await runExample(
+      'sender-timeline',
+      [input],
+      ['--param', 'strict=true', '--skip-bad-records', '100'],
+    );
+    const { output, undated } = senderTimelineReference(listFiles(input));
+    assert.ok(undated.length > 10, `some dates do not parse: ${undated.length}`);
+    assert.equal(sortedLines(run.parts).toString('latin1'), sortedLines([output]).toString('latin1'));
+    const skippedDir = join(run.out, '_skipped');
+    const skipped = readdirSync(skippedDir)
+      .flatMap((f) => readFileSync(join(skippedDir, f), 'latin1').trimEnd().split('\n'))
+      .map((l) => JSON.parse(l) as { file: string; offset: number; record: string; error: { code: string } });
+    const key = (s: { file: string; offset: number }): string => `${s.file}:${s.offset}`;
+    assert.deepEqual(skipped.map(key).sort(), undated.map(key).sort());
+    assert.ok(skipped.every((s) => s.record.startsWith('Date:') && s.error.code === 'TSMR_USER_CODE'));
+    assert.equal(run.report.counters['tsmr/MAP_SKIPPED_RECORDS'], undated.length);
+    assert.equal(run.report.skippedRecords?.count, undated.length);
+  });
+
+  test('spam-words (two inputs, reduce-side join) equals counting both corpora in memory', async () => {
+    const brown = join(corpus, 'brown');
+    const spam = join(corpus, 'spam');
+    const run = await runJoinExample('spam-words', [
+      '--param',
+      `brown=${brown}`,
+      '--param',
+      `spam=${spam}/spam-*`,
+      '--reducers',
+      '2',
+    ]);
+    const spamFiles = listFiles(spam).filter((f) => /\/spam-\d\//.test(f));
+    assert.equal(spamFiles.length, 1896, 'spam-1 and spam-2');
+    const expected = spamWordsReference(listFiles(brown), spamFiles);
+    assert.ok(lines(expected).length > 10_000, 'the corpora share many words');
+    assertKeysAscend(run.parts);
+    assert.equal(sortedLines(run.parts).toString(), sortedLines([expected]).toString());
+    assert.deepEqual(run.report.settings.inputs, [brown, `${spam}/spam-*`]);
+  });
+
+  test('genre-words (cats.txt shipped with --file, map-side join) equals a whole-file count per category', async () => {
+    const input = join(corpus, 'brown');
+    const run = await runExample('genre-words', [input], ['--file', brownCats, '--param', 'minLength=6']);
+    const expected = genreWordsReference(listFiles(input), brownCats, 6);
+    assert.equal(lines(expected).length, 15, 'the 15 categories of cats.txt');
+    assert.equal(sortedLines(run.parts).toString(), sortedLines([expected]).toString());
   });
 
   test('inverted-index over the Brown corpus equals a plain in-memory index', async () => {

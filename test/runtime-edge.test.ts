@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pino } from 'pino';
 import { ErrorCode, isRetriable, serializeError, TsmrError } from '../src/errors.ts';
+import { prepareOutput } from '../src/io/committer.ts';
 import { fileOutputCommitter, type OutputCommitter, recordsCommitter } from '../src/io/output-committer.ts';
 import { normalizeOutputFormat } from '../src/io/output-writer.ts';
 import { driveJob, type DriverInput } from '../src/runtime/job-driver.ts';
@@ -137,6 +138,46 @@ test('a map re-executed after fetch failures counts once in counters and the shu
   assert.equal(result.validation.inputBytesMatch, true, 'the re-executed map counts its bytes once');
   assert.equal(validationError(result), undefined);
   assert.equal(result.phases.map?.tasks, 1);
+});
+
+test('skip mode: a map re-executed after fetch failures keeps the skipped records of its first commit', async () => {
+  let reduceAttempts = 0;
+  let skippingAttempts = 0;
+  const executor = scripted((msg) => {
+    if (msg.kind === 'map') {
+      if (msg.attempt === 0) {
+        return new TsmrError(ErrorCode.USER_CODE, 'map failed on the record at byte 3 of /x: no', {
+          details: { file: '/x', offset: 3, failedOnRecord: true },
+        });
+      }
+      assert.deepEqual(
+        msg.skip?.records.map((r) => r.offset),
+        [3],
+      );
+      assert.ok(msg.skip?.output !== undefined, 'with an output directory, skipped records are written');
+      skippingAttempts++;
+      return mapResult(3);
+    }
+    if (reduceAttempts++ < 3) {
+      return new TsmrError(ErrorCode.CORRUPT_DATA, 'checksum mismatch', {
+        details: { failedMapOutputs: [{ mapTaskId: 'm-00000', mapAttemptId: msg.sources[0]?.mapAttemptId }] },
+      });
+    }
+    return reduceResult(3);
+  });
+  const out = join(tmp, 'out-skip-reexecuted');
+  const prepared = await prepareOutput(out, { overwrite: false, inputs: [] });
+  const input = driverInput(executor, fileOutputCommitter(prepared, normalizeOutputFormat(undefined)));
+  input.settings = { ...input.settings, skipBadRecords: 1, maxAttempts: 2 };
+  const result = await withTimeout(driveJob(input), 5000);
+  assert.equal(result.status, 'succeeded', result.error?.message);
+  assert.deepEqual(
+    executor.started.filter((a) => a.startsWith('m-')),
+    ['m-00000_0', 'm-00000_1', 'm-00000_2'],
+  );
+  assert.equal(skippingAttempts, 2, 'both later attempts skip the record');
+  assert.equal(result.skippedRecords?.count, 1);
+  assert.deepEqual(readdirSync(join(out, '_temporary', 'committed')).sort(), ['m-00000', 'r-00000']);
 });
 
 test('committed map attempts that read other than the planned bytes fail validation with TSMR_INPUT_CHANGED', async () => {

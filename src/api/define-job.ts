@@ -1,6 +1,6 @@
 import { ErrorCode, TsmrError } from '../errors.ts';
 import { isTotalOrder } from './total-order.ts';
-import type { Job, JobDefinition, Key } from './types.ts';
+import type { Job, JobDefinition, Key, MapContext } from './types.ts';
 
 /**
  * The jobs defined in this thread, by the URL of the module that defined them,
@@ -52,10 +52,11 @@ export function jobsDefinedIn(moduleUrl: string): (Job | undefined)[] {
  * 24.2), since worker threads import the module again; with `{ workers: 0 }`
  * nothing is imported again and any job works.
  *
- * @throws TsmrError `TSMR_BAD_JOB` when `map` or `reduce` is missing or not a
- *   function, an optional member has the wrong type (`partition`: a function
- *   or `totalOrder()`), or both `combine` and
- *   `combineValues` are given.
+ * @throws TsmrError `TSMR_BAD_JOB` when `map` (unless every input has one) or
+ *   `reduce` is missing or not a function, `inputs` or `files` are malformed,
+ *   an optional member has the wrong type (`partition`: a function or
+ *   `totalOrder()`), `reducers` or `groupBy` is not an integer >= 1, or both
+ *   `combine` and `combineValues` are given.
  */
 export function defineJob<
   KI = number,
@@ -72,14 +73,32 @@ export function defineJob<
     siblings = definedJobs.get(moduleUrl) ?? [];
     definedJobs.set(moduleUrl, siblings);
   }
+  const maps = inputMaps(definition);
   const job = Object.freeze({
     ...definition,
+    // With inputs: the map of each record's input (the maps are in `inputs`, so the fingerprint covers them).
+    map:
+      definition.inputs === undefined
+        ? definition.map
+        : function map(key: unknown, value: unknown, ctx: MapContext) {
+            return maps[ctx.input]!(key, value, ctx);
+          },
     __tsmrJob: true as const,
     moduleUrl,
     definitionIndex: siblings.length,
   });
   siblings.push(new WeakRef(job as Job));
-  return job;
+  return job as Job<KI, VI, K, V, KO, VO>;
+}
+
+/** A job's map function for each of its inputs (one for a job without `inputs`). */
+export function inputMaps(
+  /* eslint-disable-next-line @typescript-eslint/no-explicit-any -- a definition of any types */
+  definition: Pick<JobDefinition<any, any, any, any, any, any>, 'map' | 'inputs'>,
+): ((key: unknown, value: unknown, ctx: MapContext) => void | Promise<void>)[] {
+  const fallback = definition.map as (key: unknown, value: unknown, ctx: MapContext) => void | Promise<void>;
+  if (definition.inputs === undefined) return [fallback];
+  return definition.inputs.map((input) => input.map ?? fallback);
 }
 
 /** True when `value` was made by {@link defineJob} (in any realm). */
@@ -97,12 +116,22 @@ export function validateJobDefinition(definition: unknown, where: string): void 
   }
   const d = definition as Record<string, unknown>;
   for (const name of ['map', 'reduce'] as const) {
-    if (typeof d[name] !== 'function') {
+    if (typeof d[name] !== 'function' && !(name === 'map' && d.inputs !== undefined && d.map === undefined)) {
       throw new TsmrError(
         ErrorCode.BAD_JOB,
         `${where}: the job has no ${name} function (export default defineJob({ map, reduce }))`,
       );
     }
+  }
+  if (d.inputs !== undefined) validateInputs(d.inputs, typeof d.map === 'function', where);
+  if (
+    d.files !== undefined &&
+    !(Array.isArray(d.files) && d.files.every((f) => typeof f === 'string' && f !== ''))
+  ) {
+    throw new TsmrError(
+      ErrorCode.BAD_JOB,
+      `${where}: the job's files must be an array of paths (each may end in #name), e.g. files: ['data/stop-words.txt']`,
+    );
   }
   for (const name of ['combine', 'combineValues'] as const) {
     if (d[name] !== undefined && typeof d[name] !== 'function') {
@@ -131,6 +160,44 @@ export function validateJobDefinition(definition: unknown, where: string): void 
   }
   if (d.reducers !== undefined && !(Number.isInteger(d.reducers) && (d.reducers as number) >= 1)) {
     throw new TsmrError(ErrorCode.BAD_JOB, `${where}: reducers must be an integer >= 1`);
+  }
+  if (d.groupBy !== undefined && !(Number.isSafeInteger(d.groupBy) && (d.groupBy as number) >= 1)) {
+    throw new TsmrError(
+      ErrorCode.BAD_JOB,
+      `${where}: groupBy must be an integer >= 1 (the number of leading tuple-key elements reduce groups by), got ${String(d.groupBy)}`,
+    );
+  }
+}
+
+/** Checks `inputs`: a non-empty array of `{ paths, map?, inputFormat? }`, each with a map of its own or the job's. */
+function validateInputs(inputs: unknown, jobHasMap: boolean, where: string): void {
+  const shape = 'inputs must be a non-empty array of { paths, map?, inputFormat? }';
+  if (!Array.isArray(inputs) || inputs.length === 0)
+    throw new TsmrError(ErrorCode.BAD_JOB, `${where}: ${shape}`);
+  for (const [i, input] of inputs.entries()) {
+    if (typeof input !== 'object' || input === null) {
+      throw new TsmrError(ErrorCode.BAD_JOB, `${where}: inputs[${i}] is not an object: ${shape}`);
+    }
+    const { paths, map } = input as Record<string, unknown>;
+    const pathsOk =
+      typeof paths === 'function' ||
+      (typeof paths === 'string' && paths !== '') ||
+      (Array.isArray(paths) && paths.length > 0 && paths.every((p) => typeof p === 'string' && p !== ''));
+    if (!pathsOk) {
+      throw new TsmrError(
+        ErrorCode.BAD_JOB,
+        `${where}: inputs[${i}].paths must be a path, a non-empty array of paths, or a function of the params returning them`,
+      );
+    }
+    if (map !== undefined && typeof map !== 'function') {
+      throw new TsmrError(ErrorCode.BAD_JOB, `${where}: inputs[${i}].map must be a function`);
+    }
+    if (map === undefined && !jobHasMap) {
+      throw new TsmrError(
+        ErrorCode.BAD_JOB,
+        `${where}: inputs[${i}] has no map, and the job has no map for it to use: give inputs[${i}] a map`,
+      );
+    }
   }
 }
 

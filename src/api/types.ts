@@ -30,8 +30,27 @@ export type Value = unknown;
  * (`for (const v of values)`, fastest) and asynchronously (`for await`).
  * Each value is read once, in a stream: a key's values never have to fit in
  * memory. Iterating a second time yields nothing.
+ *
+ * `K` is the key type of {@link Values.entries}: the job's map output key in
+ * `reduce` and `combine`. Its default is `any`, so that a `Values<V>` written
+ * for a helper function fits the values of any job, and the other way round.
  */
-export interface Values<V> extends Iterable<V>, AsyncIterable<V> {}
+/* eslint-disable-next-line @typescript-eslint/no-explicit-any -- a Values<V> fits every key type */
+export interface Values<V, K = any> extends Iterable<V>, AsyncIterable<V> {
+  /**
+   * The same values, each with its own full key: `[key, value]` pairs, in the
+   * same one pass (values taken through `entries()` are not seen again by
+   * iterating `values`, and the other way round). With
+   * {@link JobDefinition.groupBy} the keys of one `reduce` call differ in the
+   * elements after the prefix, and come in ascending order (secondary sort):
+   * `for (const [[, time], subject] of messages.entries())`. Without it every
+   * key equals the key `reduce` or `combine` was called with.
+   */
+  entries(): KeyedValues<K, V>;
+}
+
+/** `[key, value]` pairs of {@link Values.entries}, iterable once, synchronously or asynchronously. */
+export interface KeyedValues<K, V> extends Iterable<[K, V]>, AsyncIterable<[K, V]> {}
 
 /** A named 64-bit count (`group/name`); job counters sum committed attempts only. */
 export interface Counter {
@@ -62,6 +81,16 @@ export interface TaskContext {
   readonly numReducers: number;
   /** A counter of this attempt; the handle may be kept and reused. */
   counter(group: string, name: string): Counter;
+  /**
+   * Local path of the side file `name` shipped with the job (Hadoop's
+   * distributed cache): `files: ['data/stop.txt']` in the job or `tsmr run
+   * --file data/stop.txt` ship it as `stop.txt`; `path#name` names it. Every
+   * task of the job (map, combine, reduce) can read it, e.g. once per worker
+   * thread into a lookup table (a map-side or broadcast join). The file must
+   * not change while the job runs.
+   * @throws TsmrError `TSMR_BAD_JOB` when no file of that name was shipped.
+   */
+  file(name: string): string;
   /** Sets the attempt's status line, shown in progress and the job report. */
   setStatus(text: string): void;
 }
@@ -72,6 +101,8 @@ export interface MapContext<K extends Key = Key, V = Value> extends TaskContext 
   emit(key: K, value: V): void;
   /** Path of the input file of the current record (`''` for in-memory input). */
   readonly inputFile: string;
+  /** Index of the current record's input in the job's `inputs` (0 for a job without `inputs`). */
+  readonly input: number;
 }
 
 /** Context of `combine`: it must emit only the key it was called with. */
@@ -143,6 +174,9 @@ export type OutputFormat =
  * - `partition` (optional) maps a key to `[0, numPartitions)`; default: xxHash64 of
  *   the encoded key mod R; `totalOrder()` partitions by ranges of sampled keys,
  *   so that the part files concatenated are sorted (Hadoop's `TotalOrderPartitioner`).
+ *   With `groupBy`, the default hashes the encoded prefix.
+ * - `groupBy` (optional) makes `reduce` see tuple keys grouped by their first
+ *   elements, values ordered by the rest (secondary sort).
  *
  * Each function may return a promise; tsmr awaits it before the next call.
  */
@@ -162,8 +196,53 @@ export interface JobDefinition<
   outputFormat?: OutputFormat;
   /** Default number of reduce tasks R when neither the CLI nor `runJob` gives one. */
   reducers?: number;
-  map(key: KI, value: VI, ctx: MapContext<K, V>): void | Promise<void>;
-  combine?(key: K, values: Values<V>, ctx: CombineContext<K, V>): void | Promise<void>;
+  /**
+   * Secondary sort (Hadoop's grouping comparator, `Job.setGroupingComparatorClass`):
+   * keys must be tuples (arrays) of at least `groupBy` elements, and `reduce` is
+   * called once per distinct prefix of their first `groupBy` elements, with the
+   * values of all keys sharing it in ascending order of the whole key, i.e. of
+   * the elements after the prefix. An integer >= 1; default: none (one call per
+   * distinct key).
+   *
+   * - `reduce(key, values)` gets the group's first (smallest) full key, as
+   *   Hadoop passes it; `key.slice(0, groupBy)` is the group's prefix, and
+   *   `values.entries()` gives each value with its own full key.
+   * - The default partitioner hashes the encoded prefix, so a group never
+   *   spans two reduce tasks. A custom `partition` gets the full key and must
+   *   send keys with equal prefixes to the same partition.
+   * - `combine` and `combineValues` still see one full key at a time (Hadoop
+   *   runs combiners with the sort order, not the grouping).
+   *
+   * Example: `groupBy: 1` with keys `[domain, time]` gives one `reduce` call per
+   * domain, its values in time order.
+   *
+   * A map that emits a key that is not an array of at least `groupBy` elements
+   * fails with `TSMR_BAD_KEY` at that key (not retried: the same record emits it
+   * again). Not for streaming jobs (their keys are strings).
+   */
+  groupBy?: number;
+  /**
+   * Called once per input record. Required, unless every entry of `inputs`
+   * has its own `map` (then `inputs` entries without one use this one).
+   */
+  map?(key: KI, value: VI, ctx: MapContext<K, V>): void | Promise<void>;
+  /**
+   * Several inputs, each read with its own input format and `map` (Hadoop's
+   * `MultipleInputs`), e.g. the two sides of a reduce-side join: both maps
+   * emit the join key, and `reduce` sees the values of both sides together
+   * (tag them, or use `groupBy` with the side in the key to get one side
+   * first). The job's paths are then the inputs' `paths`, and `tsmr run` takes
+   * no `--input` (`runJob` no `input`). Each split holds records of one input.
+   */
+  inputs?: readonly JobInput<K, V>[];
+  /**
+   * Side files shipped to every task (Hadoop's distributed cache, `-files`):
+   * paths, relative to the working directory, each read in tasks through
+   * `ctx.file(name)` under its base name or the `#name` after it
+   * (`'data/stop-words.txt#stop'`). Added to those of `tsmr run --file` / `runJob`'s `files`.
+   */
+  files?: readonly string[];
+  combine?(key: K, values: Values<V, K>, ctx: CombineContext<K, V>): void | Promise<void>;
   /**
    * A binary, associative and commutative function folding two values of one
    * key into one (Spark's `reduceByKey` function / `mergeValue`), e.g.
@@ -176,7 +255,7 @@ export interface JobDefinition<
    * may return its first argument, changed.
    */
   combineValues?(a: V, b: V): V;
-  reduce(key: K, values: Values<V>, ctx: ReduceContext<KO, VO>): void | Promise<void>;
+  reduce(key: K, values: Values<V, K>, ctx: ReduceContext<KO, VO>): void | Promise<void>;
   /**
    * A function from a key to its partition in `[0, numPartitions)`, or
    * `totalOrder()` for globally sorted output (see `totalOrder`).
@@ -184,11 +263,38 @@ export interface JobDefinition<
   partition?: ((key: K, numPartitions: number) => number) | TotalOrderPartitioner;
 }
 
+/**
+ * One of a job's {@link JobDefinition.inputs}: where its records come from,
+ * how they are read, and the `map` they go to.
+ */
+export interface JobInput<K extends Key = Key, V = Value> {
+  /**
+   * Files, directories or globs (as `--input` takes them), or a function of
+   * the job parameters that returns them, called once when the job is
+   * planned: `paths: (params) => String(params.counts ?? 'data/counts')`.
+   */
+  paths:
+    | string
+    | readonly string[]
+    | ((params: Readonly<Record<string, string | number | boolean | null>>) => string | readonly string[]);
+  /** How this input's files become records (default: the job's `inputFormat`). */
+  inputFormat?: InputFormat;
+  /**
+   * This input's map (default: the job's `map`). Its key and value are this
+   * input's records (text: byte offset and line), declared as the map's
+   * parameter types; it emits the job's intermediate `K`, `V`.
+   */
+  /* eslint-disable-next-line @typescript-eslint/no-explicit-any -- each input has its own record types */
+  map?(key: any, value: any, ctx: MapContext<K, V>): void | Promise<void>;
+}
+
 /** A job as returned by `defineJob`: the definition plus a brand. */
 /* eslint-disable-next-line @typescript-eslint/no-explicit-any -- a Job of any types */
 export type Job<KI = any, VI = any, K extends Key = any, V = any, KO = any, VO = any> = Readonly<
-  JobDefinition<KI, VI, K, V, KO, VO>
+  Omit<JobDefinition<KI, VI, K, V, KO, VO>, 'map'>
 > & {
+  /** The job's `map`; for a job with `inputs`, one that calls the map of the record's input (`ctx.input`). */
+  map(key: KI, value: VI, ctx: MapContext<K, V>): void | Promise<void>;
   readonly __tsmrJob: true;
   /** URL of the module that called `defineJob`, when it could be determined. */
   readonly moduleUrl: string | undefined;

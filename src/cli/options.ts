@@ -47,6 +47,11 @@ export function collectParam(text: string, into: Record<string, string> = {}): R
   return { ...into, [text.slice(0, eq)]: text.slice(eq + 1) };
 }
 
+/** Collects a repeatable option's values in order (`--file a --file b`). */
+export function collectValue(text: string, into: string[] = []): string[] {
+  return [...into, text];
+}
+
 /** A duration like `30s`, `10m`, `1h` or `500ms` (a bare number is ms) → ms; `0` is allowed (no timeout). */
 export function parseTimeout(text: string): number {
   try {

@@ -11,7 +11,15 @@ import { formatReport, formatSkippedInputs } from '../observe/report.ts';
 import { runJob } from '../runtime/run-job.ts';
 import type { RunOptions } from '../runtime/run-options.ts';
 import type { JobRef } from '../task/messages.ts';
-import { collectParam, parsePositive, parseCount, parseRate, parseSize, parseTimeout } from './options.ts';
+import {
+  collectParam,
+  collectValue,
+  parsePositive,
+  parseCount,
+  parseRate,
+  parseSize,
+  parseTimeout,
+} from './options.ts';
 import { interruptOnSignals } from './signals.ts';
 
 /** Flags that go to `runJob` as they are (commander names them like the options). */
@@ -28,13 +36,15 @@ type EngineFlags = Pick<
   | 'taskTimeout'
   | 'simulateFailures'
   | 'seed'
+  | 'skipBadRecords'
   | 'verify'
   | 'tmpDir'
   | 'totalOrder'
 >;
 
 interface RunFlags extends EngineFlags {
-  input: string[];
+  input?: string[];
+  file: string[];
   param: Record<string, string>;
   mapper?: string;
   combiner?: string;
@@ -54,9 +64,9 @@ export function register(program: Command): void {
         '(--mapper/--reducer, Hadoop Streaming style). Output: <output>/part-r-NNNNN, _SUCCESS, _job.json.',
     )
     .argument('[job]', 'job module (.ts or .js) exporting defineJob(...)')
-    .requiredOption(
+    .option(
       '-i, --input <paths...>',
-      'input files, directories (recursive; .* and _* skipped) or globs',
+      'input files, directories (recursive; .* and _* skipped) or globs (required unless the job names its inputs)',
     )
     .requiredOption('-o, --output <dir>', 'output directory (must not exist unless --overwrite)')
     .option('--mapper <command>', 'streaming: command that maps stdin lines to key\\tvalue lines')
@@ -81,6 +91,12 @@ export function register(program: Command): void {
       collectParam,
       {},
     )
+    .option(
+      '--file <path[#name]>',
+      'side file shipped to every task, read there as ctx.file(name) (repeatable; Hadoop’s -files)',
+      collectValue,
+      [],
+    )
     .option('--overwrite', 'replace the output directory if it exists')
     .option(
       '--total-order',
@@ -104,6 +120,11 @@ export function register(program: Command): void {
       '--seed <n>',
       'seed of --simulate-failures and of the --total-order sampler (default 1)',
       parseCount,
+    )
+    .option(
+      '--skip-bad-records <max>',
+      'skip up to <max> input records that map fails on, writing them to <output>/_skipped/ (default: off)',
+      parsePositive,
     )
     .option('--verify', 're-run sequentially in-process and compare the outputs byte for byte')
     .option('--tmp-dir <dir>', 'directory for spills and map outputs (default: the OS temp dir)')
@@ -155,8 +176,8 @@ async function run(jobPath: string | undefined, flags: RunFlags): Promise<void> 
   const display = createProgressDisplay({
     mode: chooseProgressMode({ quiet: flags.quiet, json: flags.json, isTTY: process.stderr.isTTY }),
   });
-  const { input, param, mapper, combiner, reducer, metricsFile, json, quiet, ...engine } = flags;
-  const handle = runJob(job, { ...engine, input, params: param, signal: abort.signal });
+  const { input, file, param, mapper, combiner, reducer, metricsFile, json, quiet, ...engine } = flags;
+  const handle = runJob(job, { ...engine, input, files: file, params: param, signal: abort.signal });
   handle.on('progress', (snapshot) => display.update(snapshot));
   handle.on('inputsSkipped', (skipped) => {
     if (!flags.quiet) process.stderr.write(`tsmr: warning: ${formatSkippedInputs(skipped)}\n`);

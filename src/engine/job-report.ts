@@ -134,6 +134,32 @@ export function skippedInputsReport(skipped: readonly SkippedInput[]): SkippedIn
   return { count: skipped.length, listed: skipped.slice(0, MAX_LISTED_SKIPPED_INPUTS) };
 }
 
+/** At most this many skipped records are listed in a report; `count` has them all. */
+export const MAX_LISTED_SKIPPED_RECORDS = 100;
+
+/** A record that skip mode (`--skip-bad-records`) left out, and why. */
+export interface SkippedRecord {
+  /** The map task whose attempt failed on it. */
+  taskId: string;
+  /** Its input file (in-memory input: the spool file) and byte offset there. */
+  file: string;
+  offset: number;
+  /** In-memory input: the item's index. */
+  index?: number;
+  /** The failure it caused. */
+  error: { code: string; message: string };
+}
+
+/** The records skip mode decided to leave out. */
+export interface SkippedRecordsReport {
+  /** How many, in all map tasks. */
+  count: number;
+  /** The limit (`--skip-bad-records`). */
+  max: number;
+  /** The first {@link MAX_LISTED_SKIPPED_RECORDS}, by task, each task's in the order they failed. */
+  listed: SkippedRecord[];
+}
+
 /** The job report: printed at the end, written to `<out>/_job.json`, returned by `runJob`. */
 export interface JobReport {
   jobId: string;
@@ -157,10 +183,17 @@ export interface JobReport {
     simulateFailures?: number;
     /** Seed of `simulateFailures` and of the total-order sampler, when either ran. */
     seed?: number;
+    /** Skip mode's limit of bad records (`--skip-bad-records`); absent when off. */
+    skipBadRecords?: number;
     params: Record<string, string | number | boolean | null>;
   };
   /** Input entries skipped with a warning; absent when none was. */
   inputsSkipped?: SkippedInputsReport;
+  /**
+   * Input records left out by skip mode; absent when none was. With an output
+   * directory they are in `<out>/_skipped/<map task>.jsonl`, with their errors.
+   */
+  skippedRecords?: SkippedRecordsReport;
   /**
    * Timings per phase. `sample` (total order only): tasks are windows of
    * input read, input bytes and records what they read, output records the

@@ -84,9 +84,19 @@ export type SchedulerEvent =
   /**
    * An attempt failed. `retriable: false` (default true) fails the job at once,
    * for errors no retry can fix (e.g. a bad key type, a changed input), with
-   * the error's own `TSMR_` code (else `TSMR_TASK_FAILED`).
+   * the error's own `TSMR_` code (else `TSMR_TASK_FAILED`). `counted: false`
+   * (default true) retries a retriable failure without counting it against
+   * `maxAttempts`: the runtime makes the next attempt differ (skip mode leaves
+   * out the record this one failed on) and bounds such failures itself.
    */
-  | { type: 'attemptFailed'; now: number; attemptId: string; error: SerializedError; retriable?: boolean }
+  | {
+      type: 'attemptFailed';
+      now: number;
+      attemptId: string;
+      error: SerializedError;
+      retriable?: boolean;
+      counted?: boolean;
+    }
   /** The runtime performed the commit the scheduler asked for; `committed: false` if the commit was refused. */
   | { type: 'commitDone'; now: number; attemptId: string; committed: boolean }
   /**

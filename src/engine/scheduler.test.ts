@@ -204,6 +204,36 @@ describe('retries', () => {
     });
     assert.equal(e?.type === 'jobFailed' && e.error.code, 'TSMR_TASK_FAILED');
   });
+
+  test('counted: false retries without charging maxAttempts; counted failures still end the job', () => {
+    const { s } = start({ numMaps: 1, numReduces: 0, maxAttempts: 2 }, [['w', 1]]);
+    // Five failures that skip mode makes different: each retried, none counted.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const ds = s.handle({
+        type: 'attemptFailed',
+        now: attempt + 1,
+        attemptId: `m-00000_${attempt}`,
+        error: boom,
+        counted: false,
+      });
+      assert.deepEqual(assigned(ds), [`m-00000_${attempt + 1}@w`]);
+    }
+    assert.equal(s.stats().failedAttempts, 0);
+    assert.equal(s.stats().killedAttempts, 5);
+    assert.equal(s.snapshot().tasks[0]!.failures, 0);
+    const history = s.attempts().filter((a) => a.attempt < 5);
+    assert.ok(history.every((a) => a.status === 'failed' && a.error === boom));
+    // A retriable: false failure is not made retriable by counted: false.
+    const fatal = s.handle({
+      type: 'attemptFailed',
+      now: 10,
+      attemptId: 'm-00000_5',
+      error: boom,
+      retriable: false,
+      counted: false,
+    });
+    assert.deepEqual(types(fatal), ['jobFailed']);
+  });
 });
 
 describe('duplicate and late completions', () => {

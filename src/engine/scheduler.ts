@@ -20,8 +20,10 @@
  *   killed. `retriable: false` fails the job at once, with the attempt's own
  *   error code (its error as cause): no retry was made, and the code says
  *   what to fix (`TSMR_BAD_KEY`, `TSMR_INPUT_CHANGED`…). Attempts killed because
- *   their worker died, or failures of a reduce attempt that reported a fetch
- *   failure (the map's fault, not its own), do not count.
+ *   their worker died, failures of a reduce attempt that reported a fetch
+ *   failure (the map's fault, not its own), and failures reported with
+ *   `counted: false` (skip mode [Google MR §3.7]: the next attempt leaves out
+ *   the record this one failed on) do not count.
  * - **Commit.** The first success of an uncommitted task gets a `commit`
  *   decision; later successes wait while it is in flight and become duplicates
  *   once it succeeds. `commitDone(committed: false)` makes the attempt a
@@ -329,7 +331,7 @@ export class Scheduler {
       case 'attemptSucceeded':
         return this.#onSucceeded(e.attemptId, e.output, out);
       case 'attemptFailed':
-        return this.#onFailed(e.attemptId, e.error, e.retriable !== false, out);
+        return this.#onFailed(e.attemptId, e.error, e.retriable !== false, e.counted !== false, out);
       case 'commitDone':
         return this.#onCommitDone(e.attemptId, e.committed, out);
       case 'fetchFailed':
@@ -388,7 +390,13 @@ export class Scheduler {
     if (!t.committing) this.#startCommit(a, out);
   }
 
-  #onFailed(attemptId: string, error: SerializedError, retriable: boolean, out: Decision[]): void {
+  #onFailed(
+    attemptId: string,
+    error: SerializedError,
+    retriable: boolean,
+    counted: boolean,
+    out: Decision[],
+  ): void {
     const a = this.#attempts.get(attemptId);
     if (!a || a.state !== 'running') return this.#ignored(a);
     const t = a.task;
@@ -397,6 +405,12 @@ export class Scheduler {
     if (retriable && !t.committed && t.kind === 'reduce' && a.reportedFetchFailure) {
       // Hadoop counts a reducer that could not fetch a map output as killed: the map was at fault.
       this.#move(a, 'killed', 'failed after reporting a fetch failure (not counted)', out);
+      this.#stats.killedAttempts++;
+      this.#requeue(t);
+      return;
+    }
+    if (retriable && !counted && !t.committed) {
+      this.#move(a, 'failed', 'not counted: the next attempt differs (a bad record is skipped)', out);
       this.#stats.killedAttempts++;
       this.#requeue(t);
       return;

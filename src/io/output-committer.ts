@@ -1,7 +1,7 @@
 /**
- * Where reduce attempts write, and how their outputs become the job's: the
- * `OutputCommitter` of Hadoop (`setupJob`, `commitTask`, `abortTask`,
- * `commitJob`, `abortJob`). The job driver and `runJob` see only this
+ * Where reduce attempts write (and map attempts the records they skipped),
+ * and how their outputs become the job's: the `OutputCommitter` of Hadoop
+ * (`setupJob`, `commitTask`, `abortTask`, `commitJob`, `abortJob`). The job driver and `runJob` see only this
  * interface; nothing outside this file and `committer.ts` knows `_temporary`,
  * attempt directories or part-file names.
  *
@@ -19,9 +19,9 @@
  * files (that is the executor's `discard`).
  */
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { SegmentRef } from '../shuffle/segment-reader.ts';
-import type { ReduceOutputSpec, TaskResult } from '../task/messages.ts';
+import { dirname, join } from 'node:path';
+import type { ReduceOutputSpec, SkippedRecordsOutput, TaskResult } from '../task/messages.ts';
 import type { NormalizedOutputFormat } from './output-writer.ts';
 import {
   abortJob,
@@ -45,6 +45,14 @@ export interface OutputCommitter {
   /** Where attempt `attempt` of reduce task `taskId` (partition `partition`) writes. */
   taskOutput(taskId: string, attempt: number, partition: number): ReduceOutputSpec;
   /**
+   * Where attempt `attempt` of map task `taskId` writes the records it skipped
+   * (skip mode), or undefined when the output has no place for them. Such an
+   * attempt is committed and aborted like a reduce attempt; its file becomes
+   * `<out>/_skipped/<taskId>.jsonl` at job commit, and never appears for a
+   * job that failed.
+   */
+  skippedRecordsOutput(taskId: string, attempt: number): SkippedRecordsOutput | undefined;
+  /**
    * Makes a succeeded attempt's output its task's output.
    * @returns false when another attempt of the task committed first.
    * @throws TsmrError `TSMR_IO` when the file system fails.
@@ -54,7 +62,8 @@ export interface OutputCommitter {
   abortTask(taskId: string, attempt: number): Promise<void>;
   /**
    * Publishes the committed task outputs as the job's output.
-   * @param report the job report to write beside them, built from the output files.
+   * @param report the job report to write beside them, built from the output files
+   *   (the part files; not the skipped-records files).
    */
   commitJob(report: (files: string[]) => object | Promise<object>): Promise<CommittedOutput>;
   /** Discards every task output; `report` says why, where the output can hold it. */
@@ -65,6 +74,9 @@ export interface OutputCommitter {
    */
   stagedParts(): Promise<Map<string, string> | undefined>;
 }
+
+/** Directory of `<out>` (and of an attempt's output) that holds skipped records. */
+const SKIPPED_DIR = '_skipped';
 
 /** `part-r-00003`: the output file of reduce partition 3 (Hadoop's name). */
 function partFileName(partition: number): string {
@@ -83,9 +95,17 @@ export function fileOutputCommitter(
       fileName: partFileName(partition),
       format,
     }),
+    skippedRecordsOutput: (taskId, attempt) => ({
+      dir: join(attemptDir(prepared.dir, taskId, attempt), SKIPPED_DIR),
+      fileName: `${taskId}.jsonl`,
+    }),
     commitTask: (taskId, attempt) => commitTask(prepared.dir, taskId, attempt),
     abortTask: (taskId, attempt) => discardAttempt(prepared.dir, taskId, attempt),
-    commitJob: async (report) => ({ files: await commitJob(prepared, report), segments: [] }),
+    async commitJob(report) {
+      const isPart = (file: string): boolean => dirname(file) === prepared.dir;
+      const files = await commitJob(prepared, (moved) => report(moved.filter(isPart)));
+      return { files: files.filter(isPart), segments: [] };
+    },
     abortJob: (report) => abortJob(prepared, report),
     stagedParts: () => stagedPartsOf(prepared.dir),
   };
@@ -114,6 +134,7 @@ export function recordsCommitter(): OutputCommitter {
   const tasks = new Set<string>();
   return {
     taskOutput: (_taskId, _attempt, partition) => ({ kind: 'records', fileName: partFileName(partition) }),
+    skippedRecordsOutput: () => undefined,
     async commitTask(taskId, _attempt, result) {
       if (tasks.has(taskId)) return false;
       tasks.add(taskId);

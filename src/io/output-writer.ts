@@ -262,8 +262,11 @@ function writeJson(out: ByteWriter, x: unknown): void {
   }
 }
 
-/** `JSON.stringify` with bigints as strings and `Uint8Array`s as base64; `undefined` when JSON has no form for `x`. */
-function toJson(x: unknown): string | undefined {
+/**
+ * `JSON.stringify` with bigints as strings and `Uint8Array`s as base64; `undefined` when JSON has no form for `x`.
+ * @throws TsmrError `TSMR_BAD_VALUE` when JSON cannot hold `x` (a cycle).
+ */
+export function toJson(x: unknown): string | undefined {
   try {
     return JSON.stringify(x, jsonReplacer);
   } catch (cause) {

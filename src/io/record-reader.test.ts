@@ -302,12 +302,12 @@ describe('readSplit jsonl', () => {
     assert.equal(count, 4);
   });
 
-  test('invalid JSON is TSMR_BAD_RECORD with file and offset', async () => {
+  test('invalid JSON is TSMR_BAD_RECORD with file and offset, blamed on the record', async () => {
     const p = await fileWith('{"ok":true}\n{nope\n');
     await assert.rejects(collect(wholeFile(p, 18), { type: 'jsonl' }), (e: unknown) => {
       assert.ok(isTsmrError(e));
       assert.equal(e.code, ErrorCode.BAD_RECORD);
-      assert.deepEqual(e.details, { file: p, offset: 12 });
+      assert.deepEqual(e.details, { file: p, offset: 12, failedOnRecord: true });
       assert.ok(e.cause instanceof SyntaxError);
       assert.ok(e.message.includes(p) && e.message.includes('12'));
       return true;
@@ -597,6 +597,132 @@ describe('readSplit: an input that changed after planning', () => {
     await assert.rejects(
       readSplit(dirSplit, TEXT, () => {}),
       changed(dirNow, /found a directory/),
+    );
+  });
+});
+
+describe('skipping bad records', () => {
+  /**
+   * Skip mode's loop at the reader: read, and on a failure add the offset in
+   * the error to the skip set; repeat until the split reads through.
+   */
+  async function readSkipping(
+    split: Split,
+    format: NormalizedInputFormat,
+    isBad: (value: unknown) => boolean,
+    chunkSize: number,
+  ): Promise<{ kept: unknown[]; skipped: [number, unknown, number | undefined][]; attempts: number }> {
+    const bad = new Map<string, Set<number>>();
+    for (let attempts = 1; ; attempts++) {
+      const kept: unknown[] = [];
+      const skipped: [number, unknown, number | undefined][] = [];
+      const skip = {
+        offsetsIn: (p: string) => bad.get(p),
+        skipped: (_p: string, offset: number, record: unknown, index?: number) =>
+          void skipped.push([offset, record, index]),
+      };
+      try {
+        const r = await readSplit(
+          split,
+          format,
+          (_k, v) => {
+            if (isBad(v)) throw new Error(`bad ${JSON.stringify(v)}`);
+            kept.push(v);
+          },
+          { skip },
+          { chunkSize },
+        );
+        assert.equal(r.records, kept.length, 'skipped records are not counted');
+        return { kept, skipped, attempts };
+      } catch (error) {
+        assert.ok(isTsmrError(error));
+        const { file, offset } = error.details;
+        assert.ok(typeof file === 'string' && typeof offset === 'number', 'the error locates the record');
+        assert.ok(!bad.get(file)?.has(offset), 'a skipped record never fails again');
+        bad.set(file, (bad.get(file) ?? new Set()).add(offset));
+      }
+    }
+  }
+
+  test('property: failing offsets, skipped, leave exactly the other lines, across splits and chunks', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.constantFrom('ok', 'BAD', 'é', ''), fc.nat({ max: 40 })), {
+          minLength: 1,
+          maxLength: 40,
+        }),
+        fc.integer({ min: 16, max: 64 }),
+        fc.integer({ min: 8, max: 200 }),
+        fc.boolean(),
+        async (spec, chunkSize, splitSize, finalNewline) => {
+          const lines = spec.map(([word, n], i) => (word === '' ? '' : `${word}${i}-${'x'.repeat(n)}`));
+          // A last line without '\n' is a record too (but an empty one is no line).
+          const newline = finalNewline || lines.at(-1) === '' ? '\n' : '';
+          const p = await fileWith(`\ufeff${lines.join('\n')}${newline}`);
+          const files = (await resolveInputs([p])).files;
+          const kept: unknown[] = [];
+          const skipped: unknown[] = [];
+          for (const split of planSplits(files, { splitSize })) {
+            const r = await readSkipping(split, TEXT, (v) => String(v).startsWith('BAD'), chunkSize);
+            kept.push(...r.kept);
+            skipped.push(...r.skipped.map(([, record]) => record));
+          }
+          assert.deepEqual(
+            kept,
+            lines.filter((l) => !l.startsWith('BAD')),
+          );
+          assert.deepEqual(
+            skipped,
+            lines.filter((l) => l.startsWith('BAD')),
+          );
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  test('JSONL: an unparsable line is marked failedOnRecord and, skipped, not parsed', async () => {
+    const p = await fileWith('{"a":1}\n{oops\n\n[2]\n{"BAD":3}');
+    const split = wholeFile(p, statSync(p).size);
+    await assert.rejects(
+      readSplit(split, { type: 'jsonl' }, () => {}),
+      (e: unknown) => isTsmrError(e) && e.code === ErrorCode.BAD_RECORD && e.details.failedOnRecord === true,
+    );
+    const r = await readSkipping(split, { type: 'jsonl' }, (v) => JSON.stringify(v).includes('BAD'), 16);
+    assert.deepEqual(r.kept, [{ a: 1 }, [2]]);
+    assert.deepEqual(r.skipped, [
+      [8, '{oops', undefined],
+      [19, '{"BAD":3}', undefined],
+    ]);
+    assert.equal(r.attempts, 3);
+  });
+
+  test("'latin1' and 'buffer' lines are handed over as latin1 text", async () => {
+    const p = await fileWith(Buffer.from([0x61, 0x0a, 0xe9, 0xff, 0x0a]));
+    for (const encoding of ['latin1', 'buffer'] as const) {
+      const r = await readSkipping(
+        wholeFile(p, 5),
+        { type: 'text', encoding },
+        (v) => Buffer.from(v as string, 'latin1')[0] === 0xe9,
+        16,
+      );
+      assert.deepEqual(r.skipped, [[2, '\u00e9\u00ff', undefined]]);
+    }
+  });
+
+  test('in-memory items are skipped by their spool offset, with their index', async () => {
+    const files = await spoolRecords(['x', { bad: true }, 'y', 7n], path.join(dir, 'spool-skip'), {
+      bytesPerFile: 1000,
+    });
+    const split = planSplits(files, { splitSize: 1000 })[0]!;
+    const r = await readSkipping(split, { type: 'records' }, (v) => typeof v !== 'string', 100);
+    assert.deepEqual(r.kept, ['x', 'y']);
+    assert.deepEqual(
+      r.skipped.map(([, record, index]) => [record, index]),
+      [
+        [{ bad: true }, 1],
+        [7n, 3],
+      ],
     );
   });
 });

@@ -35,6 +35,28 @@ export interface ReadHooks {
   onFile?(path: string): void;
   /** Called with the cumulative bytes of the split read so far, at most once per chunk read. */
   onProgress?(bytesRead: number): void;
+  /** Records to leave out (skip mode, `--skip-bad-records`). */
+  skip?: RecordSkips;
+}
+
+/**
+ * Records a split read leaves out: they are neither parsed (JSONL) nor passed
+ * to `onRecord`, nor counted in {@link ReadResult.records}, but handed to
+ * `skipped` (Hadoop's `SkipBadRecords`, Google MapReduce §3.7).
+ */
+export interface RecordSkips {
+  /**
+   * Offsets of the records to leave out in the file `path`, as the record
+   * reader puts them in an error's `details.offset` (text, JSONL: the line's
+   * byte offset; in-memory input: the item's offset in its spool file).
+   */
+  offsetsIn(path: string): ReadonlySet<number> | undefined;
+  /**
+   * Called for each record left out: the line as a string (decoded as the
+   * input format decodes it; `'buffer'` and `'latin1'` as latin1, JSONL as
+   * UTF-8, unparsed), or the in-memory item and its index.
+   */
+  skipped(path: string, offset: number, record: unknown, index?: number): void;
 }
 
 /** Tuning of a split read. */
@@ -165,12 +187,14 @@ function describe(v: unknown): string {
  * @param hooks.onProgress called with the cumulative bytes of the split read so
  *   far (bytes of the parts' ranges, compressed bytes for `.gz`), at most once
  *   per chunk.
+ * @param hooks.skip records to leave out (not parsed, not passed to `onRecord`,
+ *   not counted), each handed to `hooks.skip.skipped` instead.
  * @param options.chunkSize bytes per read (default 1 MiB; tests use small ones).
  * @returns the number of records and the bytes of the split consumed.
  * @throws the `TsmrError` that `onRecord` threw, with `details.file` and
  *   `details.offset` added if absent; any other error of `onRecord` wrapped in
  *   `TsmrError` `TSMR_USER_CODE` (details `{ file, offset }`, original as
- *   `cause`); `TSMR_BAD_RECORD` (details `{ file, offset }`) for invalid JSON;
+ *   `cause`); `TSMR_BAD_RECORD` (details `{ file, offset, failedOnRecord }`) for invalid JSON;
  *   `TSMR_CORRUPT_DATA` for a corrupt `.gz` or spool file (not retriable);
  *   `TSMR_IO` when a file cannot be opened (not retriable when it is missing,
  *   a directory or not permitted) or read; `TSMR_INPUT_CHANGED` when a part's
@@ -388,6 +412,7 @@ class SplitReader {
   doneBytes = 0;
   private readonly onRecord: RecordHandler;
   private readonly onProgress: ((bytesRead: number) => void) | undefined;
+  private readonly skip: RecordSkips | undefined;
   private readonly chunkSize: number;
   private lastProgress = -1;
   /** Chunk buffer reused across reads and parts when no record keeps a view of it. */
@@ -396,6 +421,7 @@ class SplitReader {
   constructor(onRecord: RecordHandler, hooks: ReadHooks, chunkSize: number) {
     this.onRecord = onRecord;
     this.onProgress = hooks.onProgress;
+    this.skip = hooks.skip;
     this.chunkSize = chunkSize;
   }
 
@@ -436,6 +462,8 @@ class SplitReader {
     let scan = 0; // index from which to look for the next '\n'
     let skipping = skipFirst;
     let records = 0;
+    /** Offsets of bad records to leave out of this file (skip mode), if any. */
+    const bad = this.skip?.offsetsIn(path);
     try {
       read: for (;;) {
         if (!skipping && base + ls >= end) break;
@@ -462,7 +490,7 @@ class SplitReader {
           // End of file: a last line without '\n'.
           if (!skipping && len > 0) {
             if (fresh) handedOut = true;
-            if (await this.emitLine(buf, 0, len, len, base, path, mode, stripBom)) records++;
+            if (await this.emitLine(buf, 0, len, len, base, path, mode, stripBom, bad)) records++;
           }
           break;
         }
@@ -490,6 +518,11 @@ class SplitReader {
           }
           let e = nl;
           if (e > ls && view[e - 1] === 13) e--;
+          if (bad !== undefined && bad.has(key)) {
+            this.skipLine(view, ls, e, key, path, mode);
+            ls = scan = nl + 1;
+            continue;
+          }
           let value: unknown;
           if (mode === TEXT_UTF8) {
             if (ascii) value = slices.latin1Slice(ls, e);
@@ -526,7 +559,19 @@ class SplitReader {
     this.doneBytes += src.progress();
   }
 
-  /** Emits the line `buf[s, e)` at file offset `base + s`; returns true if a record was emitted. */
+  /** Hands the line `view[s, e)` at file offset `key` to the skip hook instead of `onRecord`. */
+  private skipLine(view: Buffer, s: number, e: number, key: number, path: string, mode: LineMode): void {
+    const text =
+      mode === TEXT_LATIN1 || mode === TEXT_BUFFER
+        ? view.toString('latin1', s, e)
+        : view.toString('utf8', key === 0 ? bomEnd(view, s, e) : s, e);
+    this.skip?.skipped(path, key, text);
+  }
+
+  /**
+   * Emits the line `buf[s, e)` at file offset `base + s` (or skips it, when its
+   * offset is in `bad`); returns true if a record was emitted.
+   */
   private async emitLine(
     buf: Buffer,
     s: number,
@@ -536,9 +581,14 @@ class SplitReader {
     path: string,
     mode: LineMode,
     stripBom: boolean,
+    bad: ReadonlySet<number> | undefined,
   ): Promise<boolean> {
     const key = base + s;
     const view = buf.subarray(0, len);
+    if (bad !== undefined && bad.has(key)) {
+      this.skipLine(view, s, e, key, path, mode);
+      return false;
+    }
     const vs = key === 0 && stripBom ? bomEnd(view, s, e) : s;
     let value: unknown;
     if (mode === TEXT_UTF8) value = view.toString('utf8', vs, e);
@@ -622,6 +672,7 @@ class SplitReader {
     let eof = false;
     const out = [0];
     let records = 0;
+    const bad = this.skip?.offsetsIn(path);
     const corrupt = (what: string, offset: number, cause?: unknown): TsmrError =>
       new TsmrError(ErrorCode.CORRUPT_DATA, `the spool file ${path} is corrupt: ${what} at byte ${offset}`, {
         cause,
@@ -672,6 +723,10 @@ class SplitReader {
           }
           const key = index++;
           p = q + size;
+          if (bad !== undefined && bad.has(offset)) {
+            this.skip?.skipped(path, offset, value, key);
+            continue;
+          }
           records++;
           try {
             const r = onRecord(key, value);
@@ -741,7 +796,7 @@ function parseJsonLine(buf: Buffer, s: number, e: number, offset: number, file: 
     throw new TsmrError(
       ErrorCode.BAD_RECORD,
       `invalid JSON in the record at byte ${offset} of ${file}: ${(cause as Error).message}`,
-      { cause, details: { file, offset } },
+      { cause, details: { file, offset, failedOnRecord: true } },
     );
   }
 }

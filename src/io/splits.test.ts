@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { ErrorCode, isTsmrError } from '../errors.ts';
 import type { InputFile } from './input-paths.ts';
-import { planSplits } from './splits.ts';
+import { planInputSplits, planSplits } from './splits.ts';
 import type { Split } from './splits.ts';
 
 /** An input file of `size` bytes, modified at a time that depends on its path. */
@@ -115,6 +115,29 @@ describe('planSplits', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('planInputSplits', () => {
+  test('plans each input alone (small files of two inputs are never packed together), numbered in input order', () => {
+    const a = [file('/a/1', 10), file('/a/2', 10)];
+    const b = [file('/b/1', 250), file('/a/3', 10)];
+    const splits = planInputSplits([a, b], { splitSize: 100 });
+    assert.deepEqual(
+      splits.map((s) => [s.index, s.input, ranges([s])[0]]),
+      [
+        [0, 0, '/a/1:0-10 /a/2:0-10'],
+        [1, 1, '/b/1:0-100'],
+        [2, 1, '/b/1:100-200'],
+        [3, 1, '/b/1:200-250'],
+        [4, 1, '/a/3:0-10'],
+      ],
+    );
+    assert.deepEqual(
+      planInputSplits([[], a], { splitSize: 100 })[0]?.input,
+      1,
+      'an empty input has no splits',
     );
   });
 });

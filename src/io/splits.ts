@@ -28,6 +28,12 @@ export interface Split {
   parts: SplitPart[];
   /** Sum of the parts' lengths, in bytes. */
   length: number;
+  /**
+   * Which of the job's `inputs` the parts belong to (Hadoop's
+   * `TaggedInputSplit`); absent for a job without `inputs`. A split never
+   * mixes inputs.
+   */
+  input?: number;
 }
 
 /**
@@ -109,5 +115,22 @@ export function planSplits(files: readonly InputFile[], opts: { splitSize: numbe
     }
   }
   if (pack.length > 0) add(pack, packLength);
+  return splits;
+}
+
+/**
+ * Splits of a job with several inputs (`JobDefinition.inputs`; Hadoop's
+ * `MultipleInputs`): each input's files planned alone by {@link planSplits},
+ * so that a split never mixes inputs (each has its own map and format), then
+ * numbered in input order and tagged with their input's index.
+ */
+export function planInputSplits(
+  inputs: readonly (readonly InputFile[])[],
+  opts: { splitSize: number },
+): Split[] {
+  const splits: Split[] = [];
+  for (const [input, files] of inputs.entries()) {
+    for (const split of planSplits(files, opts)) splits.push({ ...split, index: splits.length, input });
+  }
   return splits;
 }

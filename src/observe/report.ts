@@ -56,6 +56,7 @@ export function formatSkippedInputs(skipped: SkippedInputsReport): string {
  *   attempts    4: 1 failed, 1 killed, 2 retried, 1 duplicate completion
  *   validation  input bytes match, shuffle records match, 192 checksums verified
  *   warning     skipped 1 input entry that holds nothing to read: /data/in/pipe (fifo)
+ *   skipped     2 bad records (of at most 10), in out/wordcount/_skipped/ with their errors
  *   peak RSS    412 MiB
  *   counters    tsmr/spills                    48
  *               wordcount/words        12,345,678
@@ -117,6 +118,7 @@ export function formatReport(report: JobReport): string {
   row('attempts', attemptsSummary(report.attempts, report.duplicateCompletions));
   row('validation', validationSummary(report));
   if (report.inputsSkipped !== undefined) row('warning', formatSkippedInputs(report.inputsSkipped));
+  if (report.skippedRecords !== undefined) row('skipped', formatSkippedRecords(report));
   row('peak RSS', formatBytes(report.peakRssBytes));
 
   const counterLines = countersTable(report.counters);
@@ -124,6 +126,16 @@ export function formatReport(report: JobReport): string {
 
   if (report.error) for (const [label, value] of errorRows(report.error)) row(label, value);
   return `${lines.join('\n')}\n`;
+}
+
+/** `3 bad records (of at most 10), in out/_skipped/ with their errors`. */
+function formatSkippedRecords(report: JobReport): string {
+  const skipped = report.skippedRecords!;
+  const where =
+    report.settings.output !== undefined && report.status === 'succeeded'
+      ? `, in ${report.settings.output}/_skipped/ with their errors`
+      : '';
+  return `${plural(skipped.count, 'bad record')} (of at most ${formatCount(skipped.max)})${where}`;
 }
 
 function plural(n: number, noun: string): string {

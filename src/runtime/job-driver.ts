@@ -11,8 +11,9 @@
  * writes into the output or scratch directories after it resolved.
  *
  * What the driver keeps is small: the attempts it still cares about
- * ({@link LiveAttempts}) and the totals of committed attempts
- * ({@link JobTotals}); everything about tasks and attempts is the scheduler's.
+ * ({@link LiveAttempts}), the totals of committed attempts
+ * ({@link JobTotals}) and, in skip mode, the bad records of each map task
+ * ({@link BadRecords}); everything about tasks and attempts is the scheduler's.
  */
 import type { Logger } from 'pino';
 import type { JobReport, ProgressSnapshot } from '../engine/job-report.ts';
@@ -29,10 +30,12 @@ import type {
   MapOutputIndex,
   MapOutputLocation,
   MapOutputSource,
+  SideFile,
   TaskMessage,
   TaskProgress,
   TotalOrderSpec,
 } from '../task/messages.ts';
+import { BadRecords } from './bad-records.ts';
 import type { AttemptExecutor } from './executor.ts';
 import { crashPoint } from './failure-injection.ts';
 import { JobTotals } from './job-totals.ts';
@@ -49,6 +52,8 @@ export interface DriverInput {
   committer: OutputCommitter;
   /** Total-order partitioning: the split points every map task gets. */
   totalOrder?: TotalOrderSpec;
+  /** Side files every task gets (`ctx.file(name)`), if any. */
+  files?: SideFile[];
   executor: AttemptExecutor;
   onProgress(snapshot: ProgressSnapshot): void;
   /** Structured log of the job (attempt starts, failures, commits at debug/info). */
@@ -109,6 +114,9 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
   const startedAt = Date.now();
   const live = new LiveAttempts();
   const totals = new JobTotals({ map: numMaps, reduce: numReduces });
+  const badRecords = new BadRecords(settings.skipBadRecords);
+  /** Map tasks whose skipped records are committed (a re-executed map keeps its first commit's). */
+  const skipsCommitted = new Set<string>();
   /** Attempts, commits and file deletions under way: the job ends when all have settled. */
   const inFlight = new Set<Promise<unknown>>();
   /** Events waiting for the scheduler; handled one at a time, in order. */
@@ -200,7 +208,7 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
     async function deleteAttemptFiles(msg: TaskMessage): Promise<void> {
       const attemptId = attemptIdOf(msg.taskId, msg.attempt);
       await executor.discard(attemptId);
-      if (msg.kind === 'reduce') {
+      if (writesOutput(msg)) {
         await committer.abortTask(msg.taskId, msg.attempt).catch((error: unknown) => {
           input.log.warn({ attemptId, err: error }, 'cannot delete attempt files');
         });
@@ -252,8 +260,21 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
       for (const { mapTaskId, mapAttemptId } of failedMapOutputs(error)) {
         handle({ type: 'fetchFailed', now: Date.now(), mapTaskId, mapAttemptId, reduceAttemptId: attemptId });
       }
-      handle({ type: 'attemptFailed', now: Date.now(), attemptId, error, retriable });
-      if (msg.kind === 'reduce') await deleteAttemptFiles(msg);
+      // Skip mode: a map attempt that failed on a record is retried without it, uncounted.
+      const verdict =
+        msg.kind === 'map' && entry !== undefined ? badRecords.failed(msg.taskId, error) : undefined;
+      if (verdict?.kind === 'skip') {
+        input.log.info(
+          { attemptId, file: verdict.record.file, offset: verdict.record.offset },
+          'bad record skipped',
+        );
+        handle({ type: 'attemptFailed', now: Date.now(), attemptId, error, retriable: true, counted: false });
+      } else if (verdict?.kind === 'tooMany') {
+        handle({ type: 'attemptFailed', now: Date.now(), attemptId, error: verdict.error, retriable: false });
+      } else {
+        handle({ type: 'attemptFailed', now: Date.now(), attemptId, error, retriable });
+      }
+      if (writesOutput(msg)) await deleteAttemptFiles(msg);
     }
 
     function message({ kind, index, attempt, taskId }: Extract<Decision, { type: 'assign' }>): TaskMessage {
@@ -264,17 +285,21 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
         job: input.ref ?? { kind: 'module' as const, moduleUrl: 'inline:', exportName: 'default' },
         params: settings.params,
         numReducers: numReduces,
+        files: input.files?.length ? input.files : undefined,
         crashAt: crashPoint(settings.simulateFailures, settings.seed, taskId, attempt, settings.maxAttempts),
         mergeFanIn: settings.mergeFanIn,
       };
       if (kind === 'map') {
+        const records = badRecords.forTask(taskId);
+        const output = records?.length ? committer.skippedRecordsOutput(taskId, attempt) : undefined;
         return {
           ...common,
           kind,
           split: splits[index],
-          inputFormat: input.body.inputFormat,
+          inputFormat: input.body.inputs?.[splits[index]!.input ?? 0]?.inputFormat ?? input.body.inputFormat,
           sortBufferBytes: settings.sortBufferBytes,
           totalOrder: input.totalOrder,
+          skip: records === undefined ? undefined : { records, output },
         };
       }
       return {
@@ -302,9 +327,15 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
       const entry = live.get(attemptId);
       const result = entry?.result;
       let committed = entry !== undefined && result !== undefined;
-      if (committed && kind === 'reduce' && entry && result) {
+      if (committed && entry && result && writesOutput(entry.msg)) {
+        const { taskId, attempt } = entry.msg;
         try {
-          committed = await committer.commitTask(entry.msg.taskId, entry.msg.attempt, result);
+          if (kind === 'map' && skipsCommitted.has(taskId)) {
+            await committer.abortTask(taskId, attempt); // a re-executed map: its skipped records are in
+          } else {
+            committed = await committer.commitTask(taskId, attempt, result);
+            if (committed && kind === 'map') skipsCommitted.add(taskId);
+          }
         } catch (error) {
           // The attempt is `committing`, so an attemptFailed event would be ignored and the
           // task would wait for its commit forever: fail the job with the commit's error.
@@ -403,6 +434,7 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
         attempts: scheduler.attempts(),
         duplicateCompletions: scheduler.stats().duplicateCompletions,
         outputRecords: counters['tsmr/REDUCE_OUTPUT_RECORDS'] ?? 0,
+        skippedRecords: badRecords.report(),
         validation: {
           inputBytesMatch: !succeeded || (counters['tsmr/MAP_INPUT_BYTES'] ?? 0) === mapBytesTotal,
           shuffleRecordsMatch:
@@ -417,6 +449,11 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
       handle({ type: 'workerJoined', now: Date.now(), workerId: worker.id, slots: worker.slots });
     }
   });
+}
+
+/** Whether an attempt writes into the output (a reduce; a map that writes skipped records), to commit or abort. */
+function writesOutput(msg: TaskMessage): boolean {
+  return msg.kind === 'reduce' || msg.skip?.output !== undefined;
 }
 
 function fractionOf(msg: TaskMessage, p: TaskProgress): number {

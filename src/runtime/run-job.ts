@@ -18,14 +18,15 @@ import {
 import { deserializeError, ErrorCode, serializeError, TsmrError, usageError } from '../errors.ts';
 import { discardOutput, prepareOutput, type PreparedOutput } from '../io/committer.ts';
 import { fileOutputCommitter, type OutputCommitter, recordsCommitter } from '../io/output-committer.ts';
-import { resolveInputs } from '../io/input-paths.ts';
-import { planSplits, type Split } from '../io/splits.ts';
+import type { Split } from '../io/splits.ts';
+import { resolveSideFiles } from '../io/side-files.ts';
 import { spoolRecords } from '../io/spool.ts';
 import type { JobBody } from '../task/job-body.ts';
 import type { JobRef } from '../task/messages.ts';
 import { refuseJobStartedOnImport, resolveJob } from '../task/load-job.ts';
 import { createLogger } from '../observe/logger.ts';
 import { driveJob } from './job-driver.ts';
+import { checkInputOptions, planJobSplits, resolveJobPaths } from './job-inputs.ts';
 import { createLocalExecutor } from './local/local-executor.ts';
 import { readResults } from './results.ts';
 import type { SegmentRef } from '../shuffle/segment-reader.ts';
@@ -117,10 +118,6 @@ function newJobId(): string {
   return `job-${t}-${randomBytes(3).toString('hex')}`;
 }
 
-function isPathInput(input: RunOptions['input']): input is string | readonly string[] {
-  return typeof input === 'string' || (Array.isArray(input) && input.every((i) => typeof i === 'string'));
-}
-
 function inMemoryRecords(input: RunOptions['input']): Iterable<unknown> | AsyncIterable<unknown> {
   if (typeof input === 'object' && input !== null && 'records' in input) return input.records;
   if (
@@ -141,25 +138,20 @@ async function execute(
   if (options.verify && options.output === undefined) {
     throw usageError('verify needs an output directory to compare');
   }
-  if (options.verify && !isPathInput(options.input)) {
-    throw usageError('verify needs path inputs: in-memory input may be readable only once');
-  }
   refuseJobStartedOnImport();
   const inProcess = options.workers === 0;
   const resolved = await resolveJob(job, inProcess);
+  checkInputOptions(resolved.body, resolved.ref, options);
   const settings = resolveSettings(options, resolved.body.reducers);
   const jobId = newJobId();
   const log = createLogger().child({ jobId, job: resolved.body.name });
   const tmpRoot = resolve(options.tmpDir ?? tmpdir());
   const workDir = scratchDirOf(tmpRoot, jobId);
-  const pathInputs = isPathInput(options.input)
-    ? typeof options.input === 'string'
-      ? [options.input]
-      : [...options.input]
-    : undefined;
-  const inputs = pathInputs === undefined ? undefined : await resolveInputs(pathInputs);
-  const files = inputs?.files;
-  const skipped = skippedInputsReport(inputs?.skipped ?? []);
+  const jobPaths = await resolveJobPaths(resolved.body, options.input, settings.params);
+  const pathInputs = jobPaths?.paths;
+  const files = jobPaths?.groups.flatMap((g) => g.files);
+  const skipped = skippedInputsReport(jobPaths?.groups.flatMap((g) => g.skipped) ?? []);
+  const sideFiles = await resolveSideFiles([...(resolved.body.files ?? []), ...(options.files ?? [])]);
   if (skipped !== undefined) {
     log.warn(skipped, 'input entries skipped: they hold nothing to read');
     handle.emit('inputsSkipped', skipped);
@@ -189,7 +181,7 @@ async function execute(
       });
       body = { ...body, inputFormat: { type: 'records' } };
     }
-    const splits = planSplits(inputFiles, { splitSize: effectiveSplitSize(inputFiles, settings) });
+    const splits = planJobSplits(jobPaths, inputFiles, effectiveSplitSize(inputFiles, settings));
     const partitioner = totalOrderOf(options, body);
     let sample: PhaseProgress | undefined;
     const totalOrder =
@@ -218,6 +210,7 @@ async function execute(
       settings,
       committer,
       executor,
+      files: sideFiles,
       totalOrder: totalOrder?.spec,
       onProgress: (snapshot) =>
         handle.emit(
@@ -259,6 +252,7 @@ async function execute(
         taskTimeoutMs: finiteOrZero(settings.taskTimeoutMs),
         simulateFailures: settings.simulateFailures || undefined,
         seed: settings.simulateFailures || totalOrder ? settings.seed : undefined,
+        skipBadRecords: settings.skipBadRecords || undefined,
         params: settings.params,
       },
       outputFiles: [],

@@ -10,9 +10,10 @@ export interface RunOptions {
    * recursively skipping `.`/`_` names, globs), or in-memory records: any other
    * array or (async) iterable, or `{ records }` (needed for an array of strings).
    * Each in-memory item is one record whose key is its index and whose value is
-   * the item; items are spooled to disk, so memory stays bounded.
+   * the item; items are spooled to disk, so memory stays bounded. Required,
+   * unless the job names its own `inputs` (then it must not be given).
    */
-  input: string | readonly string[] | Iterable<unknown> | AsyncIterable<unknown> | InMemoryInput;
+  input?: string | readonly string[] | Iterable<unknown> | AsyncIterable<unknown> | InMemoryInput;
   /**
    * Output directory for `part-r-NNNNN`, `_SUCCESS` and `_job.json`. Without it,
    * results are kept in a temporary directory and read back through
@@ -64,6 +65,24 @@ export interface RunOptions {
   simulateFailures?: number;
   /** Seed of `simulateFailures` and of the total-order sampler (default 1). */
   seed?: number;
+  /**
+   * Skip mode (Google MapReduce §3.7, Hadoop's `SkipBadRecords`): the most
+   * input records the job may leave out because a map attempt failed on them
+   * (default 0: off, a record that keeps failing fails the job). A record
+   * `map` throws on (or cannot parse, or whose emit is refused) is left out by
+   * the task's next attempt, and written with its error to
+   * `<out>/_skipped/<map task>.jsonl` when the job commits; such retries do
+   * not count against `maxAttempts`. One more bad record than this fails the
+   * job with `TSMR_TASK_FAILED`. Counted as `tsmr/MAP_SKIPPED_RECORDS` and
+   * listed in `report.skippedRecords`. Reduce failures are retried as usual.
+   */
+  skipBadRecords?: number;
+  /**
+   * Side files shipped to every task, read there through `ctx.file(name)`
+   * (Hadoop's distributed cache, `-files`): paths, each may end in `#name`
+   * (default name: the base name). Added to the job's own `files`.
+   */
+  files?: readonly string[];
   /** Re-run the job sequentially in-process and compare outputs (default false). */
   verify?: boolean;
   /**

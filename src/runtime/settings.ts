@@ -21,6 +21,8 @@ export interface JobSettings {
   params: Record<string, string | number | boolean | null>;
   /** An attempt with no progress for this long is killed and retried; `Infinity`: never. */
   taskTimeoutMs: number;
+  /** Skip mode: bad input records the job may leave out (`--skip-bad-records`); 0: off. */
+  skipBadRecords: number;
 }
 
 /** Default task timeout: 600 s (Hadoop's `mapreduce.task.timeout`). */
@@ -54,7 +56,7 @@ export function workerLimit(sortBufferBytes: number): { limit: number; why: stri
 /**
  * Fills in defaults: workers = available parallelism, R = the job's `reducers`
  * or the number of workers, split size and sort buffer 64 MiB, merge fan-in 64,
- * 4 attempts, task timeout 600 s (0 = none), no simulated failures.
+ * 4 attempts, task timeout 600 s (0 = none), no simulated failures, skip mode off.
  *
  * `simulateFailures` is a rate from 0 to 1, both included: the fraction of
  * attempts crashed on purpose. 1 is allowed because a task's last allowed
@@ -87,6 +89,7 @@ export function resolveSettings(options: RunOptions, jobReducers: number | undef
     overwrite: options.overwrite ?? false,
     params: { ...options.params },
     taskTimeoutMs: taskTimeout === 0 ? Number.POSITIVE_INFINITY : taskTimeout,
+    skipBadRecords: integer('skipBadRecords', options.skipBadRecords ?? 0, 0),
   };
   if (!(settings.simulateFailures >= 0 && settings.simulateFailures <= 1)) {
     throw usageError(

@@ -482,6 +482,11 @@ class ArrayGroup extends ValuesIterator implements TableGroup {
     }
     return { done: false, value: this.table.groupedValue(this.i++) };
   }
+
+  /** Every value of a table group has the group's key. */
+  valueKey(): Key {
+    return this.key;
+  }
 }
 
 /** Encoded length of a number value (see value-codec): a tag and 1–4 bytes for integers in [0, 2^32), else 9. */

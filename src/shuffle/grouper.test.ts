@@ -10,7 +10,8 @@ import { groupByKey } from './grouper.ts';
 import { encodeKey, writeKey } from './key-codec.ts';
 import { BufferRecordCursor, writeRecord } from './record-format.ts';
 import { openSegment } from './segment-reader.ts';
-import { tempDir } from './test-support.ts';
+import { normalizeKey, tempDir } from './test-support.ts';
+import { isTsmrError } from '../errors.ts';
 import { writeValue } from './value-codec.ts';
 
 /** A cursor over (key, value) pairs, sorted by encoded key (stable). */
@@ -150,5 +151,103 @@ describe('groupByKey', () => {
     assert.equal(groups.groups, 1);
     // Holding the values would take 80 MB or more.
     assert.ok(peak < 40 * 2 ** 20, `heap grew by ${(peak / 2 ** 20).toFixed(1)} MiB`);
+  });
+
+  describe('with groupBy (secondary sort)', () => {
+    const tupleKey = fc.tuple(
+      fc.constantFrom<Key>('a', 'a\u0000', '', new Uint8Array(0), new Uint8Array(1), 1),
+      fc.constantFrom<Key>(2, 1, 'x', null, ['n']),
+      fc.integer({ min: 0, max: 3 }),
+    );
+
+    it('groups keys by their first n elements; keys and values come in key order', () => {
+      fc.assert(
+        fc.property(
+          fc.array(fc.tuple(tupleKey, fc.integer())),
+          fc.integer({ min: 1, max: 3 }),
+          (pairs, n) => {
+            const sorted = pairs
+              .map(([k, v], i) => ({ k, v, e: encodeKey(k), i }))
+              .sort((a, b) => Buffer.compare(a.e, b.e) || a.i - b.i);
+            const expected = new Map<string, Array<[Key, unknown]>>();
+            for (const { k, v } of sorted) {
+              const name = encodeKey(k.slice(0, n)).toString('hex');
+              expected.set(name, [...(expected.get(name) ?? []), [normalizeKey(k), v]]);
+            }
+            const got = new Map<string, Array<[Key, unknown]>>();
+            const groups = groupByKey(cursorOf(pairs), { groupBy: n });
+            for (const g of groups) {
+              const name = encodeKey((g.key as Key[]).slice(0, n)).toString('hex');
+              assert.ok(!got.has(name), 'one group per prefix');
+              const entries = [...g.values.entries()];
+              assert.deepEqual(entries[0]?.[0], g.key, "the group's key is its first full key");
+              got.set(name, entries);
+            }
+            assert.deepEqual([...got], [...expected]);
+            assert.equal(groups.records, pairs.length);
+          },
+        ),
+        { numRuns: 500 },
+      );
+    });
+
+    it('shares one pass between values and entries, synchronously and asynchronously', async () => {
+      const pairs: Array<[Key, unknown]> = [
+        [['d', 3], 'c'],
+        [['d', 1], 'a'],
+        [['d', 2], 'b'],
+        [['e', 0], 'z'],
+      ];
+      const [d, e] = groupByKey(cursorOf(pairs), { groupBy: 1 });
+      // Both groups were taken, so d's values are gone; take them again in order.
+      assert.deepEqual([...d!.values], []);
+      assert.deepEqual([...e!.values.entries()], [[['e', 0], 'z']]);
+      const again = groupByKey(cursorOf(pairs), { groupBy: 1 })[Symbol.iterator]();
+      const first = again.next().value!;
+      const values = first.values[Symbol.iterator]();
+      assert.deepEqual(values.next().value, 'a');
+      const rest: Array<[Key, unknown]> = [];
+      for await (const entry of first.values.entries()) rest.push(entry);
+      assert.deepEqual(rest, [
+        [['d', 2], 'b'],
+        [['d', 3], 'c'],
+      ]);
+      assert.equal(values.next().done, true);
+    });
+
+    it('throws TSMR_BAD_KEY at the first key that is not a long enough tuple', () => {
+      const groups = groupByKey(
+        cursorOf([
+          [['a', 1], 1],
+          [['b'], 2],
+        ]),
+        { groupBy: 2 },
+      );
+      const it = groups[Symbol.iterator]();
+      assert.deepEqual(it.next().value!.key, ['a', 1]);
+      assert.throws(
+        () => it.next(),
+        (e: unknown) =>
+          isTsmrError(e) &&
+          e.code === 'TSMR_BAD_KEY' &&
+          /\["b"\] has 1 element, fewer than 2/.test(e.message),
+      );
+    });
+
+    it('without groupBy, entries pair every value with the group key', () => {
+      const [g] = groupByKey(
+        cursorOf([
+          ['k', 1],
+          ['k', 2],
+        ]),
+      );
+      assert.deepEqual(
+        [...g!.values.entries()],
+        [
+          ['k', 1],
+          ['k', 2],
+        ],
+      );
+    });
   });
 });

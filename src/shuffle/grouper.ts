@@ -1,7 +1,8 @@
 /**
  * Groups a sorted record stream by key: `(key, values)` pairs for `combine`
  * and `reduce` (Hadoop's `ReduceContextImpl.ValueIterator`, Spark's
- * `ExternalSorter` merge with aggregation).
+ * `ExternalSorter` merge with aggregation); or, for secondary sort, by the
+ * first `groupBy` elements of tuple keys (Hadoop's grouping comparator).
  *
  * Values stream: each is decoded when it is asked for, straight from the
  * cursor, so a key with ten million values needs no more memory than one.
@@ -9,7 +10,7 @@
  * the next group is asked for.
  */
 import type { Key, Values } from '../api/types.ts';
-import { decodeKey, keyRangeEquals } from './key-codec.ts';
+import { decodeKey, hasTuplePrefix, keyRangeEquals, tuplePrefixEnd } from './key-codec.ts';
 import type { RecordCursor } from './record-format.ts';
 import { decodeValue } from './value-codec.ts';
 import { ValuesIterator } from './values-iterator.ts';
@@ -19,7 +20,9 @@ import { ValuesIterator } from './values-iterator.ts';
  *
  * `encodedKey` is the key's encoding (`key-codec.ts`), `key` its decoded form
  * (decoded on first access), `values` the key's values: iterable once, either
- * synchronously or asynchronously (see {@link Values}).
+ * synchronously or asynchronously (see {@link Values}). Grouped by a prefix
+ * (`groupBy`), the key is the group's first full key and `values.entries()`
+ * gives each value's own.
  */
 export interface Group {
   readonly encodedKey: Buffer;
@@ -63,15 +66,24 @@ export interface GroupOptions {
   onRecords?(records: number): void;
   /** Records between two `onRecords` calls (default 65 536). */
   every?: number;
+  /**
+   * Group tuple keys by their first `groupBy` elements (an integer >= 1)
+   * instead of by the whole key: consecutive records whose encoded keys share
+   * the encoded prefix form one group. Default: the whole key.
+   */
+  groupBy?: number;
 }
 
 /**
- * Groups consecutive records with equal encoded keys. `cursor` must be sorted
- * by key (a merge output); the groups come in its order. Iterable once.
+ * Groups consecutive records with equal encoded keys (with `groupBy`: equal
+ * encoded key prefixes). `cursor` must be sorted by key (a merge output); the
+ * groups come in its order. Iterable once.
  *
  * A group's values are valid only until the next group is asked for; after
  * that they yield nothing. Errors of the cursor (e.g. `TSMR_CORRUPT_DATA`)
- * are thrown from whichever iteration step reads the record.
+ * are thrown from whichever iteration step reads the record; with `groupBy`,
+ * a key that is not a tuple of at least `groupBy` elements throws
+ * `TSMR_BAD_KEY` when its group is asked for.
  */
 export function groupByKey(cursor: RecordCursor, options: GroupOptions = {}): GroupIterable {
   return new Grouper(cursor, options);
@@ -89,12 +101,15 @@ class Grouper implements GroupIterable, Iterator<RangedGroup> {
   private readonly every: number;
   /** Records left until the next `onRecords` call. */
   private untilReport: number;
+  /** Leading tuple elements that make a group; 0: the whole key. */
+  private readonly groupBy: number;
 
   constructor(cursor: RecordCursor, options: GroupOptions) {
     this.cursor = cursor;
     this.onRecords = options.onRecords;
     this.every = options.every ?? 65_536;
     this.untilReport = this.every;
+    this.groupBy = options.groupBy ?? 0;
   }
 
   /** Counts a record read from the cursor. */
@@ -125,7 +140,9 @@ class Grouper implements GroupIterable, Iterator<RangedGroup> {
     const c = this.cursor;
     const encodedKey = Buffer.allocUnsafe(c.keyEnd - c.keyStart);
     c.buf.copy(encodedKey, 0, c.keyStart, c.keyEnd);
-    const group = new GroupValues(this, encodedKey);
+    const prefixEnd =
+      this.groupBy === 0 ? -1 : tuplePrefixEnd(encodedKey, 0, encodedKey.length, this.groupBy);
+    const group = new GroupValues(this, encodedKey, prefixEnd);
     this.current = group;
     this.groups++;
     return { done: false, value: group };
@@ -142,11 +159,14 @@ class GroupValues extends ValuesIterator implements RangedGroup {
   private first = true;
   decodedKey: Key | typeof NOT_DECODED = NOT_DECODED;
   private readonly grouper: Grouper;
+  /** Length of the encoded prefix that every key of the group shares; -1: the whole key. */
+  private readonly prefixEnd: number;
 
-  constructor(grouper: Grouper, encodedKey: Buffer) {
+  constructor(grouper: Grouper, encodedKey: Buffer, prefixEnd: number) {
     super();
     this.grouper = grouper;
     this.encodedKey = encodedKey;
+    this.prefixEnd = prefixEnd;
   }
 
   get keyBuf(): Buffer {
@@ -171,6 +191,12 @@ class GroupValues extends ValuesIterator implements RangedGroup {
     return { done: false, value: decodeValue(c.buf, c.valueStart, c.valueEnd) };
   }
 
+  valueKey(): Key {
+    if (this.prefixEnd < 0) return this.key;
+    const c = this.grouper.cursor;
+    return decodeKey(c.buf, c.keyStart, c.keyEnd);
+  }
+
   /** Moves the cursor to this key's next value; false at the end of the key. */
   advance(): boolean {
     if (this.ended) return false;
@@ -187,7 +213,12 @@ class GroupValues extends ValuesIterator implements RangedGroup {
     }
     g.counted();
     const k = this.encodedKey;
-    if (!keyRangeEquals(c.buf, c.keyStart, c.keyEnd, k, 0, k.length)) {
+    const m = this.prefixEnd;
+    const same =
+      m < 0
+        ? keyRangeEquals(c.buf, c.keyStart, c.keyEnd, k, 0, k.length)
+        : hasTuplePrefix(c.buf, c.keyStart, c.keyEnd, k, m);
+    if (!same) {
       g.pending = true;
       this.ended = true;
       return false;

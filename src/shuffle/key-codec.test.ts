@@ -4,7 +4,15 @@ import fc from 'fast-check';
 import type { Key } from '../api/types.ts';
 import { isTsmrError } from '../errors.ts';
 import { ByteWriter } from './byte-writer.ts';
-import { compareKeyRange, decodeKey, encodeKey, keyRangeEquals, writeKey } from './key-codec.ts';
+import {
+  compareKeyRange,
+  decodeKey,
+  encodeKey,
+  hasTuplePrefix,
+  keyRangeEquals,
+  tuplePrefixEnd,
+  writeKey,
+} from './key-codec.ts';
 import { anyJsString, anyKey, keyString, normalizeKey, referenceCompare } from './test-support.ts';
 
 const sign = (n: number): number => (n < 0 ? -1 : n > 0 ? 1 : 0);
@@ -209,5 +217,68 @@ describe('key codec', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  describe('tuplePrefixEnd', () => {
+    const anyTuple = fc.array(anyKey, { minLength: 1, maxLength: 6 });
+    const tupleAndLength = anyTuple.chain((tuple) =>
+      fc.tuple(fc.constant(tuple), fc.integer({ min: 1, max: tuple.length })),
+    );
+
+    it('ends where the encoded prefix tuple ends, also inside a larger buffer', () => {
+      fc.assert(
+        fc.property(tupleAndLength, fc.uint8Array({ maxLength: 4 }), ([tuple, n], junk) => {
+          const key = encodeKey(tuple);
+          const prefix = encodeKey(tuple.slice(0, n));
+          assert.equal(tuplePrefixEnd(key, 0, key.length, n), prefix.length - 1);
+          assert.ok(key.subarray(0, prefix.length - 1).equals(prefix.subarray(0, -1)));
+          const framed = Buffer.concat([junk, key, junk]);
+          const at = junk.length;
+          assert.equal(tuplePrefixEnd(framed, at, at + key.length, n), at + prefix.length - 1);
+        }),
+        { numRuns: 3000 },
+      );
+    });
+
+    it('hasTuplePrefix tells keys with equal prefixes (equal prefix bytes) from all others', () => {
+      fc.assert(
+        fc.property(tupleAndLength, anyTuple, fc.boolean(), ([a, n], other, share) => {
+          // Half the time b starts with a's prefix (or a part of it), so both answers occur.
+          const b = share ? [...a.slice(0, n - (other.length % 2)), ...other] : other;
+          const ka = encodeKey(a);
+          const kb = encodeKey(b);
+          const ea = tuplePrefixEnd(ka, 0, ka.length, n);
+          const samePrefix = b.length >= n && encodeKey(a.slice(0, n)).equals(encodeKey(b.slice(0, n)));
+          assert.equal(hasTuplePrefix(kb, 0, kb.length, ka, ea), samePrefix);
+          if (samePrefix) assert.ok(kb.subarray(0, ea).equals(ka.subarray(0, ea)), 'equal prefix bytes');
+        }),
+        { numRuns: 3000 },
+      );
+    });
+
+    it('refuses a key that is not a tuple, or has fewer elements, with TSMR_BAD_KEY', () => {
+      const bad = (key: Key, n: number, message: RegExp): void => {
+        const encoded = encodeKey(key);
+        assert.throws(
+          () => tuplePrefixEnd(encoded, 0, encoded.length, n),
+          (e: unknown) => isTsmrError(e) && e.code === 'TSMR_BAD_KEY' && message.test(e.message),
+        );
+      };
+      bad('example.com', 1, /the key "example.com" is not an array/);
+      bad(42, 1, /the key 42 is not an array/);
+      bad(['a'], 2, /the key \["a"\] has 1 element, fewer than 2/);
+      bad([], 1, /has 0 elements, fewer than 1/);
+      // The empty byte string's terminator is also the start of an escaped zero.
+      const empty = encodeKey([new Uint8Array(0)]);
+      const zero = encodeKey([new Uint8Array(1)]);
+      assert.equal(
+        hasTuplePrefix(zero, 0, zero.length, empty, tuplePrefixEnd(empty, 0, empty.length, 1)),
+        false,
+      );
+      assert.equal(
+        tuplePrefixEnd(encodeKey([['x', 1], 'y']), 0, encodeKey([['x', 1], 'y']).length, 1),
+        encodeKey([['x', 1]]).length - 1,
+      );
+    });
   });
 });

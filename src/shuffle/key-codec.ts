@@ -266,6 +266,117 @@ function readEscaped(b: Buffer, pos: number[], end: number): Buffer {
 }
 
 /**
+ * End of the first `n` elements of the encoded tuple key `buf[start, end)`:
+ * `buf[start, tuplePrefixEnd(…))` is the tag of the array and its first `n`
+ * encoded elements. Keys with equal first `n` elements have equal prefix
+ * bytes (so they can be hashed to one partition), and all keys with one
+ * prefix are contiguous in key order (secondary sort, `groupBy`); see
+ * {@link hasTuplePrefix} to test another key against a prefix without
+ * parsing it. It equals `encodeKey(prefix).length - 1` (the prefix tuple without its end
+ * byte) when the key is at `start = 0`. Reads only the prefix.
+ *
+ * @param n number of leading elements, >= 1.
+ * @throws TsmrError `TSMR_BAD_KEY` when the key is not an array or has fewer
+ *   than `n` elements; `TSMR_CORRUPT_DATA` for bytes that are no key encoding.
+ */
+export function tuplePrefixEnd(buf: Uint8Array, start: number, end: number, n: number): number {
+  if (start >= end) throw corrupt('empty key');
+  if (buf[start] !== KeyTag.ARRAY) {
+    throw new TsmrError(
+      ErrorCode.BAD_KEY,
+      `the key ${formatKey(decodeKey(buf, start, end))} is not an array`,
+    );
+  }
+  let pos = start + 1;
+  for (let i = 0; i < n; i++) {
+    if (pos >= end) throw corrupt('array key ends early');
+    if (buf[pos] === KeyTag.END) {
+      throw new TsmrError(
+        ErrorCode.BAD_KEY,
+        `the key ${formatKey(decodeKey(buf, start, end))} has ${i} element${i === 1 ? '' : 's'}, fewer than ${n}`,
+      );
+    }
+    pos = elementEnd(buf, pos, end);
+  }
+  return pos;
+}
+
+/**
+ * True when the encoded tuple key `buf[start, end)` has the first elements
+ * whose encoding is `prefix[0, prefixEnd)` (as {@link tuplePrefixEnd} found it
+ * in another key), without parsing `buf`: it starts with those bytes, and the
+ * byte after them is not `0xFF`. (That byte is the next element's tag or the
+ * array's end, never `0xFF`, in a key with this prefix; a `0xFF` there means
+ * the prefix's last `0x00` was an escaped zero inside a longer string.)
+ */
+export function hasTuplePrefix(
+  buf: Buffer,
+  start: number,
+  end: number,
+  prefix: Buffer,
+  prefixEnd: number,
+): boolean {
+  return (
+    end - start > prefixEnd &&
+    buf[start + prefixEnd] !== 0xff &&
+    keyRangeEquals(buf, start, start + prefixEnd, prefix, 0, prefixEnd)
+  );
+}
+
+/** End of the nested element that starts at `buf[pos]`. */
+function elementEnd(buf: Uint8Array, pos: number, end: number): number {
+  const tag = buf[pos++];
+  switch (tag) {
+    case KeyTag.NULL:
+    case KeyTag.FALSE:
+    case KeyTag.TRUE:
+      return pos;
+    case KeyTag.NUMBER:
+      return pos + 8;
+    case KeyTag.NEG_BIGINT:
+    case KeyTag.POS_BIGINT: {
+      if (pos + 4 > end) throw corrupt('bigint key ends early');
+      const raw = ((buf[pos] << 24) | (buf[pos + 1] << 16) | (buf[pos + 2] << 8) | buf[pos + 3]) >>> 0;
+      return pos + 4 + (tag === KeyTag.NEG_BIGINT ? ~raw >>> 0 : raw);
+    }
+    case KeyTag.STRING:
+    case KeyTag.BYTES:
+      // The terminator is a 0x00 not followed by 0xFF (an escaped 0x00).
+      for (;;) {
+        if (pos >= end) throw corrupt('string key ends early');
+        if (buf[pos] === 0) {
+          if (pos + 1 < end && buf[pos + 1] === 0xff) pos += 2;
+          else return pos + 1;
+        } else {
+          pos++;
+        }
+      }
+    case KeyTag.ARRAY:
+      for (;;) {
+        if (pos >= end) throw corrupt('array key ends early');
+        if (buf[pos] === KeyTag.END) return pos + 1;
+        pos = elementEnd(buf, pos, end);
+      }
+    default:
+      throw corrupt(`unknown key tag 0x${tag.toString(16)}`);
+  }
+}
+
+/** A key as a person reads it in an error message (JSON, bigints as `12n`), at most 200 characters. */
+export function formatKey(key: unknown): string {
+  let text: string;
+  try {
+    text =
+      key instanceof Uint8Array
+        ? `<${key.length} bytes>`
+        : (JSON.stringify(key, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)) ?? String(key));
+  } catch {
+    text = String(key);
+  }
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+
+/**
  * Compares the encoded keys `a[as, ae)` and `b[bs, be)` without allocating:
  * negative, zero or positive like `Buffer.compare`. Short keys are compared in
  * JS (a native call costs about as much as 50 byte comparisons).

@@ -198,6 +198,7 @@ async function sampleWindow(
   let inputFile = '';
   const mapCtx: MapContext = {
     ...ctx,
+    input: window.split.input ?? 0,
     emit: (key) => {
       const encoded = encodeKey(key); // a bad key fails here as it would in the map task
       if (kept < window.keys) {

@@ -29,6 +29,13 @@ export interface ReducerBody {
   abort?(): void;
 }
 
+/** One of a job's own inputs, as the planner sees it. */
+export interface BodyInput {
+  /** Its paths (files, directories, globs) for the job's params. */
+  paths(params: Readonly<Record<string, string | number | boolean | null>>): string[];
+  readonly inputFormat: NormalizedInputFormat;
+}
+
 export interface JobBody {
   /** Name for reports. */
   readonly name: string;
@@ -40,6 +47,15 @@ export interface JobBody {
   readonly partition?: (key: Key, numPartitions: number) => number;
   /** The job's `totalOrder()` partitioner, if it has one (then `partition` is undefined). */
   readonly totalOrder?: TotalOrderPartitioner;
+  /** Secondary sort: reduce groups tuple keys by their first `groupBy` elements (`JobDefinition.groupBy`). */
+  readonly groupBy?: number;
+  /**
+   * The job's own inputs (`JobDefinition.inputs`): paths for given params, and
+   * their record format. The mapper of a split of input `i` gets `ctx.input === i`.
+   */
+  readonly inputs?: readonly BodyInput[];
+  /** Side files the job ships (`JobDefinition.files`: paths, each may end in `#name`). */
+  readonly files?: readonly string[];
   mapper(ctx: MapContext): MapperBody | Promise<MapperBody>;
   /** The job's `combineValues` (a fold of two values of one key), if any; never with `combiner`. */
   readonly combineValues?: (a: unknown, b: unknown) => unknown;

@@ -69,14 +69,20 @@ export async function resolveJob(job: Job | string | URL | JobRef, inProcess: bo
 }
 
 /**
- * SHA-256 of the names and source text of a job's functions: the same job
- * definition has the same fingerprint in every thread and process.
+ * SHA-256 of the names and source text of a job's functions, those of its
+ * `inputs` included: the same job definition has the same fingerprint in
+ * every thread and process.
  */
 export function jobFingerprint(job: object): string {
   const hash = createHash('sha256');
-  for (const [name, value] of Object.entries(job).sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (typeof value === 'function') hash.update(`${name}\0${String(value)}\0`);
-  }
+  const add = (prefix: string, object: object): void => {
+    for (const [name, value] of Object.entries(object).sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (typeof value === 'function') hash.update(`${prefix}${name}\0${String(value)}\0`);
+    }
+  };
+  add('', job);
+  const inputs = (job as { inputs?: unknown }).inputs;
+  if (Array.isArray(inputs)) inputs.forEach((input: object, i) => add(`inputs.${i}.`, input));
   return hash.digest('hex');
 }
 

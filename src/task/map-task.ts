@@ -10,12 +10,15 @@ import type { Key, MapContext } from '../api/types.ts';
 import { ErrorCode, TsmrError } from '../errors.ts';
 import { readSplit } from '../io/record-reader.ts';
 import type { FoldTableCache } from '../shuffle/fold-table.ts';
+import { checkGroupKey, prefixPartition } from '../shuffle/group-prefix.ts';
 import { MapOutputCollector } from '../shuffle/map-output-collector.ts';
 import { decodeSplitPoints, totalOrderPartition } from '../shuffle/total-order-partitioner.ts';
 import { injectedFailure } from './injected-failure.ts';
 import type { JobBody } from './job-body.ts';
 import type { MapTaskMessage, TaskProgress, TaskResult } from './messages.ts';
 import { abortQuietly, isThenable } from './module-job-body.ts';
+import { markingRecordFailures } from './record-failure.ts';
+import { skippedRecords } from './skipped-records.ts';
 import { createAttemptState } from './task-context.ts';
 
 /** After an awaited `map` call, progress is reported if none was for this long (ms). */
@@ -37,6 +40,7 @@ export async function runMapTask(
   const { ctx, counters, status } = createAttemptState(msg);
   const numPartitions = msg.numReducers;
   const userPartition = body.partition;
+  const groupBy = body.groupBy;
   mkdirSync(scratchDir, { recursive: true });
 
   const collector = new MapOutputCollector({
@@ -44,9 +48,11 @@ export async function runMapTask(
     partition:
       msg.totalOrder !== undefined
         ? totalOrderPartition(decodeSplitPoints(msg.totalOrder.splitPoints))
-        : userPartition === undefined
-          ? undefined
-          : (_encodedKey: Buffer, key: Key) => callPartition(userPartition, key, numPartitions),
+        : userPartition !== undefined
+          ? (_encodedKey: Buffer, key: Key) => callPartition(userPartition, key, numPartitions)
+          : groupBy !== undefined
+            ? prefixPartition(groupBy, numPartitions)
+            : undefined,
     combiner: body.combiner?.({ ...ctx, emit: () => {} }),
     fold: body.combineValues,
     sortBufferBytes: msg.sortBufferBytes,
@@ -60,12 +66,22 @@ export async function runMapTask(
   let inputFile = '';
   const mapCtx: MapContext = {
     ...ctx,
-    emit: (key, value) => collector.emit(key, value),
+    emit:
+      groupBy === undefined
+        ? (key, value) => collector.emit(key, value)
+        : (key, value) => {
+            checkGroupKey(key, groupBy);
+            collector.emit(key, value);
+          },
     get inputFile() {
       return inputFile;
     },
+    input: msg.split.input ?? 0,
   };
   const mapper = await body.mapper(mapCtx);
+  // Skip mode: leave out the records earlier attempts failed on; mark this attempt's failures on a record.
+  const skip = msg.skip === undefined ? undefined : skippedRecords(msg.skip, msg.inputFormat);
+  const mapRecords = skip === undefined ? mapper : markingRecordFailures(mapper);
 
   const crashBytes = msg.crashAt === undefined ? Number.POSITIVE_INFINITY : msg.crashAt * msg.split.length;
   let bytesRead = 0;
@@ -92,7 +108,7 @@ export async function runMapTask(
       (key, value) => {
         if (bytesRead >= crashBytes) throw injectedFailure(msg.taskId, msg.attempt);
         records++;
-        const result = mapper.record(key, value);
+        const result = mapRecords.record(key, value);
         if (isThenable(result)) return Promise.resolve(result).then(afterAwait);
         return spillIfFull();
       },
@@ -103,18 +119,22 @@ export async function runMapTask(
           reportedAt = Date.now();
           onProgress({ bytes, records });
         },
+        skip: skip?.hook,
       },
     );
     if (msg.crashAt !== undefined) throw injectedFailure(msg.taskId, msg.attempt);
     await mapper.close?.();
+    skip?.close();
   } catch (error) {
     abortQuietly(mapper);
+    skip?.abort();
     collector.abort();
     throw error;
   }
   const { partitions, records: outputRecords, bytes } = await collector.finish();
   counters.add('MAP_INPUT_RECORDS', stats.records);
   counters.add('MAP_INPUT_BYTES', stats.bytes);
+  if (skip !== undefined) counters.add('MAP_SKIPPED_RECORDS', skip.count);
   onProgress({ bytes: stats.bytes, records: stats.records });
   return {
     counters: counters.toJSON(),

@@ -13,6 +13,24 @@ import type { Split } from '../io/splits.ts';
 import type { MapOutput } from '../shuffle/map-output-collector.ts';
 import type { SegmentInfo } from '../shuffle/run-writer.ts';
 
+/**
+ * A side file shipped to every task (Hadoop's distributed cache), found by
+ * `ctx.file(name)`. The runtime reads `path` where the task runs: local mode
+ * gives the file's own path; a cluster executor ships the content once per
+ * worker, addressed and checked by `sha256` (as job bundles are), and gives
+ * the task its cached copy's path instead.
+ */
+export interface SideFile {
+  /** Name in `ctx.file(name)`: the base name of the path, or the `#name` given after it. */
+  name: string;
+  /** Absolute path of the file (of its copy, where the task runs). */
+  path: string;
+  /** Bytes. */
+  size: number;
+  /** SHA-256 of the content, hex, taken when the job started. */
+  sha256: string;
+}
+
 /** How a task finds the job's code. */
 export type JobRef =
   /** A module job: `import(moduleUrl)[exportName]`. */
@@ -34,6 +52,8 @@ interface TaskCommon {
   job: JobRef;
   params: Record<string, string | number | boolean | null>;
   numReducers: number;
+  /** Side files of the job (`ctx.file(name)`); absent when it has none. */
+  files?: SideFile[];
   /**
    * Failure injection (`--simulate-failures`): crash the attempt once this
    * fraction (0–1) of its input has been processed.
@@ -53,12 +73,38 @@ export interface MapTaskMessage extends TaskCommon {
    * partitioner, whatever the job's own `partition`.
    */
   totalOrder?: TotalOrderSpec;
+  /**
+   * Skip mode (`--skip-bad-records`; Google MapReduce §3.7, Hadoop's
+   * `SkipBadRecords`); absent when it is off. `records`: the records earlier
+   * attempts of this task failed on, which this attempt leaves out; `output`:
+   * where it writes them with their errors (`<dir>/<fileName>`, JSONL), given
+   * when `records` is not empty and the job has an output directory.
+   */
+  skip?: { records: BadRecord[]; output?: SkippedRecordsOutput };
 }
 
 /** The split points of a total-order partition, as they travel to map tasks. */
 export interface TotalOrderSpec {
   /** Base64 of encoded keys, strictly ascending; at most R − 1 of them. */
   splitPoints: string[];
+}
+
+/** A record a map attempt failed on (`details.failedOnRecord`), which later attempts of its task skip. */
+export interface BadRecord {
+  /** Its input file (in-memory input: the spool file), as in the failure's `details.file`. */
+  file: string;
+  /** Its byte offset in `file`, as in the failure's `details.offset`. */
+  offset: number;
+  /** In-memory input: the item's index. */
+  index?: number;
+  /** The failure's code and message. */
+  error: { code: string; message: string };
+}
+
+/** Where a map attempt writes the records it skipped: `<dir>/<fileName>`, on the output's file system. */
+export interface SkippedRecordsOutput {
+  dir: string;
+  fileName: string;
 }
 
 /** Where a reduce attempt writes (decided by the job's `OutputCommitter`). */

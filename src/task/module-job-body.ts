@@ -1,13 +1,15 @@
 import { isTotalOrder } from '../api/total-order.ts';
-import type { Job, Key, Values } from '../api/types.ts';
+import { inputMaps } from '../api/define-job.ts';
+import type { Job, JobInput, Key, Values } from '../api/types.ts';
 import { normalizeInputFormat } from '../io/record-reader.ts';
 import { normalizeOutputFormat } from '../io/output-writer.ts';
 import type { Combiner } from '../shuffle/map-output-collector.ts';
-import type { JobBody } from './job-body.ts';
+import type { BodyInput, JobBody } from './job-body.ts';
 
 /** Adapts a `defineJob` job to the task runner's {@link JobBody}. */
 export function moduleJobBody(job: Job, name: string): JobBody {
   const combine = job.combine;
+  const maps = inputMaps(job);
   return {
     name: job.name ?? name,
     inputFormat: normalizeInputFormat(job.inputFormat),
@@ -15,9 +17,12 @@ export function moduleJobBody(job: Job, name: string): JobBody {
     reducers: job.reducers,
     partition: isTotalOrder(job.partition) ? undefined : job.partition,
     totalOrder: isTotalOrder(job.partition) ? job.partition : undefined,
+    groupBy: job.groupBy,
+    inputs: job.inputs?.map((input) => bodyInput(input, job)),
+    files: job.files,
     combineValues: job.combineValues,
     mapper(ctx) {
-      const map = job.map;
+      const map = maps[ctx.input]!;
       return { record: (key, value) => map(key, value, ctx) };
     },
     combiner:
@@ -39,6 +44,17 @@ export function moduleJobBody(job: Job, name: string): JobBody {
       const reduce = job.reduce;
       return { group: (key, values) => reduce(key, values, ctx) };
     },
+  };
+}
+
+function bodyInput(input: JobInput, job: Job): BodyInput {
+  const paths = input.paths;
+  return {
+    paths: (params) => {
+      const given = typeof paths === 'function' ? paths(params) : paths;
+      return typeof given === 'string' ? [given] : [...given];
+    },
+    inputFormat: normalizeInputFormat(input.inputFormat ?? job.inputFormat),
   };
 }
 

@@ -9,6 +9,7 @@ import type { Key, ReduceContext } from '../api/types.ts';
 import { ErrorCode, isTsmrError, TsmrError } from '../errors.ts';
 import { createOutputWriter } from '../io/output-writer.ts';
 import { groupByKey } from '../shuffle/grouper.ts';
+import { formatKey } from '../shuffle/key-codec.ts';
 import { mergeSegments } from '../shuffle/merger.ts';
 import type { SegmentInfo } from '../shuffle/run-writer.ts';
 import { injectedFailure } from './injected-failure.ts';
@@ -62,6 +63,7 @@ async function reduce(
   const path = join(outputDir, msg.output.fileName);
   const merged = mergeSegments(segments, { fanIn: msg.mergeFanIn, tmpDir });
   const groups = groupByKey(merged, {
+    groupBy: body.groupBy,
     every: PROGRESS_EVERY_RECORDS,
     onRecords: (records) => onProgress({ records, bytes: fraction(records, totalRecords) * totalBytes }),
   });
@@ -139,15 +141,7 @@ function rethrow(cause: unknown, key: Key): never {
   if (isTsmrError(cause) && cause.code !== ErrorCode.USER_CODE) throw cause;
   throw new TsmrError(
     ErrorCode.USER_CODE,
-    `reduce failed on key ${describeKey(key)}: ${(cause as Error)?.message ?? String(cause)}`,
-    { cause, details: { key: describeKey(key) } },
+    `reduce failed on key ${formatKey(key)}: ${(cause as Error)?.message ?? String(cause)}`,
+    { cause, details: { key: formatKey(key) } },
   );
-}
-
-function describeKey(key: Key): string {
-  const text =
-    key instanceof Uint8Array
-      ? `<${key.length} bytes>`
-      : JSON.stringify(key, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }

@@ -1,4 +1,5 @@
 import type { TaskContext } from '../api/types.ts';
+import { ErrorCode, TsmrError } from '../errors.ts';
 import { CounterSet } from './counters.ts';
 import type { TaskMessage } from './messages.ts';
 
@@ -13,7 +14,7 @@ export interface AttemptState {
 
 /** Creates the context, counters and status of one attempt (or of the input sampler, `input-sampler.ts`). */
 export function createAttemptState(
-  msg: Pick<TaskMessage, 'jobId' | 'taskId' | 'attempt' | 'params' | 'numReducers'>,
+  msg: Pick<TaskMessage, 'jobId' | 'taskId' | 'attempt' | 'params' | 'numReducers' | 'files'>,
 ): AttemptState {
   const counters = new CounterSet();
   let status: string | undefined;
@@ -24,9 +25,27 @@ export function createAttemptState(
     params: Object.freeze({ ...msg.params }),
     numReducers: msg.numReducers,
     counter: (group, name) => counters.counter(group, name),
+    file: (name) => sideFilePath(msg, name),
     setStatus: (text) => {
       status = text;
     },
   };
   return { ctx, counters, status: () => status };
+}
+
+/**
+ * The path of side file `name` of the attempt's job.
+ * @throws TsmrError `TSMR_BAD_JOB` (not retried) when the job shipped no file of that name.
+ */
+function sideFilePath(msg: Pick<TaskMessage, 'files'>, name: string): string {
+  const file = msg.files?.find((f) => f.name === name);
+  if (file !== undefined) return file.path;
+  const shipped = msg.files?.map((f) => f.name).join(', ');
+  throw new TsmrError(
+    ErrorCode.BAD_JOB,
+    `ctx.file(${JSON.stringify(name)}): the job shipped no file named ${JSON.stringify(name)} ` +
+      `(${shipped ? `it ships ${shipped}` : 'it ships none'}); ship it with files: ['path/${name}'] in the job ` +
+      `or tsmr run --file path/${name} (path#${name} to name another file so)`,
+    { details: { sideFile: name } },
+  );
 }

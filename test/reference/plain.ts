@@ -93,6 +93,97 @@ export function spamHeadersReference(files: readonly string[]): Buffer {
   return Buffer.from(rows.join(''), 'latin1');
 }
 
+/**
+ * sender-timeline: `domain\tISO time\tfolder/file\tseconds since the previous\n`,
+ * sorted by domain bytes, then time, then file, from a whole-file header parse;
+ * and the `Date:` lines that do not parse.
+ */
+export function senderTimelineReference(files: readonly string[]): {
+  output: Buffer;
+  /** The first `Date:` header lines that do not parse (what `strict=true` throws on). */
+  undated: { file: string; offset: number; line: string }[];
+} {
+  const messages: { domain: string; time: number; file: string }[] = [];
+  const undated: { file: string; offset: number; line: string }[] = [];
+  for (const path of files) {
+    const lines = linesOf(readFileSync(path, 'latin1'));
+    const headerEnd = lines.findIndex((l) => l.line === '');
+    const header = headerEnd < 0 ? lines : lines.slice(0, headerEnd);
+    const from = header.find((l) => l.line.slice(0, 5).toLowerCase() === 'from:')?.line;
+    const date = header.find((l) => l.line.slice(0, 5).toLowerCase() === 'date:');
+    const domain = from === undefined ? null : /@([A-Za-z0-9.-]*)[^@]*$/.exec(from);
+    const name = domain?.[1]!.toLowerCase().replace(/\.+$/, '');
+    const time = date === undefined ? NaN : Date.parse(date.line.slice(5));
+    const valid = Number.isFinite(time) && /^\d{4}-/.test(new Date(time).toISOString());
+    if (date !== undefined && !valid) undated.push({ file: path, offset: date.offset, line: date.line });
+    if (name === undefined || name === '' || !valid) continue;
+    messages.push({ domain: name, time, file: `${basename(dirname(path))}/${basename(path)}` });
+  }
+  messages.sort((a, b) => byBytes(a.domain, b.domain) || a.time - b.time || byBytes(a.file, b.file));
+  const rows = messages.map((m, i) => {
+    const previous = messages[i - 1];
+    const gap = previous?.domain === m.domain ? String((m.time - previous.time) / 1000) : '';
+    return `${m.domain}\t${new Date(m.time).toISOString()}\t${m.file}\t${gap}\n`;
+  });
+  return { output: Buffer.from(rows.join(''), 'latin1'), undated };
+}
+
+/** spam-words: `word\tBrown count\tspam count\n` for the words both use, sorted by word. */
+export function spamWordsReference(brownFiles: readonly string[], spamFiles: readonly string[]): Buffer {
+  const brown = new Map<string, number>();
+  const spam = new Map<string, number>();
+  const add = (map: Map<string, number>, word: string): void => void map.set(word, (map.get(word) ?? 0) + 1);
+  for (const path of brownFiles) {
+    for (const token of readFileSync(path, 'utf8').split(/\s+/)) {
+      const word = token.slice(0, token.lastIndexOf('/')).toLowerCase();
+      if (/^[a-z]+$/.test(word)) add(brown, word);
+    }
+  }
+  for (const path of spamFiles) {
+    for (const word of readFileSync(path, 'latin1')
+      .toLowerCase()
+      .match(/[a-z]+/g) ?? [])
+      add(spam, word);
+  }
+  const rows = [...brown.keys()]
+    .filter((w) => spam.has(w))
+    .sort(byBytes)
+    .map((w) => `${w}\t${brown.get(w)}\t${spam.get(w)}\n`);
+  return Buffer.from(rows.join(''));
+}
+
+/** genre-words: `category\twords\tdistinct\ttop words\n` by category, from cats.txt and whole files. */
+export function genreWordsReference(files: readonly string[], catsFile: string, minLength = 7): Buffer {
+  const categories = new Map(
+    readFileSync(catsFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => l.trim().split(/\s+/) as [string, string]),
+  );
+  const counts = new Map<string, Map<string, number>>();
+  for (const path of files) {
+    const category = categories.get(basename(path))!;
+    const words = counts.get(category) ?? new Map<string, number>();
+    counts.set(category, words);
+    for (const token of readFileSync(path, 'utf8').split(/\s+/)) {
+      const word = token.slice(0, token.lastIndexOf('/')).toLowerCase();
+      if (/^[a-z]+$/.test(word)) words.set(word, (words.get(word) ?? 0) + 1);
+    }
+  }
+  const rows = [...counts.keys()].sort(byBytes).map((category) => {
+    const words = counts.get(category)!;
+    const total = [...words.values()].reduce((a, b) => a + b, 0);
+    const top = [...words]
+      .filter(([w]) => w.length >= minLength)
+      .sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1))
+      .slice(0, 5)
+      .map(([w, n]) => `${w}:${n}`)
+      .join(' ');
+    return `${category}\t${total}\t${words.size}\t${top}\n`;
+  });
+  return Buffer.from(rows.join(''));
+}
+
 /** inverted-index: `word\tdoc:count …\n` lines, sorted by word bytes. */
 export function invertedIndexReference(files: readonly string[]): Buffer {
   const index = new Map<string, Map<string, number>>();

@@ -39,6 +39,8 @@ function fakeContext(kind: 'map' | 'reduce'): { fake: Fake; ctx: MapContext & Re
     numReducers: 5,
     partition: 2,
     inputFile: '',
+    input: 0,
+    file: (name: string) => assert.fail(`no side file ${name}`),
     counter: (group: string, name: string) => fake.counters.counter(group, name),
     setStatus: (text: string) => (fake.status = text),
     emit(key: unknown, value: unknown) {
@@ -98,6 +100,9 @@ function values<V>(items: V[]): Values<V> {
     [Symbol.iterator]: () => items[Symbol.iterator](),
     async *[Symbol.asyncIterator]() {
       yield* items;
+    },
+    entries: () => {
+      throw new Error('streaming bodies read values only');
     },
   };
 }
