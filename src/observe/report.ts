@@ -12,6 +12,7 @@
  * @module
  */
 import type { AttemptRecord, JobReport, PhaseReport, SkippedInputsReport } from '../engine/job-report.ts';
+import type { WorkerReport } from '../engine/worker-report.ts';
 import type { SerializedError } from '../errors.ts';
 import { formatBytes, formatCount, formatDuration, formatRate } from './units.ts';
 
@@ -19,6 +20,9 @@ export { formatBytes, formatCount, formatDuration, formatEta, formatRate } from 
 
 /** At most this many counters are listed; the rest are in `_job.json`. */
 export const MAX_REPORT_COUNTERS = 12;
+
+/** At most this many workers are listed; the rest are in `_job.json`. */
+export const MAX_REPORT_WORKERS = 8;
 
 /** Width of the label column. */
 const LABEL_WIDTH = 12;
@@ -54,6 +58,7 @@ export function formatSkippedInputs(skipped: SkippedInputsReport): string {
  *   records     12,345,678 in, 45,678 out
  *   output      8 files, 1.2 MiB in out/wordcount
  *   attempts    4: 1 failed, 1 killed, 2 retried, 1 duplicate completion
+ *   workers     local  8 slots  32 tasks  34 attempts  1 failed  busy 1 min 31 s (92%)  12,345,678 records  1.1 GiB
  *   validation  input bytes match, shuffle records match, 192 checksums verified
  *   warning     skipped 1 input entry that holds nothing to read: /data/in/pipe (fifo)
  *   peak RSS    412 MiB
@@ -71,6 +76,11 @@ export function formatSkippedInputs(skipped: SkippedInputsReport): string {
  *   cause       TSMR_USER_CODE: map threw
  *   cause       TypeError: Cannot read properties of undefined (reading 'x')
  * ```
+ *
+ * `workers` has a line per worker (at most {@link MAX_REPORT_WORKERS}): its
+ * slots, the tasks it committed, its attempts and failed attempts, the time
+ * its attempts ran (and that as a share of its slots × the job's duration),
+ * and the input its attempts read.
  *
  * `attempts` counts every attempt: `retried` are attempts numbered 1 and up
  * (retries, re-executions, speculative backups), `duplicate completions` are
@@ -105,6 +115,7 @@ export function formatReport(report: JobReport): string {
   const where = report.settings.output === undefined ? '' : ` in ${report.settings.output}`;
   row('output', `${plural(report.outputFiles.length, 'file')}, ${formatBytes(report.outputBytes)}${where}`);
   row('attempts', attemptsSummary(report.attempts, report.duplicateCompletions));
+  workersTable(report.workers, report.durationMs).forEach((line, i) => row(i === 0 ? 'workers' : '', line));
   row('validation', validationSummary(report));
   if (report.inputsSkipped !== undefined) row('warning', formatSkippedInputs(report.inputsSkipped));
   row('peak RSS', formatBytes(report.peakRssBytes));
@@ -172,6 +183,30 @@ function validationSummary(report: JobReport): string {
   if (v.verifiedAgainstSequential === true) parts.push('output identical to a sequential run');
   if (v.verifiedAgainstSequential === false) parts.push('OUTPUT DIFFERS from a sequential run');
   return parts.join(', ');
+}
+
+/** One aligned line per worker (see {@link formatReport}). */
+function workersTable(workers: readonly WorkerReport[], durationMs: number): string[] {
+  const shown = workers.slice(0, MAX_REPORT_WORKERS);
+  const lines = alignColumns(
+    shown.map((w) => {
+      const capacity = w.slots * durationMs;
+      const share = capacity > 0 ? ` (${Math.round((100 * w.busyMs) / capacity)}%)` : '';
+      return [
+        w.workerId,
+        plural(w.slots, 'slot'),
+        plural(w.tasks, 'task'),
+        plural(w.attempts, 'attempt'),
+        `${formatCount(w.failedAttempts)} failed`,
+        `busy ${formatDuration(w.busyMs)}${share}`,
+        `${formatCount(w.records)} records`,
+        formatBytes(w.bytes),
+      ];
+    }),
+    [false, true, true, true, true, false, true, true],
+  );
+  if (workers.length > shown.length) lines.push(`… ${workers.length - shown.length} more in _job.json`);
+  return lines;
 }
 
 /** `group/name value` lines, sorted (so groups stay together), names and values aligned. */
