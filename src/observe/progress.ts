@@ -20,15 +20,14 @@
  *
  * All times come from the snapshots (`now`, `startedAt`, `finishedAt`): the
  * display reads no clock, so what it prints is a function of the snapshots.
- * Percent is by bytes (tasks when a phase's bytes are not known yet); rates are
- * taken over the last 10 s of snapshots (over the whole phase once it is done);
- * the ETA is remaining bytes / byte rate.
+ * Percent, rates and ETA are those of `phase-view.ts`.
  *
  * @module
  */
 import { MultiBar } from 'cli-progress';
 import type { GenericBar, Options as BarOptions, Params as BarParams } from 'cli-progress';
-import type { PhaseName, PhaseProgress, ProgressSnapshot } from '../engine/job-report.ts';
+import type { PhaseName, ProgressSnapshot } from '../engine/job-report.ts';
+import { type PhaseState, PhaseTracker, type PhaseView } from './phase-view.ts';
 import { formatBytes, formatDuration, formatEta, formatRate } from './units.ts';
 
 /** How progress is shown. */
@@ -56,9 +55,6 @@ const PHASES: readonly PhaseName[] = ['map', 'reduce'];
 
 /** Plain mode prints a progress line at most this often (phase changes excepted). */
 export const PLAIN_INTERVAL_MS = 5000;
-
-/** Rates are measured over this much recent time. */
-const RATE_WINDOW_MS = 10_000;
 
 /**
  * Chooses the progress mode of the CLI.
@@ -96,102 +92,7 @@ export function createProgressDisplay(opts: ProgressDisplayOptions): ProgressDis
 }
 
 // ---------------------------------------------------------------------------
-// What both modes show: a view of a phase computed from recent snapshots.
-
-type PhaseState = 'pending' | 'running' | 'done';
-
-interface PhaseView {
-  phase: PhaseName;
-  state: PhaseState;
-  /** 0..1, by bytes (by tasks while the phase's bytes are unknown). */
-  fraction: number;
-  tasksDone: number;
-  tasksTotal: number;
-  bytesTotal: number;
-  recordsPerSec: number;
-  bytesPerSec: number;
-  /** Remaining time; NaN when unknown. */
-  etaMs: number;
-  /** Time the phase has run (until `finishedAt` once done). */
-  elapsedMs: number;
-}
-
-interface Sample {
-  t: number;
-  bytes: number;
-  records: number;
-}
-
-function stateOf(p: PhaseProgress): PhaseState {
-  if (p.finishedAt !== undefined) return 'done';
-  if (p.startedAt !== undefined) return 'running';
-  return 'pending';
-}
-
-/** Keeps the recent samples of each phase and derives its {@link PhaseView}. */
-class PhaseTracker {
-  private readonly samples: Record<PhaseName, Sample[]> = { map: [], reduce: [] };
-
-  view(snapshot: ProgressSnapshot, phase: PhaseName): PhaseView {
-    const p = snapshot.phases[phase];
-    const state = stateOf(p);
-    const now = snapshot.now;
-    const samples = this.samples[phase];
-    if (state === 'running') {
-      samples.push({ t: now, bytes: p.bytesDone, records: p.records });
-      // Drop samples older than the window, keeping one at or before its left edge.
-      while (samples.length > 2 && samples[1]!.t <= now - RATE_WINDOW_MS) samples.shift();
-    }
-
-    const start = p.startedAt ?? now;
-    const end = state === 'done' ? p.finishedAt! : now;
-    const elapsedMs = Math.max(0, end - start);
-
-    let recordsPerSec = NaN;
-    let bytesPerSec = NaN;
-    const first = samples[0];
-    const last = samples[samples.length - 1];
-    if (state === 'done') {
-      if (elapsedMs > 0) {
-        recordsPerSec = (p.records * 1000) / elapsedMs;
-        bytesPerSec = (p.bytesDone * 1000) / elapsedMs;
-      }
-    } else if (state === 'running' && first && last && last.t - first.t >= 2000) {
-      const dt = last.t - first.t;
-      recordsPerSec = Math.max(0, ((last.records - first.records) * 1000) / dt);
-      bytesPerSec = Math.max(0, ((last.bytes - first.bytes) * 1000) / dt);
-    } else if (state === 'running' && elapsedMs >= 500) {
-      recordsPerSec = (p.records * 1000) / elapsedMs;
-      bytesPerSec = (p.bytesDone * 1000) / elapsedMs;
-    }
-
-    let fraction: number;
-    if (state === 'done') fraction = 1;
-    else if (p.bytesTotal > 0) fraction = p.bytesDone / p.bytesTotal;
-    else if (p.tasksTotal > 0) fraction = p.tasksDone / p.tasksTotal;
-    else fraction = 0;
-    fraction = Math.min(1, Math.max(0, fraction));
-
-    let etaMs = NaN;
-    if (state === 'done') etaMs = 0;
-    else if (state === 'running' && p.bytesTotal > 0 && bytesPerSec > 0) {
-      etaMs = (Math.max(0, p.bytesTotal - p.bytesDone) * 1000) / bytesPerSec;
-    }
-
-    return {
-      phase,
-      state,
-      fraction,
-      tasksDone: p.tasksDone,
-      tasksTotal: p.tasksTotal,
-      bytesTotal: p.bytesTotal,
-      recordsPerSec,
-      bytesPerSec,
-      etaMs,
-      elapsedMs,
-    };
-  }
-}
+// What both modes show: a view of each phase (phase-view.ts).
 
 /** The phase that failures are shown on: the first running one, else the last done one, else map. */
 function activePhase(views: readonly PhaseView[]): PhaseName {
