@@ -20,7 +20,7 @@ const program = new Command('tsmr')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-const commands = [await import('./run.ts'), await import('./batch.ts')];
+const commands = [await import('./run.ts'), await import('./report.ts'), await import('./batch.ts')];
 for (const command of commands) command.register(program);
 
 try {

@@ -12,6 +12,7 @@ import { runJob } from '../runtime/run-job.ts';
 import type { RunOptions } from '../runtime/run-options.ts';
 import type { JobRef } from '../task/messages.ts';
 import { collectParam, parsePositive, parseCount, parseRate, parseSize, parseTimeout } from './options.ts';
+import { type ObserverFlags, startRunObservers } from './run-observers.ts';
 import { interruptOnSignals } from './signals.ts';
 
 /** Flags that go to `runJob` as they are (commander names them like the options). */
@@ -32,7 +33,7 @@ type EngineFlags = Pick<
   | 'tmpDir'
 >;
 
-interface RunFlags extends EngineFlags {
+interface RunFlags extends EngineFlags, ObserverFlags {
   input: string[];
   param: Record<string, string>;
   mapper?: string;
@@ -102,6 +103,9 @@ export function register(program: Command): void {
       '--metrics-file <path>',
       'write job counters and timings in Prometheus text format (node_exporter textfile)',
     )
+    .option('--dashboard', 'serve a live web dashboard on 127.0.0.1 while the job runs (prints its URL)')
+    .option('--dashboard-port <port>', 'port of --dashboard (default: any free port)', parseCount)
+    .option('--monitor-workers', 'show a live table of the workers under the progress bars')
     .option('--json', 'print the job report as JSON on stdout')
     .option('-q, --quiet', 'print nothing but errors')
     .addHelpText(
@@ -140,13 +144,29 @@ function jobFrom(jobPath: string | undefined, flags: RunFlags): string | JobRef 
 
 async function run(jobPath: string | undefined, flags: RunFlags): Promise<void> {
   const job = jobFrom(jobPath, flags);
+  const observers = await startRunObservers(flags);
   const abort = new AbortController();
   const stopWatching = interruptOnSignals(abort);
   const display = createProgressDisplay({
     mode: chooseProgressMode({ quiet: flags.quiet, json: flags.json, isTTY: process.stderr.isTTY }),
+    extraLines: observers.extraLines,
   });
-  const { input, param, mapper, combiner, reducer, metricsFile, json, quiet, ...engine } = flags;
+  const {
+    input,
+    param,
+    mapper,
+    combiner,
+    reducer,
+    metricsFile,
+    json,
+    quiet,
+    dashboard,
+    dashboardPort,
+    monitorWorkers,
+    ...engine
+  } = flags;
   const handle = runJob(job, { ...engine, input, params: param, signal: abort.signal });
+  observers.watch(handle);
   handle.on('progress', (snapshot) => display.update(snapshot));
   handle.on('inputsSkipped', (skipped) => {
     if (!flags.quiet) process.stderr.write(`tsmr: warning: ${formatSkippedInputs(skipped)}\n`);
@@ -165,5 +185,6 @@ async function run(jobPath: string | undefined, flags: RunFlags): Promise<void> 
     throw error;
   } finally {
     stopWatching();
+    await observers.close();
   }
 }

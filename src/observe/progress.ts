@@ -37,6 +37,12 @@ export interface ProgressDisplayOptions {
   mode: ProgressMode;
   /** Where to draw (default `process.stderr`). `tty` on a stream whose `isTTY` is not true falls back to `plain`. */
   stream?: NodeJS.WritableStream;
+  /**
+   * Lines shown below the bars (`tty`: redrawn in place with them; `plain`:
+   * after each progress line), e.g. the worker table of `--monitor-workers`.
+   * Called at each update.
+   */
+  extraLines?: () => readonly string[];
 }
 
 export interface ProgressDisplay {
@@ -78,14 +84,15 @@ export function chooseProgressMode(opts: { quiet?: boolean; json?: boolean; isTT
 /** Creates the display for `opts.mode`; see the module doc for what each mode prints. */
 export function createProgressDisplay(opts: ProgressDisplayOptions): ProgressDisplay {
   const stream = opts.stream ?? process.stderr;
+  const extra = opts.extraLines ?? (() => []);
   switch (opts.mode) {
     case 'tty':
       // cli-progress draws nothing useful off a terminal: log lines instead.
       return (stream as { isTTY?: boolean }).isTTY === true
-        ? new TtyDisplay(stream)
-        : new PlainDisplay(stream);
+        ? new TtyDisplay(stream, extra)
+        : new PlainDisplay(stream, extra);
     case 'plain':
-      return new PlainDisplay(stream);
+      return new PlainDisplay(stream, extra);
     case 'quiet':
       return { update() {}, stop() {} };
   }
@@ -173,13 +180,17 @@ function formatBarLine(payload: BarPayload, maxWidth: number): string {
 
 class TtyDisplay implements ProgressDisplay {
   private readonly stream: NodeJS.WritableStream;
+  private readonly extra: () => readonly string[];
+  /** Extra lines drawn so far (they stay, blank, when fewer come: a removed bar would stay on screen). */
+  private extraShown = 0;
   private readonly tracker = new PhaseTracker();
   private multi: MultiBar | undefined;
   private readonly bars = new Map<string, GenericBar>();
   private stopped = false;
 
-  constructor(stream: NodeJS.WritableStream) {
+  constructor(stream: NodeJS.WritableStream, extra: () => readonly string[]) {
     this.stream = stream;
+    this.extra = extra;
   }
 
   update(snapshot: ProgressSnapshot): void {
@@ -208,6 +219,9 @@ class TtyDisplay implements ProgressDisplay {
     for (const [i, view] of shown.entries()) {
       lines.set(view.phase, { kind: 'phase', view, tail: tails[i]!, taskDigits, tailWidth });
     }
+    const extra = this.extra();
+    this.extraShown = Math.max(this.extraShown, extra.length);
+    for (let i = 0; i < this.extraShown; i++) lines.set(`extra-${i}`, { kind: 'note', text: extra[i] ?? '' });
     if (snapshot.failedAttempts > 0) {
       lines.set('failed', { kind: 'note', text: `failed ${plural(snapshot.failedAttempts, 'attempt')}` });
     }
@@ -262,9 +276,11 @@ class PlainDisplay implements ProgressDisplay {
   /** Attempt ids of the last `stalled` line printed. */
   private lastStalled = '';
   private stopped = false;
+  private readonly extra: () => readonly string[];
 
-  constructor(stream: NodeJS.WritableStream) {
+  constructor(stream: NodeJS.WritableStream, extra: () => readonly string[]) {
     this.stream = stream;
+    this.extra = extra;
   }
 
   update(snapshot: ProgressSnapshot): void {
@@ -289,6 +305,7 @@ class PlainDisplay implements ProgressDisplay {
       if (text !== undefined) lines.push(text);
     }
     if (lines.length > 0) {
+      lines.push(...this.extra());
       this.lastLineAt = snapshot.now;
       this.stream.write(`${lines.join('\n')}\n`);
     }

@@ -14,6 +14,7 @@
 import type { AttemptRecord, JobReport, PhaseReport, SkippedInputsReport } from '../engine/job-report.ts';
 import type { WorkerReport } from '../engine/worker-report.ts';
 import type { SerializedError } from '../errors.ts';
+import { alignColumns } from './columns.ts';
 import { formatBytes, formatCount, formatDuration, formatRate } from './units.ts';
 
 export { formatBytes, formatCount, formatDuration, formatEta, formatRate } from './units.ts';
@@ -141,18 +142,6 @@ function phaseCells(p: PhaseReport | undefined): string[] | undefined {
     `${formatCount(p.inputRecords)} records`,
     formatRate(p.throughputMBps * 1e6, 'B'),
   ];
-}
-
-/** Pads cells so columns line up; `right[i]` right-aligns column i. Cells are joined by two spaces. */
-function alignColumns(rows: readonly string[][], right: readonly boolean[]): string[] {
-  const widths: number[] = [];
-  for (const r of rows) r.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((r) =>
-    r
-      .map((cell, i) => (right[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd(),
-  );
 }
 
 function attemptsSummary(attempts: readonly AttemptRecord[], duplicates: number): string {

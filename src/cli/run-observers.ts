@@ -1,0 +1,54 @@
+/**
+ * What watches a `tsmr run` besides the progress bars: `--dashboard` (the
+ * web page, live while the job runs) and `--monitor-workers` (the worker
+ * table under the bars). Both read one {@link DashboardStore}, fed by the
+ * job's events and by samples of this process as worker `local`.
+ */
+import { sampleLocalWorker } from '../observe/dashboard/local-worker.ts';
+import { startLocalDashboard } from '../observe/dashboard/local-server.ts';
+import { DashboardStore } from '../observe/dashboard/store.ts';
+import { workerRows } from '../observe/dashboard/views.ts';
+import { watchJob } from '../observe/dashboard/watch-job.ts';
+import { formatWorkerTable } from '../observe/worker-table.ts';
+import type { JobHandle } from '../runtime/run-job.ts';
+
+export interface ObserverFlags {
+  dashboard?: boolean;
+  dashboardPort?: number;
+  monitorWorkers?: boolean;
+}
+
+export interface RunObservers {
+  /** The worker table, for the progress display (`--monitor-workers`). */
+  extraLines?: () => readonly string[];
+  /** Follows the job. */
+  watch(handle: JobHandle): void;
+  /** Takes a last sample, then closes the dashboard (its pages keep the last state). */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the observers the flags ask for; with `--dashboard`, prints its URL
+ * on stderr (the URL holds the run's secret: it is printed, never logged).
+ * @throws the dashboard's listen error (e.g. `EADDRINUSE` for `--dashboard-port`).
+ */
+export async function startRunObservers(flags: ObserverFlags): Promise<RunObservers> {
+  if (!flags.dashboard && !flags.monitorWorkers) {
+    return { watch() {}, close: async () => {} };
+  }
+  const store = new DashboardStore('local');
+  const sampler = sampleLocalWorker(store);
+  const dashboard = flags.dashboard
+    ? await startLocalDashboard(store, { port: flags.dashboardPort })
+    : undefined;
+  if (dashboard) process.stderr.write(`tsmr: dashboard at ${dashboard.url} (live while the job runs)\n`);
+  return {
+    extraLines: flags.monitorWorkers ? () => formatWorkerTable(workerRows(store.state)) : undefined,
+    watch: (handle) => watchJob(store, handle),
+    async close() {
+      sampler.sample();
+      sampler.stop();
+      await dashboard?.close();
+    },
+  };
+}
