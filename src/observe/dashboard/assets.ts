@@ -17,7 +17,7 @@ import { ownModuleUrl } from '../../own-module-url.ts';
 import { dashboardCss } from './style.ts';
 
 export interface DashboardAssets {
-  /** The front end: one classic script (an IIFE), minified, with uPlot's licence comment. */
+  /** The front end: one classic script (an IIFE), minified, ending with uPlot's licence. */
   js: string;
   css: string;
 }
@@ -38,7 +38,9 @@ export function dashboardAssets(): Promise<DashboardAssets> {
 
 async function bundle(): Promise<DashboardAssets> {
   const entry = fileURLToPath(ownModuleUrl('./ui/main.ts', import.meta.url));
-  const uplotCss = createRequire(import.meta.url).resolve('uplot/dist/uPlot.min.css');
+  const resolve = createRequire(import.meta.url).resolve;
+  // uPlot's copyright notice is a plain comment, which minifying drops: the licence goes at the end.
+  const licence = (await readFile(resolve('uplot/LICENSE'), 'utf8')).replaceAll('*/', '* /');
   const [result, css] = await Promise.all([
     build({
       entryPoints: [entry],
@@ -48,11 +50,12 @@ async function bundle(): Promise<DashboardAssets> {
       target: 'es2022',
       minify: true,
       legalComments: 'eof',
+      footer: { js: `/*! uPlot (https://github.com/leeoniya/uPlot)\n${licence}*/` },
       write: false,
       outfile: 'app.js',
       logLevel: 'silent',
     }),
-    readFile(uplotCss, 'utf8'),
+    readFile(resolve('uplot/dist/uPlot.min.css'), 'utf8'),
   ]);
   return { js: result.outputFiles[0]!.text, css: `${css}\n${dashboardCss}` };
 }
