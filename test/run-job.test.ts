@@ -193,6 +193,11 @@ test('a job handle announces its start and each attempt change; the report has a
     maps.reduce((n, a) => n + a.inputBytes!, 0),
     report.phases.map!.inputBytes,
   );
+  assert.equal(
+    maps.reduce((n, a) => n + a.inputRecords!, 0),
+    report.counters['tsmr/MAP_INPUT_RECORDS'],
+    'the last progress of each attempt counts, even when it comes after the result',
+  );
   assert.ok(maps.every((a) => a.outputRecords! > 0 && a.outputBytes! > 0));
   const [local, ...others] = report.workers;
   assert.deepEqual(others, []);

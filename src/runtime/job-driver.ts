@@ -246,6 +246,9 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
         if (entry === undefined) return deleteAttemptFiles(msg); // killed before its result came
         entry.result = outcome.result;
         entry.mapOutput = outcome.mapOutput;
+        entry.progress = outcome.result.input; // its last progress report may still be on its way
+        const { bytes, records } = entry.progress;
+        handle({ type: 'progress', now: Date.now(), attemptId, fraction: 1, bytes, records });
         const output: MapOutputRef | undefined =
           outcome.mapOutput && outcome.result.mapOutput
             ? { mapAttemptId: attemptId, location: outcome.mapOutput, index: outcome.result.mapOutput }

@@ -112,9 +112,11 @@ export async function runMapTask(
   const { partitions, records: outputRecords, bytes } = await collector.finish();
   counters.add('MAP_INPUT_RECORDS', stats.records);
   counters.add('MAP_INPUT_BYTES', stats.bytes);
-  onProgress({ bytes: stats.bytes, records: stats.records });
+  const input = { bytes: stats.bytes, records: stats.records };
+  onProgress(input);
   return {
     counters: counters.toJSON(),
+    input,
     mapOutput: { partitions, records: outputRecords, bytes },
     status: status(),
   };

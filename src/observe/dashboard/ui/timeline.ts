@@ -3,9 +3,9 @@
  * The event timeline of a job (Spark's "Event Timeline"): one row per slot
  * of each worker, one bar per attempt from its start to its end (a running
  * one to now). Colour says the phase (map, reduce) and the outcome (failed,
- * killed, duplicate); a dashed outline marks a speculative backup, a dark
- * outline with a mark a re-executed map (its earlier output was lost), a
- * notch a retry. Hovering a bar tells its task, attempt, worker, times,
+ * killed, duplicate); a dashed outline marks a speculative backup, a thick
+ * dark outline a re-executed map (its earlier output was lost), a dotted
+ * white outline a retry. Hovering a bar tells its task, attempt, worker, times,
  * records and bytes; clicking it opens its details.
  *
  * @module
@@ -45,113 +45,117 @@ export function barClasses(a: AttemptView, lostTasks: ReadonlySet<string>): stri
   return classes.join(' ');
 }
 
-/** The timeline drawn last, and whether the pointer is on it. */
-let last: { jobId: string; selected?: string; el: HTMLElement; hovered: boolean } | undefined;
+/** The timeline of the job shown last: kept, so that a render updates its bars in place. */
+let shown: { jobId: string; view: TimelineView } | undefined;
 
 /**
- * The timeline of `options.job`. While the pointer is on the timeline drawn
- * last for the same job and selection, that one is returned as it is: a
- * redraw would take the bar's tooltip away from under the pointer.
+ * The timeline of `options.job`. The same element comes back for the same
+ * job, its bars updated in place (a bar under the pointer keeps its tooltip).
  */
 export function timeline(options: TimelineOptions): HTMLElement {
   const { jobId } = options.job.start;
-  if (last?.hovered && last.jobId === jobId && last.selected === options.selected) return last.el;
-  const el = draw(options);
-  const drawn = { jobId, selected: options.selected, el, hovered: false };
-  el.addEventListener('pointerenter', () => (drawn.hovered = true));
-  el.addEventListener('pointerleave', () => (drawn.hovered = false));
-  last = drawn;
-  return el;
+  if (shown?.jobId !== jobId) shown = { jobId, view: new TimelineView() };
+  shown.view.update(options);
+  return shown.view.el;
 }
 
-function draw(options: TimelineOptions): HTMLElement {
-  const { job, now, selected } = options;
-  const attempts = attemptsOf(job);
-  if (attempts.length === 0) return h('p', { class: 'muted' }, 'No attempt has started yet.');
-  const { lane, rows } = assignLanes(attempts);
-  const lostTasks = new Set(attempts.filter((a) => a.state === 'lost').map((a) => a.taskId));
-  const workers = [...new Set([...job.start.workers.map((w) => w.id), ...rows.keys()])];
-  const slots = new Map(job.start.workers.map((w) => [w.id, w.slots]));
+class TimelineView {
+  readonly #svg = s('svg', { class: 'timeline', role: 'img', 'aria-label': 'attempt timeline' });
+  readonly #bands = s('g');
+  readonly #ticks = s('g');
+  readonly #barsGroup = s('g');
+  readonly #bars = new Map<string, { rect: SVGRectElement; title: SVGTitleElement }>();
+  readonly #empty = h('p', { class: 'muted' }, 'No attempt has started yet.');
+  readonly el = h('div', { class: 'timeline-box' }, this.#empty);
+  #onSelect: (attemptId: string) => void = () => {};
 
-  const t0 = job.start.startedAt;
-  const t1 = Math.max(
-    t0 + 1,
-    job.report?.finishedAt ?? now,
-    ...attempts.map((a) => a.finishedAt ?? a.startedAt),
-  );
-  const plotWidth = Math.max(200, options.width - LABEL_WIDTH - 8);
-  const x = (t: number) => LABEL_WIDTH + ((t - t0) / (t1 - t0)) * plotWidth;
-
-  const rowTop = new Map<string, number>();
-  let y = AXIS_HEIGHT;
-  const labels: SVGElement[] = [];
-  for (const worker of workers) {
-    const n = Math.max(rows.get(worker) ?? 0, Math.min(slots.get(worker) ?? 0, 64), 1);
-    rowTop.set(worker, y);
-    const height = n * (ROW_HEIGHT + ROW_GAP);
-    labels.push(
-      s('rect', { class: 'worker-band', x: 0, y: y - 1, width: LABEL_WIDTH + plotWidth, height }),
-      s('text', { class: 'worker-label', x: 4, y: y + ROW_HEIGHT - 4 }, worker),
-      s('text', { class: 'slot-label', x: 4, y: y + 2 * ROW_HEIGHT }, `${n} slot${n === 1 ? '' : 's'}`),
-    );
-    y += height + WORKER_GAP;
-  }
-  const height = y;
-
-  const stepSec = STEPS.find((st) => (t1 - t0) / 1000 / st <= 10) ?? STEPS.at(-1)!;
-  const ticks: SVGElement[] = [];
-  for (let sec = 0; sec * 1000 <= t1 - t0; sec += stepSec) {
-    const tx = x(t0 + sec * 1000);
-    ticks.push(
-      s('line', { class: 'tick', x1: tx, x2: tx, y1: AXIS_HEIGHT - 4, y2: height }),
-      s('text', { class: 'tick-label', x: tx + 2, y: AXIS_HEIGHT - 8 }, formatTick(sec)),
-    );
+  constructor() {
+    this.#svg.append(this.#bands, this.#ticks, this.#barsGroup);
   }
 
-  const bars = attempts.map((a) => {
-    const id = `${a.taskId}_${a.attempt}`;
-    const end = a.finishedAt ?? Math.max(now, a.startedAt);
-    const bx = x(a.startedAt);
-    const by = rowTop.get(a.worker)! + (lane.get(id) ?? 0) * (ROW_HEIGHT + ROW_GAP);
-    const classes = barClasses(a, lostTasks) + (id === selected ? ' selected' : '');
+  update(options: TimelineOptions): void {
+    const { job, now, selected } = options;
+    this.#onSelect = options.onSelect;
+    const attempts = attemptsOf(job);
+    if (attempts.length === 0) return;
+    if (this.el.firstChild === this.#empty) this.el.replaceChildren(this.#svg, legend());
+    const { lane, rows } = assignLanes(attempts);
+    const lostTasks = new Set(attempts.filter((a) => a.state === 'lost').map((a) => a.taskId));
+    const workers = [...new Set([...job.start.workers.map((w) => w.id), ...rows.keys()])];
+    const slots = new Map(job.start.workers.map((w) => [w.id, w.slots]));
+
+    const t0 = job.start.startedAt;
+    const t1 = Math.max(
+      t0 + 1,
+      job.report?.finishedAt ?? now,
+      ...attempts.map((a) => a.finishedAt ?? a.startedAt),
+    );
+    const plotWidth = Math.max(200, options.width - LABEL_WIDTH - 8);
+    const x = (t: number) => LABEL_WIDTH + ((t - t0) / (t1 - t0)) * plotWidth;
+
+    const rowTop = new Map<string, number>();
+    let y = AXIS_HEIGHT;
+    const bands: SVGElement[] = [];
+    for (const worker of workers) {
+      const n = Math.max(rows.get(worker) ?? 0, Math.min(slots.get(worker) ?? 0, 64), 1);
+      rowTop.set(worker, y);
+      const height = n * (ROW_HEIGHT + ROW_GAP);
+      bands.push(
+        s('rect', { class: 'worker-band', x: 0, y: y - 1, width: LABEL_WIDTH + plotWidth, height }),
+        s('text', { class: 'worker-label', x: 4, y: y + ROW_HEIGHT - 4 }, worker),
+        s('text', { class: 'slot-label', x: 4, y: y + 2 * ROW_HEIGHT }, `${n} slot${n === 1 ? '' : 's'}`),
+      );
+      y += height + WORKER_GAP;
+    }
+    this.#bands.replaceChildren(...bands);
+    this.#svg.setAttribute('width', String(LABEL_WIDTH + plotWidth + 8));
+    this.#svg.setAttribute('height', String(y));
+
+    const stepSec = STEPS.find((st) => (t1 - t0) / 1000 / st <= 10) ?? STEPS.at(-1)!;
+    const ticks: SVGElement[] = [];
+    for (let sec = 0; sec * 1000 <= t1 - t0; sec += stepSec) {
+      const tx = x(t0 + sec * 1000);
+      ticks.push(
+        s('line', { class: 'tick', x1: tx, x2: tx, y1: AXIS_HEIGHT - 4, y2: y }),
+        s('text', { class: 'tick-label', x: tx + 2, y: AXIS_HEIGHT - 8 }, formatTick(sec)),
+      );
+    }
+    this.#ticks.replaceChildren(...ticks);
+
+    for (const a of attempts) {
+      const id = `${a.taskId}_${a.attempt}`;
+      const bar = this.#bars.get(id) ?? this.#newBar(id);
+      const end = a.finishedAt ?? Math.max(now, a.startedAt);
+      const bx = x(a.startedAt);
+      const attrs: Record<string, string | number> = {
+        class: barClasses(a, lostTasks) + (id === selected ? ' selected' : ''),
+        x: bx,
+        y: rowTop.get(a.worker)! + (lane.get(id) ?? 0) * (ROW_HEIGHT + ROW_GAP),
+        width: Math.max(2, x(end) - bx - 1),
+        'data-status': a.status,
+        'aria-label': `${id} ${a.status}`,
+      };
+      for (const [name, value] of Object.entries(attrs)) bar.rect.setAttribute(name, String(value));
+      bar.title.textContent = barTitle(a, lane.get(id) ?? 0, now);
+    }
+  }
+
+  #newBar(id: string): { rect: SVGRectElement; title: SVGTitleElement } {
+    const title = s('title');
     const rect = s(
       'rect',
-      {
-        class: classes,
-        x: bx,
-        y: by,
-        width: Math.max(2, x(end) - bx),
-        height: ROW_HEIGHT,
-        rx: 2,
-        'data-attempt': id,
-        'data-status': a.status,
-        tabindex: 0,
-        role: 'button',
-        'aria-label': `${id} ${a.status}`,
-      },
-      s('title', {}, barTitle(a, lane.get(id) ?? 0, now)),
+      { height: ROW_HEIGHT, rx: 2, 'data-attempt': id, tabindex: 0, role: 'button' },
+      title,
     );
-    rect.addEventListener('click', () => options.onSelect(id));
+    rect.addEventListener('click', () => this.#onSelect(id));
     rect.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter' || e.key === ' ') options.onSelect(id);
+      if (e.key === 'Enter' || e.key === ' ') this.#onSelect(id);
     });
-    return rect;
-  });
-
-  const svg = s(
-    'svg',
-    {
-      class: 'timeline',
-      width: LABEL_WIDTH + plotWidth + 8,
-      height,
-      role: 'img',
-      'aria-label': 'attempt timeline',
-    },
-    labels,
-    ticks,
-    bars,
-  );
-  return h('div', { class: 'timeline-box' }, svg, legend());
+    this.#barsGroup.append(rect);
+    const bar = { rect, title };
+    this.#bars.set(id, bar);
+    return bar;
+  }
 }
 
 /** What hovering a bar tells. */
