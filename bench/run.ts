@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 
-const modules = ['wordcount', 'batch', 'streaming'];
+const modules = ['wordcount', 'batch', 'streaming', 'dashboard'];
 
 for (const name of modules) {
   const url = new URL(`./${name}.ts`, import.meta.url);

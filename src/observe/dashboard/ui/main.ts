@@ -12,6 +12,7 @@ import { PhaseTracker, type PhaseView } from '../../phase-view.ts';
 import { applyUpdate, type DashboardState, type DashboardUpdate, emptyState } from '../model.ts';
 import { type Connection, type PageContext, parseRoute, routes } from './context.ts';
 import { h } from './dom.ts';
+import { morphChildren } from './morph.ts';
 import { jobPage } from './job-page.ts';
 import { overviewPage } from './overview-page.ts';
 import { workerPage } from './worker-page.ts';
@@ -48,11 +49,35 @@ function onUpdates(updates: readonly DashboardUpdate[]): void {
   scheduleRender();
 }
 
+/** Updates are drawn at most this often (navigation at once). */
+const RENDER_INTERVAL_MS = 1000;
+let renderedAt = -Infinity;
+let timer: number | undefined;
+
+/** Renders in the next animation frame, at most once per {@link RENDER_INTERVAL_MS} (a hidden tab: not at all). */
 function scheduleRender(): void {
-  frame ??= requestAnimationFrame(() => {
+  if (frame !== undefined || timer !== undefined) return;
+  const wait = renderedAt + RENDER_INTERVAL_MS - performance.now();
+  if (wait > 0) {
+    timer = window.setTimeout(() => {
+      timer = undefined;
+      scheduleRender();
+    }, wait);
+    return;
+  }
+  frame = requestAnimationFrame(() => {
     frame = undefined;
+    renderedAt = performance.now();
     render();
   });
+}
+
+/** Renders in the next frame, now (the user moved to another page or resized it). */
+function renderSoon(): void {
+  renderedAt = -Infinity;
+  window.clearTimeout(timer);
+  timer = undefined;
+  scheduleRender();
 }
 
 const STATUS_TEXT: Record<Connection, string> = {
@@ -82,9 +107,7 @@ function render(): void {
     state.jobs.slice(-5).map((j) => h('a', { href: routes.job(j.start.jobId) }, j.start.name)),
     h('span', { class: `connection connection-${connection}`, id: 'connection' }, STATUS_TEXT[connection]),
   );
-  const scroll = window.scrollY;
-  app.replaceChildren(nav, page);
-  window.scrollTo(0, scroll);
+  morphChildren(app, [nav, page]);
   for (const callback of mounted) callback();
 }
 
@@ -111,8 +134,8 @@ function connect(): void {
 }
 
 function start(): void {
-  window.addEventListener('hashchange', scheduleRender);
-  window.addEventListener('resize', scheduleRender);
+  window.addEventListener('hashchange', renderSoon);
+  window.addEventListener('resize', renderSoon);
   const embedded = document.getElementById('tsmr-data');
   if (embedded?.textContent) {
     connection = 'report';

@@ -9,6 +9,7 @@
 import uPlot from 'uplot';
 import type { JobView, ProgressSample } from '../model.ts';
 import { h } from './dom.ts';
+import { keep } from './morph.ts';
 
 const HEIGHT = 200;
 
@@ -32,7 +33,7 @@ export function rateSeries(series: readonly ProgressSample[], t0: number): [numb
 export class ThroughputChart {
   readonly jobId: string;
   /** Where the chart lives; put it in the page, then call {@link update}. */
-  readonly el = h('div', { class: 'chart' });
+  readonly el = keep(h('div', { class: 'chart' }));
   #plot: uPlot | undefined;
   #note = h('p', { class: 'muted' });
 

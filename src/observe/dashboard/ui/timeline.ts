@@ -15,6 +15,7 @@ import { assignLanes } from '../lanes.ts';
 import type { AttemptView, JobView } from '../model.ts';
 import { attemptsOf } from '../views.ts';
 import { h, s } from './dom.ts';
+import { keep } from './morph.ts';
 import { clock } from './widgets.ts';
 
 const LABEL_WIDTH = 120;
@@ -66,7 +67,7 @@ class TimelineView {
   readonly #barsGroup = s('g');
   readonly #bars = new Map<string, { rect: SVGRectElement; title: SVGTitleElement }>();
   readonly #empty = h('p', { class: 'muted' }, 'No attempt has started yet.');
-  readonly el = h('div', { class: 'timeline-box' }, this.#empty);
+  readonly el = keep(h('div', { class: 'timeline-box' }, this.#empty));
   #onSelect: (attemptId: string) => void = () => {};
 
   constructor() {
