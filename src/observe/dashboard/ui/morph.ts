@@ -14,7 +14,7 @@
 
 const KEPT = new WeakSet<Node>();
 
-/** Marks `el` as one that renders place as it is (see the module doc). */
+/** Marks `el` as one that renders put in place as it is (see the module doc). */
 export function keep<T extends Element>(el: T): T {
   KEPT.add(el);
   return el;
@@ -47,7 +47,11 @@ function morph(o: Node, n: Node): void {
   }
   const [oe, ne] = [o as Element, n as Element];
   for (const { name } of Array.from(oe.attributes)) if (!ne.hasAttribute(name)) oe.removeAttribute(name);
-  for (const { name, value } of Array.from(ne.attributes))
-    if (oe.getAttribute(name) !== value) oe.setAttribute(name, value);
+  for (const { name, value } of Array.from(ne.attributes)) {
+    if (oe.getAttribute(name) === value) continue;
+    // The CSP refuses style attributes set as markup; the CSSOM is allowed.
+    if (name === 'style') (oe as HTMLElement).style.cssText = value;
+    else oe.setAttribute(name, value);
+  }
   morphChildren(oe, Array.from(ne.childNodes));
 }
