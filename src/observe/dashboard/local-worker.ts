@@ -7,12 +7,11 @@
  *
  * @module
  */
+import { LOCAL_WORKER_ID } from '../../runtime/local/local-executor.ts';
 import { RateWindow } from '../rate-window.ts';
 import type { DashboardState, WorkerStatus } from './model.ts';
 import type { DashboardStore } from './store.ts';
 import { attemptsOf } from './views.ts';
-
-export const LOCAL_WORKER_ID = 'local';
 
 /** Rates of the worker table are taken over this much recent time. */
 const RATE_WINDOW_MS = 5000;
