@@ -72,7 +72,7 @@ describe('tsmr run --dashboard', { skip: noBrowser }, () => {
         join(repoRoot, 'bin/tsmr.js'),
         'run',
         'test/fixtures/jobs/html-keys.ts',
-        ...['-i', input, '-o', out, '-w', '2', '--split-size', '2k', '-p', 'ms=40'],
+        ...['-i', input, '-o', out, '-w', '2', '--split-size', '1k', '-p', 'ms=40'],
         ...['--simulate-failures', '0.5', '--dashboard'],
       ],
       { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },

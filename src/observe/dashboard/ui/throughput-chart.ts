@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 /**
- * A job's input rate over time, per phase (MB/s, 1 MB = 10^6 bytes), drawn
+ * A job's input rate over time, per phase (bytes/s, shown as `85.3 MB/s`), drawn
  * with uPlot from the job's progress series. One chart per job page, kept
  * across renders: a render only hands it new data.
  *
@@ -8,12 +8,15 @@
  */
 import uPlot from 'uplot';
 import type { JobView, ProgressSample } from '../model.ts';
+import { formatRate } from '../../units.ts';
 import { h } from './dom.ts';
 import { keep } from './morph.ts';
 
 const HEIGHT = 200;
 
-/** x (s since `t0`), map MB/s, reduce MB/s between consecutive samples. */
+const rate = (_u: uPlot, v: number | null): string => (v == null ? '--' : formatRate(v, 'B'));
+
+/** x (s since `t0`), map and reduce input bytes/s between consecutive samples. */
 export function rateSeries(series: readonly ProgressSample[], t0: number): [number[], number[], number[]] {
   const xs: number[] = [];
   const map: number[] = [];
@@ -24,8 +27,8 @@ export function rateSeries(series: readonly ProgressSample[], t0: number): [numb
     const dt = (b.t - a.t) / 1000;
     if (dt <= 0) continue;
     xs.push((b.t - t0) / 1000);
-    map.push(Math.max(0, (b.mapBytes - a.mapBytes) / 1e6 / dt));
-    reduce.push(Math.max(0, (b.reduceBytes - a.reduceBytes) / 1e6 / dt));
+    map.push(Math.max(0, (b.mapBytes - a.mapBytes) / dt));
+    reduce.push(Math.max(0, (b.reduceBytes - a.reduceBytes) / dt));
   }
   return [xs, map, reduce];
 }
@@ -63,10 +66,13 @@ export class ThroughputChart {
           scales: { x: { time: false } },
           series: [
             { label: 's since start', value: (_u, v) => (v == null ? '--' : `${v.toFixed(1)} s`) },
-            { label: 'map MB/s', stroke: '#2563eb', width: 2, fill: 'rgba(37, 99, 235, 0.08)' },
-            { label: 'reduce MB/s', stroke: '#16a34a', width: 2, fill: 'rgba(22, 163, 74, 0.08)' },
+            { label: 'map', stroke: '#2563eb', width: 2, fill: 'rgba(37, 99, 235, 0.08)', value: rate },
+            { label: 'reduce', stroke: '#16a34a', width: 2, fill: 'rgba(22, 163, 74, 0.08)', value: rate },
           ],
-          axes: [{ label: 'seconds since the job started' }, { label: 'MB/s', size: 60 }],
+          axes: [
+            { label: 'seconds since the job started' },
+            { label: 'input read', size: 80, values: (_u, splits) => splits.map((v) => formatRate(v, 'B')) },
+          ],
         },
         data,
         this.el,
