@@ -253,7 +253,8 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
           outcome.mapOutput && outcome.result.mapOutput
             ? { mapAttemptId: attemptId, location: outcome.mapOutput, index: outcome.result.mapOutput }
             : undefined;
-        const written = outcome.result.mapOutput ?? outcome.result.output;
+        const out = outcome.result.mapOutput ?? outcome.result.output;
+        const written = out && { bytes: out.bytes, records: out.records };
         handle({ type: 'attemptSucceeded', now: Date.now(), attemptId, output, written });
         return;
       }
