@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 
-const modules = ['wordcount', 'batch', 'streaming', 'terasort'];
+const modules = ['wordcount', 'batch', 'streaming', 'terasort', 'dashboard'];
 
 for (const name of modules) {
   const url = new URL(`./${name}.ts`, import.meta.url);

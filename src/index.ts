@@ -22,7 +22,9 @@ export type {
   Values,
 } from './api/types.ts';
 export { ErrorCode, ExitCode, isTsmrError, TsmrError } from './errors.ts';
-export type { JobReport, ProgressSnapshot } from './engine/job-report.ts';
+export type { AttemptRecord, JobReport, JobStart, ProgressSnapshot } from './engine/job-report.ts';
+export type { AttemptHistoryEntry } from './engine/scheduler-types.ts';
+export type { WorkerReport } from './engine/worker-report.ts';
 export { collectResults, JobHandle, runJob } from './runtime/run-job.ts';
 export type { ResultRecord, RunOptions } from './runtime/run-options.ts';
 export * from './batch/index.ts';

@@ -114,6 +114,16 @@ test('npx tsmr run job.ts: the TypeScript job of the project, importing tsmr, on
   }
 });
 
+test('npx tsmr report --html: the installed package bundles its dashboard front end from dist/', async () => {
+  const out = join(project, 'out/traffic');
+  await run('npx', ['tsmr', 'report', join(out, '_job.json'), '--html', join(out, 'report.html')]);
+  const html = readFileSync(join(out, 'report.html'), 'utf8');
+  const report = JSON.parse(readFileSync(join(out, '_job.json'), 'utf8')) as { jobId: string };
+  assert.ok(html.includes('<script type="application/json" id="tsmr-data">'));
+  assert.ok(html.includes(report.jobId));
+  assert.ok(html.includes('Leon Sorokin'), 'uPlot is in the bundle');
+});
+
 test('npx tsmr --version is the package version, not the project version', async () => {
   const { stdout } = await run('npx', ['tsmr', '--version']);
   assert.equal(stdout.trim(), manifest.version);

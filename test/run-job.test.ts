@@ -161,6 +161,53 @@ test('simulateFailures 1 crashes every attempt but each task’s last, and the j
   });
 });
 
+test('a job handle announces its start and each attempt change; the report has attempt i/o and workers', async () => {
+  const lines = Array.from({ length: 400 }, (_, i) => `w${i % 13} y${i % 3}`);
+  const input = writeInput('events', [lines.slice(0, 200), lines.slice(200)]);
+  const handle = runJob(countWordsPath, {
+    input,
+    workers: 2,
+    reducers: 2,
+    maxAttempts: 2,
+    simulateFailures: 1,
+    output: join(tmp, 'out-events'),
+  });
+  const started: unknown[] = [];
+  const last = new Map<string, string>();
+  handle.on('started', (job) => started.push(job));
+  handle.on('attempt', (a) => last.set(a.attemptId, a.status));
+  const report = await handle.done;
+  assert.deepEqual(started, [
+    {
+      jobId: report.jobId,
+      name: report.name,
+      startedAt: (started[0] as { startedAt: number }).startedAt,
+      settings: report.settings,
+      tasks: { map: report.phases.map!.tasks, reduce: 2 },
+      workers: [{ id: 'local', slots: 2 }],
+    },
+  ]);
+  assert.deepEqual(last, new Map(report.attempts.map((a) => [`${a.taskId}_${a.attempt}`, a.status])));
+  const maps = report.attempts.filter((a) => a.taskId.startsWith('m-') && a.status === 'committed');
+  assert.equal(
+    maps.reduce((n, a) => n + a.inputBytes!, 0),
+    report.phases.map!.inputBytes,
+  );
+  assert.equal(
+    maps.reduce((n, a) => n + a.inputRecords!, 0),
+    report.counters['tsmr/MAP_INPUT_RECORDS'],
+    'the last progress of each attempt counts, even when it comes after the result',
+  );
+  assert.ok(maps.every((a) => a.outputRecords! > 0 && a.outputBytes! > 0));
+  const [local, ...others] = report.workers;
+  assert.deepEqual(others, []);
+  assert.equal(local!.workerId, 'local');
+  assert.equal(local!.slots, 2);
+  assert.equal(local!.tasks, report.attempts.length / 2);
+  assert.equal(local!.failedAttempts, report.attempts.length / 2);
+  assert.ok(local!.busyMs > 0);
+});
+
 test('--verify re-runs sequentially and records the comparison', async () => {
   const input = writeInput('verify', [['a b c', 'c b', 'c']]);
   const report = await runJob(countWordsPath, {

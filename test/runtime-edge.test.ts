@@ -63,11 +63,15 @@ function mapResult(records: number, bytes = 10): TaskResult {
       'tsmr/MAP_OUTPUT_RECORDS': records,
     },
     mapOutput: { partitions: [{ offset: 0, length: 10, records, crc32: 0 }], records, bytes: 10 },
+    input: { bytes, records },
   };
 }
 
 function reduceResult(records: number): TaskResult {
-  return { counters: { 'tsmr/REDUCE_INPUT_RECORDS': records, 'tsmr/REDUCE_OUTPUT_RECORDS': 1 } };
+  return {
+    counters: { 'tsmr/REDUCE_INPUT_RECORDS': records, 'tsmr/REDUCE_OUTPUT_RECORDS': 1 },
+    input: { bytes: 10, records },
+  };
 }
 
 function driverInput(executor: AttemptExecutor, committer: OutputCommitter): DriverInput {

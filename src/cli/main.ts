@@ -22,6 +22,7 @@ const program = new Command('tsmr')
 
 const commands = [
   await import('./run.ts'),
+  await import('./report.ts'),
   await import('./batch.ts'),
   await import('./teragen.ts'),
   await import('./teravalidate.ts'),

@@ -20,6 +20,7 @@ import {
   parseSize,
   parseTimeout,
 } from './options.ts';
+import { type ObserverFlags, startRunObservers } from './run-observers.ts';
 import { interruptOnSignals } from './signals.ts';
 
 /** Flags that go to `runJob` as they are (commander names them like the options). */
@@ -42,7 +43,7 @@ type EngineFlags = Pick<
   | 'totalOrder'
 >;
 
-interface RunFlags extends EngineFlags {
+interface RunFlags extends EngineFlags, ObserverFlags {
   input?: string[];
   file: string[];
   param: Record<string, string>;
@@ -132,6 +133,9 @@ export function register(program: Command): void {
       '--metrics-file <path>',
       'write job counters and timings in Prometheus text format (node_exporter textfile)',
     )
+    .option('--dashboard', 'serve a live web dashboard on 127.0.0.1 while the job runs (prints its URL)')
+    .option('--dashboard-port <port>', 'port of --dashboard (default: any free port)', parseCount)
+    .option('--monitor-workers', 'show a live table of the workers under the progress bars')
     .option('--json', 'print the job report as JSON on stdout')
     .option('-q, --quiet', 'print nothing but errors')
     .addHelpText(
@@ -171,13 +175,30 @@ function jobFrom(jobPath: string | undefined, flags: RunFlags): string | JobRef 
 
 async function run(jobPath: string | undefined, flags: RunFlags): Promise<void> {
   const job = jobFrom(jobPath, flags);
+  const observers = await startRunObservers(flags);
   const abort = new AbortController();
   const stopWatching = interruptOnSignals(abort);
   const display = createProgressDisplay({
     mode: chooseProgressMode({ quiet: flags.quiet, json: flags.json, isTTY: process.stderr.isTTY }),
+    extraLines: observers.extraLines,
   });
-  const { input, file, param, mapper, combiner, reducer, metricsFile, json, quiet, ...engine } = flags;
+  const {
+    input,
+    file,
+    param,
+    mapper,
+    combiner,
+    reducer,
+    metricsFile,
+    json,
+    quiet,
+    dashboard,
+    dashboardPort,
+    monitorWorkers,
+    ...engine
+  } = flags;
   const handle = runJob(job, { ...engine, input, files: file, params: param, signal: abort.signal });
+  observers.watch(handle);
   handle.on('progress', (snapshot) => display.update(snapshot));
   handle.on('inputsSkipped', (skipped) => {
     if (!flags.quiet) process.stderr.write(`tsmr: warning: ${formatSkippedInputs(skipped)}\n`);
@@ -196,5 +217,6 @@ async function run(jobPath: string | undefined, flags: RunFlags): Promise<void> 
     throw error;
   } finally {
     stopWatching();
+    await observers.close();
   }
 }

@@ -4,6 +4,7 @@
  */
 import type { SerializedError } from '../errors.ts';
 import type { SkippedInput } from '../io/input-paths.ts';
+import type { WorkerReport } from './worker-report.ts';
 
 /** Phases of a job; `sample` only with a total-order partition (`totalOrder()`). */
 export type PhaseName = 'sample' | 'map' | 'reduce';
@@ -61,8 +62,20 @@ export interface StalledAttempt {
   idleMs: number;
 }
 
-/** One attempt of a task, as recorded in the report. */
-export interface AttemptRecord {
+/** What an attempt read and wrote, as far as it is known (absent: never reported). */
+export interface AttemptIo {
+  /** Input bytes read (map: of its split; reduce: of its segments), as last reported. */
+  inputBytes?: number;
+  /** Input records read (map: records; reduce: values of its keys), as last reported. */
+  inputRecords?: number;
+  /** A succeeded attempt: bytes written (map: its map output, after combining; reduce: its part file). */
+  outputBytes?: number;
+  /** A succeeded attempt: records written. */
+  outputRecords?: number;
+}
+
+/** One attempt of a task, as recorded in the report (times: epoch ms). */
+export interface AttemptRecord extends AttemptIo {
   taskId: string;
   attempt: number;
   worker: string;
@@ -160,6 +173,39 @@ export interface SkippedRecordsReport {
   listed: SkippedRecord[];
 }
 
+/** Settings a job actually used (defaults filled in), as its report and its start announce them. */
+export interface JobSettingsReport {
+  inputs: string[];
+  output?: string;
+  workers: number;
+  reducers: number;
+  splitSize: number;
+  sortBufferBytes: number;
+  mergeFanIn: number;
+  maxAttempts: number;
+  /** Ms without progress before an attempt is killed; 0: no timeout. */
+  taskTimeoutMs: number;
+  simulateFailures?: number;
+  /** Seed of `simulateFailures` and of the total-order sampler, when either ran. */
+  seed?: number;
+  /** Skip mode's limit of bad records (`--skip-bad-records`); absent when off. */
+  skipBadRecords?: number;
+  params: Record<string, string | number | boolean | null>;
+}
+
+/** What is known of a job when its first task is about to start (the `started` event of a job handle). */
+export interface JobStart {
+  jobId: string;
+  name: string;
+  /** Epoch ms. */
+  startedAt: number;
+  settings: JobSettingsReport;
+  /** Map tasks M and reduce tasks R. */
+  tasks: { map: number; reduce: number };
+  /** The workers attempts run on and their slots (local mode: `local`, one slot per thread). */
+  workers: Array<{ id: string; slots: number }>;
+}
+
 /** The job report: printed at the end, written to `<out>/_job.json`, returned by `runJob`. */
 export interface JobReport {
   jobId: string;
@@ -169,24 +215,7 @@ export interface JobReport {
   finishedAt: number;
   durationMs: number;
   /** Settings actually used (defaults filled in). */
-  settings: {
-    inputs: string[];
-    output?: string;
-    workers: number;
-    reducers: number;
-    splitSize: number;
-    sortBufferBytes: number;
-    mergeFanIn: number;
-    maxAttempts: number;
-    /** Ms without progress before an attempt is killed; 0: no timeout. */
-    taskTimeoutMs: number;
-    simulateFailures?: number;
-    /** Seed of `simulateFailures` and of the total-order sampler, when either ran. */
-    seed?: number;
-    /** Skip mode's limit of bad records (`--skip-bad-records`); absent when off. */
-    skipBadRecords?: number;
-    params: Record<string, string | number | boolean | null>;
-  };
+  settings: JobSettingsReport;
   /** Input entries skipped with a warning; absent when none was. */
   inputsSkipped?: SkippedInputsReport;
   /**
@@ -205,6 +234,8 @@ export interface JobReport {
   /** `group/name` → value, summed over committed attempts only. */
   counters: Record<string, number>;
   attempts: AttemptRecord[];
+  /** Per worker: tasks, attempts, failures, busy time, input read (see {@link WorkerReport}). */
+  workers: WorkerReport[];
   /** Attempt outcomes that were ignored because the task was already committed. */
   duplicateCompletions: number;
   outputFiles: string[];

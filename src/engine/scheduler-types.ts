@@ -73,14 +73,25 @@ export type SchedulerEvent =
   | { type: 'workerLost'; now: number; workerId: string }
   /** Periodic liveness message of a worker (renews its lease). */
   | { type: 'heartbeat'; now: number; workerId: string }
-  /** An attempt reports progress `fraction` in [0, 1]; resets its task timeout. */
-  | { type: 'progress'; now: number; attemptId: string; fraction: number }
+  /**
+   * An attempt reports progress `fraction` in [0, 1]; resets its task timeout.
+   * `bytes` and `records` (optional) are its input read so far: kept for the
+   * attempt's history entry, never used for decisions.
+   */
+  | { type: 'progress'; now: number; attemptId: string; fraction: number; bytes?: number; records?: number }
   /**
    * An attempt finished its work. For a map, `output` says where its map output
    * is (index + location); the scheduler keeps it and returns it from
-   * `mapOutput()` once that attempt is committed.
+   * `mapOutput()` once that attempt is committed. `written` (optional): the
+   * bytes and records it wrote, for its history entry.
    */
-  | { type: 'attemptSucceeded'; now: number; attemptId: string; output?: unknown }
+  | {
+      type: 'attemptSucceeded';
+      now: number;
+      attemptId: string;
+      output?: unknown;
+      written?: { bytes: number; records: number };
+    }
   /**
    * An attempt failed. `retriable: false` (default true) fails the job at once,
    * for errors no retry can fix (e.g. a bad key type, a changed input), with

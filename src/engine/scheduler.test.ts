@@ -578,3 +578,47 @@ describe('cancel', () => {
     assert.ok(s.attempts().every((a) => a.status === 'killed'));
   });
 });
+
+describe('attempt changes and i/o, for observers', () => {
+  test('changedAttempts lists attempts that started or changed state since the last call, once', () => {
+    const { s } = start({ numMaps: 2, numReduces: 1, maxAttempts: 2 }, [['w1', 2]]);
+    assert.deepEqual(
+      s.changedAttempts().map((a) => `${a.attemptId}:${a.state}`),
+      ['m-00000_0:running', 'm-00001_0:running'],
+    );
+    assert.deepEqual(s.changedAttempts(), []);
+    s.handle({ type: 'progress', now: 1, attemptId: 'm-00000_0', fraction: 0.5, bytes: 10, records: 2 });
+    assert.deepEqual(s.changedAttempts(), [], 'progress alone is no change');
+    s.handle({ type: 'attemptFailed', now: 2, attemptId: 'm-00001_0', error: boom });
+    assert.deepEqual(
+      s.changedAttempts().map((a) => `${a.attemptId}:${a.state}`),
+      ['m-00001_0:failed', 'm-00001_1:running'],
+    );
+    finish(s, 'm-00000_0', 3);
+    const [committed] = s.changedAttempts();
+    assert.equal(committed?.state, 'committed');
+    assert.equal(committed?.inputBytes, 10);
+    assert.equal(committed?.inputRecords, 2);
+  });
+
+  test('history entries carry the input last reported and the output written', () => {
+    const { s } = start({ numMaps: 1, numReduces: 0 }, [['w1', 1]]);
+    s.handle({ type: 'progress', now: 1, attemptId: 'm-00000_0', fraction: 0.2, bytes: 5, records: 1 });
+    s.handle({ type: 'progress', now: 2, attemptId: 'm-00000_0', fraction: 1, bytes: 20, records: 4 });
+    s.handle({
+      type: 'attemptSucceeded',
+      now: 3,
+      attemptId: 'm-00000_0',
+      written: { bytes: 30, records: 3 },
+    });
+    assert.deepEqual(
+      (({ inputBytes, inputRecords, outputBytes, outputRecords }) => ({
+        inputBytes,
+        inputRecords,
+        outputBytes,
+        outputRecords,
+      }))(s.attempt('m-00000_0')!),
+      { inputBytes: 20, inputRecords: 4, outputBytes: 30, outputRecords: 3 },
+    );
+  });
+});

@@ -72,7 +72,7 @@
  */
 import { ErrorCode, TsmrError, usageError } from '../errors.ts';
 import type { SerializedError } from '../errors.ts';
-import type { AttemptRecord } from './job-report.ts';
+import type { AttemptIo, AttemptRecord } from './job-report.ts';
 import { attemptIdOf, schedulerDefaults, taskIdOf } from './scheduler-types.ts';
 import type {
   AttemptHistoryEntry,
@@ -124,6 +124,8 @@ interface Attempt {
   output: unknown;
   progress: number;
   lastProgressAt: number;
+  /** Input read, as last reported (`progress` events); output written (`attemptSucceeded`). */
+  io: AttemptIo;
   /** Fetch failures reported about this attempt's (committed map) output. */
   fetchFailures: number;
   /** This (reduce) attempt reported a fetch failure: its own failure does not count. */
@@ -162,6 +164,8 @@ export class Scheduler {
   readonly #tasks = new Map<string, Task>();
   readonly #attempts = new Map<string, Attempt>();
   readonly #running = new Set<Attempt>();
+  /** Attempts whose state changed since the last {@link changedAttempts} call. */
+  readonly #changed = new Set<Attempt>();
   readonly #workers = new Map<string, Worker>();
   /** Binary min-heap of tasks that need an attempt, by `order` (entries may be stale). */
   readonly #pending: Task[] = [];
@@ -250,6 +254,17 @@ export class Scheduler {
     return a && historyEntry(a);
   }
 
+  /**
+   * History entries of the attempts that started or changed state (ended,
+   * committed, lost…) since the last call, in start order; the set is then
+   * cleared. For observers (the dashboard); progress alone is not a change.
+   */
+  changedAttempts(): AttemptHistoryEntry[] {
+    const changed = [...this.#changed].sort((x, y) => x.startedAt - y.startedAt || (x.id < y.id ? -1 : 1));
+    this.#changed.clear();
+    return changed.map(historyEntry);
+  }
+
   /** Every attempt so far, in start order (for `JobReport.attempts`). */
   attempts(): AttemptHistoryEntry[] {
     return [...this.#attempts.values()].map(historyEntry);
@@ -325,11 +340,13 @@ export class Scheduler {
         const a = this.#attempts.get(e.attemptId);
         if (a?.state !== 'running') return void this.#stats.lateEvents++;
         if (Number.isFinite(e.fraction)) a.progress = Math.min(1, Math.max(a.progress, e.fraction, 0));
+        if (e.bytes !== undefined) a.io.inputBytes = e.bytes;
+        if (e.records !== undefined) a.io.inputRecords = e.records;
         a.lastProgressAt = this.#now;
         return;
       }
       case 'attemptSucceeded':
-        return this.#onSucceeded(e.attemptId, e.output, out);
+        return this.#onSucceeded(e.attemptId, e.output, e.written, out);
       case 'attemptFailed':
         return this.#onFailed(e.attemptId, e.error, e.retriable !== false, e.counted !== false, out);
       case 'commitDone':
@@ -375,12 +392,21 @@ export class Scheduler {
     });
   }
 
-  #onSucceeded(attemptId: string, output: unknown, out: Decision[]): void {
+  #onSucceeded(
+    attemptId: string,
+    output: unknown,
+    written: { bytes: number; records: number } | undefined,
+    out: Decision[],
+  ): void {
     const a = this.#attempts.get(attemptId);
     if (!a || a.state !== 'running') return this.#ignored(a);
     const t = a.task;
     this.#endRunning(a);
     a.output = output;
+    if (written !== undefined) {
+      a.io.outputBytes = written.bytes;
+      a.io.outputRecords = written.records;
+    }
     if (t.committed) {
       this.#move(a, 'duplicate', `task already committed by ${t.committed.id}`, out);
       this.#stats.duplicateCompletions++;
@@ -608,6 +634,7 @@ export class Scheduler {
     const from = a.state;
     if (!LEGAL_MOVES[from].includes(to)) throw internal(`attempt ${a.id}: illegal move ${from} → ${to}`);
     a.state = to;
+    this.#changed.add(a);
     if (reason !== undefined) a.reason = reason;
     if ((from === 'succeeded' || from === 'committing') && (to === 'duplicate' || to === 'killed')) {
       out.push({ type: 'discard', attemptId: a.id, workerId: a.workerId, kind: a.task.kind });
@@ -693,10 +720,12 @@ export class Scheduler {
       output: undefined,
       progress: 0,
       lastProgressAt: this.#now,
+      io: {},
       fetchFailures: 0,
       reportedFetchFailure: false,
     };
     t.attempts.push(a);
+    this.#changed.add(a);
     t.running.add(a);
     w.running.add(a);
     this.#running.add(a);
@@ -883,6 +912,7 @@ function historyEntry(a: Attempt): AttemptHistoryEntry {
   if (a.finishedAt !== undefined) e.finishedAt = a.finishedAt;
   if (a.error !== undefined) e.error = a.error;
   if (a.reason !== undefined) e.reason = a.reason;
+  Object.assign(e, a.io);
   return e;
 }
 

@@ -241,6 +241,31 @@ describe('stalled attempts', () => {
   });
 });
 
+describe('extra lines (the worker table)', () => {
+  it('tty: drawn below the bars and redrawn in place; lines that go stay blank', () => {
+    const out = capture({ columns: 120 });
+    let extra = ['worker  state', 'local   alive'];
+    const display = createProgressDisplay({ mode: 'tty', stream: out, extraLines: () => extra });
+    display.update(snapshot(2000, mapAt(1), { tasksTotal: 8 }));
+    extra = ['worker  state'];
+    display.update(snapshot(3000, mapAt(2), { tasksTotal: 8 }));
+    display.stop();
+    const lines = screen(out.text());
+    assert.deepEqual(lines.slice(2), ['worker  state', '', ''], lines.join('\n'));
+  });
+
+  it('plain: printed after each progress line', () => {
+    const out = capture(undefined);
+    const display = createProgressDisplay({ mode: 'plain', stream: out, extraLines: () => ['local alive'] });
+    display.update(snapshot(2000, mapAt(1)));
+    display.stop();
+    assert.deepEqual(out.text().trimEnd().split('\n'), [
+      'map 5% 1/24 tasks started (954 MiB)',
+      'local alive',
+    ]);
+  });
+});
+
 describe('quiet progress', () => {
   it('writes nothing', () => {
     const out = capture({ columns: 80 });

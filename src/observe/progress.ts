@@ -20,15 +20,14 @@
  *
  * All times come from the snapshots (`now`, `startedAt`, `finishedAt`): the
  * display reads no clock, so what it prints is a function of the snapshots.
- * Percent is by bytes (tasks when a phase's bytes are not known yet); rates are
- * taken over the last 10 s of snapshots (over the whole phase once it is done);
- * the ETA is remaining bytes / byte rate.
+ * Percent, rates and ETA are those of `phase-view.ts`.
  *
  * @module
  */
 import { MultiBar } from 'cli-progress';
 import type { GenericBar, Options as BarOptions, Params as BarParams } from 'cli-progress';
-import type { PhaseName, PhaseProgress, ProgressSnapshot } from '../engine/job-report.ts';
+import type { PhaseName, ProgressSnapshot } from '../engine/job-report.ts';
+import { type PhaseState, PhaseTracker, type PhaseView } from './phase-view.ts';
 import { formatBytes, formatDuration, formatEta, formatRate } from './units.ts';
 
 /** How progress is shown. */
@@ -38,6 +37,12 @@ export interface ProgressDisplayOptions {
   mode: ProgressMode;
   /** Where to draw (default `process.stderr`). `tty` on a stream whose `isTTY` is not true falls back to `plain`. */
   stream?: NodeJS.WritableStream;
+  /**
+   * Lines shown below the bars (`tty`: redrawn in place with them; `plain`:
+   * after each progress line), e.g. the worker table of `--monitor-workers`.
+   * Called at each update.
+   */
+  extraLines?: () => readonly string[];
 }
 
 export interface ProgressDisplay {
@@ -62,9 +67,6 @@ function phasesOf(snapshot: ProgressSnapshot): PhaseName[] {
 /** Plain mode prints a progress line at most this often (phase changes excepted). */
 export const PLAIN_INTERVAL_MS = 5000;
 
-/** Rates are measured over this much recent time. */
-const RATE_WINDOW_MS = 10_000;
-
 /**
  * Chooses the progress mode of the CLI.
  *
@@ -87,117 +89,22 @@ export function chooseProgressMode(opts: { quiet?: boolean; json?: boolean; isTT
 /** Creates the display for `opts.mode`; see the module doc for what each mode prints. */
 export function createProgressDisplay(opts: ProgressDisplayOptions): ProgressDisplay {
   const stream = opts.stream ?? process.stderr;
+  const extra = opts.extraLines ?? (() => []);
   switch (opts.mode) {
     case 'tty':
       // cli-progress draws nothing useful off a terminal: log lines instead.
       return (stream as { isTTY?: boolean }).isTTY === true
-        ? new TtyDisplay(stream)
-        : new PlainDisplay(stream);
+        ? new TtyDisplay(stream, extra)
+        : new PlainDisplay(stream, extra);
     case 'plain':
-      return new PlainDisplay(stream);
+      return new PlainDisplay(stream, extra);
     case 'quiet':
       return { update() {}, stop() {} };
   }
 }
 
 // ---------------------------------------------------------------------------
-// What both modes show: a view of a phase computed from recent snapshots.
-
-type PhaseState = 'pending' | 'running' | 'done';
-
-interface PhaseView {
-  phase: PhaseName;
-  state: PhaseState;
-  /** 0..1, by bytes (by tasks while the phase's bytes are unknown). */
-  fraction: number;
-  tasksDone: number;
-  tasksTotal: number;
-  bytesTotal: number;
-  recordsPerSec: number;
-  bytesPerSec: number;
-  /** Remaining time; NaN when unknown. */
-  etaMs: number;
-  /** Time the phase has run (until `finishedAt` once done). */
-  elapsedMs: number;
-}
-
-interface Sample {
-  t: number;
-  bytes: number;
-  records: number;
-}
-
-function stateOf(p: PhaseProgress): PhaseState {
-  if (p.finishedAt !== undefined) return 'done';
-  if (p.startedAt !== undefined) return 'running';
-  return 'pending';
-}
-
-/** Keeps the recent samples of each phase and derives its {@link PhaseView}. */
-class PhaseTracker {
-  private readonly samples: Record<PhaseName, Sample[]> = { sample: [], map: [], reduce: [] };
-
-  /** The view of `phase`, which `snapshot` must have (see {@link phasesOf}). */
-  view(snapshot: ProgressSnapshot, phase: PhaseName): PhaseView {
-    const p = snapshot.phases[phase] as PhaseProgress;
-    const state = stateOf(p);
-    const now = snapshot.now;
-    const samples = this.samples[phase];
-    if (state === 'running') {
-      samples.push({ t: now, bytes: p.bytesDone, records: p.records });
-      // Drop samples older than the window, keeping one at or before its left edge.
-      while (samples.length > 2 && samples[1]!.t <= now - RATE_WINDOW_MS) samples.shift();
-    }
-
-    const start = p.startedAt ?? now;
-    const end = state === 'done' ? p.finishedAt! : now;
-    const elapsedMs = Math.max(0, end - start);
-
-    let recordsPerSec = NaN;
-    let bytesPerSec = NaN;
-    const first = samples[0];
-    const last = samples[samples.length - 1];
-    if (state === 'done') {
-      if (elapsedMs > 0) {
-        recordsPerSec = (p.records * 1000) / elapsedMs;
-        bytesPerSec = (p.bytesDone * 1000) / elapsedMs;
-      }
-    } else if (state === 'running' && first && last && last.t - first.t >= 2000) {
-      const dt = last.t - first.t;
-      recordsPerSec = Math.max(0, ((last.records - first.records) * 1000) / dt);
-      bytesPerSec = Math.max(0, ((last.bytes - first.bytes) * 1000) / dt);
-    } else if (state === 'running' && elapsedMs >= 500) {
-      recordsPerSec = (p.records * 1000) / elapsedMs;
-      bytesPerSec = (p.bytesDone * 1000) / elapsedMs;
-    }
-
-    let fraction: number;
-    if (state === 'done') fraction = 1;
-    else if (p.bytesTotal > 0) fraction = p.bytesDone / p.bytesTotal;
-    else if (p.tasksTotal > 0) fraction = p.tasksDone / p.tasksTotal;
-    else fraction = 0;
-    fraction = Math.min(1, Math.max(0, fraction));
-
-    let etaMs = NaN;
-    if (state === 'done') etaMs = 0;
-    else if (state === 'running' && p.bytesTotal > 0 && bytesPerSec > 0) {
-      etaMs = (Math.max(0, p.bytesTotal - p.bytesDone) * 1000) / bytesPerSec;
-    }
-
-    return {
-      phase,
-      state,
-      fraction,
-      tasksDone: p.tasksDone,
-      tasksTotal: p.tasksTotal,
-      bytesTotal: p.bytesTotal,
-      recordsPerSec,
-      bytesPerSec,
-      etaMs,
-      elapsedMs,
-    };
-  }
-}
+// What both modes show: a view of each phase (phase-view.ts).
 
 /** The phase that failures are shown on: the first running one, else the last done one, else map. */
 function activePhase(views: readonly PhaseView[]): PhaseName {
@@ -278,13 +185,17 @@ function formatBarLine(payload: BarPayload, maxWidth: number): string {
 
 class TtyDisplay implements ProgressDisplay {
   private readonly stream: NodeJS.WritableStream;
+  private readonly extra: () => readonly string[];
+  /** Extra lines drawn so far (they stay, blank, when fewer come: a removed bar would stay on screen). */
+  private extraShown = 0;
   private readonly tracker = new PhaseTracker();
   private multi: MultiBar | undefined;
   private readonly bars = new Map<string, GenericBar>();
   private stopped = false;
 
-  constructor(stream: NodeJS.WritableStream) {
+  constructor(stream: NodeJS.WritableStream, extra: () => readonly string[]) {
     this.stream = stream;
+    this.extra = extra;
   }
 
   update(snapshot: ProgressSnapshot): void {
@@ -313,6 +224,9 @@ class TtyDisplay implements ProgressDisplay {
     for (const [i, view] of shown.entries()) {
       lines.set(view.phase, { kind: 'phase', view, tail: tails[i]!, taskDigits, tailWidth });
     }
+    const extra = this.extra();
+    this.extraShown = Math.max(this.extraShown, extra.length);
+    for (let i = 0; i < this.extraShown; i++) lines.set(`extra-${i}`, { kind: 'note', text: extra[i] ?? '' });
     if (snapshot.failedAttempts > 0) {
       lines.set('failed', { kind: 'note', text: `failed ${plural(snapshot.failedAttempts, 'attempt')}` });
     }
@@ -371,9 +285,11 @@ class PlainDisplay implements ProgressDisplay {
   /** Attempt ids of the last `stalled` line printed. */
   private lastStalled = '';
   private stopped = false;
+  private readonly extra: () => readonly string[];
 
-  constructor(stream: NodeJS.WritableStream) {
+  constructor(stream: NodeJS.WritableStream, extra: () => readonly string[]) {
     this.stream = stream;
+    this.extra = extra;
   }
 
   update(snapshot: ProgressSnapshot): void {
@@ -398,6 +314,7 @@ class PlainDisplay implements ProgressDisplay {
       if (text !== undefined) lines.push(text);
     }
     if (lines.length > 0) {
+      lines.push(...this.extra());
       this.lastLineAt = snapshot.now;
       this.stream.write(`${lines.join('\n')}\n`);
     }

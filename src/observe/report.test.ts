@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { JobReport } from '../engine/job-report.ts';
 import { serializeError, TsmrError } from '../errors.ts';
-import { formatReport, formatSkippedInputs, MAX_REPORT_COUNTERS } from './report.ts';
+import { formatReport, formatSkippedInputs, MAX_REPORT_COUNTERS, MAX_REPORT_WORKERS } from './report.ts';
 
 const MiB = 2 ** 20;
 
@@ -55,6 +55,19 @@ function succeeded(): JobReport {
       { taskId: 'm-00001', attempt: 0, worker: 'local-3', startedAt: 0, status: 'committed' },
       { taskId: 'm-00001', attempt: 1, worker: 'local-4', startedAt: 0, status: 'killed' },
     ],
+    workers: [
+      {
+        workerId: 'local',
+        slots: 8,
+        tasks: 32,
+        attempts: 34,
+        failedAttempts: 1,
+        killedAttempts: 1,
+        busyMs: 91_300,
+        records: 12_345_678,
+        bytes: 1.1 * 2 ** 30,
+      },
+    ],
     duplicateCompletions: 1,
     outputFiles: Array.from({ length: 8 }, (_, i) => `out/wordcount/part-r-0000${i}`),
     outputBytes: 1.2 * MiB,
@@ -83,6 +96,7 @@ describe('formatReport', () => {
       '  records     12,345,678 in, 45,678 out',
       '  output      8 files, 1.2 MiB in out/wordcount',
       '  attempts    4: 1 failed, 1 killed, 2 retried, 1 duplicate completion',
+      '  workers     local  8 slots  32 tasks  34 attempts  1 failed  busy 1 min 31 s (92%)  12,345,678 records  1.1 GiB',
       '  validation  input bytes match, shuffle records match, 192 checksums verified, output identical to a sequential run',
       '  peak RSS    412 MiB',
       '  counters    tsmr/spills                    48',
@@ -172,5 +186,20 @@ describe('formatReport', () => {
     assert.match(counterLines[1]!, /^ {14}g0\/c02 +2$/);
     assert.equal(counterLines.at(-1), `              … ${20 - MAX_REPORT_COUNTERS} more in _job.json`);
     assert.ok(lines.length <= 30);
+  });
+
+  it('lists workers in aligned columns, at most MAX_REPORT_WORKERS of them', () => {
+    const worker = succeeded().workers[0]!;
+    const workers = Array.from({ length: MAX_REPORT_WORKERS + 2 }, (_, i) => ({
+      ...worker,
+      workerId: `w-${i}`,
+      slots: i === 0 ? 16 : 4,
+      tasks: i,
+    }));
+    const lines = formatReport({ ...succeeded(), workers }).split('\n');
+    const first = lines.findIndex((l) => l.startsWith('  workers'));
+    assert.match(lines[first]!, /^ {2}workers {5}w-0 {2}16 slots {2}0 tasks {2}34 attempts/);
+    assert.match(lines[first + 1]!, /^ {14}w-1 {3}4 slots {3}1 task {2}34 attempts/);
+    assert.equal(lines[first + MAX_REPORT_WORKERS], '              … 2 more in _job.json');
   });
 });

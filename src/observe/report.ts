@@ -12,13 +12,18 @@
  * @module
  */
 import type { AttemptRecord, JobReport, PhaseReport, SkippedInputsReport } from '../engine/job-report.ts';
+import type { WorkerReport } from '../engine/worker-report.ts';
 import type { SerializedError } from '../errors.ts';
+import { alignColumns } from './columns.ts';
 import { formatBytes, formatCount, formatDuration, formatRate } from './units.ts';
 
 export { formatBytes, formatCount, formatDuration, formatEta, formatRate } from './units.ts';
 
 /** At most this many counters are listed; the rest are in `_job.json`. */
 export const MAX_REPORT_COUNTERS = 12;
+
+/** At most this many workers are listed; the rest are in `_job.json`. */
+export const MAX_REPORT_WORKERS = 8;
 
 /** Width of the label column. */
 const LABEL_WIDTH = 12;
@@ -54,6 +59,7 @@ export function formatSkippedInputs(skipped: SkippedInputsReport): string {
  *   records     12,345,678 in, 45,678 out
  *   output      8 files, 1.2 MiB in out/wordcount
  *   attempts    4: 1 failed, 1 killed, 2 retried, 1 duplicate completion
+ *   workers     local  8 slots  32 tasks  34 attempts  1 failed  busy 1 min 31 s (92%)  12,345,678 records  1.1 GiB
  *   validation  input bytes match, shuffle records match, 192 checksums verified
  *   warning     skipped 1 input entry that holds nothing to read: /data/in/pipe (fifo)
  *   skipped     2 bad records (of at most 10), in out/wordcount/_skipped/ with their errors
@@ -72,6 +78,11 @@ export function formatSkippedInputs(skipped: SkippedInputsReport): string {
  *   cause       TSMR_USER_CODE: map threw
  *   cause       TypeError: Cannot read properties of undefined (reading 'x')
  * ```
+ *
+ * `workers` has a line per worker (at most {@link MAX_REPORT_WORKERS}): its
+ * slots, the tasks it committed, its attempts and failed attempts, the time
+ * its attempts ran (and that as a share of its slots × the job's duration),
+ * and the input its attempts read.
  *
  * `attempts` counts every attempt: `retried` are attempts numbered 1 and up
  * (retries, re-executions, speculative backups), `duplicate completions` are
@@ -116,6 +127,7 @@ export function formatReport(report: JobReport): string {
   const where = report.settings.output === undefined ? '' : ` in ${report.settings.output}`;
   row('output', `${plural(report.outputFiles.length, 'file')}, ${formatBytes(report.outputBytes)}${where}`);
   row('attempts', attemptsSummary(report.attempts, report.duplicateCompletions));
+  workersTable(report.workers, report.durationMs).forEach((line, i) => row(i === 0 ? 'workers' : '', line));
   row('validation', validationSummary(report));
   if (report.inputsSkipped !== undefined) row('warning', formatSkippedInputs(report.inputsSkipped));
   if (report.skippedRecords !== undefined) row('skipped', formatSkippedRecords(report));
@@ -154,18 +166,6 @@ function phaseCells(p: PhaseReport | undefined): string[] | undefined {
   ];
 }
 
-/** Pads cells so columns line up; `right[i]` right-aligns column i. Cells are joined by two spaces. */
-function alignColumns(rows: readonly string[][], right: readonly boolean[]): string[] {
-  const widths: number[] = [];
-  for (const r of rows) r.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((r) =>
-    r
-      .map((cell, i) => (right[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd(),
-  );
-}
-
 function attemptsSummary(attempts: readonly AttemptRecord[], duplicates: number): string {
   const count = (pred: (a: AttemptRecord) => boolean) => attempts.filter(pred).length;
   const parts = [
@@ -194,6 +194,30 @@ function validationSummary(report: JobReport): string {
   if (v.verifiedAgainstSequential === true) parts.push('output identical to a sequential run');
   if (v.verifiedAgainstSequential === false) parts.push('OUTPUT DIFFERS from a sequential run');
   return parts.join(', ');
+}
+
+/** One aligned line per worker (see {@link formatReport}). */
+function workersTable(workers: readonly WorkerReport[], durationMs: number): string[] {
+  const shown = workers.slice(0, MAX_REPORT_WORKERS);
+  const lines = alignColumns(
+    shown.map((w) => {
+      const capacity = w.slots * durationMs;
+      const share = capacity > 0 ? ` (${Math.round((100 * w.busyMs) / capacity)}%)` : '';
+      return [
+        w.workerId,
+        plural(w.slots, 'slot'),
+        plural(w.tasks, 'task'),
+        plural(w.attempts, 'attempt'),
+        `${formatCount(w.failedAttempts)} failed`,
+        `busy ${formatDuration(w.busyMs)}${share}`,
+        `${formatCount(w.records)} records`,
+        formatBytes(w.bytes),
+      ];
+    }),
+    [false, true, true, true, true, false, true, true],
+  );
+  if (workers.length > shown.length) lines.push(`… ${workers.length - shown.length} more in _job.json`);
+  return lines;
 }
 
 /** `group/name value` lines, sorted (so groups stay together), names and values aligned. */

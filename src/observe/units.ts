@@ -107,8 +107,11 @@ export function formatRate(perSecond: number, unit = 'rec'): string {
   return unit === 'B' ? `${text} ${siPrefixes[power]}B/s` : `${text}${siPrefixes[power]} ${unit}/s`;
 }
 
+/** One formatter for every count: `toLocaleString` would build one per call (slow in a page's render). */
+const counts = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
 /** An exact count with thousands separators: `12,345,678`. */
 export function formatCount(n: number): string {
   if (!Number.isFinite(n)) return UNKNOWN;
-  return Math.round(n).toLocaleString('en-US');
+  return counts.format(Math.round(n));
 }

@@ -17,7 +17,13 @@
  */
 import type { Logger } from 'pino';
 import type { JobReport, ProgressSnapshot } from '../engine/job-report.ts';
-import { Scheduler, type Decision, type SchedulerEvent } from '../engine/scheduler.ts';
+import {
+  type AttemptHistoryEntry,
+  Scheduler,
+  type Decision,
+  type SchedulerEvent,
+} from '../engine/scheduler.ts';
+import { workerReports } from '../engine/worker-report.ts';
 import { attemptIdOf, taskIdOf } from '../engine/scheduler-types.ts';
 import { ErrorCode, isTsmrError, type SerializedError, serializeError, TsmrError } from '../errors.ts';
 import type { OutputCommitter } from '../io/output-committer.ts';
@@ -56,6 +62,8 @@ export interface DriverInput {
   files?: SideFile[];
   executor: AttemptExecutor;
   onProgress(snapshot: ProgressSnapshot): void;
+  /** Called when an attempt starts or changes state (ended, committed, lost…), after the event that did it. */
+  onAttempt?(attempt: AttemptHistoryEntry): void;
   /** Structured log of the job (attempt starts, failures, commits at debug/info). */
   log: Logger;
   signal?: AbortSignal;
@@ -147,6 +155,7 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
         for (let next = queue.shift(); next !== undefined && !finished; next = queue.shift()) {
           for (const decision of scheduler.handle(next)) carryOut(decision);
         }
+        for (const attempt of scheduler.changedAttempts()) input.onAttempt?.(attempt);
       } finally {
         draining = false;
       }
@@ -225,7 +234,9 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
         if (entry === undefined) return; // killed
         entry.progress = progress;
         entry.lastProgressAt = Date.now();
-        handle({ type: 'progress', now: Date.now(), attemptId, fraction: fractionOf(msg, progress) });
+        const fraction = fractionOf(msg, progress);
+        const { bytes, records } = progress;
+        handle({ type: 'progress', now: Date.now(), attemptId, fraction, bytes, records });
       });
       const entry: LiveAttempt = {
         msg,
@@ -246,11 +257,16 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
         if (entry === undefined) return deleteAttemptFiles(msg); // killed before its result came
         entry.result = outcome.result;
         entry.mapOutput = outcome.mapOutput;
+        entry.progress = outcome.result.input; // its last progress report may still be on its way
+        const { bytes, records } = entry.progress;
+        handle({ type: 'progress', now: Date.now(), attemptId, fraction: 1, bytes, records });
         const output: MapOutputRef | undefined =
           outcome.mapOutput && outcome.result.mapOutput
             ? { mapAttemptId: attemptId, location: outcome.mapOutput, index: outcome.result.mapOutput }
             : undefined;
-        handle({ type: 'attemptSucceeded', now: Date.now(), attemptId, output });
+        const out = outcome.result.mapOutput ?? outcome.result.output;
+        const written = out && { bytes: out.bytes, records: out.records };
+        handle({ type: 'attemptSucceeded', now: Date.now(), attemptId, output, written });
         return;
       }
       live.take(attemptId);
@@ -420,6 +436,7 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
       const finishedAt = Date.now();
       const counters = totals.counters();
       const succeeded = status === 'succeeded';
+      const attempts = scheduler.attempts();
       return {
         jobId: input.jobId,
         status,
@@ -431,7 +448,8 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
           reduce: totals.phaseReport('reduce', totals.shuffleBytes(), counters, finishedAt),
         },
         counters,
-        attempts: scheduler.attempts(),
+        attempts,
+        workers: workerReports(executor.workers, attempts, finishedAt),
         duplicateCompletions: scheduler.stats().duplicateCompletions,
         outputRecords: counters['tsmr/REDUCE_OUTPUT_RECORDS'] ?? 0,
         skippedRecords: badRecords.report(),

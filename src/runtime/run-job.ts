@@ -8,8 +8,11 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { normalizeTotalOrder, type TotalOrderPartitioner } from '../api/total-order.ts';
 import type { Job, Key } from '../api/types.ts';
+import type { AttemptHistoryEntry } from '../engine/scheduler-types.ts';
 import {
   type JobReport,
+  type JobSettingsReport,
+  type JobStart,
   type PhaseProgress,
   type ProgressSnapshot,
   type SkippedInputsReport,
@@ -40,7 +43,11 @@ import { planTotalOrder } from './total-order-plan.ts';
 
 /** Events of a {@link JobHandle}. */
 export interface JobHandleEvents {
+  /** Once, when the job is planned and its first attempt is about to start. */
+  started: [job: JobStart];
   progress: [snapshot: ProgressSnapshot];
+  /** An attempt started or changed state (ended, committed, lost…): its history entry as it is now. */
+  attempt: [attempt: AttemptHistoryEntry];
   /** Once, when the inputs were resolved, if entries of input directories were skipped (FIFOs…). */
   inputsSkipped: [skipped: SkippedInputsReport];
 }
@@ -202,6 +209,29 @@ async function execute(
     const executor = createLocalExecutor(settings.workers, body, workDir);
     const committer =
       output === undefined ? recordsCommitter() : fileOutputCommitter(output, body.outputFormat);
+    const reportSettings: JobSettingsReport = {
+      inputs: pathInputs ?? ['<in-memory records>'],
+      output: outputDir,
+      workers: settings.workers,
+      reducers: settings.reducers,
+      splitSize: settings.splitSize,
+      sortBufferBytes: settings.sortBufferBytes,
+      mergeFanIn: settings.mergeFanIn,
+      maxAttempts: settings.maxAttempts,
+      taskTimeoutMs: finiteOrZero(settings.taskTimeoutMs),
+      simulateFailures: settings.simulateFailures || undefined,
+      seed: settings.simulateFailures || totalOrder ? settings.seed : undefined,
+      skipBadRecords: settings.skipBadRecords || undefined,
+      params: settings.params,
+    };
+    handle.emit('started', {
+      jobId,
+      name: body.name,
+      startedAt: Date.now(),
+      settings: reportSettings,
+      tasks: { map: splits.length, reduce: settings.reducers },
+      workers: [...executor.workers],
+    });
     const driverResult = await driveJob({
       jobId,
       ref: resolved.ref,
@@ -223,6 +253,7 @@ async function execute(
                 phases: { sample, ...snapshot.phases },
               },
         ),
+      onAttempt: (attempt) => handle.emit('attempt', attempt),
       log,
       signal: options.signal,
     }).finally(async () => {
@@ -240,21 +271,7 @@ async function execute(
       totalOrder: totalOrder?.report,
       inputsSkipped: skipped,
       name: body.name,
-      settings: {
-        inputs: pathInputs ?? ['<in-memory records>'],
-        output: outputDir,
-        workers: settings.workers,
-        reducers: settings.reducers,
-        splitSize: settings.splitSize,
-        sortBufferBytes: settings.sortBufferBytes,
-        mergeFanIn: settings.mergeFanIn,
-        maxAttempts: settings.maxAttempts,
-        taskTimeoutMs: finiteOrZero(settings.taskTimeoutMs),
-        simulateFailures: settings.simulateFailures || undefined,
-        seed: settings.simulateFailures || totalOrder ? settings.seed : undefined,
-        skipBadRecords: settings.skipBadRecords || undefined,
-        params: settings.params,
-      },
+      settings: reportSettings,
       outputFiles: [],
       outputBytes: 0,
       peakRssBytes: process.resourceUsage().maxRSS * 1024,

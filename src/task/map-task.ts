@@ -135,9 +135,11 @@ export async function runMapTask(
   counters.add('MAP_INPUT_RECORDS', stats.records);
   counters.add('MAP_INPUT_BYTES', stats.bytes);
   if (skip !== undefined) counters.add('MAP_SKIPPED_RECORDS', skip.count);
-  onProgress({ bytes: stats.bytes, records: stats.records });
+  const input = { bytes: stats.bytes, records: stats.records };
+  onProgress(input);
   return {
     counters: counters.toJSON(),
+    input,
     mapOutput: { partitions, records: outputRecords, bytes },
     status: status(),
   };

@@ -155,6 +155,12 @@ export type MapOutputIndex = Pick<MapOutput, 'partitions' | 'records' | 'bytes'>
 
 export interface TaskResult {
   counters: Record<string, number>;
+  /**
+   * The input read in all: the attempt's last progress report, which may
+   * reach the driver after the result (progress and results travel on
+   * different ports).
+   */
+  input: TaskProgress;
   /** Map tasks: the index of the map output, `<scratch>/<attemptId>.data` (see `mapOutputPath`). */
   mapOutput?: MapOutputIndex;
   /** Reduce tasks: output files written (absolute), records and bytes; records output: its one segment. */

@@ -107,9 +107,11 @@ async function reduce(
   counters.add('REDUCE_INPUT_RECORDS', groups.records);
   counters.add('REDUCE_OUTPUT_RECORDS', outputRecords);
   counters.add('REDUCE_SHUFFLE_BYTES', totalBytes);
-  onProgress({ records: groups.records, bytes: totalBytes });
+  const input = { records: groups.records, bytes: totalBytes };
+  onProgress(input);
   return {
     counters: counters.toJSON(),
+    input,
     output: {
       files: [path],
       records: written.records,

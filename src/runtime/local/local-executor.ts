@@ -24,6 +24,9 @@ import { runTask } from '../../task/run-task.ts';
 import { ownModuleUrl } from '../../own-module-url.ts';
 import type { AttemptExecutor, RunningAttempt } from '../executor.ts';
 
+/** Local mode's one worker: this process, whose slots are the threads. */
+export const LOCAL_WORKER_ID = 'local';
+
 const workerEntry = ownModuleUrl('../../task/worker.ts', import.meta.url).href;
 
 /**
@@ -34,7 +37,7 @@ export function createLocalExecutor(workers: number, body: JobBody, workDir: str
   const scratch = (attemptId: string): string => join(workDir, 'attempts', attemptId);
   const run = workers === 0 ? inThisThread(body) : onThreadPool(workers);
   return {
-    workers: [{ id: 'local', slots: Math.max(1, workers) }],
+    workers: [{ id: LOCAL_WORKER_ID, slots: Math.max(1, workers) }],
     start(_workerId, msg, onProgress): RunningAttempt {
       const attemptId = attemptIdOf(msg.taskId, msg.attempt);
       const dir = scratch(attemptId);

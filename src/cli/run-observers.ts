@@ -1,0 +1,62 @@
+/**
+ * What watches a `tsmr run` besides the progress bars: `--dashboard` (the
+ * web page, live while the job runs) and `--monitor-workers` (the worker
+ * table under the bars). Both read one {@link DashboardStore}, fed by the
+ * job's events and by samples of this process as worker `local`.
+ */
+import { usageError } from '../errors.ts';
+import { sampleLocalWorker } from '../observe/dashboard/local-worker.ts';
+import { type LocalDashboard, startLocalDashboard } from '../observe/dashboard/local-server.ts';
+import { DashboardStore } from '../observe/dashboard/store.ts';
+import { workerRows } from '../observe/dashboard/views.ts';
+import { watchJob } from '../observe/dashboard/watch-job.ts';
+import { formatWorkerTable } from '../observe/worker-table.ts';
+import type { JobHandle } from '../runtime/run-job.ts';
+
+export interface ObserverFlags {
+  dashboard?: boolean;
+  dashboardPort?: number;
+  monitorWorkers?: boolean;
+}
+
+export interface RunObservers {
+  /** The worker table, for the progress display (`--monitor-workers`). */
+  extraLines?: () => readonly string[];
+  /** Follows the job. */
+  watch(handle: JobHandle): void;
+  /** Takes a last sample, then closes the dashboard (its pages keep the last state). */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the observers the flags ask for; with `--dashboard`, prints its URL
+ * on stderr (the URL holds the run's secret: it is printed, never logged).
+ * @throws TsmrError `TSMR_USAGE` when `--dashboard-port` is in use; another listen error as it is.
+ */
+export async function startRunObservers(flags: ObserverFlags): Promise<RunObservers> {
+  if (!flags.dashboard && !flags.monitorWorkers) {
+    return { watch() {}, close: async () => {} };
+  }
+  const store = new DashboardStore('local');
+  const dashboard = flags.dashboard ? await startDashboard(store, flags.dashboardPort) : undefined;
+  if (dashboard) process.stderr.write(`tsmr: dashboard at ${dashboard.url} (live while the job runs)\n`);
+  const sampler = sampleLocalWorker(store);
+  return {
+    extraLines: flags.monitorWorkers ? () => formatWorkerTable(workerRows(store.state)) : undefined,
+    watch: (handle) => watchJob(store, handle),
+    async close() {
+      sampler.sample();
+      sampler.stop();
+      await dashboard?.close();
+    },
+  };
+}
+
+async function startDashboard(store: DashboardStore, port: number | undefined): Promise<LocalDashboard> {
+  try {
+    return await startLocalDashboard(store, { port });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    throw usageError(`--dashboard-port ${port}: the port is in use on 127.0.0.1`, { port });
+  }
+}
