@@ -105,7 +105,7 @@ export class TestCluster {
   async status(): Promise<ClusterStatus> {
     const transport = createRpcTransport({ baseUrl: this.url, token: CLUSTER_TOKEN });
     try {
-      return statusFromWire(await createRpcClient(ClientService, transport).getStatus({}));
+      return statusFromWire(await createRpcClient(ClientService, { transport }).getStatus({}));
     } finally {
       transport.close();
     }
