@@ -71,6 +71,11 @@ export const ErrorCode = {
    * of the map output.
    */
   AUTH: 'TSMR_AUTH',
+  /**
+   * A cluster coordinator refused a worker's registration: the worker runs
+   * another tsmr major.minor version, or the coordinator is shutting down.
+   */
+  REFUSED: 'TSMR_REFUSED',
   /** A file-system operation failed (disk full, permission…). */
   IO: 'TSMR_IO',
   /**
