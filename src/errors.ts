@@ -71,6 +71,11 @@ export const ErrorCode = {
    * of the map output.
    */
   AUTH: 'TSMR_AUTH',
+  /**
+   * A cluster service (the coordinator) cannot be reached, did not answer in
+   * time, or went away during a call. Retrying later may help.
+   */
+  UNAVAILABLE: 'TSMR_UNAVAILABLE',
   /** A file-system operation failed (disk full, permission…). */
   IO: 'TSMR_IO',
   /** A cluster RPC message broke the contract's rules (`src/runtime/cluster/wire*.ts`); answered `INVALID_ARGUMENT`. */
@@ -246,6 +251,8 @@ const usageCodes: ReadonlySet<string> = new Set([
   ErrorCode.OUTPUT_EXISTS,
   ErrorCode.BAD_JOB,
   ErrorCode.JOB_NOT_IMPORTABLE,
+  // A refused cluster token is a configuration error: nothing was submitted or run.
+  ErrorCode.AUTH,
 ]);
 
 /** The exit code the CLI uses for an error. */
