@@ -57,7 +57,9 @@ async function exportNameOf(ref: DefinedRef): Promise<string> {
   const [answer] = (await Promise.race([
     once(thread, 'message'),
     once(thread, 'error').then(([error]) => [{ error: { name: 'Error', message: String(error) } }]),
-    once(thread, 'exit').then(([code]) => [{ error: { name: 'Error', message: `it exited (code ${code})` } }]),
+    once(thread, 'exit').then(([code]) => [
+      { error: { name: 'Error', message: `it exited (code ${code})` } },
+    ]),
   ])) as [{ names?: string[]; error?: SerializedError }];
   await thread.terminate();
   if (answer.error !== undefined) {
