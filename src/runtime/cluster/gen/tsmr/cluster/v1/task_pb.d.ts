@@ -214,7 +214,7 @@ export declare const TotalOrderSchema: GenMessage<TotalOrder>;
  */
 export declare type SideFile = Message<"tsmr.cluster.v1.SideFile"> & {
   /**
-   * 1–255 characters: letters, digits, `.`, `_`, `-`.
+   * 1–255 characters, no `/` and no NUL.
    *
    * @generated from field: string name = 1;
    */
