@@ -11,7 +11,7 @@ import { readMerged } from './shuffle-test-support.ts';
 import { deriveJobKey } from './shuffle-auth.ts';
 import { fetchSegments } from './shuffle-fetcher.ts';
 import type { StubCoordinator } from './stub-coordinator.ts';
-import { TEST_TOKEN, withDeadline } from './test-support.ts';
+import { TEST_TOKEN, haveOpenssl, selfSignedCert, withDeadline } from './test-support.ts';
 import { tsmrVersion } from './tsmr-version.ts';
 import {
   JOB_ID,
@@ -388,4 +388,87 @@ test('/metrics on the shuffle port counts attempts, outputs and bytes served, an
     return;
   }
   assert.equal(lint.status, 0, `promtool check metrics: ${String(lint.stdout)}${String(lint.stderr)}`);
+});
+
+test('a reregister command on the session starts a new incarnation', async (t) => {
+  const stub = await startStub(t);
+  const { worker } = await startTestWorker(t, stub);
+  await stub.until(() => stub.sessions.length === 1, 'the session opens');
+  stub.send(worker.id, { case: 'reregister', value: { reason: 'declared dead after 10 s of silence' } });
+  await stub.until(() => worker.incarnation() === 2, 'the new incarnation');
+  await stub.until(() => stub.sessions.some((s) => s.incarnation === 2), 'its session');
+  assert.ok(stub.sessions[0].ended);
+});
+
+test('a discarded job’s map outputs and scratch are deleted (session command and heartbeat answer)', async (t) => {
+  const stub = await startStub(t);
+  const w = await startTestWorker(t, stub);
+  const jobFiles = join(w.workDir, 'jobs', JOB_ID);
+  const held = () => stub.heartbeats.at(-1)?.mapOutputs.length ?? 0;
+
+  await runMap(t, stub, w, 0, TEXT_A, 1);
+  assert.ok(existsSync(jobFiles));
+  await stub.until(() => held() === 1, 'a heartbeat lists the output');
+  stub.send(w.worker.id, { case: 'discardJob', value: { jobId: JOB_ID } });
+  await stub.until(() => held() === 0, 'heartbeats list no output');
+  assert.equal(existsSync(jobFiles), false);
+
+  await runMap(t, stub, w, 1, TEXT_B, 1);
+  await stub.until(() => held() === 1, 'a heartbeat lists the new output');
+  stub.onNextHeartbeat(w.worker.id, { discardJobs: [JOB_ID] });
+  await stub.until(() => held() === 0 && !existsSync(jobFiles), 'the heartbeat answer discards it');
+});
+
+test('a drained worker finishes (and reports) its running attempt before it closes', async (t) => {
+  const stub = await startStub(t);
+  const { worker } = await startTestWorker(t, stub);
+  stub.lease(worker.id, await hangingLease(t, stub, 0));
+  await stub.until(() => isRunning(stub, worker.id, 'm-00000_0'), 'the attempt runs');
+  const polls = stub.polls.length;
+  let closed = false;
+  void worker.closed.then(() => (closed = true));
+  stub.send(worker.id, { case: 'drain', value: { reason: 'test drain' } });
+  const beats = stub.heartbeats.length;
+  await stub.until(() => stub.heartbeats.length >= beats + 3, 'heartbeats go on while the attempt runs');
+  assert.equal(closed, false);
+  assert.ok(isRunning(stub, worker.id, 'm-00000_0'));
+  stub.send(worker.id, {
+    case: 'kill',
+    value: { jobId: JOB_ID, attemptId: 'm-00000_0', reason: 'test kill' },
+  });
+  await withDeadline(worker.closed, 20_000, 'the drained worker closes');
+  assert.equal((await outcomeOf(stub, 'm-00000_0')).outcome.ok, false);
+  assert.equal(stub.polls.length, polls, 'no poll after the drain');
+});
+
+test('without --host the shuffle server listens on the address that reaches the coordinator', async (t) => {
+  const stub = await startStub(t);
+  const { worker } = await startTestWorker(t, stub, { host: undefined });
+  assert.match(worker.shuffleUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
+  assert.equal((await fetch(`${worker.shuffleUrl}/metrics`)).status, 200);
+  // Without a token, nothing but loopback (refused before anything listens).
+  await assert.rejects(
+    startTestWorker(t, stub, { host: '0.0.0.0', token: undefined }),
+    (e: unknown) => isTsmrError(e) && e.code === ErrorCode.USAGE && /without a cluster token/.test(e.message),
+  );
+});
+
+test('over TLS: an https coordinator, and reduce sources fetched from an https shuffle server', async (t) => {
+  if (!haveOpenssl()) return t.skip('openssl is not installed');
+  const { cert, key } = selfSignedCert();
+  const stub = await startStub(t, { tls: { cert, key } });
+  assert.match(stub.url, /^https:/);
+  const tls = { ca: cert, cert, key };
+  const a = await startTestWorker(t, stub, { workerId: 'w-a', tls });
+  const b = await startTestWorker(t, stub, { workerId: 'w-b', tls });
+  assert.match(a.worker.shuffleUrl, /^https:\/\/127\.0\.0\.1:\d+$/);
+  const m0 = await runMap(t, stub, a, 0, TEXT_A, 1);
+  const out = tempDir(t, 'tsmr-out-');
+  stub.lease(b.worker.id, await reduceLease(0, 1, [sourceOn(a.worker, m0.attemptId, m0.index, 0)], out));
+  const result = await succeeded(stub, 'r-00000_0');
+  const lines = readFileSync(result.output!.files[0], 'latin1').split('\n').filter(Boolean);
+  assert.deepEqual(
+    lines,
+    wordCounts(TEXT_A).map(([w, n]) => `${w}\t${n}`),
+  );
 });
