@@ -78,6 +78,11 @@ export const ErrorCode = {
   REFUSED: 'TSMR_REFUSED',
   /** A file-system operation failed (disk full, permission…). */
   IO: 'TSMR_IO',
+  /**
+   * Cluster mode: the worker an attempt ran on was lost (its process ended,
+   * it missed its heartbeats, or it was fenced), or no worker can run the job.
+   */
+  WORKER_LOST: 'TSMR_WORKER_LOST',
   /** A cluster RPC message broke the contract's rules (`src/runtime/cluster/wire*.ts`); answered `INVALID_ARGUMENT`. */
   BAD_MESSAGE: 'TSMR_BAD_MESSAGE',
   /** Anything else: a bug in tsmr. */
