@@ -27,6 +27,7 @@ const commands = [
   await import('./teragen.ts'),
   await import('./teravalidate.ts'),
   await import('./coordinator.ts'),
+  await import('./worker.ts'),
 ];
 for (const command of commands) command.register(program);
 

@@ -59,6 +59,8 @@ export interface StubCoordinatorOptions {
   heartbeatIntervalMs?: number;
   /** The server's token (default `TEST_TOKEN`). */
   token?: string;
+  /** Serve HTTPS with this certificate and key. */
+  tls?: { cert: string; key: string };
 }
 
 export interface StubCoordinator {
@@ -163,6 +165,7 @@ export async function startStubCoordinator(options: StubCoordinatorOptions = {})
     host: '127.0.0.1',
     port: 0,
     token: options.token ?? TEST_TOKEN,
+    tls: options.tls,
     log,
     routes: (router) =>
       router.service(

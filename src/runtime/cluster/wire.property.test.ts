@@ -205,17 +205,21 @@ const counters = fc.dictionary(fc.string({ minLength: 1, maxLength: 20 }), fc.ma
   maxKeys: 6,
 });
 
+/** Input read by an attempt (`TaskResult.input`). */
+const progress = fc.record({ bytes: size, records: size });
+
 const mapOutcome: fc.Arbitrary<AttemptOutcome> = fc
   .record(
-    { counters, segs: segments, slack: fc.nat({ max: 10 }), status: text },
-    { requiredKeys: ['counters', 'segs', 'slack'] },
+    { counters, segs: segments, slack: fc.nat({ max: 10 }), status: text, input: progress },
+    { requiredKeys: ['counters', 'segs', 'slack', 'input'] },
   )
-  .map(({ counters: c, segs, slack, status }) => {
+  .map(({ counters: c, segs, slack, status, input }) => {
     const partitions = layout(segs);
     const last = partitions[partitions.length - 1];
     const records = partitions.reduce((n, p) => n + p.records, 0);
     const result = {
       counters: c,
+      input,
       mapOutput: { partitions, records, bytes: last.offset + last.length + slack },
       ...(status === undefined ? {} : { status }),
     };
@@ -231,13 +235,15 @@ const reduceOutcome: fc.Arbitrary<AttemptOutcome> = fc
       bytes: size,
       segment: fc.record({ offset: size, length: size, records: size, crc32: crc }),
       checksumsVerified: fc.nat({ max: 200_000 }),
+      input: progress,
     },
-    { requiredKeys: ['counters', 'files', 'records', 'bytes', 'checksumsVerified'] },
+    { requiredKeys: ['counters', 'files', 'records', 'bytes', 'checksumsVerified', 'input'] },
   )
-  .map(({ counters: c, files, records, bytes, segment, checksumsVerified }) => ({
+  .map(({ counters: c, files, records, bytes, segment, checksumsVerified, input }) => ({
     ok: true as const,
     result: {
       counters: c,
+      input,
       output: { files, records, bytes, ...(segment ? { segment } : {}) },
       checksumsVerified,
     },

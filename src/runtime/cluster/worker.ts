@@ -82,6 +82,8 @@ export interface WorkerOptions {
   pollWaitMs?: number;
   /** Shuffle fetcher settings (default `fetchDefaults` of `shuffle-fetcher.ts`); tests shorten the backoff. */
   fetch?: FetchTuning;
+  /** Closes the worker when it aborts, as `close()` does; during `startWorker`, which then rejects with `TSMR_CANCELLED`. */
+  signal?: AbortSignal;
 }
 
 export interface ClusterWorker {
@@ -134,12 +136,18 @@ export async function startWorker(options: WorkerOptions): Promise<ClusterWorker
   await mkdir(options.workDir, { recursive: true });
   await rm(join(options.workDir, 'jobs'), { recursive: true, force: true });
   const worker = new Worker(options, slots, transport, host);
+  const onAbort = () => void worker.close(`aborted: ${String(options.signal?.reason)}`);
+  options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
+    options.signal?.throwIfAborted();
     await worker.start();
   } catch (error) {
+    options.signal?.removeEventListener('abort', onAbort);
     await worker.shutDown();
     throw error;
   }
+  const forget = () => options.signal?.removeEventListener('abort', onAbort);
+  worker.closed!.then(forget, forget);
   return worker.handle();
 }
 
@@ -156,7 +164,7 @@ class Worker {
   private shuffleUrl = '';
   private attempts!: WorkerAttempts;
   private current: Incarnation | undefined;
-  private closed: Promise<void> | undefined;
+  closed: Promise<void> | undefined;
   private closing: string | undefined;
 
   private readonly options: WorkerOptions;
@@ -231,13 +239,15 @@ class Worker {
       shuffleUrl: this.shuffleUrl,
       incarnation: () => this.current?.number ?? 0,
       closed,
-      close: async (reason = 'closed') => {
-        this.closing ??= reason;
-        this.life.abort(new TsmrError(ErrorCode.CANCELLED, `the worker was closed: ${reason}`));
-        this.current?.end({ kind: 'closed', reason });
-        await closed.catch(() => {});
-      },
+      close: (reason = 'closed') => this.close(reason),
     };
+  }
+
+  async close(reason: string): Promise<void> {
+    this.closing ??= reason;
+    this.life.abort(new TsmrError(ErrorCode.CANCELLED, `the worker was closed: ${reason}`));
+    this.current?.end({ kind: 'closed', reason });
+    await this.closed?.catch(() => {});
   }
 
   /** Incarnation after incarnation until one ends for good. */

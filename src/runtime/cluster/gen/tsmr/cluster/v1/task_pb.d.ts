@@ -715,6 +715,20 @@ export declare type TaskResult = Message<"tsmr.cluster.v1.TaskResult"> & {
    * @generated from field: optional string status = 5;
    */
   status?: string | undefined;
+
+  /**
+   * The input the attempt read in all (`TaskResult.input`), bytes (map: split
+   * bytes; reduce: segment bytes) and records: its last progress, which a
+   * heartbeat may not have carried yet.
+   *
+   * @generated from field: uint64 input_bytes = 6;
+   */
+  inputBytes: bigint;
+
+  /**
+   * @generated from field: uint64 input_records = 7;
+   */
+  inputRecords: bigint;
 };
 
 /**
