@@ -34,6 +34,18 @@ export interface TestClusterOptions {
   missedHeartbeats?: number;
   /** Extra environment of every process. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Where each process runs (default: here, on 127.0.0.1): a command prefix
+   * (e.g. `ip netns exec <ns>`) and the address it listens on and advertises.
+   */
+  placement?: { coordinator: Placement; workers: Placement[] };
+  /** How to get the coordinator's status when the test cannot reach it (another network namespace). */
+  status?: (url: string) => Promise<ClusterStatus>;
+}
+
+export interface Placement {
+  prefix: string[];
+  host: string;
 }
 
 /** The token every test cluster uses. */
@@ -57,8 +69,11 @@ export class TestCluster {
 
   /** Starts the coordinator and the workers; resolves when every worker is registered. */
   async start(): Promise<this> {
-    this.coordinator = this.#spawn('coordinator', 'coordinator', [
+    const place = this.#opts.placement?.coordinator;
+    this.coordinator = this.#spawn('coordinator', 'coordinator', place?.prefix ?? [], [
       'coordinator',
+      '--host',
+      place?.host ?? '127.0.0.1',
       '--port',
       '0',
       '--token-file',
@@ -82,7 +97,8 @@ export class TestCluster {
     const name = `w${index}`;
     const workDir = join(this.dir, name);
     mkdirSync(workDir, { recursive: true });
-    const worker = this.#spawn('worker', name, [
+    const place = this.#opts.placement?.workers[index];
+    const worker = this.#spawn('worker', name, place?.prefix ?? [], [
       'worker',
       '--coordinator',
       this.url,
@@ -91,7 +107,7 @@ export class TestCluster {
       '--slots',
       String(this.#opts.slots ?? 1),
       '--host',
-      '127.0.0.1',
+      place?.host ?? '127.0.0.1',
       '--worker-id',
       name,
       '--work-dir',
@@ -103,6 +119,7 @@ export class TestCluster {
 
   /** The coordinator's `GetStatus`. */
   async status(): Promise<ClusterStatus> {
+    if (this.#opts.status) return this.#opts.status(this.url);
     const transport = createRpcTransport({ baseUrl: this.url, token: CLUSTER_TOKEN });
     try {
       return statusFromWire(await createRpcClient(ClientService, { transport }).getStatus({}));
@@ -147,8 +164,9 @@ export class TestCluster {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
-  #spawn(role: 'coordinator' | 'worker', name: string, args: string[]): ClusterProcess {
-    const child = spawn(process.execPath, [join(repoRoot, 'bin/tsmr.js'), ...args], {
+  #spawn(role: 'coordinator' | 'worker', name: string, prefix: string[], args: string[]): ClusterProcess {
+    const argv = [...prefix, process.execPath, join(repoRoot, 'bin/tsmr.js'), ...args];
+    const child = spawn(argv[0]!, argv.slice(1), {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, TSMR_LOG_LEVEL: 'info', ...this.#opts.env },
