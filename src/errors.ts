@@ -76,6 +76,11 @@ export const ErrorCode = {
    * another tsmr major.minor version, or the coordinator is shutting down.
    */
   REFUSED: 'TSMR_REFUSED',
+  /**
+   * A cluster service (the coordinator) cannot be reached, did not answer in
+   * time, or went away during a call. Retrying later may help.
+   */
+  UNAVAILABLE: 'TSMR_UNAVAILABLE',
   /** A file-system operation failed (disk full, permission…). */
   IO: 'TSMR_IO',
   /**
@@ -256,6 +261,8 @@ const usageCodes: ReadonlySet<string> = new Set([
   ErrorCode.OUTPUT_EXISTS,
   ErrorCode.BAD_JOB,
   ErrorCode.JOB_NOT_IMPORTABLE,
+  // A refused cluster token is a configuration error: nothing was submitted or run.
+  ErrorCode.AUTH,
 ]);
 
 /** The exit code the CLI uses for an error. */

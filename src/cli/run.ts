@@ -1,62 +1,18 @@
 /**
  * `tsmr run`: runs a job module, or streaming commands, on this machine.
  */
-import { rename, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { JobReport } from '../engine/job-report.ts';
-import { usageError } from '../errors.ts';
-import { chooseProgressMode, createProgressDisplay } from '../observe/progress.ts';
-import { renderJobMetrics } from '../observe/job-metrics.ts';
-import { formatReport, formatSkippedInputs } from '../observe/report.ts';
 import { runJob } from '../runtime/run-job.ts';
 import type { RunOptions } from '../runtime/run-options.ts';
-import type { JobRef } from '../task/messages.ts';
-import {
-  collectParam,
-  collectValue,
-  parsePositive,
-  parseCount,
-  parseRate,
-  parseSize,
-  parseTimeout,
-} from './options.ts';
+import { addJobFlags, type JobFlags, jobFrom, showJob, splitJobFlags } from './job-flags.ts';
+import { parseCount } from './options.ts';
 import { type ObserverFlags, startRunObservers } from './run-observers.ts';
 import { interruptOnSignals } from './signals.ts';
 
-/** Flags that go to `runJob` as they are (commander names them like the options). */
-type EngineFlags = Pick<
-  RunOptions,
-  | 'output'
-  | 'overwrite'
-  | 'workers'
-  | 'reducers'
-  | 'splitSize'
-  | 'sortBuffer'
-  | 'mergeFanIn'
-  | 'maxAttempts'
-  | 'taskTimeout'
-  | 'simulateFailures'
-  | 'seed'
-  | 'skipBadRecords'
-  | 'verify'
-  | 'tmpDir'
-  | 'totalOrder'
->;
-
-interface RunFlags extends EngineFlags, ObserverFlags {
-  input?: string[];
-  file: string[];
-  param: Record<string, string>;
-  mapper?: string;
-  combiner?: string;
-  reducer?: string;
-  metricsFile?: string;
-  json?: boolean;
-  quiet?: boolean;
-}
+interface RunFlags extends JobFlags, ObserverFlags, Pick<RunOptions, 'workers' | 'verify' | 'tmpDir'> {}
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('run')
     .summary('run a job on this machine, on all cores')
     .description(
@@ -64,80 +20,18 @@ export function register(program: Command): void {
         'The job is a module exporting defineJob({ map, combine?, reduce }), or streaming commands\n' +
         '(--mapper/--reducer, Hadoop Streaming style). Output: <output>/part-r-NNNNN, _SUCCESS, _job.json.',
     )
-    .argument('[job]', 'job module (.ts or .js) exporting defineJob(...)')
-    .option(
-      '-i, --input <paths...>',
-      'input files, directories (recursive; .* and _* skipped) or globs (required unless the job names its inputs)',
-    )
-    .requiredOption('-o, --output <dir>', 'output directory (must not exist unless --overwrite)')
-    .option('--mapper <command>', 'streaming: command that maps stdin lines to key\\tvalue lines')
-    .option('--combiner <command>', 'streaming: command run on sorted map output before the shuffle')
-    .option(
-      '--reducer <command>',
-      'streaming: command that reduces sorted key\\tvalue lines (default: identity)',
-    )
-    .option(
-      '-r, --reducers <n>',
-      'reduce tasks R (default: the job’s reducers, else --workers)',
-      parsePositive,
-    )
+    .argument('[job]', 'job module (.ts or .js) exporting defineJob(...)');
+  addJobFlags(command)
     .option(
       '-w, --workers <n>',
       'worker threads; 0 runs in-process, in sequence (default: all cores)',
       parseCount,
     )
-    .option(
-      '-p, --param <name=value>',
-      'job parameter ctx.params.name, always a string (repeatable)',
-      collectParam,
-      {},
-    )
-    .option(
-      '--file <path[#name]>',
-      'side file shipped to every task, read there as ctx.file(name) (repeatable; Hadoop’s -files)',
-      collectValue,
-      [],
-    )
-    .option('--overwrite', 'replace the output directory if it exists')
-    .option(
-      '--total-order',
-      'sample the input, then partition by key ranges: part files concatenated are sorted (replaces the job’s partition)',
-    )
-    .option('--split-size <size>', 'bytes per input split, e.g. 64m (default 64m)', parseSize)
-    .option('--sort-buffer <size>', 'map-side sort buffer per task, e.g. 64m (default 64m)', parseSize)
-    .option('--merge-fan-in <n>', 'segments merged at once (default 64)', parsePositive)
-    .option('--max-attempts <n>', 'attempts per task before the job fails (default 4)', parsePositive)
-    .option(
-      '--task-timeout <duration>',
-      'kill and retry an attempt that makes no progress for this long, e.g. 30s, 10m; 0 = never (default 10m)',
-      parseTimeout,
-    )
-    .option(
-      '--simulate-failures <rate>',
-      'crash this fraction of attempts on purpose, 0 to 1 (a task’s last attempt never crashes)',
-      parseRate,
-    )
-    .option(
-      '--seed <n>',
-      'seed of --simulate-failures and of the --total-order sampler (default 1)',
-      parseCount,
-    )
-    .option(
-      '--skip-bad-records <max>',
-      'skip up to <max> input records that map fails on, writing them to <output>/_skipped/ (default: off)',
-      parsePositive,
-    )
     .option('--verify', 're-run sequentially in-process and compare the outputs byte for byte')
     .option('--tmp-dir <dir>', 'directory for spills and map outputs (default: the OS temp dir)')
-    .option(
-      '--metrics-file <path>',
-      'write job counters and timings in Prometheus text format (node_exporter textfile)',
-    )
     .option('--dashboard', 'serve a live web dashboard on 127.0.0.1 while the job runs (prints its URL)')
     .option('--dashboard-port <port>', 'port of --dashboard (default: any free port)', parseCount)
     .option('--monitor-workers', 'show a live table of the workers under the progress bars')
-    .option('--json', 'print the job report as JSON on stdout')
-    .option('-q, --quiet', 'print nothing but errors')
     .addHelpText(
       'after',
       '\nExamples:\n' +
@@ -152,69 +46,17 @@ export function register(program: Command): void {
     });
 }
 
-/** Writes the metrics file atomically (temp file, then rename), so a scraper never reads half of it. */
-async function writeMetrics(report: JobReport | undefined, path: string | undefined): Promise<void> {
-  if (report === undefined || path === undefined) return;
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, renderJobMetrics(report));
-  await rename(tmp, path);
-}
-
-function jobFrom(jobPath: string | undefined, flags: RunFlags): string | JobRef {
-  const streaming = flags.mapper !== undefined || flags.reducer !== undefined || flags.combiner !== undefined;
-  if (streaming && jobPath !== undefined) {
-    throw usageError('give either a job module or --mapper/--reducer commands, not both');
-  }
-  if (streaming) {
-    if (flags.mapper === undefined) throw usageError('a streaming job needs --mapper <command>');
-    return { kind: 'streaming', mapper: flags.mapper, combiner: flags.combiner, reducer: flags.reducer };
-  }
-  if (jobPath === undefined) throw usageError('missing job: tsmr run <job.ts> --input … --output …');
-  return jobPath;
-}
-
 async function run(jobPath: string | undefined, flags: RunFlags): Promise<void> {
-  const job = jobFrom(jobPath, flags);
+  const job = jobFrom('run', jobPath, flags);
   const observers = await startRunObservers(flags);
   const abort = new AbortController();
   const stopWatching = interruptOnSignals(abort);
-  const display = createProgressDisplay({
-    mode: chooseProgressMode({ quiet: flags.quiet, json: flags.json, isTTY: process.stderr.isTTY }),
-    extraLines: observers.extraLines,
-  });
-  const {
-    input,
-    file,
-    param,
-    mapper,
-    combiner,
-    reducer,
-    metricsFile,
-    json,
-    quiet,
-    dashboard,
-    dashboardPort,
-    monitorWorkers,
-    ...engine
-  } = flags;
-  const handle = runJob(job, { ...engine, input, files: file, params: param, signal: abort.signal });
+  const { options, rest } = splitJobFlags(flags);
+  const { dashboard, dashboardPort, monitorWorkers, ...local } = rest;
+  const handle = runJob(job, { ...options, ...local, signal: abort.signal });
   observers.watch(handle);
-  handle.on('progress', (snapshot) => display.update(snapshot));
-  handle.on('inputsSkipped', (skipped) => {
-    if (!flags.quiet) process.stderr.write(`tsmr: warning: ${formatSkippedInputs(skipped)}\n`);
-  });
   try {
-    const report = await handle.done.finally(() => writeMetrics(handle.report, flags.metricsFile));
-    display.stop();
-    if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    else if (!flags.quiet) process.stdout.write(`${formatReport(report)}\n`);
-  } catch (error) {
-    display.stop();
-    if (handle.report !== undefined && !flags.quiet) {
-      const text = flags.json ? JSON.stringify(handle.report, null, 2) : formatReport(handle.report);
-      process.stdout.write(`${text}\n`);
-    }
-    throw error;
+    await showJob(handle, flags, observers.extraLines);
   } finally {
     stopWatching();
     await observers.close();

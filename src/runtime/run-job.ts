@@ -41,6 +41,7 @@ import { compareOutputs } from './verify.ts';
 import { guardRunningJob } from './exit-guard.ts';
 import { createScratchDir, removeAbandonedScratchDirs, scratchDirOf } from './scratch.ts';
 import { planTotalOrder } from './total-order-plan.ts';
+import { runOnCluster } from './cluster/client-submit.ts';
 
 /** Events of a {@link JobHandle}. */
 export interface JobHandleEvents {
@@ -97,9 +98,13 @@ export class JobHandle extends EventEmitter<JobHandleEvents> {
  * import it; with `workers: 0` any job works, in this thread), a module path or
  * URL, or a job reference (`{ kind: 'streaming', mapper, reducer }`).
  *
+ * With `options.coordinator` the job runs on that cluster instead
+ * (`cluster/client-submit.ts`): the same handle, fed by the coordinator.
+ *
  * @returns a handle at once; `handle.done` settles when the job ends.
  */
 export function runJob(job: Job | string | URL | JobRef, options: RunOptions): JobHandle {
+  if (options.coordinator !== undefined) return new JobHandle((handle) => runOnCluster(handle, job, options));
   return new JobHandle((handle) => execute(handle, job, options));
 }
 

@@ -27,7 +27,7 @@ import { installBundleResolution } from './bundle-import.ts';
 import { type ClusterExecutor, createClusterExecutor } from './cluster-executor.ts';
 import type { WireJobRef } from './wire-common.ts';
 import type { JobSubmission } from './wire-job.ts';
-import type { JobState, JobStatus } from './wire-status.ts';
+import { type FailedAttempt, type JobState, type JobStatus, MAX_STATUS_FAILURES } from './wire-status.ts';
 import type { WorkerRegistry } from './worker-registry.ts';
 
 /** Most ended jobs remembered for status and `WatchJob` (oldest forgotten first). */
@@ -47,6 +47,8 @@ export class ClusterJob extends EventEmitter<ClusterJobEvents> {
   report: JobReport | undefined;
   error: SerializedError | undefined;
   executor: ClusterExecutor | undefined;
+  /** The latest failed attempts, oldest first (at most {@link MAX_STATUS_FAILURES}). */
+  readonly failures: FailedAttempt[] = [];
   readonly abort = new AbortController();
 
   readonly jobId: string;
@@ -73,6 +75,8 @@ export class ClusterJob extends EventEmitter<ClusterJobEvents> {
       submittedAt: this.submittedAt,
       progress: this.progress,
       error: this.error,
+      counters: this.report?.counters ?? {},
+      failures: [...this.failures],
     };
   }
 }
@@ -202,6 +206,16 @@ export class ClusterJobs {
           executor: () => (job.executor = createClusterExecutor(registry, job.jobId, job.submission.job)),
         }),
       );
+      handle.on('attempt', (a) => {
+        if (a.status !== 'failed' || a.error === undefined) return;
+        job.failures.push({
+          attemptId: a.attemptId,
+          worker: a.worker,
+          failedAt: a.finishedAt ?? Date.now(),
+          error: a.error,
+        });
+        if (job.failures.length > MAX_STATUS_FAILURES) job.failures.shift();
+      });
       handle.on('progress', (snapshot) => {
         job.progress = snapshot;
         job.emit('progress', snapshot);

@@ -373,6 +373,21 @@ export declare type JobStatus = Message<"tsmr.cluster.v1.JobStatus"> & {
    * @generated from field: tsmr.cluster.v1.SerializedError error = 6;
    */
   error?: SerializedError | undefined;
+
+  /**
+   * Counters summed over the attempts committed so far.
+   *
+   * @generated from field: map<string, int64> counters = 7;
+   */
+  counters: { [key: string]: bigint };
+
+  /**
+   * The latest failed attempts, oldest first, at most 100 (`tsmr status`
+   * shows them with their messages).
+   *
+   * @generated from field: repeated tsmr.cluster.v1.FailedAttempt failures = 8;
+   */
+  failures: FailedAttempt[];
 };
 
 /**
@@ -380,6 +395,43 @@ export declare type JobStatus = Message<"tsmr.cluster.v1.JobStatus"> & {
  * Use `create(JobStatusSchema)` to create a new message.
  */
 export declare const JobStatusSchema: GenMessage<JobStatus>;
+
+/**
+ * A failed attempt of a job, for `tsmr status`.
+ *
+ * @generated from message tsmr.cluster.v1.FailedAttempt
+ */
+export declare type FailedAttempt = Message<"tsmr.cluster.v1.FailedAttempt"> & {
+  /**
+   * E.g. `m-00003_1`.
+   *
+   * @generated from field: string attempt_id = 1;
+   */
+  attemptId: string;
+
+  /**
+   * The worker id it ran on.
+   *
+   * @generated from field: string worker = 2;
+   */
+  worker: string;
+
+  /**
+   * @generated from field: uint64 failed_at_ms = 3;
+   */
+  failedAtMs: bigint;
+
+  /**
+   * @generated from field: tsmr.cluster.v1.SerializedError error = 4;
+   */
+  error?: SerializedError | undefined;
+};
+
+/**
+ * Describes the message tsmr.cluster.v1.FailedAttempt.
+ * Use `create(FailedAttemptSchema)` to create a new message.
+ */
+export declare const FailedAttemptSchema: GenMessage<FailedAttempt>;
 
 /**
  * @generated from message tsmr.cluster.v1.WorkerStatus
@@ -467,6 +519,14 @@ export declare type WorkerStatus = Message<"tsmr.cluster.v1.WorkerStatus"> & {
    * @generated from field: uint64 shuffle_bytes_served = 15;
    */
   shuffleBytesServed: bigint;
+
+  /**
+   * Mean wall time of its ended attempts (all incarnations), ms; absent
+   * before the first one ends.
+   *
+   * @generated from field: optional uint64 average_attempt_ms = 16;
+   */
+  averageAttemptMs?: bigint | undefined;
 };
 
 /**
