@@ -16,6 +16,7 @@ import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import { ErrorCode, ExitCode, isTsmrError, usageError } from '../errors.ts';
 import { createLogger } from '../observe/logger.ts';
+import { NAME } from '../runtime/cluster/wire-check.ts';
 import { parseCount, parsePositive } from './options.ts';
 import { interruptOnSignals } from './signals.ts';
 
@@ -36,10 +37,8 @@ interface WorkerFlags {
   logLevel?: string;
 }
 
-const WORKER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-
 function parseWorkerId(text: string): string {
-  if (!WORKER_ID.test(text)) {
+  if (!NAME.test(text)) {
     throw new InvalidArgumentError(
       `a worker id is 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit; got '${text}'`,
     );
