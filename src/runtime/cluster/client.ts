@@ -150,7 +150,10 @@ export function createClusterClient(
         if (next.done) return;
         const { event } = next.value;
         if (event.case === 'progress') yield { kind: 'progress', snapshot: progressFromWire(event.value) };
-        else if (event.case === 'report') yield { kind: 'report', report: reportFromWire(event.value) };
+        else if (event.case === 'report') {
+          // `workers: []` until wire-report.ts carries the per-worker section (the wire branch adds it).
+          yield { kind: 'report', report: { workers: [], ...reportFromWire(event.value) } };
+        }
       }
     },
     async cancel(jobId, reason) {
@@ -176,7 +179,7 @@ export function clientError(error: unknown, url: string, what: string): TsmrErro
       return new TsmrError(
         ErrorCode.AUTH,
         `the coordinator at ${url} refused the cluster token: give its token with --token-file <file> or TSMR_TOKEN`,
-        { cause, details: { coordinator: url } },
+        { details: { coordinator: url } },
       );
     case Code.InvalidArgument:
     case Code.NotFound:
@@ -192,7 +195,7 @@ export function clientError(error: unknown, url: string, what: string): TsmrErro
         ErrorCode.UNAVAILABLE,
         `cannot ${what}: the coordinator at ${url} is not reachable (${e.rawMessage}); ` +
           'is it running? (tsmr coordinator, or tsmr cluster start)',
-        { cause, details: { coordinator: url } },
+        { details: { coordinator: url } },
       );
     default:
       return new TsmrError(

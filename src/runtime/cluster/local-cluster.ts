@@ -13,7 +13,7 @@ import { ErrorCode, TsmrError, usageError } from '../../errors.ts';
 import { createClusterClient, resolveConnection } from './client.ts';
 import { readClusterState, removeClusterState, writeNewToken } from './cluster-state.ts';
 import type { ClusterProcess, LocalClusterState } from './cluster-state.ts';
-import { TSMR_BIN } from './local-supervisor.ts';
+import { tsmrCommand } from './local-supervisor.ts';
 import type { SupervisorOptions } from './local-supervisor.ts';
 
 /** How long `start` waits for every process to be ready, ms. */
@@ -80,7 +80,7 @@ export async function startLocalCluster(
     ...(opts.workDir === undefined ? [] : ['--work-dir', opts.workDir]),
     ...(opts.chaosMs === undefined ? [] : ['--chaos', `${opts.chaosMs}ms`]),
   ];
-  const supervisor = spawn(process.execPath, [TSMR_BIN, ...args], {
+  const supervisor = spawn(...tsmrCommand(args), {
     detached: true,
     stdio: ['ignore', logFd, logFd, 'ipc'],
   });

@@ -29,6 +29,16 @@ import type { ClusterProcess, LocalClusterState } from './cluster-state.ts';
 /** The `tsmr` command of this installation. */
 export const TSMR_BIN = fileURLToPath(new URL('../../../bin/tsmr.js', import.meta.url));
 
+/**
+ * How this process runs `tsmr <args>`: Node, this process's `--conditions`
+ * (so that `bin/tsmr.js` need not start Node again, which would lose an IPC
+ * channel), `bin/tsmr.js`.
+ */
+export function tsmrCommand(args: readonly string[]): [string, string[]] {
+  const conditions = process.execArgv.filter((a) => a.startsWith('--conditions'));
+  return [process.execPath, [...conditions, TSMR_BIN, ...args]];
+}
+
 /** How long drained workers get to exit after the coordinator did, ms (then SIGTERM, then SIGKILL). */
 export const DRAIN_GRACE_MS = 10_000;
 
@@ -50,6 +60,7 @@ interface Child {
   entry: ClusterProcess;
   args: string[];
   process: ChildProcess;
+  ready: boolean;
   exited: Promise<void>;
   log: WriteStream;
 }
@@ -85,16 +96,19 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
     ready: RegExp,
   ): { child: Child; ready: Promise<RegExpExecArray> } => {
     const log = createWriteStream(entry.log, { flags: 'a' });
-    const proc = spawn(process.execPath, [TSMR_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(...tsmrCommand(args), { stdio: ['ignore', 'pipe', 'pipe'] });
     entry.pid = proc.pid ?? 0;
     proc.stderr?.pipe(log, { end: false });
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    const child: Child = { entry, args, process: proc, exited, log };
+    const child: Child = { entry, args, process: proc, ready: false, exited, log };
     const readyLine = new Promise<RegExpExecArray>((resolve, reject) => {
       createInterface({ input: proc.stdout! }).on('line', (line) => {
         log.write(`${line}\n`);
         const m = ready.exec(line);
-        if (m) resolve(m);
+        if (m) {
+          child.ready = true;
+          resolve(m);
+        }
       });
       proc.once('exit', (code, signal) =>
         reject(
@@ -186,8 +200,7 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
       ? undefined
       : setInterval(() => {
           const live = children.filter(
-            (ch) =>
-              ch.entry.role === 'worker' && ch.process.exitCode === null && ch.process.signalCode === null,
+            (ch) => ch.entry.role === 'worker' && ch.ready && ch.process.exitCode === null,
           );
           const victim = live[Math.floor(Math.random() * live.length)];
           if (victim === undefined || stopping) return;
