@@ -151,8 +151,10 @@ export function createClusterClient(
         const { event } = next.value;
         if (event.case === 'progress') yield { kind: 'progress', snapshot: progressFromWire(event.value) };
         else if (event.case === 'report') {
-          // `workers: []` until wire-report.ts carries the per-worker section (the wire branch adds it).
-          yield { kind: 'report', report: { workers: [], ...reportFromWire(event.value) } };
+          const report = reportFromWire(event.value);
+          // Until wire-report.ts carries the per-worker section (the wire branch adds it).
+          report.workers ??= [];
+          yield { kind: 'report', report };
         }
       }
     },
