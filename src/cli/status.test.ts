@@ -76,8 +76,8 @@ test('status lists the jobs and, with --workers, each worker; --json gives the s
     r.stdout,
     /^worker +state +heartbeat +slots +attempts +failed +avg attempt +map outputs +served$/m,
   );
-  assert.match(r.stdout, /^local-1 +alive +\d\.\d s ago +1\/2 +14 +0 +850 ms +3 +3 MiB$/m);
-  assert.match(r.stdout, /^local-2 +suspect +\d\.\d s ago +1\/2 +14 +1 +850 ms +3 +3 MiB$/m);
+  assert.match(r.stdout, /^local-1 +alive +\d+\.\d s ago +1\/2 +14 +0 +850 ms +3 +3 MiB$/m);
+  assert.match(r.stdout, /^local-2 +suspect +\d+\.\d s ago +1\/2 +14 +1 +850 ms +3 +3 MiB$/m);
   const json = await runCli(['status', '--json'], { env });
   assert.equal(json.code, 0, json.stderr);
   assert.deepEqual(JSON.parse(json.stdout), status);
