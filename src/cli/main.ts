@@ -22,6 +22,10 @@ const program = new Command('tsmr')
 
 const commands = [
   await import('./run.ts'),
+  await import('./submit.ts'),
+  await import('./status.ts'),
+  await import('./cancel.ts'),
+  await import('./cluster.ts'),
   await import('./report.ts'),
   await import('./batch.ts'),
   await import('./teragen.ts'),

@@ -16,6 +16,7 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { isJob } from '../../api/define-job.ts';
 import type { Job } from '../../api/types.ts';
+import { ownModuleUrl } from '../../own-module-url.ts';
 import { deserializeError, ErrorCode, TsmrError } from '../../errors.ts';
 import type { SerializedError } from '../../errors.ts';
 import type { JobRef } from '../../task/messages.ts';
@@ -50,7 +51,7 @@ type DefinedRef = Extract<JobRef, { kind: 'defined' }>;
 /** The name under which `ref.moduleUrl` exports the job (`default` first when there are several). */
 async function exportNameOf(ref: DefinedRef): Promise<string> {
   const { moduleUrl, index, fingerprint } = ref;
-  const thread = new Worker(new URL('./client-export-thread.ts', import.meta.url), {
+  const thread = new Worker(ownModuleUrl('./client-export-thread.ts', import.meta.url), {
     workerData: { tsmrFindExport: { moduleUrl, index, fingerprint } },
     stdout: false,
   });

@@ -150,7 +150,12 @@ export function createClusterClient(
         if (next.done) return;
         const { event } = next.value;
         if (event.case === 'progress') yield { kind: 'progress', snapshot: progressFromWire(event.value) };
-        else if (event.case === 'report') yield { kind: 'report', report: reportFromWire(event.value) };
+        else if (event.case === 'report') {
+          const report = reportFromWire(event.value);
+          // Until wire-report.ts carries the per-worker section (the wire branch adds it).
+          report.workers ??= [];
+          yield { kind: 'report', report };
+        }
       }
     },
     async cancel(jobId, reason) {
@@ -176,7 +181,7 @@ export function clientError(error: unknown, url: string, what: string): TsmrErro
       return new TsmrError(
         ErrorCode.AUTH,
         `the coordinator at ${url} refused the cluster token: give its token with --token-file <file> or TSMR_TOKEN`,
-        { cause, details: { coordinator: url } },
+        { details: { coordinator: url } },
       );
     case Code.InvalidArgument:
     case Code.NotFound:
@@ -192,7 +197,7 @@ export function clientError(error: unknown, url: string, what: string): TsmrErro
         ErrorCode.UNAVAILABLE,
         `cannot ${what}: the coordinator at ${url} is not reachable (${e.rawMessage}); ` +
           'is it running? (tsmr coordinator, or tsmr cluster start)',
-        { cause, details: { coordinator: url } },
+        { details: { coordinator: url } },
       );
     default:
       return new TsmrError(
