@@ -117,6 +117,7 @@ export function createClusterExecutor(
           if (leased.get(attemptId) !== entry) return;
           leased.delete(attemptId);
           worker.attemptMs += Date.now() - entry.startedAt;
+          worker.attemptsEnded++;
           settle(o);
         },
       };

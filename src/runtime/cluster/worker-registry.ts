@@ -53,7 +53,8 @@ export interface WorkerEntry {
   shuffleBytesServed: number;
   attemptsRun: number;
   attemptsFailed: number;
-  /** Sum of the run times of its ended attempts, ms (for the average task time). */
+  /** Its attempts that ended, and the sum of their run times, ms (for the average task time). */
+  attemptsEnded: number;
   attemptMs: number;
   /** Leases not yet handed out. */
   readonly leases: QueuedLease[];
@@ -129,6 +130,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
       shuffleBytesServed: 0,
       attemptsRun: previous?.attemptsRun ?? 0,
       attemptsFailed: previous?.attemptsFailed ?? 0,
+      attemptsEnded: previous?.attemptsEnded ?? 0,
       attemptMs: previous?.attemptMs ?? 0,
       leases: [],
       kills: new Map(),
@@ -270,6 +272,7 @@ export class WorkerRegistry extends EventEmitter<WorkerRegistryEvents> {
       slotsBusy: w.alive ? w.running.size : 0,
       attemptsRun: w.attemptsRun,
       attemptsFailed: w.attemptsFailed,
+      averageAttemptMs: w.attemptsEnded > 0 ? Math.round(w.attemptMs / w.attemptsEnded) : undefined,
       mapOutputsHeld: w.alive ? w.mapOutputsHeld : 0,
       shuffleBytesServed: w.shuffleBytesServed,
     }));
