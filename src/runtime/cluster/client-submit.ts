@@ -140,6 +140,7 @@ async function watchUntilReport(
         if (event.kind === 'report') return event.report;
         handle.emit('progress', event.snapshot);
       }
+      if (!stop.aborted) throw await endedWithoutReport(client, jobId);
     } catch (error) {
       if (stop.aborted || !isTsmrError(error) || error.code !== ErrorCode.UNAVAILABLE) throw error;
       if (retry >= WATCH_RETRIES) {
@@ -153,6 +154,21 @@ async function watchUntilReport(
     }
     await new Promise((r) => setTimeout(r, WATCH_RETRY_BASE_MS * 2 ** retry));
   }
+}
+
+/**
+ * A job whose watch ended without a report failed (or was cancelled) before
+ * it ran tasks (a bad option, an existing output directory, a job that
+ * cannot be imported): its error, as `GetStatus` has it.
+ */
+async function endedWithoutReport(client: ClusterClient, jobId: string): Promise<Error> {
+  const job = (await client.status(jobId)).jobs.find((j) => j.jobId === jobId);
+  if (job?.error !== undefined) return deserializeError(job.error);
+  return new TsmrError(
+    ErrorCode.INTERNAL,
+    `job ${jobId} ended without a report (${job?.state ?? 'unknown'}); see tsmr status --job ${jobId}`,
+    { details: { jobId } },
+  );
 }
 
 /**
