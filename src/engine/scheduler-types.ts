@@ -175,6 +175,18 @@ export type TaskState = 'pending' | 'running' | 'committing' | 'committed';
 export type AttemptState =
   'running' | 'succeeded' | 'committing' | 'committed' | 'failed' | 'killed' | 'duplicate' | 'lost';
 
+/** The report form (`AttemptRecord.status`) of each {@link AttemptState}. */
+export const attemptReportStatus: Readonly<Record<AttemptState, AttemptRecord['status']>> = {
+  running: 'running',
+  succeeded: 'succeeded',
+  committing: 'succeeded',
+  committed: 'committed',
+  failed: 'failed',
+  killed: 'killed',
+  duplicate: 'duplicate',
+  lost: 'killed',
+};
+
 /** One attempt, as recorded for the job report (`JobReport.attempts`), plus scheduler facts. */
 export interface AttemptHistoryEntry extends AttemptRecord {
   attemptId: string;

@@ -72,8 +72,8 @@
  */
 import { ErrorCode, TsmrError, usageError } from '../errors.ts';
 import type { SerializedError } from '../errors.ts';
-import type { AttemptIo, AttemptRecord } from './job-report.ts';
-import { attemptIdOf, schedulerDefaults, taskIdOf } from './scheduler-types.ts';
+import type { AttemptIo } from './job-report.ts';
+import { attemptIdOf, attemptReportStatus, schedulerDefaults, taskIdOf } from './scheduler-types.ts';
 import type {
   AttemptHistoryEntry,
   AttemptState,
@@ -885,24 +885,13 @@ function taskState(t: Task): TaskState {
   return t.running.size > 0 ? 'running' : 'pending';
 }
 
-const reportStatus: Record<AttemptState, AttemptRecord['status']> = {
-  running: 'running',
-  succeeded: 'succeeded',
-  committing: 'succeeded',
-  committed: 'committed',
-  failed: 'failed',
-  killed: 'killed',
-  duplicate: 'duplicate',
-  lost: 'killed',
-};
-
 function historyEntry(a: Attempt): AttemptHistoryEntry {
   const e: AttemptHistoryEntry = {
     taskId: a.task.id,
     attempt: a.attempt,
     worker: a.workerId,
     startedAt: a.startedAt,
-    status: reportStatus[a.state],
+    status: attemptReportStatus[a.state],
     attemptId: a.id,
     kind: a.task.kind,
     index: a.task.index,

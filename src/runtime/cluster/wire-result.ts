@@ -62,6 +62,10 @@ export function outcomeToWire(o: AttemptOutcome): pb.AttemptOutcome {
           },
           checksumsVerified: r.checksumsVerified ?? 0,
           status: r.status,
+          input: {
+            bytes: big(r.input.bytes, 'InputRead.bytes'),
+            records: big(r.input.records, 'InputRead.records'),
+          },
         },
       },
     },
@@ -92,6 +96,7 @@ export function outcomeFromWire(
   const f = `${field}.success.result`;
   const r = required(outcome.value.result, f);
   const names = list(Object.keys(r.counters), `${f}.counters`, wireLimits.counters);
+  const input = required(r.input, `${f}.input`);
   const result: TaskResult = {
     counters: Object.fromEntries(
       names.map((name) => {
@@ -99,6 +104,10 @@ export function outcomeFromWire(
         return [name, int64(r.counters[name], `${f}.counters[${JSON.stringify(name.slice(0, 40))}]`)];
       }),
     ),
+    input: {
+      bytes: num64(input.bytes, `${f}.input.bytes`),
+      records: num64(input.records, `${f}.input.records`),
+    },
   };
   if (expect.kind === 'map') {
     if (r.reduceOutput !== undefined)

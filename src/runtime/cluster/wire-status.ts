@@ -14,7 +14,8 @@ import type * as pb from './gen/tsmr/cluster/v1/client_service_pb.js';
 import { VERSION_PATTERN } from './tsmr-version.ts';
 import { big, enumCodec, httpUrl, jobIdStr, list, num64, str, workerIdStr } from './wire-check.ts';
 import { errorFromWire, errorToWire } from './wire-common.ts';
-import { jobStates, progressFromWire, progressToWire } from './wire-report.ts';
+import { progressFromWire, progressToWire } from './wire-progress.ts';
+import { jobStates } from './wire-report.ts';
 
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 

@@ -235,7 +235,11 @@ test('attempt outcomes: a result of the wrong kind, a bad index or counter, a de
   ];
   const ok = outcomeToWire({
     ok: true,
-    result: { counters: { 'tsmr/MAP_INPUT_RECORDS': 3 }, mapOutput: { partitions, records: 3, bytes: 15 } },
+    result: {
+      counters: { 'tsmr/MAP_INPUT_RECORDS': 3 },
+      input: { bytes: 30, records: 3 },
+      mapOutput: { partitions, records: 3, bytes: 15 },
+    },
   });
   const f = 'outcome.success.result';
   assert.equal(outcomeFromWire(ok, 'outcome', { kind: 'map', numReducers: 2 }).ok, true);
@@ -266,10 +270,17 @@ test('attempt outcomes: a result of the wrong kind, a bad index or counter, a de
   refusesChanged((r) => (r.mapOutput!.records = 4n), `${f}.map_output.records`);
   refusesChanged((r) => (r.mapOutput!.bytes = 14n), `${f}.map_output.bytes`);
   refusesChanged((r) => (r.counters['tsmr/X'] = -(2n ** 60n)), `${f}.counters["tsmr/X"]`);
+  refusesChanged((r) => (r.input = undefined), `${f}.input`, /required/);
+  refusesChanged((r) => (r.input!.bytes = 2n ** 53n), `${f}.input.bytes`);
 
   const reduceOk = outcomeToWire({
     ok: true,
-    result: { counters: {}, output: { files: ['part-r-00000'], records: 1, bytes: 2 }, checksumsVerified: 1 },
+    result: {
+      counters: {},
+      input: { bytes: 5, records: 1 },
+      output: { files: ['part-r-00000'], records: 1, bytes: 2 },
+      checksumsVerified: 1,
+    },
   });
   refuses(
     () => outcomeFromWire(reduceOk, 'outcome', { kind: 'reduce' }),
@@ -312,7 +323,11 @@ test('a serialized TsmrError with details, retriable and a cause crosses the wir
 
 test("a map success's location stays on the worker: the coordinator locates it", () => {
   const partitions = [{ offset: 0, length: 3, records: 1, crc32: 7 }];
-  const result = { counters: { a: 1 }, mapOutput: { partitions, records: 1, bytes: 3 } };
+  const result = {
+    counters: { a: 1 },
+    input: { bytes: 9, records: 1 },
+    mapOutput: { partitions, records: 1, bytes: 3 },
+  };
   const sent = outcomeToWire({
     ok: true,
     result,

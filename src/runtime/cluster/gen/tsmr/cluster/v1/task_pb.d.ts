@@ -561,6 +561,14 @@ export declare type TaskResult = Message<"tsmr.cluster.v1.TaskResult"> & {
    * @generated from field: optional string status = 5;
    */
   status?: string | undefined;
+
+  /**
+   * Required: the input the attempt read in all (its last progress, which
+   * may reach the coordinator after the outcome).
+   *
+   * @generated from field: tsmr.cluster.v1.InputRead input = 6;
+   */
+  input?: InputRead | undefined;
 };
 
 /**
@@ -568,6 +576,33 @@ export declare type TaskResult = Message<"tsmr.cluster.v1.TaskResult"> & {
  * Use `create(TaskResultSchema)` to create a new message.
  */
 export declare const TaskResultSchema: GenMessage<TaskResult>;
+
+/**
+ * Input an attempt read (`TaskProgress` of `src/task/messages.ts`).
+ *
+ * @generated from message tsmr.cluster.v1.InputRead
+ */
+export declare type InputRead = Message<"tsmr.cluster.v1.InputRead"> & {
+  /**
+   * Input bytes (map: of its split; reduce: of its segments).
+   *
+   * @generated from field: uint64 bytes = 1;
+   */
+  bytes: bigint;
+
+  /**
+   * Input records (map: records; reduce: values of its keys).
+   *
+   * @generated from field: uint64 records = 2;
+   */
+  records: bigint;
+};
+
+/**
+ * Describes the message tsmr.cluster.v1.InputRead.
+ * Use `create(InputReadSchema)` to create a new message.
+ */
+export declare const InputReadSchema: GenMessage<InputRead>;
 
 /**
  * The index of a map output (`MapOutputIndex`): its segments, without where
