@@ -117,6 +117,7 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
     maxAttempts: settings.maxAttempts,
     taskTimeoutMs: settings.taskTimeoutMs,
     heartbeatTimeoutMs: Number.POSITIVE_INFINITY,
+    maxWorkerFailures: Number.POSITIVE_INFINITY,
     speculation: false,
   });
   const startedAt = Date.now();
