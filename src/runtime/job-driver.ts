@@ -120,6 +120,7 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
     taskTimeoutMs: settings.taskTimeoutMs,
     // The executor finds lost workers (heartbeats, closed sessions) and says so.
     heartbeatTimeoutMs: Number.POSITIVE_INFINITY,
+    maxWorkerFailures: Number.POSITIVE_INFINITY,
     speculation: input.speculation ?? false,
   });
   const startedAt = Date.now();

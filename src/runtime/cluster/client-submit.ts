@@ -137,8 +137,10 @@ async function watchUntilReport(
   for (let retry = 0; ; retry++) {
     try {
       for await (const event of client.watch(jobId, stop)) {
-        if (event.kind === 'report') return event.report;
-        handle.emit('progress', event.snapshot);
+        if (event.type === 'report') return event.report;
+        if (event.type === 'progress') handle.emit('progress', event.snapshot);
+        else if (event.type === 'started') handle.emit('started', event.start);
+        else handle.emit('attempt', event.attempt);
       }
       if (!stop.aborted) throw await endedWithoutReport(client, jobId);
     } catch (error) {

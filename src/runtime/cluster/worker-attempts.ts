@@ -322,7 +322,11 @@ export class WorkerAttempts {
     const serialized = serializeError(error);
     serialized.details = { ...serialized.details, workerId: this.env.workerId };
     if (serialized.code !== ErrorCode.CANCELLED) serialized.message += ` (on worker ${this.env.workerId})`;
-    return { ok: false, error: serialized, retriable: isRetriable(error) || serialized.code === ErrorCode.IO };
+    return {
+      ok: false,
+      error: serialized,
+      retriable: isRetriable(error) || serialized.code === ErrorCode.IO,
+    };
   }
 }
 
