@@ -16,7 +16,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { JobReport, JobStart, ProgressSnapshot } from '../../engine/job-report.ts';
-import type { AttemptHistoryEntry } from '../../engine/scheduler-types.ts';
+import { type AttemptHistoryEntry, schedulerDefaults } from '../../engine/scheduler-types.ts';
 import { ErrorCode, isTsmrError, type SerializedError, serializeError, TsmrError } from '../../errors.ts';
 import type { Logger } from '../../observe/logger.ts';
 import { resolveJob } from '../../task/load-job.ts';
@@ -208,6 +208,7 @@ export class ClusterJobs {
           jobId: job.jobId,
           clusterSlots: registry.alive().reduce((n, w) => n + w.registration.slots, 0),
           speculation: speculation ?? true,
+          maxWorkerFailures: schedulerDefaults.maxWorkerFailures,
           scratchRoot,
           log: jobLog,
           executor: () => (job.executor = createClusterExecutor(registry, job.jobId, job.submission.job)),

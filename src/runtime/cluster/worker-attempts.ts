@@ -321,7 +321,13 @@ export class WorkerAttempts {
   private failure(error: unknown): AttemptOutcome {
     const serialized = serializeError(error);
     serialized.details = { ...serialized.details, workerId: this.env.workerId };
-    if (serialized.code !== ErrorCode.CANCELLED) serialized.message += ` (on worker ${this.env.workerId})`;
+    if (serialized.code === ErrorCode.IO && serialized.details.file !== undefined) {
+      serialized.message +=
+        ` (on worker ${this.env.workerId}; every worker must see the job's inputs and output ` +
+        'at the same paths, on a shared file system)';
+    } else if (serialized.code !== ErrorCode.CANCELLED) {
+      serialized.message += ` (on worker ${this.env.workerId})`;
+    }
     return {
       ok: false,
       error: serialized,
