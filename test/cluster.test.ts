@@ -276,7 +276,7 @@ describe('cluster mode: real coordinator and worker processes', () => {
       assertSameOutput(out);
       const failed = jobJson(out).attempts.filter((a) => a.status === 'failed');
       assert.ok(failed.length > 0, 'w1 got map tasks and failed them');
-    assert.ok(failed.length <= 3, `w1 excluded from the job after 3 failed attempts (${failed.length})`);
+      assert.ok(failed.length <= 3, `w1 excluded from the job after 3 failed attempts (${failed.length})`);
       for (const a of failed) {
         assert.equal(a.worker, 'w1');
         assert.match(a.error!.message, /w1/);
