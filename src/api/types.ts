@@ -130,10 +130,17 @@ export interface ReduceContext<K = unknown, V = unknown> extends TaskContext {
  *   `FixedLengthInputFormat`), key = byte offset, value = a `Buffer` of the
  *   record's bytes. A file whose size is not a multiple of `n` fails with
  *   `TSMR_BAD_RECORD` at its last, cut, record.
+ * - `'tsmr'`: tsmr's binary key-value records, as the `'tsmr'` output format
+ *   writes them (Hadoop's `SequenceFileInputFormat`): key and value come back
+ *   with their types (tuples, numbers, bigints, strings, Buffers, objects).
+ *   Each file is one split (the format has no sync markers to cut it at).
+ *   The steps of a pipeline read each other's output this way.
  */
 export type InputFormat =
   | 'text'
   | 'jsonl'
+  | 'tsmr'
+  | { type: 'tsmr' }
   | { type: 'text'; encoding?: 'utf8' | 'latin1' | 'buffer' }
   | { type: 'jsonl' }
   | { fixed: number };
@@ -149,11 +156,18 @@ export type InputFormat =
  * - `'raw'`: each value's bytes as they are (`Uint8Array`; strings in UTF-8),
  *   no key, separator or newline; other values fail with `TSMR_BAD_VALUE`.
  *   Records read with `{ fixed: n }` and emitted unchanged come out byte for byte.
+ * - `'tsmr'`: tsmr's binary key-value records (Hadoop's `SequenceFile`), for
+ *   another job to read with `inputFormat: 'tsmr'`: keys and values keep
+ *   their types (anything the value codec takes: see {@link Value}); a value
+ *   that cannot be serialized fails with `TSMR_BAD_VALUE`. What the steps of
+ *   a pipeline but the last write.
  */
 export type OutputFormat =
   | 'text'
   | 'jsonl'
   | 'raw'
+  | 'tsmr'
+  | { type: 'tsmr' }
   | { type: 'text'; encoding?: 'utf8' | 'latin1' }
   | { type: 'jsonl' }
   | { type: 'raw' };

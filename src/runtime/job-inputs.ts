@@ -44,6 +44,8 @@ export interface JobPaths {
   groups: ResolvedInputs[];
   /** Whether the groups are the job's own `inputs` (splits are then tagged with their input). */
   jobInputs: boolean;
+  /** Per group: its input format cannot be cut (`'tsmr'`), so each file is one split. */
+  whole: boolean[];
 }
 
 /**
@@ -65,7 +67,9 @@ export async function resolveJobPaths(
   if (given === undefined) return undefined;
   const groups: ResolvedInputs[] = [];
   for (const paths of given) groups.push(await resolveInputs(paths));
-  return { paths: given.flat(), groups, jobInputs: body.inputs !== undefined };
+  const formats = body.inputs?.map((i) => i.inputFormat) ?? [body.inputFormat];
+  const whole = formats.map((f) => f.type === 'tsmr');
+  return { paths: given.flat(), groups, jobInputs: body.inputs !== undefined, whole };
 }
 
 /** The splits of the job: its inputs planned one by one (tagged), or `files` planned together. */
@@ -73,10 +77,10 @@ export function planJobSplits(paths: JobPaths | undefined, files: InputFile[], s
   if (paths?.jobInputs) {
     return planInputSplits(
       paths.groups.map((g) => g.files),
-      { splitSize },
+      { splitSize, whole: paths.whole },
     );
   }
-  return planSplits(files, { splitSize });
+  return planSplits(files, { splitSize, whole: paths?.whole[0] });
 }
 
 /** True for path input: a string or an array of strings. */
