@@ -208,7 +208,12 @@ export interface JobDefinition<
   inputFormat?: InputFormat;
   /** Output format (default `'text'`). */
   outputFormat?: OutputFormat;
-  /** Default number of reduce tasks R when neither the CLI nor `runJob` gives one. */
+  /**
+   * Default number of reduce tasks R when neither the CLI nor `runJob` gives
+   * one. 0 makes the job map-only (Hadoop's `setNumReduceTasks(0)`): no
+   * shuffle, no sort; each map task writes what it emits, in emit order, to
+   * `part-m-NNNNN` in the output format. The default of a job without `reduce`.
+   */
   reducers?: number;
   /**
    * Secondary sort (Hadoop's grouping comparator, `Job.setGroupingComparatorClass`):
@@ -269,7 +274,11 @@ export interface JobDefinition<
    * may return its first argument, changed.
    */
   combineValues?(a: V, b: V): V;
-  reduce(key: K, values: Values<V, K>, ctx: ReduceContext<KO, VO>): void | Promise<void>;
+  /**
+   * Called once per intermediate key (or `groupBy` group). Leave it out for a
+   * map-only job (R = 0, see {@link JobDefinition.reducers}).
+   */
+  reduce?(key: K, values: Values<V, K>, ctx: ReduceContext<KO, VO>): void | Promise<void>;
   /**
    * A function from a key to its partition in `[0, numPartitions)`, or
    * `totalOrder()` for globally sorted output (see `totalOrder`).

@@ -78,8 +78,8 @@ export function register(program: Command): void {
     )
     .option(
       '-r, --reducers <n>',
-      'reduce tasks R (default: the job’s reducers, else --workers)',
-      parsePositive,
+      'reduce tasks R; 0 = map-only, part-m-NNNNN files (default: the job’s reducers, else --workers)',
+      parseCount,
     )
     .option(
       '-w, --workers <n>',

@@ -316,6 +316,7 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
           sortBufferBytes: settings.sortBufferBytes,
           totalOrder: input.totalOrder,
           skip: records === undefined ? undefined : { records, output },
+          output: numReduces === 0 ? committer.taskOutput(taskId, attempt, index) : undefined,
         };
       }
       return {
@@ -451,7 +452,8 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
         attempts,
         workers: workerReports(executor.workers, attempts, finishedAt),
         duplicateCompletions: scheduler.stats().duplicateCompletions,
-        outputRecords: counters['tsmr/REDUCE_OUTPUT_RECORDS'] ?? 0,
+        outputRecords:
+          counters[numReduces === 0 ? 'tsmr/MAP_OUTPUT_RECORDS' : 'tsmr/REDUCE_OUTPUT_RECORDS'] ?? 0,
         skippedRecords: badRecords.report(),
         validation: {
           inputBytesMatch: !succeeded || (counters['tsmr/MAP_INPUT_BYTES'] ?? 0) === mapBytesTotal,
@@ -469,9 +471,12 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
   });
 }
 
-/** Whether an attempt writes into the output (a reduce; a map that writes skipped records), to commit or abort. */
+/**
+ * Whether an attempt writes into the output (a reduce; a map of a map-only
+ * job; a map that writes skipped records), to commit or abort.
+ */
 function writesOutput(msg: TaskMessage): boolean {
-  return msg.kind === 'reduce' || msg.skip?.output !== undefined;
+  return msg.kind === 'reduce' || msg.output !== undefined || msg.skip?.output !== undefined;
 }
 
 function fractionOf(msg: TaskMessage, p: TaskProgress): number {

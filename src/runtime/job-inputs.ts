@@ -12,8 +12,8 @@ import type { RunOptions } from './run-options.ts';
 
 /**
  * Checks that the run's options fit the job: `input` given exactly when the
- * job has no `inputs`, side files only for module jobs, `verify` only with
- * paths.
+ * job has no `inputs`, no reducers for a job without `reduce`, side files
+ * only for module jobs, `verify` only with paths.
  * @throws TsmrError `TSMR_USAGE` saying what to change.
  */
 export function checkInputOptions(body: JobBody, ref: JobRef | undefined, options: RunOptions): void {
@@ -25,6 +25,11 @@ export function checkInputOptions(body: JobBody, ref: JobRef | undefined, option
   }
   if (body.inputs === undefined && options.input === undefined) {
     throw usageError('no input: give input paths (--input) or in-memory records');
+  }
+  if (body.reducer === undefined && (options.reducers ?? 0) !== 0) {
+    throw usageError(
+      `the job has no reduce function, so it is map-only (R = 0); leave out reducers (--reducers), got ${options.reducers}`,
+    );
   }
   if (ref?.kind === 'streaming' && (options.files?.length ?? 0) > 0) {
     throw usageError(

@@ -192,7 +192,7 @@ async function execute(
     const partitioner = totalOrderOf(options, body);
     let sample: PhaseProgress | undefined;
     const totalOrder =
-      partitioner === undefined || settings.reducers === 1
+      partitioner === undefined || settings.reducers <= 1
         ? undefined
         : await planTotalOrder({
             jobId,

@@ -33,7 +33,11 @@ export interface RunOptions {
    * hang belongs on worker threads, where a killed attempt's thread is terminated.
    */
   workers?: number;
-  /** Reduce tasks R (default: the job's `reducers`, else the number of workers, at least 1). */
+  /**
+   * Reduce tasks R (default: the job's `reducers`, else the number of
+   * workers, at least 1). 0 runs the job map-only: each map task writes its
+   * records to `part-m-NNNNN`, unsorted (a job without `reduce` is map-only).
+   */
   reducers?: number;
   /**
    * Partition by ranges of sampled keys so that the part files concatenated

@@ -55,7 +55,7 @@ export function workerLimit(sortBufferBytes: number): { limit: number; why: stri
 
 /**
  * Fills in defaults: workers = available parallelism, R = the job's `reducers`
- * or the number of workers, split size and sort buffer 64 MiB, merge fan-in 64,
+ * or the number of workers (0: a map-only job), split size and sort buffer 64 MiB, merge fan-in 64,
  * 4 attempts, task timeout 600 s (0 = none), no simulated failures, skip mode off.
  *
  * `simulateFailures` is a rate from 0 to 1, both included: the fraction of
@@ -78,7 +78,7 @@ export function resolveSettings(options: RunOptions, jobReducers: number | undef
   }
   const settings: JobSettings = {
     workers,
-    reducers: integer('reducers', options.reducers ?? jobReducers ?? Math.max(1, workers), 1),
+    reducers: integer('reducers', options.reducers ?? jobReducers ?? Math.max(1, workers), 0),
     splitSize: integer('splitSize', options.splitSize ?? 64 * MiB, 1),
     sortBufferBytes,
     mergeFanIn: integer('mergeFanIn', options.mergeFanIn ?? 64, 2),
