@@ -68,7 +68,18 @@ export function defineJob<
   VO = unknown,
 >(definition: JobDefinition<KI, VI, K, V, KO, VO>): Job<KI, VI, K, V, KO, VO> {
   validateJobDefinition(definition, 'defineJob()');
-  const moduleUrl = callerModuleUrl();
+  return defineJobAt(definition, callerModuleUrl());
+}
+
+/**
+ * {@link defineJob} for a definition already checked, as if `moduleUrl` had
+ * called it (`definePipeline` defines its steps' jobs in its caller's module).
+ * @internal
+ */
+export function defineJobAt<KI, VI, K extends Key, V, KO, VO>(
+  definition: JobDefinition<KI, VI, K, V, KO, VO>,
+  moduleUrl: string | undefined,
+): Job<KI, VI, K, V, KO, VO> {
   let siblings: WeakRef<Job>[] = [];
   if (moduleUrl !== undefined) {
     siblings = definedJobs.get(moduleUrl) ?? [];
@@ -219,12 +230,15 @@ function isAsyncFunction(f: unknown): boolean {
 
 const frameUrl = /(file:\/\/[^\s)]+?):\d+:\d+\)?$/;
 
-/** URL of the first module on the stack that is not this file. */
-function callerModuleUrl(): string | undefined {
+/**
+ * URL of the first module on the stack that is neither this file nor one of `skip`.
+ * @internal
+ */
+export function callerModuleUrl(...skip: string[]): string | undefined {
   const stack = new Error().stack?.split('\n') ?? [];
   for (const line of stack.slice(1)) {
     const url = frameUrl.exec(line.trim())?.[1];
-    if (url !== undefined && url !== import.meta.url) return url;
+    if (url !== undefined && url !== import.meta.url && !skip.includes(url)) return url;
   }
   return undefined;
 }

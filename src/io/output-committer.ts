@@ -78,6 +78,22 @@ export interface OutputCommitter {
   stagedParts(): Promise<Map<string, string> | undefined>;
 }
 
+/**
+ * `committer`, with `jobFile(report)` written as the job's report file instead
+ * of the report itself (at commit and at abort); `committer` itself without it.
+ */
+export function withJobFile<R extends object>(
+  committer: OutputCommitter,
+  jobFile: ((report: R) => object) | undefined,
+): OutputCommitter {
+  if (jobFile === undefined) return committer;
+  return {
+    ...committer,
+    commitJob: (report) => committer.commitJob(async (files) => jobFile((await report(files)) as R)),
+    abortJob: (report) => committer.abortJob(jobFile(report as R)),
+  };
+}
+
 /** Directory of `<out>` (and of an attempt's output) that holds skipped records. */
 const SKIPPED_DIR = '_skipped';
 

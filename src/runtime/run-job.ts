@@ -20,7 +20,12 @@ import {
 } from '../engine/job-report.ts';
 import { deserializeError, ErrorCode, serializeError, TsmrError, usageError } from '../errors.ts';
 import { discardOutput, prepareOutput, type PreparedOutput } from '../io/committer.ts';
-import { fileOutputCommitter, type OutputCommitter, recordsCommitter } from '../io/output-committer.ts';
+import {
+  fileOutputCommitter,
+  type OutputCommitter,
+  recordsCommitter,
+  withJobFile,
+} from '../io/output-committer.ts';
 import type { Split } from '../io/splits.ts';
 import { resolveSideFiles } from '../io/side-files.ts';
 import { spoolRecords } from '../io/spool.ts';
@@ -120,7 +125,7 @@ function effectiveSplitSize(files: readonly { size: number }[], settings: JobSet
   return Math.min(settings.splitSize, Math.max(MiB, perWorker));
 }
 
-function newJobId(): string {
+export function newJobId(): string {
   const t = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `job-${t}-${randomBytes(3).toString('hex')}`;
 }
@@ -207,8 +212,10 @@ async function execute(
             },
           });
     const executor = createLocalExecutor(settings.workers, body, workDir);
-    const committer =
-      output === undefined ? recordsCommitter() : fileOutputCommitter(output, body.outputFormat);
+    const committer = withJobFile(
+      output === undefined ? recordsCommitter() : fileOutputCommitter(output, body.outputFormat),
+      options.jobFile,
+    );
     const reportSettings: JobSettingsReport = {
       inputs: pathInputs ?? ['<in-memory records>'],
       output: outputDir,

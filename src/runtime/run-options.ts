@@ -3,6 +3,7 @@
  */
 import type { TotalOrderOptions } from '../api/total-order.ts';
 import type { Key } from '../api/types.ts';
+import type { JobReport } from '../engine/job-report.ts';
 
 export interface RunOptions {
   /**
@@ -98,6 +99,12 @@ export interface RunOptions {
   tmpDir?: string;
   /** Cancels the job. */
   signal?: AbortSignal;
+  /**
+   * What `<out>/_job.json` holds, made from the job's report (default: the
+   * report itself). A pipeline puts its own report there from its last step.
+   * @internal
+   */
+  jobFile?: (report: JobReport) => object;
 }
 
 /** In-memory records given explicitly. */
