@@ -1,15 +1,18 @@
 /**
- * `tsmr run`: runs a job module, or streaming commands, on this machine.
+ * `tsmr run`: runs a job module, a pipeline module, or streaming commands, on this machine.
  */
 import { rename, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { JobReport } from '../engine/job-report.ts';
+import type { Pipeline } from '../api/pipeline.ts';
+import type { JobReport, PipelineReport } from '../engine/job-report.ts';
 import { usageError } from '../errors.ts';
 import { chooseProgressMode, createProgressDisplay } from '../observe/progress.ts';
-import { renderJobMetrics } from '../observe/job-metrics.ts';
-import { formatReport, formatSkippedInputs } from '../observe/report.ts';
-import { runJob } from '../runtime/run-job.ts';
+import { renderJobMetrics, renderPipelineMetrics } from '../observe/job-metrics.ts';
+import { formatPipelineReport, formatReport, formatSkippedInputs } from '../observe/report.ts';
+import { type JobHandle, runJob } from '../runtime/run-job.ts';
 import type { RunOptions } from '../runtime/run-options.ts';
+import { type PipelineHandle, runPipeline } from '../runtime/run-pipeline.ts';
+import { findPipelineExport } from '../task/load-job.ts';
 import type { JobRef } from '../task/messages.ts';
 import {
   collectParam,
@@ -51,6 +54,7 @@ interface RunFlags extends EngineFlags, ObserverFlags {
   combiner?: string;
   reducer?: string;
   metricsFile?: string;
+  keepIntermediate?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -62,9 +66,11 @@ export function register(program: Command): void {
     .description(
       'Run a MapReduce job on this machine: map tasks on all cores, shuffle, merge, reduce, commit.\n' +
         'The job is a module exporting defineJob({ map, combine?, reduce }), or streaming commands\n' +
-        '(--mapper/--reducer, Hadoop Streaming style). Output: <output>/part-r-NNNNN, _SUCCESS, _job.json.',
+        '(--mapper/--reducer, Hadoop Streaming style), or a pipeline: a module exporting definePipeline([...steps]),\n' +
+        'whose steps run one after the other, each reading the output of the one before.\n' +
+        'Output: <output>/part-r-NNNNN (part-m-NNNNN for a map-only job), _SUCCESS, _job.json.',
     )
-    .argument('[job]', 'job module (.ts or .js) exporting defineJob(...)')
+    .argument('[job]', 'job module (.ts or .js) exporting defineJob(...) or definePipeline([...])')
     .option(
       '-i, --input <paths...>',
       'input files, directories (recursive; .* and _* skipped) or globs (required unless the job names its inputs)',
@@ -128,6 +134,10 @@ export function register(program: Command): void {
       parsePositive,
     )
     .option('--verify', 're-run sequentially in-process and compare the outputs byte for byte')
+    .option(
+      '--keep-intermediate',
+      'pipelines: keep the output of every step but the last, in <output>/_steps/<i>-<name>/ (default: removed)',
+    )
     .option('--tmp-dir <dir>', 'directory for spills and map outputs (default: the OS temp dir)')
     .option(
       '--metrics-file <path>',
@@ -145,6 +155,7 @@ export function register(program: Command): void {
         "  tsmr run examples/grep.ts -i logs/ -o out/grep --param pattern='ERROR .*'\n" +
         '  tsmr run --mapper \'tr -s " " "\\n"\' --reducer \'uniq -c\' -i in/ -o out/\n' +
         '  tsmr run examples/terasort.ts -i tera/in -o tera/out   (total order; see tsmr teragen --help)\n' +
+        '  tsmr run examples/genre-top-words.ts -i .data/corpus/brown -o out/top   (a two-step pipeline)\n' +
         '\nExit codes: 0 success, 1 job failed, 2 bad usage or input (nothing written), 130 interrupted.',
     )
     .action(async (jobPath: string | undefined, flags: RunFlags) => {
@@ -153,11 +164,18 @@ export function register(program: Command): void {
 }
 
 /** Writes the metrics file atomically (temp file, then rename), so a scraper never reads half of it. */
-async function writeMetrics(report: JobReport | undefined, path: string | undefined): Promise<void> {
+async function writeMetrics(
+  report: JobReport | PipelineReport | undefined,
+  path: string | undefined,
+): Promise<void> {
   if (report === undefined || path === undefined) return;
   const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, renderJobMetrics(report));
+  await writeFile(tmp, 'kind' in report ? renderPipelineMetrics(report) : renderJobMetrics(report));
   await rename(tmp, path);
+}
+
+function formatAny(report: JobReport | PipelineReport): string {
+  return 'kind' in report ? formatPipelineReport(report) : formatReport(report);
 }
 
 function jobFrom(jobPath: string | undefined, flags: RunFlags): string | JobRef {
@@ -175,6 +193,12 @@ function jobFrom(jobPath: string | undefined, flags: RunFlags): string | JobRef 
 
 async function run(jobPath: string | undefined, flags: RunFlags): Promise<void> {
   const job = jobFrom(jobPath, flags);
+  const pipeline = typeof job === 'string' ? await findPipelineExport(job) : undefined;
+  if (flags.keepIntermediate && pipeline === undefined) {
+    throw usageError(
+      '--keep-intermediate keeps the steps’ outputs of a pipeline; this job is not a pipeline (definePipeline)',
+    );
+  }
   const observers = await startRunObservers(flags);
   const abort = new AbortController();
   const stopWatching = interruptOnSignals(abort);
@@ -190,6 +214,7 @@ async function run(jobPath: string | undefined, flags: RunFlags): Promise<void> 
     combiner,
     reducer,
     metricsFile,
+    keepIntermediate,
     json,
     quiet,
     dashboard,
@@ -197,8 +222,8 @@ async function run(jobPath: string | undefined, flags: RunFlags): Promise<void> 
     monitorWorkers,
     ...engine
   } = flags;
-  const handle = runJob(job, { ...engine, input, files: file, params: param, signal: abort.signal });
-  observers.watch(handle);
+  const options = { ...engine, input, files: file, params: param, signal: abort.signal };
+  const handle = start(job, pipeline, { ...options, keepIntermediate }, observers.watch);
   handle.on('progress', (snapshot) => display.update(snapshot));
   handle.on('inputsSkipped', (skipped) => {
     if (!flags.quiet) process.stderr.write(`tsmr: warning: ${formatSkippedInputs(skipped)}\n`);
@@ -207,11 +232,11 @@ async function run(jobPath: string | undefined, flags: RunFlags): Promise<void> 
     const report = await handle.done.finally(() => writeMetrics(handle.report, flags.metricsFile));
     display.stop();
     if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    else if (!flags.quiet) process.stdout.write(`${formatReport(report)}\n`);
+    else if (!flags.quiet) process.stdout.write(`${formatAny(report)}\n`);
   } catch (error) {
     display.stop();
     if (handle.report !== undefined && !flags.quiet) {
-      const text = flags.json ? JSON.stringify(handle.report, null, 2) : formatReport(handle.report);
+      const text = flags.json ? JSON.stringify(handle.report, null, 2) : formatAny(handle.report);
       process.stdout.write(`${text}\n`);
     }
     throw error;
@@ -219,4 +244,21 @@ async function run(jobPath: string | undefined, flags: RunFlags): Promise<void> 
     stopWatching();
     await observers.close();
   }
+}
+
+/** Starts the job, or the pipeline (whose steps the observers watch one by one). */
+function start(
+  job: string | JobRef,
+  pipeline: Pipeline | undefined,
+  options: RunOptions & { keepIntermediate?: boolean },
+  watch: (handle: JobHandle) => void,
+): JobHandle | PipelineHandle {
+  if (pipeline === undefined) {
+    const handle = runJob(job, options);
+    watch(handle);
+    return handle;
+  }
+  const handle = runPipeline(pipeline, options);
+  handle.on('step', (step) => watch(step.handle));
+  return handle;
 }

@@ -143,11 +143,6 @@ async function execute(
   const startedAt = Date.now();
   const steps = pipeline.steps;
   const output = options.output === undefined ? undefined : resolve(options.output);
-  if (output !== undefined) {
-    // Refused now, not after the steps before the last have run.
-    const inputs = isPathInput(options.input) ? [options.input].flat() : [];
-    await discardOutput(await prepareOutput(output, { overwrite: options.overwrite ?? false, inputs }));
-  }
   const scratch = scratchDirOf(resolve(options.tmpDir ?? tmpdir()), `job-${pipelineId}`);
   const keep = options.keepIntermediate === true;
   const kept = (i: number): string | undefined =>
@@ -184,6 +179,11 @@ async function execute(
 
   const release = guardRunningJob(pipelineId, scratch);
   try {
+    if (output !== undefined) {
+      // Refused now, not after the steps before the last have run.
+      const inputs = isPathInput(options.input) ? [options.input].flat() : [];
+      await discardOutput(await prepareOutput(output, { overwrite: options.overwrite ?? false, inputs }));
+    }
     await createScratchDir(scratch);
     let input = options.input;
     for (const [i, job] of steps.entries()) {
