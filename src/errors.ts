@@ -71,8 +71,23 @@ export const ErrorCode = {
    * of the map output.
    */
   AUTH: 'TSMR_AUTH',
+  /**
+   * A cluster coordinator refused a worker's registration: the worker runs
+   * another tsmr major.minor version, or the coordinator is shutting down.
+   */
+  REFUSED: 'TSMR_REFUSED',
+  /**
+   * A cluster service (the coordinator) cannot be reached, did not answer in
+   * time, or went away during a call. Retrying later may help.
+   */
+  UNAVAILABLE: 'TSMR_UNAVAILABLE',
   /** A file-system operation failed (disk full, permission…). */
   IO: 'TSMR_IO',
+  /**
+   * Cluster mode: the worker an attempt ran on was lost (its process ended,
+   * it missed its heartbeats, or it was fenced), or no worker can run the job.
+   */
+  WORKER_LOST: 'TSMR_WORKER_LOST',
   /** A cluster RPC message broke the contract's rules (`src/runtime/cluster/wire*.ts`); answered `INVALID_ARGUMENT`. */
   BAD_MESSAGE: 'TSMR_BAD_MESSAGE',
   /** Anything else: a bug in tsmr. */
@@ -246,6 +261,8 @@ const usageCodes: ReadonlySet<string> = new Set([
   ErrorCode.OUTPUT_EXISTS,
   ErrorCode.BAD_JOB,
   ErrorCode.JOB_NOT_IMPORTABLE,
+  // A refused cluster token is a configuration error: nothing was submitted or run.
+  ErrorCode.AUTH,
 ]);
 
 /** The exit code the CLI uses for an error. */

@@ -22,10 +22,16 @@ const program = new Command('tsmr')
 
 const commands = [
   await import('./run.ts'),
+  await import('./submit.ts'),
+  await import('./status.ts'),
+  await import('./cancel.ts'),
+  await import('./cluster.ts'),
   await import('./report.ts'),
   await import('./batch.ts'),
   await import('./teragen.ts'),
   await import('./teravalidate.ts'),
+  await import('./coordinator.ts'),
+  await import('./worker.ts'),
 ];
 for (const command of commands) command.register(program);
 

@@ -17,8 +17,17 @@ const PARENT_CHECK_MS = 1000;
 /**
  * Aborts `controller` on the first signal or when the parent process ends;
  * exits on the second signal. Returns a function that stops watching.
+ * @param opts.action what the first signal does, for its message (default
+ *   `cancelling the job`).
+ * @param opts.watchParent also abort when the parent process ends (default
+ *   true); off for a daemon that is started in the background on purpose
+ *   (`tsmr worker` under `tsmr cluster start`).
  */
-export function interruptOnSignals(controller: AbortController): () => void {
+export function interruptOnSignals(
+  controller: AbortController,
+  opts: { action?: string; watchParent?: boolean } = {},
+): () => void {
+  const action = opts.action ?? 'cancelling the job';
   const parent = process.ppid;
   let received = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -26,14 +35,17 @@ export function interruptOnSignals(controller: AbortController): () => void {
       process.stderr.write(`tsmr: ${signal} again: stopping now\n`);
       process.exit(ExitCode.INTERRUPTED);
     }
-    process.stderr.write(`tsmr: ${signal}: cancelling the job (press Ctrl-C again to stop at once)\n`);
+    process.stderr.write(`tsmr: ${signal}: ${action} (press Ctrl-C again to stop at once)\n`);
     controller.abort(new Error(`received ${signal}`));
   };
-  const watch = setInterval(() => {
-    if (process.ppid === parent || controller.signal.aborted) return;
-    process.stderr.write(`tsmr: the parent process (pid ${parent}) has ended: cancelling the job\n`);
-    controller.abort(new Error('the parent process ended'));
-  }, PARENT_CHECK_MS).unref();
+  const watch =
+    opts.watchParent === false
+      ? undefined
+      : setInterval(() => {
+          if (process.ppid === parent || controller.signal.aborted) return;
+          process.stderr.write(`tsmr: the parent process (pid ${parent}) has ended: ${action}\n`);
+          controller.abort(new Error('the parent process ended'));
+        }, PARENT_CHECK_MS).unref();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   return () => {

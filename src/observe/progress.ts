@@ -152,7 +152,8 @@ function activePhase(views: readonly PhaseView[]): PhaseName {
   return (running ?? done ?? views[0]!).phase;
 }
 
-function percentText(fraction: number): string {
+/** `42%`: a fraction 0..1 as whole percent, rounded down (100% only when done). */
+export function percentText(fraction: number): string {
   return `${Math.floor(fraction * 100)}%`;
 }
 

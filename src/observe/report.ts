@@ -285,8 +285,8 @@ function workersTable(workers: readonly WorkerReport[], durationMs: number): str
   return lines;
 }
 
-/** `group/name value` lines, sorted (so groups stay together), names and values aligned. */
-function countersTable(counters: Record<string, number>): string[] {
+/** `group/name value` lines, sorted (so groups stay together), names and values aligned; at most {@link MAX_REPORT_COUNTERS}. */
+export function countersTable(counters: Record<string, number>): string[] {
   const names = Object.keys(counters).sort();
   const shown = names.slice(0, MAX_REPORT_COUNTERS);
   const lines = alignColumns(
@@ -297,7 +297,8 @@ function countersTable(counters: Record<string, number>): string[] {
   return lines;
 }
 
-function firstLine(message: string): string {
+/** The first line of a message, cut to at most MAX_MESSAGE (200) characters. */
+export function firstLine(message: string): string {
   const line = message.split('\n', 1)[0]!;
   return line.length > MAX_MESSAGE ? `${line.slice(0, MAX_MESSAGE - 1)}…` : line;
 }

@@ -43,12 +43,32 @@ export interface RunningAttempt {
 }
 
 /**
+ * What a cluster executor reports apart from attempt outcomes: workers that
+ * join (or re-register), are lost (process ended, heartbeats missed, fenced),
+ * and reduce attempts that could not read a map output (a fetch-failure report
+ * sent while the attempt goes on).
+ */
+export type ExecutorEvent =
+  | { type: 'workerJoined'; workerId: string; slots: number }
+  | { type: 'workerLost'; workerId: string; reason: string }
+  | { type: 'fetchFailed'; reduceAttemptId: string; mapTaskId: string; mapAttemptId: string };
+
+/**
  * Runs task attempts somewhere: threads of this process (local mode) or
  * worker processes (cluster mode). The job driver does everything else.
  */
 export interface AttemptExecutor {
-  /** Workers and their slots, announced to the scheduler at start. */
+  /**
+   * Workers and their slots: those at start are announced to the scheduler;
+   * at the end, every worker that took part (the report's workers section).
+   */
   readonly workers: ReadonlyArray<{ id: string; slots: number }>;
+  /**
+   * Cluster mode: calls `listener` with each {@link ExecutorEvent} from now
+   * on, until the returned function is called. A lost worker's event comes
+   * before the outcomes of its attempts settle. Local mode has none.
+   */
+  subscribe?(listener: (event: ExecutorEvent) => void): () => void;
   start(workerId: string, msg: TaskMessage, onProgress: (p: TaskProgress) => void): RunningAttempt;
   /** Deletes the scratch files of a succeeded attempt whose output is not wanted. Missing is fine; never rejects. */
   discard(attemptId: string): Promise<void>;

@@ -61,6 +61,8 @@ export interface DriverInput {
   /** Side files every task gets (`ctx.file(name)`), if any. */
   files?: SideFile[];
   executor: AttemptExecutor;
+  /** Speculative backup attempts for stragglers (default false; cluster mode: on unless turned off). */
+  speculation?: boolean;
   onProgress(snapshot: ProgressSnapshot): void;
   /** Called when an attempt starts or changes state (ended, committed, lost…), after the event that did it. */
   onAttempt?(attempt: AttemptHistoryEntry): void;
@@ -116,8 +118,9 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
     numReduces,
     maxAttempts: settings.maxAttempts,
     taskTimeoutMs: settings.taskTimeoutMs,
+    // The executor finds lost workers (heartbeats, closed sessions) and says so.
     heartbeatTimeoutMs: Number.POSITIVE_INFINITY,
-    speculation: false,
+    speculation: input.speculation ?? false,
   });
   const startedAt = Date.now();
   const live = new LiveAttempts();
@@ -138,6 +141,11 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
     const tickTimer = setInterval(() => handle({ type: 'tick', now: Date.now() }), TICK_INTERVAL_MS);
     const onAbort = () => handle({ type: 'cancel', now: Date.now(), reason: 'the job was cancelled' });
     input.signal?.addEventListener('abort', onAbort, { once: true });
+    const unsubscribe = executor.subscribe?.((event) => {
+      const now = Date.now();
+      if (event.type === 'workerLost') input.log.warn({ worker: event.workerId, reason: event.reason }, 'worker lost');
+      handle({ ...event, now });
+    });
     // Cancelled before it started (a signal during planning): the first event cancels it.
     if (input.signal?.aborted) queueMicrotask(onAbort);
 
@@ -414,6 +422,7 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
       clearInterval(progressTimer);
       clearInterval(tickTimer);
       input.signal?.removeEventListener('abort', onAbort);
+      unsubscribe?.();
       for (const attemptId of live.runningIds()) kill(attemptId, 'the job ended');
       void settled().then(() => {
         // Left: successes never committed; their files go with the job's scratch and aborted output.

@@ -31,8 +31,9 @@ import { resolveSideFiles } from '../io/side-files.ts';
 import { spoolRecords } from '../io/spool.ts';
 import type { JobBody } from '../task/job-body.ts';
 import type { JobRef } from '../task/messages.ts';
-import { refuseJobStartedOnImport, resolveJob } from '../task/load-job.ts';
-import { createLogger } from '../observe/logger.ts';
+import { refuseJobStartedOnImport, type ResolvedJob, resolveJob } from '../task/load-job.ts';
+import { createLogger, type Logger } from '../observe/logger.ts';
+import type { AttemptExecutor } from './executor.ts';
 import { driveJob } from './job-driver.ts';
 import { checkInputOptions, planJobSplits, resolveJobPaths } from './job-inputs.ts';
 import { createLocalExecutor } from './local/local-executor.ts';
@@ -45,6 +46,7 @@ import { compareOutputs } from './verify.ts';
 import { guardRunningJob } from './exit-guard.ts';
 import { createScratchDir, removeAbandonedScratchDirs, scratchDirOf } from './scratch.ts';
 import { planTotalOrder } from './total-order-plan.ts';
+import { runOnCluster } from './cluster/client-submit.ts';
 
 /** Events of a {@link JobHandle}. */
 export interface JobHandleEvents {
@@ -101,9 +103,13 @@ export class JobHandle extends EventEmitter<JobHandleEvents> {
  * import it; with `workers: 0` any job works, in this thread), a module path or
  * URL, or a job reference (`{ kind: 'streaming', mapper, reducer }`).
  *
+ * With `options.coordinator` the job runs on that cluster instead
+ * (`cluster/client-submit.ts`): the same handle, fed by the coordinator.
+ *
  * @returns a handle at once; `handle.done` settles when the job ends.
  */
 export function runJob(job: Job | string | URL | JobRef, options: RunOptions): JobHandle {
+  if (options.coordinator !== undefined) return new JobHandle((handle) => runOnCluster(handle, job, options));
   return new JobHandle((handle) => execute(handle, job, options));
 }
 
@@ -125,6 +131,7 @@ function effectiveSplitSize(files: readonly { size: number }[], settings: JobSet
   return Math.min(settings.splitSize, Math.max(MiB, perWorker));
 }
 
+/** A new job id, `job-<yyyymmdd>-<hhmmss>-<6 hex digits>` (UTC). */
 export function newJobId(): string {
   const t = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `job-${t}-${randomBytes(3).toString('hex')}`;
@@ -142,6 +149,33 @@ function inMemoryRecords(input: RunOptions['input']): Iterable<unknown> | AsyncI
   throw usageError('input must be paths, an array or (async) iterable of records, or { records }');
 }
 
+/**
+ * Where a job's attempts run, as {@link executeJob} needs to know it: this
+ * machine's threads (`runJob`), or a cluster's workers (the coordinator).
+ */
+export interface JobRuntime {
+  /** The job's id (default: a new one, `job-<yyyymmdd>-<hhmmss>-<6 hex digits>`). */
+  jobId?: string;
+  /**
+   * Cluster mode: the task slots of the workers now (the default R and the
+   * split-size floor count them as `workers`). Absent: local threads, as
+   * `options.workers` says.
+   */
+  clusterSlots?: number;
+  /** Speculative backup attempts for stragglers (default false). */
+  speculation?: boolean;
+  /** Directory under which the job's scratch directory is made (default: `options.tmpDir`, else the OS temp dir). */
+  scratchRoot?: string;
+  /** The job's log (default: a new logger); the job id and name are added. */
+  log?: Logger;
+  /** Runs the job's attempts. `workDir` is the job's scratch directory on this machine. */
+  executor(body: JobBody, workDir: string, settings: JobSettings): AttemptExecutor;
+}
+
+const localRuntime: JobRuntime = {
+  executor: (body, workDir, settings) => createLocalExecutor(settings.workers, body, workDir),
+};
+
 async function execute(
   handle: JobHandle,
   job: Job | string | URL | JobRef,
@@ -151,13 +185,30 @@ async function execute(
     throw usageError('verify needs an output directory to compare');
   }
   refuseJobStartedOnImport();
-  const inProcess = options.workers === 0;
-  const resolved = await resolveJob(job, inProcess);
+  const resolved = await resolveJob(job, options.workers === 0);
+  return executeJob(handle, resolved, options, localRuntime, job);
+}
+
+/**
+ * Plans, runs and commits a resolved job with `runtime`: what `runJob` does
+ * on this machine and the coordinator does for a cluster job, so that both
+ * plan the same splits, settings and output.
+ *
+ * @param verifyWith `--verify` (local mode only): the job as the user gave it, run again in-process.
+ * @throws what the job's failure is (a TsmrError), after aborting its output.
+ */
+export async function executeJob(
+  handle: JobHandle,
+  resolved: ResolvedJob,
+  options: RunOptions,
+  runtime: JobRuntime,
+  verifyWith?: Job | string | URL | JobRef,
+): Promise<JobReport> {
   checkInputOptions(resolved.body, resolved.ref, options);
-  const settings = resolveSettings(options, resolved.body.reducers);
-  const jobId = newJobId();
-  const log = createLogger().child({ jobId, job: resolved.body.name });
-  const tmpRoot = resolve(options.tmpDir ?? tmpdir());
+  const settings = resolveSettings(options, resolved.body.reducers, runtime.clusterSlots);
+  const jobId = runtime.jobId ?? newJobId();
+  const log = (runtime.log ?? createLogger()).child({ jobId, job: resolved.body.name });
+  const tmpRoot = resolve(runtime.scratchRoot ?? options.tmpDir ?? tmpdir());
   const workDir = scratchDirOf(tmpRoot, jobId);
   const jobPaths = await resolveJobPaths(resolved.body, options.input, settings.params);
   const pathInputs = jobPaths?.paths;
@@ -211,7 +262,7 @@ async function execute(
               handle.emit('progress', samplingSnapshot(jobId, progress, splits, settings));
             },
           });
-    const executor = createLocalExecutor(settings.workers, body, workDir);
+    const executor = runtime.executor(body, workDir, settings);
     const committer = withJobFile(
       output === undefined ? recordsCommitter() : fileOutputCommitter(output, body.outputFormat),
       options.jobFile,
@@ -249,6 +300,7 @@ async function execute(
       executor,
       files: sideFiles,
       totalOrder: totalOrder?.spec,
+      speculation: runtime.speculation ?? false,
       onProgress: (snapshot) =>
         handle.emit(
           'progress',
@@ -298,9 +350,9 @@ async function execute(
       await committer.abortJob(report);
       throw invalid;
     }
-    if (settings.verify) {
+    if (settings.verify && verifyWith !== undefined) {
       try {
-        await verify(job, options, committer, report);
+        await verify(verifyWith, options, committer, report);
       } catch (error) {
         report.status = 'failed';
         report.error = serializeError(error);

@@ -100,6 +100,19 @@ export interface RunOptions {
   /** Cancels the job. */
   signal?: AbortSignal;
   /**
+   * Run on a cluster: the URL of its coordinator (`http://host:port`). The
+   * job's module is bundled and uploaded, and the job's inputs, output and
+   * side files must be paths every worker can read (a shared file system);
+   * relative paths are made absolute here. Not with `workers`, `verify`,
+   * `tmpDir`, in-memory input or without `output` (yet). Default: run on this
+   * machine. See docs/cluster.md.
+   */
+  coordinator?: string;
+  /** The cluster token for `coordinator` (default: `TSMR_TOKEN`, else the local cluster's). */
+  token?: string;
+  /** Speculative backup attempts for stragglers, cluster only (default on). */
+  speculation?: boolean;
+  /**
    * What `<out>/_job.json` holds, made from the job's report (default: the
    * report itself). A pipeline puts its own report there from its last step.
    * @internal

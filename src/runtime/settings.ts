@@ -57,6 +57,8 @@ export function workerLimit(sortBufferBytes: number): { limit: number; why: stri
  * Fills in defaults: workers = available parallelism, R = the job's `reducers`
  * or the number of workers (0: a map-only job), split size and sort buffer 64 MiB, merge fan-in 64,
  * 4 attempts, task timeout 600 s (0 = none), no simulated failures, skip mode off.
+ * With `clusterSlots` (a cluster job: the task slots of its workers), those
+ * are the workers, and this machine's thread limit does not apply.
  *
  * `simulateFailures` is a rate from 0 to 1, both included: the fraction of
  * attempts crashed on purpose. 1 is allowed because a task's last allowed
@@ -65,11 +67,15 @@ export function workerLimit(sortBufferBytes: number): { limit: number; why: stri
  * @throws TsmrError `TSMR_USAGE` for an out-of-range option, including more
  *   workers than {@link workerLimit} allows.
  */
-export function resolveSettings(options: RunOptions, jobReducers: number | undefined): JobSettings {
-  const workers = integer('workers', options.workers ?? availableParallelism(), 0);
+export function resolveSettings(
+  options: RunOptions,
+  jobReducers: number | undefined,
+  clusterSlots?: number,
+): JobSettings {
+  const workers = clusterSlots ?? integer('workers', options.workers ?? availableParallelism(), 0);
   const sortBufferBytes = integer('sortBuffer', options.sortBuffer ?? 64 * MiB, 1024);
   const { limit, why } = workerLimit(sortBufferBytes);
-  if (workers > limit) {
+  if (clusterSlots === undefined && workers > limit) {
     throw usageError(`workers must be at most ${limit} on this machine (${why}); got ${workers}`);
   }
   const taskTimeout = options.taskTimeout ?? DEFAULT_TASK_TIMEOUT_MS;

@@ -21,16 +21,25 @@ export interface CliResult {
 }
 
 /** Starts the real `tsmr` CLI in a child process and returns it at once (for signals and kills). */
-export function startCli(args: readonly string[]): ChildProcessByStdio<null, Readable, Readable> {
+export function startCli(
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv } = {},
+): ChildProcessByStdio<null, Readable, Readable> {
   return spawn(process.execPath, [join(repoRoot, 'bin/tsmr.js'), ...args], {
     cwd: repoRoot,
+    env: options.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
 
-export async function runCli(args: readonly string[], options: { cwd?: string } = {}): Promise<CliResult> {
+/** Runs the CLI to its end; `env` replaces the environment (default: this process's). */
+export async function runCli(
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
   const child = spawn(process.execPath, [join(repoRoot, 'bin/tsmr.js'), ...args], {
     cwd: options.cwd ?? repoRoot,
+    env: options.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

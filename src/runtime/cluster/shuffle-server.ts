@@ -61,6 +61,12 @@ export interface ShuffleServerOptions {
   logger: Pick<Logger, 'debug' | 'warn' | 'error'>;
   /** Serve HTTPS with this certificate and key (PEM). */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /**
+   * Other routes on the same port, tried before the shuffle's (a worker's
+   * `/metrics`): handles the request and returns true, or returns false. Not
+   * authenticated, not counted in {@link ShuffleServerStats}.
+   */
+  httpRoutes?(req: IncomingMessage, res: ServerResponse): boolean;
 }
 
 /** How requests ended, by outcome. */
@@ -225,6 +231,7 @@ export function createShuffleServer(options: ShuffleServerOptions): ShuffleServe
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    if (options.httpRoutes?.(req, res)) return;
     active++;
     res.once('close', () => active--);
     handle(req, res).catch((err: unknown) => {

@@ -40,48 +40,47 @@ const counters = fc.dictionary(fc.string({ minLength: 1, maxLength: 16 }), fc.ma
 /** A task timeout: none (`Infinity` in settings, 0 in reports) or a uint32 of ms. */
 const taskTimeoutMs = fc.integer({ min: 1, max: 0xffffffff });
 
-const submission: fc.Arbitrary<JobSubmission> = fc.record(
-  {
-    submissionId: name,
-    name,
-    job: jobRef,
-    inputs: fc.array(absPath, { minLength: 1, maxLength: 4 }),
-    outputDir: absPath,
-    overwrite: fc.boolean(),
-    inputFormat: fc.constantFrom(
-      { type: 'jsonl' as const },
-      { type: 'text' as const, encoding: 'latin1' as const },
-    ),
-    outputFormat: fc.constantFrom(
-      { type: 'jsonl' as const },
-      { type: 'text' as const, encoding: 'utf8' as const },
-    ),
-    settings: fc.record({
+const submission: fc.Arbitrary<JobSubmission> = fc.record({
+  submissionId: name,
+  job: jobRef,
+  options: fc.record(
+    {
+      input: fc.array(absPath, { minLength: 1, maxLength: 4 }),
+      output: absPath,
+      overwrite: fc.boolean(),
+      files: fc.array(
+        fc.oneof(
+          absPath,
+          absPath.map((p) => `${p}#side.txt`),
+        ),
+        { minLength: 1, maxLength: 3 },
+      ),
+      totalOrder: fc.oneof(
+        fc.constant(true as const),
+        fc.record(
+          {
+            samples: fc.integer({ min: 1, max: 2 ** 40 }),
+            sampler: fc.constantFrom('random' as const, 'split' as const),
+            maxSplitsSampled: fc.integer({ min: 1, max: 1000 }),
+          },
+          { requiredKeys: ['samples'] },
+        ),
+      ),
       reducers: fc.integer({ min: 1, max: 1000 }),
       splitSize: fc.integer({ min: 1, max: 2 ** 40 }),
-      sortBufferBytes: fc.integer({ min: 1024, max: 2 ** 40 }),
+      sortBuffer: fc.integer({ min: 1024, max: 2 ** 40 }),
       mergeFanIn: fc.integer({ min: 2, max: 100 }),
       maxAttempts: fc.integer({ min: 1, max: 10 }),
-      taskTimeoutMs: fc.oneof(fc.constant(Number.POSITIVE_INFINITY), taskTimeoutMs),
+      taskTimeout: fc.oneof(fc.constant(0), taskTimeoutMs),
       simulateFailures: fc.double({ min: 0, max: 1, noNaN: true }),
       seed: fc.maxSafeNat(),
+      skipBadRecords: fc.maxSafeNat(),
       speculation: fc.boolean(),
-      params,
-    }),
-  },
-  {
-    requiredKeys: [
-      'submissionId',
-      'name',
-      'job',
-      'inputs',
-      'overwrite',
-      'inputFormat',
-      'outputFormat',
-      'settings',
-    ],
-  },
-);
+      params: params.filter((p) => Object.keys(p).length > 0),
+    },
+    { requiredKeys: ['overwrite'] },
+  ),
+});
 
 function phase(p: 'map' | 'reduce'): fc.Arbitrary<PhaseProgress> {
   return fc
@@ -257,29 +256,55 @@ const status: fc.Arbitrary<ClusterStatus> = fc.record({
         submittedAt: n,
         progress,
         error: serializedError,
+        counters,
+        failures: fc.array(fc.record({ attemptId, worker: name, failedAt: n, error: serializedError }), {
+          maxLength: 3,
+        }),
       },
-      { requiredKeys: ['jobId', 'name', 'state', 'submittedAt'] },
+      { requiredKeys: ['jobId', 'name', 'state', 'submittedAt', 'counters', 'failures'] },
     ),
     { maxLength: 3 },
   ),
   workers: fc.array(
-    fc.record({
-      workerId: name,
-      incarnation: fc.integer({ min: 1, max: 1000 }),
-      state: fc.constantFrom('alive' as const, 'suspect' as const, 'dead' as const, 'excluded' as const),
-      hostName: name,
-      pid: fc.nat({ max: 4_000_000 }),
-      shuffleUrl: fc.integer({ min: 1, max: 65535 }).map((p) => `http://127.0.0.1:${p}`),
-      tsmrVersion: fc.constantFrom('0.1.0', '1.12.3-rc.1+build.5'),
-      registeredAt: n,
-      lastHeartbeatAt: n,
-      slotsTotal: small,
-      slotsBusy: small,
-      attemptsRun: n,
-      attemptsFailed: n,
-      mapOutputsHeld: n,
-      shuffleBytesServed: n,
-    }),
+    fc.record(
+      {
+        workerId: name,
+        incarnation: fc.integer({ min: 1, max: 1000 }),
+        state: fc.constantFrom('alive' as const, 'suspect' as const, 'dead' as const, 'excluded' as const),
+        hostName: name,
+        pid: fc.nat({ max: 4_000_000 }),
+        shuffleUrl: fc.integer({ min: 1, max: 65535 }).map((p) => `http://127.0.0.1:${p}`),
+        tsmrVersion: fc.constantFrom('0.1.0', '1.12.3-rc.1+build.5'),
+        registeredAt: n,
+        lastHeartbeatAt: n,
+        slotsTotal: small,
+        slotsBusy: small,
+        attemptsRun: n,
+        attemptsFailed: n,
+        mapOutputsHeld: n,
+        shuffleBytesServed: n,
+        averageAttemptMs: n,
+      },
+      {
+        requiredKeys: [
+          'workerId',
+          'incarnation',
+          'state',
+          'hostName',
+          'pid',
+          'shuffleUrl',
+          'tsmrVersion',
+          'registeredAt',
+          'lastHeartbeatAt',
+          'slotsTotal',
+          'slotsBusy',
+          'attemptsRun',
+          'attemptsFailed',
+          'mapOutputsHeld',
+          'shuffleBytesServed',
+        ],
+      },
+    ),
     { maxLength: 3 },
   ),
 });
@@ -294,27 +319,11 @@ test('progress snapshots, job reports and cluster status survive the wire', () =
   assertRoundTrips(status, GetStatusResponseSchema, statusToWire, (m) => statusFromWire(m), 100);
 });
 
-test('a submission without inputs, with a relative path or a failure rate above 1 is refused; an upload must hash to its name', () => {
+test('a submission with a relative path, a failure rate above 1 or an unknown sampler is refused; an upload must hash to its name', () => {
   const base: JobSubmission = {
     submissionId: 's1',
-    name: 'wc',
     job: { kind: 'streaming', mapper: 'cat' },
-    inputs: ['/data'],
-    overwrite: false,
-    inputFormat: { type: 'jsonl' },
-    outputFormat: { type: 'jsonl' },
-    settings: {
-      reducers: 2,
-      splitSize: 1 << 26,
-      sortBufferBytes: 1 << 26,
-      mergeFanIn: 64,
-      maxAttempts: 4,
-      taskTimeoutMs: 600_000,
-      simulateFailures: 0,
-      seed: 1,
-      speculation: false,
-      params: {},
-    },
+    options: { input: ['/data'], overwrite: false, reducers: 2 },
   };
   const field = (fn: () => unknown) => {
     try {
@@ -325,21 +334,21 @@ test('a submission without inputs, with a relative path or a failure rate above 
     }
     assert.fail('accepted');
   };
+  const options = (o: JobSubmission['options']) =>
+    submissionToWire({ ...base, options: { ...base.options, ...o } });
   assert.equal(
-    field(() => submissionFromWire(submissionToWire({ ...base, inputs: [] }))),
-    'SubmitJobRequest.job.inputs',
-  );
-  assert.equal(
-    field(() => submissionFromWire(submissionToWire({ ...base, inputs: ['data'] }))),
+    field(() => submissionFromWire(options({ input: ['data'] }))),
     'SubmitJobRequest.job.inputs[0]',
   );
   assert.equal(
-    field(() =>
-      submissionFromWire(
-        submissionToWire({ ...base, settings: { ...base.settings, simulateFailures: 1.5 } }),
-      ),
-    ),
+    field(() => submissionFromWire(options({ simulateFailures: 1.5 }))),
     'SubmitJobRequest.job.settings.simulate_failures',
+  );
+  const wire = options({ totalOrder: { sampler: 'split' } });
+  wire.job!.totalOrder!.sampler = 'reservoir';
+  assert.equal(
+    field(() => submissionFromWire(wire)),
+    'SubmitJobRequest.job.total_order.sampler',
   );
   assert.equal(
     field(() => submissionFromWire(create(SubmitJobRequestSchema, { submissionId: 's' }))),

@@ -263,6 +263,7 @@ export function outputFormatFromWire(m: pb.OutputFormat | undefined, field: stri
 export function splitToWire(s: Split): MessageInitShape<typeof pb.SplitSchema> {
   return {
     index: s.index,
+    input: s.input,
     length: big(s.length, 'Split.length'),
     parts: s.parts.map((p) => ({
       path: p.path,
@@ -295,7 +296,9 @@ export function splitFromWire(m: pb.Split | undefined, field: string): Split {
   const length = num64(s.length, `${field}.length`);
   const sum = parts.reduce((n, p) => n + (p.end - p.start), 0);
   if (sum !== length) throw badMessage(`${field}.length`, `is ${length}, but its parts add up to ${sum}`);
-  return { index: s.index, parts, length };
+  const split: Split = { index: s.index, parts, length };
+  if (s.input !== undefined) split.input = int(s.input, `${field}.input`, 0, 999);
+  return split;
 }
 
 export function segmentToWire(s: SegmentInfo, field: string): pb.SegmentInfo {

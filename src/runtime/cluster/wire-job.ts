@@ -1,14 +1,13 @@
 /**
  * Job submission messages of `ClientService` (`client_service.proto`):
  * `UploadBundle` and `SubmitJob`, with checked reading on the coordinator's
- * side. A {@link JobSubmission} is what a client resolved from its job module
- * and options: formats normalized, defaults filled in.
+ * side. A {@link JobSubmission} is a job's code (a bundle hash or streaming
+ * commands) and the options the user gave; the coordinator resolves both as
+ * `runJob` does.
  */
 import { create } from '@bufbuild/protobuf';
-import type { NormalizedInputFormat } from '../../io/record-reader.ts';
-import type { NormalizedOutputFormat } from '../../io/output-writer.ts';
-import { finiteOrZero } from '../settings.ts';
-import type { JobSettings } from '../settings.ts';
+import type { SamplerKind, TotalOrderOptions } from '../../api/total-order.ts';
+import type { RunOptions } from '../run-options.ts';
 import { SubmitJobRequestSchema } from './gen/tsmr/cluster/v1/client_service_pb.js';
 import type * as pb from './gen/tsmr/cluster/v1/client_service_pb.js';
 import {
@@ -26,76 +25,91 @@ import {
 } from './wire-check.ts';
 import {
   bundleBytesFromWire,
-  inputFormatFromWire,
-  inputFormatToWire,
   jobRefFromWire,
   jobRefToWire,
-  outputFormatFromWire,
-  outputFormatToWire,
   paramsFromWire,
   paramsToWire,
 } from './wire-common.ts';
 import type { WireJobRef } from './wire-common.ts';
 
 /**
- * Settings of a cluster job: those of `JobSettings` (`src/runtime/settings.ts`)
- * that a job's tasks use, plus speculation. A `taskTimeoutMs` of `Infinity`
- * (no timeout) is 0 on the wire; a finite one must be an integer below 2^32.
+ * The options of a cluster job: those of {@link RunOptions} that make sense
+ * on a cluster, as the user gave them (`tsmr submit` flags, or `runJob` with
+ * a coordinator), plus speculation. The coordinator resolves them against the
+ * job exactly as `runJob` does locally. Paths are absolute, on the shared
+ * file system.
  */
-export type ClusterJobSettings = Pick<
-  JobSettings,
+export type ClusterRunOptions = Pick<
+  RunOptions,
+  | 'output'
+  | 'overwrite'
   | 'reducers'
   | 'splitSize'
-  | 'sortBufferBytes'
+  | 'sortBuffer'
   | 'mergeFanIn'
   | 'maxAttempts'
-  | 'taskTimeoutMs'
+  | 'taskTimeout'
   | 'simulateFailures'
   | 'seed'
+  | 'skipBadRecords'
   | 'params'
-> & { speculation: boolean };
+> & {
+  /** Input paths or globs; absent when the job names its own `inputs`. */
+  input?: string[];
+  files?: string[];
+  totalOrder?: boolean | TotalOrderOptions;
+  /** Speculative backup attempts (default in cluster mode: on). */
+  speculation?: boolean;
+};
 
 export interface JobSubmission {
   /** Chosen by the client; makes `SubmitJob` idempotent. */
   submissionId: string;
-  name: string;
   job: WireJobRef;
-  /** Absolute paths or globs on the shared file system. */
-  inputs: string[];
-  /** Absent: results kept for the client. */
-  outputDir?: string;
-  overwrite: boolean;
-  inputFormat: NormalizedInputFormat;
-  outputFormat: NormalizedOutputFormat;
-  settings: ClusterJobSettings;
+  options: ClusterRunOptions;
 }
 
-/** Most inputs of one job. */
+/** Most inputs, and most side files, of one job. */
 const MAX_INPUTS = 100_000;
+const MAX_FILES = 1000;
+
+const samplers = ['random', 'split'] as const satisfies readonly SamplerKind[];
 
 export function submissionToWire(s: JobSubmission): pb.SubmitJobRequest {
-  const t = s.settings;
+  const o = s.options;
+  const opt64 = (n: number | undefined, field: string): bigint | undefined =>
+    n === undefined ? undefined : big(n, field);
+  const order = o.totalOrder;
   return create(SubmitJobRequestSchema, {
     submissionId: s.submissionId,
     job: {
-      name: s.name,
       job: jobRefToWire(s.job),
-      inputs: s.inputs,
-      outputDir: s.outputDir,
-      overwrite: s.overwrite,
-      inputFormat: inputFormatToWire(s.inputFormat),
-      outputFormat: outputFormatToWire(s.outputFormat),
+      inputs: o.input ?? [],
+      outputDir: o.output,
+      overwrite: o.overwrite ?? false,
+      files: o.files ?? [],
+      totalOrder:
+        order === undefined || order === false
+          ? undefined
+          : order === true
+            ? {}
+            : {
+                samples: opt64(order.samples, 'TotalOrderSettings.samples'),
+                sampler: order.sampler,
+                maxSplitsSampled: order.maxSplitsSampled,
+              },
       settings: {
-        reducers: t.reducers,
-        splitSize: big(t.splitSize, 'JobSettings.split_size'),
-        sortBufferBytes: big(t.sortBufferBytes, 'JobSettings.sort_buffer_bytes'),
-        mergeFanIn: t.mergeFanIn,
-        maxAttempts: t.maxAttempts,
-        taskTimeoutMs: finiteOrZero(t.taskTimeoutMs),
-        simulateFailures: t.simulateFailures,
-        seed: big(t.seed, 'JobSettings.seed'),
-        speculation: t.speculation,
-        params: paramsToWire(t.params),
+        reducers: o.reducers,
+        splitSize: opt64(o.splitSize, 'RunSettings.split_size'),
+        sortBufferBytes: opt64(o.sortBuffer, 'RunSettings.sort_buffer_bytes'),
+        mergeFanIn: o.mergeFanIn,
+        maxAttempts: o.maxAttempts,
+        taskTimeoutMs: opt64(o.taskTimeout, 'RunSettings.task_timeout_ms'),
+        simulateFailures: o.simulateFailures,
+        seed: opt64(o.seed, 'RunSettings.seed'),
+        skipBadRecords: opt64(o.skipBadRecords, 'RunSettings.skip_bad_records'),
+        speculation: o.speculation,
+        params: paramsToWire(o.params ?? {}),
       },
     },
   });
@@ -107,30 +121,48 @@ export function submissionFromWire(m: pb.SubmitJobRequest, field = 'SubmitJobReq
   const j = required(m.job, f);
   const s = required(j.settings, `${f}.settings`);
   const fs = `${f}.settings`;
-  const out: JobSubmission = {
+  const options: ClusterRunOptions = { overwrite: j.overwrite };
+  const inputs = list(j.inputs, `${f}.inputs`, MAX_INPUTS).map((p, i) => absPath(p, `${f}.inputs[${i}]`));
+  if (inputs.length > 0) options.input = inputs;
+  if (j.outputDir !== undefined) options.output = absPath(j.outputDir, `${f}.output_dir`);
+  const files = list(j.files, `${f}.files`, MAX_FILES).map((p, i) =>
+    str(p, `${f}.files[${i}]`, { max: wireLimits.path }),
+  );
+  if (files.length > 0) options.files = files;
+  if (j.totalOrder !== undefined) {
+    const t = j.totalOrder;
+    const ft = `${f}.total_order`;
+    const order: TotalOrderOptions = {};
+    if (t.samples !== undefined) order.samples = num64(t.samples, `${ft}.samples`, 1);
+    if (t.sampler !== undefined) {
+      const sampler = samplers.find((k) => k === t.sampler);
+      if (sampler === undefined) throw badMessage(`${ft}.sampler`, `must be one of ${samplers.join(', ')}`);
+      order.sampler = sampler;
+    }
+    if (t.maxSplitsSampled !== undefined)
+      order.maxSplitsSampled = int(t.maxSplitsSampled, `${ft}.max_splits_sampled`, 1, 1_000_000);
+    options.totalOrder = Object.keys(order).length === 0 ? true : order;
+  }
+  if (s.reducers !== undefined) options.reducers = int(s.reducers, `${fs}.reducers`, 1, wireLimits.reducers);
+  if (s.splitSize !== undefined) options.splitSize = num64(s.splitSize, `${fs}.split_size`, 1);
+  if (s.sortBufferBytes !== undefined)
+    options.sortBuffer = num64(s.sortBufferBytes, `${fs}.sort_buffer_bytes`, 1024);
+  if (s.mergeFanIn !== undefined) options.mergeFanIn = int(s.mergeFanIn, `${fs}.merge_fan_in`, 2, 1_000_000);
+  if (s.maxAttempts !== undefined) options.maxAttempts = int(s.maxAttempts, `${fs}.max_attempts`, 1, 1000);
+  if (s.taskTimeoutMs !== undefined) options.taskTimeout = num64(s.taskTimeoutMs, `${fs}.task_timeout_ms`);
+  if (s.simulateFailures !== undefined)
+    options.simulateFailures = real(s.simulateFailures, `${fs}.simulate_failures`, 0, 1);
+  if (s.seed !== undefined) options.seed = num64(s.seed, `${fs}.seed`);
+  if (s.skipBadRecords !== undefined)
+    options.skipBadRecords = num64(s.skipBadRecords, `${fs}.skip_bad_records`);
+  if (s.speculation !== undefined) options.speculation = s.speculation;
+  const params = paramsFromWire(s.params, `${fs}.params`);
+  if (Object.keys(params).length > 0) options.params = params;
+  return {
     submissionId: str(m.submissionId, `${field}.submission_id`, { max: wireLimits.name }),
-    name: str(j.name, `${f}.name`, { max: 256 }),
     job: jobRefFromWire(j.job, `${f}.job`),
-    inputs: list(j.inputs, `${f}.inputs`, MAX_INPUTS).map((p, i) => absPath(p, `${f}.inputs[${i}]`)),
-    overwrite: j.overwrite,
-    inputFormat: inputFormatFromWire(j.inputFormat, `${f}.input_format`),
-    outputFormat: outputFormatFromWire(j.outputFormat, `${f}.output_format`),
-    settings: {
-      reducers: int(s.reducers, `${fs}.reducers`, 1, wireLimits.reducers),
-      splitSize: num64(s.splitSize, `${fs}.split_size`, 1),
-      sortBufferBytes: num64(s.sortBufferBytes, `${fs}.sort_buffer_bytes`, 1024),
-      mergeFanIn: int(s.mergeFanIn, `${fs}.merge_fan_in`, 2, 1_000_000),
-      maxAttempts: int(s.maxAttempts, `${fs}.max_attempts`, 1, 1000),
-      taskTimeoutMs: s.taskTimeoutMs === 0 ? Number.POSITIVE_INFINITY : s.taskTimeoutMs,
-      simulateFailures: real(s.simulateFailures, `${fs}.simulate_failures`, 0, 1),
-      seed: num64(s.seed, `${fs}.seed`),
-      speculation: s.speculation,
-      params: paramsFromWire(s.params, `${fs}.params`),
-    },
+    options,
   };
-  if (out.inputs.length === 0) throw badMessage(`${f}.inputs`, 'is required (at least one input)');
-  if (j.outputDir !== undefined) out.outputDir = absPath(j.outputDir, `${f}.output_dir`);
-  return out;
 }
 
 /** An uploaded bundle, checked: its bytes hash to its name. */

@@ -62,6 +62,8 @@ export function outcomeToWire(o: AttemptOutcome): pb.AttemptOutcome {
           },
           checksumsVerified: r.checksumsVerified ?? 0,
           status: r.status,
+          inputBytes: big(Math.round(r.input.bytes), 'TaskResult.input_bytes'),
+          inputRecords: big(r.input.records, 'TaskResult.input_records'),
         },
       },
     },
@@ -99,6 +101,10 @@ export function outcomeFromWire(
         return [name, int64(r.counters[name], `${f}.counters[${JSON.stringify(name.slice(0, 40))}]`)];
       }),
     ),
+    input: {
+      bytes: num64(r.inputBytes, `${f}.input_bytes`),
+      records: num64(r.inputRecords, `${f}.input_records`),
+    },
   };
   if (expect.kind === 'map') {
     if (r.reduceOutput !== undefined)

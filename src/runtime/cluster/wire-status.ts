@@ -12,7 +12,20 @@ import {
 } from './gen/tsmr/cluster/v1/client_service_pb.js';
 import type * as pb from './gen/tsmr/cluster/v1/client_service_pb.js';
 import { VERSION_PATTERN } from './tsmr-version.ts';
-import { big, enumCodec, httpUrl, jobIdStr, list, num64, str, workerIdStr } from './wire-check.ts';
+import {
+  attemptIdStr,
+  big,
+  enumCodec,
+  httpUrl,
+  int64,
+  jobIdStr,
+  list,
+  num64,
+  required,
+  str,
+  wireLimits,
+  workerIdStr,
+} from './wire-check.ts';
 import { errorFromWire, errorToWire } from './wire-common.ts';
 import { jobStates, progressFromWire, progressToWire } from './wire-report.ts';
 
@@ -27,7 +40,24 @@ export interface JobStatus {
   progress?: ProgressSnapshot;
   /** Failed and cancelled jobs. */
   error?: SerializedError;
+  /** Summed over the attempts committed so far (`group/name` → count). */
+  counters: Record<string, number>;
+  /** The latest failed attempts, oldest first, at most {@link MAX_STATUS_FAILURES}. */
+  failures: FailedAttempt[];
 }
+
+/** A failed attempt of a job, as `tsmr status` lists it. */
+export interface FailedAttempt {
+  /** E.g. `m-00003_1`. */
+  attemptId: string;
+  /** The worker id it ran on. */
+  worker: string;
+  failedAt: number;
+  error: SerializedError;
+}
+
+/** Most failed attempts one {@link JobStatus} lists. */
+export const MAX_STATUS_FAILURES = 100;
 
 /** `suspect`: missed a heartbeat, not yet timed out; `excluded`: alive but given no work. */
 export type WorkerState = 'alive' | 'suspect' | 'dead' | 'excluded';
@@ -48,6 +78,8 @@ export interface WorkerStatus {
   attemptsFailed: number;
   mapOutputsHeld: number;
   shuffleBytesServed: number;
+  /** Mean wall time of its ended attempts (all incarnations), ms; absent before the first one ends. */
+  averageAttemptMs?: number;
 }
 
 export interface ClusterStatus {
@@ -74,6 +106,15 @@ export function statusToWire(s: ClusterStatus): pb.GetStatusResponse {
       submittedAtMs: big(j.submittedAt, 'JobStatus.submitted_at_ms'),
       progress: j.progress && progressToWire(j.progress),
       error: j.error && errorToWire(j.error),
+      counters: Object.fromEntries(
+        Object.entries(j.counters).map(([k, v]) => [k, big(v, `JobStatus.counters ${k}`, true)]),
+      ),
+      failures: j.failures.map((a) => ({
+        attemptId: a.attemptId,
+        worker: a.worker,
+        failedAtMs: big(a.failedAt, 'FailedAttempt.failed_at_ms'),
+        error: errorToWire(a.error),
+      })),
     })),
     workers: s.workers.map((w) => ({
       ...w,
@@ -85,6 +126,10 @@ export function statusToWire(s: ClusterStatus): pb.GetStatusResponse {
       attemptsFailed: big(w.attemptsFailed, 'WorkerStatus.attempts_failed'),
       mapOutputsHeld: big(w.mapOutputsHeld, 'WorkerStatus.map_outputs_held'),
       shuffleBytesServed: big(w.shuffleBytesServed, 'WorkerStatus.shuffle_bytes_served'),
+      averageAttemptMs:
+        w.averageAttemptMs === undefined
+          ? undefined
+          : big(w.averageAttemptMs, 'WorkerStatus.average_attempt_ms'),
     })),
   });
 }
@@ -99,6 +144,21 @@ export function statusFromWire(m: pb.GetStatusResponse, field = 'GetStatusRespon
         name: str(j.name, `${f}.name`, { max: 256, empty: true }),
         state: jobStates.fromWire(j.state, `${f}.state`),
         submittedAt: num64(j.submittedAtMs, `${f}.submitted_at_ms`),
+        counters: Object.fromEntries(
+          list(Object.keys(j.counters), `${f}.counters`, wireLimits.counters).map((k) => [
+            k,
+            int64(j.counters[k], `${f}.counters[${JSON.stringify(k.slice(0, 40))}]`),
+          ]),
+        ),
+        failures: list(j.failures, `${f}.failures`, MAX_STATUS_FAILURES).map((a, k) => {
+          const fa = `${f}.failures[${k}]`;
+          return {
+            attemptId: attemptIdStr(a.attemptId, `${fa}.attempt_id`),
+            worker: str(a.worker, `${fa}.worker`, { max: wireLimits.name, empty: true }),
+            failedAt: num64(a.failedAtMs, `${fa}.failed_at_ms`),
+            error: errorFromWire(required(a.error, `${fa}.error`), `${fa}.error`),
+          };
+        }),
       };
       if (j.progress !== undefined) job.progress = progressFromWire(j.progress, `${f}.progress`);
       if (j.error !== undefined) job.error = errorFromWire(j.error, `${f}.error`);
@@ -106,7 +166,7 @@ export function statusFromWire(m: pb.GetStatusResponse, field = 'GetStatusRespon
     }),
     workers: list(m.workers, `${field}.workers`, MAX_ENTRIES).map((w, i) => {
       const f = `${field}.workers[${i}]`;
-      return {
+      const worker: WorkerStatus = {
         workerId: workerIdStr(w.workerId, `${f}.worker_id`),
         incarnation: num64(w.incarnation, `${f}.incarnation`, 1),
         state: workerStates.fromWire(w.state, `${f}.state`),
@@ -123,6 +183,9 @@ export function statusFromWire(m: pb.GetStatusResponse, field = 'GetStatusRespon
         mapOutputsHeld: num64(w.mapOutputsHeld, `${f}.map_outputs_held`),
         shuffleBytesServed: num64(w.shuffleBytesServed, `${f}.shuffle_bytes_served`),
       };
+      if (w.averageAttemptMs !== undefined)
+        worker.averageAttemptMs = num64(w.averageAttemptMs, `${f}.average_attempt_ms`);
+      return worker;
     }),
   };
 }

@@ -13,6 +13,7 @@ import { create } from '@bufbuild/protobuf';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { parseAttemptId, taskIdOf } from '../../engine/scheduler-types.ts';
 import type {
+  BadRecord,
   MapOutputLocation,
   MapOutputSource,
   MapTaskMessage,
@@ -36,6 +37,7 @@ import {
   num64,
   real,
   required,
+  sha256Str,
   str,
   taskIdStr,
   wireLimits,
@@ -82,6 +84,7 @@ export function taskSpecToWire(spec: TaskSpec): pb.TaskLease {
     params: paramsToWire(spec.params),
     numReducers: spec.numReducers,
     crashAt: spec.crashAt,
+    files: (spec.files ?? []).map((f) => ({ ...f, size: big(f.size, 'SideFile.size') })),
   };
   const task: MessageInitShape<typeof TaskLeaseSchema>['task'] =
     spec.kind === 'map'
@@ -95,6 +98,16 @@ export function taskSpecToWire(spec: TaskSpec): pb.TaskLease {
             mergeFanIn: spec.mergeFanIn,
             totalOrder: spec.totalOrder && {
               splitPoints: spec.totalOrder.splitPoints.map((p) => Buffer.from(p, 'base64')),
+            },
+            skip: spec.skip && {
+              records: spec.skip.records.map((r) => ({
+                file: r.file,
+                offset: big(r.offset, 'BadRecord.offset'),
+                index: r.index === undefined ? undefined : big(r.index, 'BadRecord.index'),
+                errorCode: r.error.code,
+                errorMessage: r.error.message,
+              })),
+              output: spec.skip.output,
             },
           },
         }
@@ -149,6 +162,7 @@ export function taskSpecFromWire(lease: pb.TaskLease, field = 'TaskLease'): Task
       ...(m.totalOrder && {
         totalOrder: totalOrderFromWire(m.totalOrder, common.numReducers, `${f}.total_order`),
       }),
+      ...(m.skip && { skip: skipFromWire(m.skip, `${f}.skip`) }),
     };
   }
   if (task.case === 'reduce') {
@@ -182,7 +196,48 @@ function headerFromWire(h: pb.TaskHeader | undefined, field: string, kind: 'map'
     numReducers: int(m.numReducers, `${field}.num_reducers`, 1, wireLimits.reducers),
   };
   if (m.crashAt !== undefined) common.crashAt = real(m.crashAt, `${field}.crash_at`, 0, 1);
+  const files = list(m.files, `${field}.files`, MAX_SIDE_FILES).map((s, i) => {
+    const f = `${field}.files[${i}]`;
+    const name = str(s.name, `${f}.name`, { max: 255 });
+    if (/[/\0]/.test(name)) throw badMessage(`${f}.name`, 'must not hold / or NUL');
+    return {
+      name,
+      path: absPath(s.path, `${f}.path`),
+      size: num64(s.size, `${f}.size`),
+      sha256: sha256Str(s.sha256, `${f}.sha256`),
+    };
+  });
+  if (files.length > 0) common.files = files;
   return common;
+}
+
+/** Most side files of a job, and most bad records a map attempt skips. */
+const MAX_SIDE_FILES = 1000;
+const MAX_SKIPPED = 1_000_000;
+
+function skipFromWire(m: pb.SkipRecords, field: string): NonNullable<MapTaskMessage['skip']> {
+  const records = list(m.records, `${field}.records`, MAX_SKIPPED).map((r, i) => {
+    const f = `${field}.records[${i}]`;
+    const record: BadRecord = {
+      file: absPath(r.file, `${f}.file`),
+      offset: num64(r.offset, `${f}.offset`),
+      error: {
+        code: str(r.errorCode, `${f}.error_code`, { max: 64, pattern: /^TSMR_[A-Z_]+$/ }),
+        message: str(r.errorMessage, `${f}.error_message`, { max: wireLimits.short, empty: true }),
+      },
+    };
+    if (r.index !== undefined) record.index = num64(r.index, `${f}.index`);
+    return record;
+  });
+  if (m.output === undefined) return { records };
+  const o = m.output;
+  return {
+    records,
+    output: {
+      dir: absPath(o.dir, `${field}.output.dir`),
+      fileName: str(o.fileName, `${field}.output.file_name`, { max: 255, pattern: FILE_NAME }),
+    },
+  };
 }
 
 /** Sources in strictly increasing map task order, each of a map attempt of its task. */

@@ -129,7 +129,11 @@ test('ReportOutcome: the result must be of the attempt id kind; fetch failures n
   const partitions = [{ offset: 0, length: 1, records: 1, crc32: 0 }];
   const mapSuccess = outcomeToWire({
     ok: true,
-    result: { counters: {}, mapOutput: { partitions, records: 1, bytes: 1 } },
+    result: {
+      input: { bytes: 15, records: 3 },
+      counters: {},
+      mapOutput: { partitions, records: 1, bytes: 1 },
+    },
   });
   const base = { workerId: 'w1', incarnation: 2n, jobId: JOB, outcome: mapSuccess };
   const report = outcomeReportFromWire(

@@ -32,6 +32,17 @@ function common(kind: 'map' | 'reduce', index: number, numReducers: number) {
         job: jobRef,
         params,
         crashAt: fc.double({ min: 0, max: 1, noNaN: true }),
+        files: fc.array(
+          fc.record({
+            name: fc.string({ minLength: 1, maxLength: 20 }).filter((n) => !/[/\0]/.test(n)),
+            path: absPath,
+            size,
+            sha256: fc
+              .uint8Array({ minLength: 32, maxLength: 32 })
+              .map((b) => Buffer.from(b).toString('hex')),
+          }),
+          { minLength: 1, maxLength: 3 },
+        ),
       },
       { requiredKeys: ['jobId', 'attempt', 'job', 'params'] },
     )
@@ -62,6 +73,31 @@ const mapSpec: fc.Arbitrary<MapTaskSpec> = fc
         ),
         sortBufferBytes: fc.integer({ min: 1024, max: Number.MAX_SAFE_INTEGER }),
         mergeFanIn: fc.integer({ min: 2, max: 1000 }),
+        input: fc.option(fc.nat({ max: 999 }), { nil: undefined }),
+        skip: fc.option(
+          fc.record(
+            {
+              records: fc.array(
+                fc.record(
+                  {
+                    file: absPath,
+                    offset: size,
+                    index: size,
+                    error: fc.record({
+                      code: fc.constantFrom('TSMR_USER_CODE', 'TSMR_BAD_RECORD'),
+                      message: fc.string({ maxLength: 40 }),
+                    }),
+                  },
+                  { requiredKeys: ['file', 'offset', 'error'] },
+                ),
+                { maxLength: 3 },
+              ),
+              output: fc.record({ dir: absPath, fileName: name }),
+            },
+            { requiredKeys: ['records'] },
+          ),
+          { nil: undefined },
+        ),
         splitPoints: fc.option(
           fc.uniqueArray(fc.uint8Array({ minLength: 1, maxLength: 12 }), {
             maxLength: numReducers - 1,
@@ -70,7 +106,7 @@ const mapSpec: fc.Arbitrary<MapTaskSpec> = fc
           { nil: undefined },
         ),
       })
-      .map(({ common: c, parts, splitPoints, ...rest }) => {
+      .map(({ common: c, parts, splitPoints, input, skip, ...rest }) => {
         const splitParts = parts.map((p) => ({
           path: p.path,
           start: p.start,
@@ -85,9 +121,10 @@ const mapSpec: fc.Arbitrary<MapTaskSpec> = fc
         return {
           kind: 'map' as const,
           ...c,
-          split: { index, parts: splitParts, length },
+          split: { index, parts: splitParts, length, ...(input !== undefined && { input }) },
           ...rest,
           ...(totalOrder && { totalOrder }),
+          ...(skip && { skip }),
         };
       }),
   );
@@ -168,17 +205,21 @@ const counters = fc.dictionary(fc.string({ minLength: 1, maxLength: 20 }), fc.ma
   maxKeys: 6,
 });
 
+/** Input read by an attempt (`TaskResult.input`). */
+const progress = fc.record({ bytes: size, records: size });
+
 const mapOutcome: fc.Arbitrary<AttemptOutcome> = fc
   .record(
-    { counters, segs: segments, slack: fc.nat({ max: 10 }), status: text },
-    { requiredKeys: ['counters', 'segs', 'slack'] },
+    { counters, segs: segments, slack: fc.nat({ max: 10 }), status: text, input: progress },
+    { requiredKeys: ['counters', 'segs', 'slack', 'input'] },
   )
-  .map(({ counters: c, segs, slack, status }) => {
+  .map(({ counters: c, segs, slack, status, input }) => {
     const partitions = layout(segs);
     const last = partitions[partitions.length - 1];
     const records = partitions.reduce((n, p) => n + p.records, 0);
     const result = {
       counters: c,
+      input,
       mapOutput: { partitions, records, bytes: last.offset + last.length + slack },
       ...(status === undefined ? {} : { status }),
     };
@@ -194,13 +235,15 @@ const reduceOutcome: fc.Arbitrary<AttemptOutcome> = fc
       bytes: size,
       segment: fc.record({ offset: size, length: size, records: size, crc32: crc }),
       checksumsVerified: fc.nat({ max: 200_000 }),
+      input: progress,
     },
-    { requiredKeys: ['counters', 'files', 'records', 'bytes', 'checksumsVerified'] },
+    { requiredKeys: ['counters', 'files', 'records', 'bytes', 'checksumsVerified', 'input'] },
   )
-  .map(({ counters: c, files, records, bytes, segment, checksumsVerified }) => ({
+  .map(({ counters: c, files, records, bytes, segment, checksumsVerified, input }) => ({
     ok: true as const,
     result: {
       counters: c,
+      input,
       output: { files, records, bytes, ...(segment ? { segment } : {}) },
       checksumsVerified,
     },

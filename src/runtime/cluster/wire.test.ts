@@ -235,7 +235,11 @@ test('attempt outcomes: a result of the wrong kind, a bad index or counter, a de
   ];
   const ok = outcomeToWire({
     ok: true,
-    result: { counters: { 'tsmr/MAP_INPUT_RECORDS': 3 }, mapOutput: { partitions, records: 3, bytes: 15 } },
+    result: {
+      input: { bytes: 15, records: 3 },
+      counters: { 'tsmr/MAP_INPUT_RECORDS': 3 },
+      mapOutput: { partitions, records: 3, bytes: 15 },
+    },
   });
   const f = 'outcome.success.result';
   assert.equal(outcomeFromWire(ok, 'outcome', { kind: 'map', numReducers: 2 }).ok, true);
@@ -269,7 +273,12 @@ test('attempt outcomes: a result of the wrong kind, a bad index or counter, a de
 
   const reduceOk = outcomeToWire({
     ok: true,
-    result: { counters: {}, output: { files: ['part-r-00000'], records: 1, bytes: 2 }, checksumsVerified: 1 },
+    result: {
+      input: { bytes: 15, records: 3 },
+      counters: {},
+      output: { files: ['part-r-00000'], records: 1, bytes: 2 },
+      checksumsVerified: 1,
+    },
   });
   refuses(
     () => outcomeFromWire(reduceOk, 'outcome', { kind: 'reduce' }),
@@ -312,7 +321,11 @@ test('a serialized TsmrError with details, retriable and a cause crosses the wir
 
 test("a map success's location stays on the worker: the coordinator locates it", () => {
   const partitions = [{ offset: 0, length: 3, records: 1, crc32: 7 }];
-  const result = { counters: { a: 1 }, mapOutput: { partitions, records: 1, bytes: 3 } };
+  const result = {
+    input: { bytes: 15, records: 3 },
+    counters: { a: 1 },
+    mapOutput: { partitions, records: 1, bytes: 3 },
+  };
   const sent = outcomeToWire({
     ok: true,
     result,

@@ -72,7 +72,7 @@ async function removeQuietly(dir: string): Promise<void> {
 }
 
 /** Runs attempts somewhere in this process: their result, rejecting with the attempt's error. */
-interface AttemptRunner {
+export interface AttemptRunner {
   start(
     msg: TaskMessage,
     scratchDir: string,
@@ -81,9 +81,21 @@ interface AttemptRunner {
   close(): Promise<void>;
 }
 
-function onThreadPool(threads: number): AttemptRunner {
+/**
+ * Runs attempts on `threads` worker threads, one attempt per thread at a time.
+ * A kill terminates the attempt's thread (piscina starts another) and
+ * `result` rejects with `TSMR_CANCELLED` at once.
+ * @param entry the thread entry (default `src/task/worker.ts`) and the
+ *   `workerData` its threads see (piscina's `workerData` export); the cluster
+ *   worker's entry installs bundle resolution first (`cluster/worker-thread.ts`).
+ */
+export function onThreadPool(
+  threads: number,
+  entry: { filename: string; workerData?: unknown } = { filename: workerEntry },
+): AttemptRunner {
   const pool = new Piscina({
-    filename: workerEntry,
+    filename: entry.filename,
+    workerData: entry.workerData,
     minThreads: threads,
     maxThreads: threads,
     concurrentTasksPerWorker: 1,
@@ -130,7 +142,8 @@ function inThisThread(body: JobBody): AttemptRunner {
   };
 }
 
-function killed(msg: TaskMessage, reason: string): TsmrError {
+/** The error of an attempt stopped by `kill(reason)`. */
+export function killed(msg: Pick<TaskMessage, 'taskId' | 'attempt'>, reason: string): TsmrError {
   return new TsmrError(ErrorCode.CANCELLED, `attempt ${msg.attempt} of ${msg.taskId} was killed: ${reason}`, {
     details: { taskId: msg.taskId, attempt: msg.attempt },
   });

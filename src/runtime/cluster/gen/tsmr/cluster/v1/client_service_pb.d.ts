@@ -15,7 +15,7 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
-import type { InputFormat, JobRef, OutputFormat, ParamValue, SerializedError } from "./common_pb.js";
+import type { JobRef, ParamValue, SerializedError } from "./common_pb.js";
 
 /**
  * Describes the file tsmr/cluster/v1/client_service.proto.
@@ -100,62 +100,67 @@ export declare type SubmitJobResponse = Message<"tsmr.cluster.v1.SubmitJobRespon
 export declare const SubmitJobResponseSchema: GenMessage<SubmitJobResponse>;
 
 /**
- * A job, resolved by the client: formats and defaults filled in.
+ * A job as the user gave it (`RunOptions` of `src/runtime/run-options.ts`
+ * that make sense on a cluster). The coordinator loads the job from its
+ * bundle and resolves it exactly as `tsmr run` does (the job's own defaults,
+ * inputs, side files and partitioner), so that local and cluster runs plan
+ * the same splits. Paths are absolute, on the file system shared by client,
+ * coordinator and workers.
  *
  * @generated from message tsmr.cluster.v1.JobSpec
  */
 export declare type JobSpec = Message<"tsmr.cluster.v1.JobSpec"> & {
   /**
-   * Human name for reports, 1–256 characters.
-   *
-   * @generated from field: string name = 1;
-   */
-  name: string;
-
-  /**
    * The job's code: a bundle already uploaded, or streaming commands.
    *
-   * @generated from field: tsmr.cluster.v1.JobRef job = 2;
+   * @generated from field: tsmr.cluster.v1.JobRef job = 1;
    */
   job?: JobRef | undefined;
 
   /**
-   * Input files, directories or globs, absolute, on the shared file system.
-   * 1–100 000 of them.
+   * Input files, directories or globs, at most 100 000. Empty when the job
+   * names its own `inputs`.
    *
-   * @generated from field: repeated string inputs = 3;
+   * @generated from field: repeated string inputs = 2;
    */
   inputs: string[];
 
   /**
-   * Output directory, absolute, on the shared file system. Absent: results
-   * are kept for the client (`handle.results()`).
+   * Output directory. Absent: results are kept for the client
+   * (`handle.results()`).
    *
-   * @generated from field: optional string output_dir = 4;
+   * @generated from field: optional string output_dir = 3;
    */
   outputDir?: string | undefined;
 
   /**
-   * Replace an existing output directory.
+   * Replace an existing output directory (at job commit).
    *
-   * @generated from field: bool overwrite = 5;
+   * @generated from field: bool overwrite = 4;
    */
   overwrite: boolean;
 
   /**
-   * @generated from field: tsmr.cluster.v1.InputFormat input_format = 6;
+   * Absent fields take the job's value, else tsmr's default, as with `tsmr run`.
+   *
+   * @generated from field: tsmr.cluster.v1.RunSettings settings = 5;
    */
-  inputFormat?: InputFormat | undefined;
+  settings?: RunSettings | undefined;
 
   /**
-   * @generated from field: tsmr.cluster.v1.OutputFormat output_format = 7;
+   * Side files (`--file`, `ctx.file(name)`): paths, each may end in `#name`.
+   * At most 1000.
+   *
+   * @generated from field: repeated string files = 6;
    */
-  outputFormat?: OutputFormat | undefined;
+  files: string[];
 
   /**
-   * @generated from field: tsmr.cluster.v1.JobSettings settings = 8;
+   * Total-order partitioning (`--total-order`); absent: the job's partitioner.
+   *
+   * @generated from field: optional tsmr.cluster.v1.TotalOrderSettings total_order = 7;
    */
-  settings?: JobSettings | undefined;
+  totalOrder?: TotalOrderSettings | undefined;
 };
 
 /**
@@ -165,90 +170,128 @@ export declare type JobSpec = Message<"tsmr.cluster.v1.JobSpec"> & {
 export declare const JobSpecSchema: GenMessage<JobSpec>;
 
 /**
- * Settings of a job (`JobSettings` of `src/runtime/settings.ts`), defaults
- * filled in by the client.
+ * Settings of a job as given (`RunOptions`); an absent field is not given.
  *
- * @generated from message tsmr.cluster.v1.JobSettings
+ * @generated from message tsmr.cluster.v1.RunSettings
  */
-export declare type JobSettings = Message<"tsmr.cluster.v1.JobSettings"> & {
+export declare type RunSettings = Message<"tsmr.cluster.v1.RunSettings"> & {
   /**
-   * Reduce tasks R, >= 1.
+   * Reduce tasks R, 1–100 000.
    *
-   * @generated from field: uint32 reducers = 1;
+   * @generated from field: optional uint32 reducers = 1;
    */
-  reducers: number;
+  reducers?: number | undefined;
 
   /**
    * Split size, bytes, >= 1.
    *
-   * @generated from field: uint64 split_size = 2;
+   * @generated from field: optional uint64 split_size = 2;
    */
-  splitSize: bigint;
+  splitSize?: bigint | undefined;
 
   /**
    * Map-side sort buffer per map task, bytes, >= 1024.
    *
-   * @generated from field: uint64 sort_buffer_bytes = 3;
+   * @generated from field: optional uint64 sort_buffer_bytes = 3;
    */
-  sortBufferBytes: bigint;
+  sortBufferBytes?: bigint | undefined;
 
   /**
    * Maximum segments or runs merged at once, >= 2.
    *
-   * @generated from field: uint32 merge_fan_in = 4;
+   * @generated from field: optional uint32 merge_fan_in = 4;
    */
-  mergeFanIn: number;
+  mergeFanIn?: number | undefined;
 
   /**
-   * Failed attempts of a task before the job fails, >= 1 (default 4).
+   * Failed attempts of a task before the job fails, 1–1000.
    *
-   * @generated from field: uint32 max_attempts = 5;
+   * @generated from field: optional uint32 max_attempts = 5;
    */
-  maxAttempts: number;
+  maxAttempts?: number | undefined;
 
   /**
-   * An attempt with no progress for this long is killed (default 600 000;
-   * 0: no timeout).
+   * Milliseconds without progress before an attempt is killed; 0: no timeout.
    *
-   * @generated from field: uint32 task_timeout_ms = 6;
+   * @generated from field: optional uint64 task_timeout_ms = 6;
    */
-  taskTimeoutMs: number;
+  taskTimeoutMs?: bigint | undefined;
 
   /**
-   * `--simulate-failures`: rate of attempts crashed on purpose, in [0, 1] (a
-   * task's last allowed attempt is never crashed).
+   * `--simulate-failures`: rate of attempts crashed on purpose, in [0, 1].
    *
-   * @generated from field: double simulate_failures = 7;
+   * @generated from field: optional double simulate_failures = 7;
    */
-  simulateFailures: number;
+  simulateFailures?: number | undefined;
 
   /**
-   * Seed of the failure injection, an integer >= 0.
+   * Seed of the failure injection and of the total-order sampler, >= 0.
    *
-   * @generated from field: uint64 seed = 8;
+   * @generated from field: optional uint64 seed = 8;
    */
-  seed: bigint;
+  seed?: bigint | undefined;
 
   /**
-   * Speculative backup attempts for stragglers.
+   * Skip mode's limit of bad records (`--skip-bad-records`), >= 0.
    *
-   * @generated from field: bool speculation = 9;
+   * @generated from field: optional uint64 skip_bad_records = 9;
    */
-  speculation: boolean;
+  skipBadRecords?: bigint | undefined;
+
+  /**
+   * Speculative backup attempts for stragglers (cluster default: on).
+   *
+   * @generated from field: optional bool speculation = 10;
+   */
+  speculation?: boolean | undefined;
 
   /**
    * `ctx.params`: at most 1000 entries, names 1–128 characters.
    *
-   * @generated from field: map<string, tsmr.cluster.v1.ParamValue> params = 10;
+   * @generated from field: map<string, tsmr.cluster.v1.ParamValue> params = 11;
    */
   params: { [key: string]: ParamValue };
 };
 
 /**
- * Describes the message tsmr.cluster.v1.JobSettings.
- * Use `create(JobSettingsSchema)` to create a new message.
+ * Describes the message tsmr.cluster.v1.RunSettings.
+ * Use `create(RunSettingsSchema)` to create a new message.
  */
-export declare const JobSettingsSchema: GenMessage<JobSettings>;
+export declare const RunSettingsSchema: GenMessage<RunSettings>;
+
+/**
+ * `totalOrder()` options (`TotalOrderOptions` of `src/api/total-order.ts`).
+ *
+ * @generated from message tsmr.cluster.v1.TotalOrderSettings
+ */
+export declare type TotalOrderSettings = Message<"tsmr.cluster.v1.TotalOrderSettings"> & {
+  /**
+   * Keys to sample in all, >= 1.
+   *
+   * @generated from field: optional uint64 samples = 1;
+   */
+  samples?: bigint | undefined;
+
+  /**
+   * `random` or `split`.
+   *
+   * @generated from field: optional string sampler = 2;
+   */
+  sampler?: string | undefined;
+
+  /**
+   * Most splits read for samples, >= 1.
+   *
+   * @generated from field: optional uint32 max_splits_sampled = 3;
+   */
+  maxSplitsSampled?: number | undefined;
+};
+
+/**
+ * Describes the message tsmr.cluster.v1.TotalOrderSettings.
+ * Use `create(TotalOrderSettingsSchema)` to create a new message.
+ */
+export declare const TotalOrderSettingsSchema: GenMessage<TotalOrderSettings>;
 
 /**
  * @generated from message tsmr.cluster.v1.GetStatusRequest
@@ -330,6 +373,21 @@ export declare type JobStatus = Message<"tsmr.cluster.v1.JobStatus"> & {
    * @generated from field: tsmr.cluster.v1.SerializedError error = 6;
    */
   error?: SerializedError | undefined;
+
+  /**
+   * Counters summed over the attempts committed so far.
+   *
+   * @generated from field: map<string, int64> counters = 7;
+   */
+  counters: { [key: string]: bigint };
+
+  /**
+   * The latest failed attempts, oldest first, at most 100 (`tsmr status`
+   * shows them with their messages).
+   *
+   * @generated from field: repeated tsmr.cluster.v1.FailedAttempt failures = 8;
+   */
+  failures: FailedAttempt[];
 };
 
 /**
@@ -337,6 +395,43 @@ export declare type JobStatus = Message<"tsmr.cluster.v1.JobStatus"> & {
  * Use `create(JobStatusSchema)` to create a new message.
  */
 export declare const JobStatusSchema: GenMessage<JobStatus>;
+
+/**
+ * A failed attempt of a job, for `tsmr status`.
+ *
+ * @generated from message tsmr.cluster.v1.FailedAttempt
+ */
+export declare type FailedAttempt = Message<"tsmr.cluster.v1.FailedAttempt"> & {
+  /**
+   * E.g. `m-00003_1`.
+   *
+   * @generated from field: string attempt_id = 1;
+   */
+  attemptId: string;
+
+  /**
+   * The worker id it ran on.
+   *
+   * @generated from field: string worker = 2;
+   */
+  worker: string;
+
+  /**
+   * @generated from field: uint64 failed_at_ms = 3;
+   */
+  failedAtMs: bigint;
+
+  /**
+   * @generated from field: tsmr.cluster.v1.SerializedError error = 4;
+   */
+  error?: SerializedError | undefined;
+};
+
+/**
+ * Describes the message tsmr.cluster.v1.FailedAttempt.
+ * Use `create(FailedAttemptSchema)` to create a new message.
+ */
+export declare const FailedAttemptSchema: GenMessage<FailedAttempt>;
 
 /**
  * @generated from message tsmr.cluster.v1.WorkerStatus
@@ -424,6 +519,14 @@ export declare type WorkerStatus = Message<"tsmr.cluster.v1.WorkerStatus"> & {
    * @generated from field: uint64 shuffle_bytes_served = 15;
    */
   shuffleBytesServed: bigint;
+
+  /**
+   * Mean wall time of its ended attempts (all incarnations), ms; absent
+   * before the first one ends.
+   *
+   * @generated from field: optional uint64 average_attempt_ms = 16;
+   */
+  averageAttemptMs?: bigint | undefined;
 };
 
 /**

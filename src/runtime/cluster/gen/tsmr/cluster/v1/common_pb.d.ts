@@ -563,6 +563,14 @@ export declare type Split = Message<"tsmr.cluster.v1.Split"> & {
    * @generated from field: uint64 length = 3;
    */
   length: bigint;
+
+  /**
+   * Which of the job's `inputs` (each with its own map) the parts belong to;
+   * absent for a job without `inputs`. At most 1000.
+   *
+   * @generated from field: optional uint32 input = 4;
+   */
+  input?: number | undefined;
 };
 
 /**

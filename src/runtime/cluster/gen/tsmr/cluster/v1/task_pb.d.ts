@@ -107,6 +107,14 @@ export declare type TaskHeader = Message<"tsmr.cluster.v1.TaskHeader"> & {
    * @generated from field: optional double crash_at = 7;
    */
   crashAt?: number | undefined;
+
+  /**
+   * Side files of the job (`ctx.file(name)`), on the shared file system. At
+   * most 1000.
+   *
+   * @generated from field: repeated tsmr.cluster.v1.SideFile files = 8;
+   */
+  files: SideFile[];
 };
 
 /**
@@ -163,6 +171,13 @@ export declare type MapTask = Message<"tsmr.cluster.v1.MapTask"> & {
    * @generated from field: tsmr.cluster.v1.TotalOrder total_order = 6;
    */
   totalOrder?: TotalOrder | undefined;
+
+  /**
+   * Skip mode (`--skip-bad-records`); absent when it is off.
+   *
+   * @generated from field: tsmr.cluster.v1.SkipRecords skip = 7;
+   */
+  skip?: SkipRecords | undefined;
 };
 
 /**
@@ -191,6 +206,145 @@ export declare type TotalOrder = Message<"tsmr.cluster.v1.TotalOrder"> & {
  * Use `create(TotalOrderSchema)` to create a new message.
  */
 export declare const TotalOrderSchema: GenMessage<TotalOrder>;
+
+/**
+ * A side file a task reads with `ctx.file(name)` (`SideFile` of `messages.ts`).
+ *
+ * @generated from message tsmr.cluster.v1.SideFile
+ */
+export declare type SideFile = Message<"tsmr.cluster.v1.SideFile"> & {
+  /**
+   * 1–255 characters, no `/` and no NUL.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Absolute path on the shared file system.
+   *
+   * @generated from field: string path = 2;
+   */
+  path: string;
+
+  /**
+   * Bytes, as when the job started.
+   *
+   * @generated from field: uint64 size = 3;
+   */
+  size: bigint;
+
+  /**
+   * SHA-256 of the content when the job started, 64 lowercase hex digits.
+   *
+   * @generated from field: string sha256 = 4;
+   */
+  sha256: string;
+};
+
+/**
+ * Describes the message tsmr.cluster.v1.SideFile.
+ * Use `create(SideFileSchema)` to create a new message.
+ */
+export declare const SideFileSchema: GenMessage<SideFile>;
+
+/**
+ * Skip mode of a map attempt (Google MapReduce §3.7): the records earlier
+ * attempts of its task failed on, which this one leaves out.
+ *
+ * @generated from message tsmr.cluster.v1.SkipRecords
+ */
+export declare type SkipRecords = Message<"tsmr.cluster.v1.SkipRecords"> & {
+  /**
+   * At most the job's `--skip-bad-records` limit plus one.
+   *
+   * @generated from field: repeated tsmr.cluster.v1.BadRecord records = 1;
+   */
+  records: BadRecord[];
+
+  /**
+   * Where the attempt writes the records it skipped, with their errors
+   * (JSONL); absent when `records` is empty.
+   *
+   * @generated from field: optional tsmr.cluster.v1.SkippedRecordsOutput output = 2;
+   */
+  output?: SkippedRecordsOutput | undefined;
+};
+
+/**
+ * Describes the message tsmr.cluster.v1.SkipRecords.
+ * Use `create(SkipRecordsSchema)` to create a new message.
+ */
+export declare const SkipRecordsSchema: GenMessage<SkipRecords>;
+
+/**
+ * @generated from message tsmr.cluster.v1.BadRecord
+ */
+export declare type BadRecord = Message<"tsmr.cluster.v1.BadRecord"> & {
+  /**
+   * Absolute path of its input file (in-memory input: the spool file).
+   *
+   * @generated from field: string file = 1;
+   */
+  file: string;
+
+  /**
+   * Byte offset in `file`.
+   *
+   * @generated from field: uint64 offset = 2;
+   */
+  offset: bigint;
+
+  /**
+   * In-memory input: the item's index.
+   *
+   * @generated from field: optional uint64 index = 3;
+   */
+  index?: bigint | undefined;
+
+  /**
+   * The failure it caused: a `TSMR_` code and a message of at most 4 KiB.
+   *
+   * @generated from field: string error_code = 4;
+   */
+  errorCode: string;
+
+  /**
+   * @generated from field: string error_message = 5;
+   */
+  errorMessage: string;
+};
+
+/**
+ * Describes the message tsmr.cluster.v1.BadRecord.
+ * Use `create(BadRecordSchema)` to create a new message.
+ */
+export declare const BadRecordSchema: GenMessage<BadRecord>;
+
+/**
+ * @generated from message tsmr.cluster.v1.SkippedRecordsOutput
+ */
+export declare type SkippedRecordsOutput = Message<"tsmr.cluster.v1.SkippedRecordsOutput"> & {
+  /**
+   * Absolute directory on the output's file system.
+   *
+   * @generated from field: string dir = 1;
+   */
+  dir: string;
+
+  /**
+   * A file name (no `/`).
+   *
+   * @generated from field: string file_name = 2;
+   */
+  fileName: string;
+};
+
+/**
+ * Describes the message tsmr.cluster.v1.SkippedRecordsOutput.
+ * Use `create(SkippedRecordsOutputSchema)` to create a new message.
+ */
+export declare const SkippedRecordsOutputSchema: GenMessage<SkippedRecordsOutput>;
 
 /**
  * A reduce attempt: read segment `partition` of every committed map output,
@@ -561,6 +715,20 @@ export declare type TaskResult = Message<"tsmr.cluster.v1.TaskResult"> & {
    * @generated from field: optional string status = 5;
    */
   status?: string | undefined;
+
+  /**
+   * The input the attempt read in all (`TaskResult.input`), bytes (map: split
+   * bytes; reduce: segment bytes) and records: its last progress, which a
+   * heartbeat may not have carried yet.
+   *
+   * @generated from field: uint64 input_bytes = 6;
+   */
+  inputBytes: bigint;
+
+  /**
+   * @generated from field: uint64 input_records = 7;
+   */
+  inputRecords: bigint;
 };
 
 /**

@@ -15,7 +15,7 @@ import { file_tsmr_cluster_v1_common } from "./common_pb.js";
  * Describes the file tsmr/cluster/v1/task.proto.
  */
 export const file_tsmr_cluster_v1_task = /*@__PURE__*/
-  fileDesc("Chp0c21yL2NsdXN0ZXIvdjEvdGFzay5wcm90bxIPdHNtci5jbHVzdGVyLnYxImsKCVRhc2tMZWFzZRInCgNtYXAYASABKAsyGC50c21yLmNsdXN0ZXIudjEuTWFwVGFza0gAEi0KBnJlZHVjZRgCIAEoCzIbLnRzbXIuY2x1c3Rlci52MS5SZWR1Y2VUYXNrSABCBgoEdGFzayKjAgoKVGFza0hlYWRlchIOCgZqb2JfaWQYASABKAkSDwoHdGFza19pZBgCIAEoCRIPCgdhdHRlbXB0GAMgASgNEiQKA2pvYhgEIAEoCzIXLnRzbXIuY2x1c3Rlci52MS5Kb2JSZWYSNwoGcGFyYW1zGAUgAygLMicudHNtci5jbHVzdGVyLnYxLlRhc2tIZWFkZXIuUGFyYW1zRW50cnkSFAoMbnVtX3JlZHVjZXJzGAYgASgNEhUKCGNyYXNoX2F0GAcgASgBSACIAQEaSgoLUGFyYW1zRW50cnkSCwoDa2V5GAEgASgJEioKBXZhbHVlGAIgASgLMhsudHNtci5jbHVzdGVyLnYxLlBhcmFtVmFsdWU6AjgBQgsKCV9jcmFzaF9hdCL0AQoHTWFwVGFzaxIrCgZoZWFkZXIYASABKAsyGy50c21yLmNsdXN0ZXIudjEuVGFza0hlYWRlchIlCgVzcGxpdBgCIAEoCzIWLnRzbXIuY2x1c3Rlci52MS5TcGxpdBIyCgxpbnB1dF9mb3JtYXQYAyABKAsyHC50c21yLmNsdXN0ZXIudjEuSW5wdXRGb3JtYXQSGQoRc29ydF9idWZmZXJfYnl0ZXMYBCABKAQSFAoMbWVyZ2VfZmFuX2luGAUgASgNEjAKC3RvdGFsX29yZGVyGAYgASgLMhsudHNtci5jbHVzdGVyLnYxLlRvdGFsT3JkZXIiIgoKVG90YWxPcmRlchIUCgxzcGxpdF9wb2ludHMYASADKAwixAEKClJlZHVjZVRhc2sSKwoGaGVhZGVyGAEgASgLMhsudHNtci5jbHVzdGVyLnYxLlRhc2tIZWFkZXISEQoJcGFydGl0aW9uGAIgASgNEjEKB3NvdXJjZXMYAyADKAsyIC50c21yLmNsdXN0ZXIudjEuTWFwT3V0cHV0U291cmNlEhQKDG1lcmdlX2Zhbl9pbhgEIAEoDRItCgZvdXRwdXQYBSABKAsyHS50c21yLmNsdXN0ZXIudjEuUmVkdWNlT3V0cHV0It8BCg9NYXBPdXRwdXRTb3VyY2USEwoLbWFwX3Rhc2tfaWQYASABKAkSFgoObWFwX2F0dGVtcHRfaWQYAiABKAkSLQoHc2VnbWVudBgDIAEoCzIcLnRzbXIuY2x1c3Rlci52MS5TZWdtZW50SW5mbxIyCgZ3b3JrZXIYBCABKAsyIC50c21yLmNsdXN0ZXIudjEuV29ya2VyTWFwT3V0cHV0SAASMAoFbG9jYWwYBSABKAsyHy50c21yLmNsdXN0ZXIudjEuTG9jYWxNYXBPdXRwdXRIAEIKCghsb2NhdGlvbiI5Cg9Xb3JrZXJNYXBPdXRwdXQSEQoJd29ya2VyX2lkGAEgASgJEhMKC3NodWZmbGVfdXJsGAIgASgJIh4KDkxvY2FsTWFwT3V0cHV0EgwKBHBhdGgYASABKAkidgoMUmVkdWNlT3V0cHV0EisKBGZpbGUYASABKAsyGy50c21yLmNsdXN0ZXIudjEuRmlsZU91dHB1dEgAEjEKB3JlY29yZHMYAiABKAsyHi50c21yLmNsdXN0ZXIudjEuUmVjb3Jkc091dHB1dEgAQgYKBGtpbmQiWwoKRmlsZU91dHB1dBILCgNkaXIYASABKAkSEQoJZmlsZV9uYW1lGAIgASgJEi0KBmZvcm1hdBgDIAEoCzIdLnRzbXIuY2x1c3Rlci52MS5PdXRwdXRGb3JtYXQiIgoNUmVjb3Jkc091dHB1dBIRCglmaWxlX25hbWUYASABKAkigwEKDkF0dGVtcHRPdXRjb21lEjIKB3N1Y2Nlc3MYASABKAsyHy50c21yLmNsdXN0ZXIudjEuQXR0ZW1wdFN1Y2Nlc3NIABIyCgdmYWlsdXJlGAIgASgLMh8udHNtci5jbHVzdGVyLnYxLkF0dGVtcHRGYWlsdXJlSABCCQoHb3V0Y29tZSI9Cg5BdHRlbXB0U3VjY2VzcxIrCgZyZXN1bHQYASABKAsyGy50c21yLmNsdXN0ZXIudjEuVGFza1Jlc3VsdCJUCg5BdHRlbXB0RmFpbHVyZRIvCgVlcnJvchgBIAEoCzIgLnRzbXIuY2x1c3Rlci52MS5TZXJpYWxpemVkRXJyb3ISEQoJcmV0cmlhYmxlGAIgASgIIqgCCgpUYXNrUmVzdWx0EjsKCGNvdW50ZXJzGAEgAygLMikudHNtci5jbHVzdGVyLnYxLlRhc2tSZXN1bHQuQ291bnRlcnNFbnRyeRIzCgptYXBfb3V0cHV0GAIgASgLMh8udHNtci5jbHVzdGVyLnYxLk1hcE91dHB1dEluZGV4EjsKDXJlZHVjZV9vdXRwdXQYAyABKAsyJC50c21yLmNsdXN0ZXIudjEuUmVkdWNlT3V0cHV0U3VtbWFyeRIaChJjaGVja3N1bXNfdmVyaWZpZWQYBCABKA0SEwoGc3RhdHVzGAUgASgJSACIAQEaLwoNQ291bnRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAM6AjgBQgkKB19zdGF0dXMiYgoOTWFwT3V0cHV0SW5kZXgSMAoKcGFydGl0aW9ucxgBIAMoCzIcLnRzbXIuY2x1c3Rlci52MS5TZWdtZW50SW5mbxIPCgdyZWNvcmRzGAIgASgEEg0KBWJ5dGVzGAMgASgEInMKE1JlZHVjZU91dHB1dFN1bW1hcnkSDQoFZmlsZXMYASADKAkSDwoHcmVjb3JkcxgCIAEoBBINCgVieXRlcxgDIAEoBBItCgdzZWdtZW50GAQgASgLMhwudHNtci5jbHVzdGVyLnYxLlNlZ21lbnRJbmZvYgZwcm90bzM", [file_tsmr_cluster_v1_common]);
+  fileDesc("Chp0c21yL2NsdXN0ZXIvdjEvdGFzay5wcm90bxIPdHNtci5jbHVzdGVyLnYxImsKCVRhc2tMZWFzZRInCgNtYXAYASABKAsyGC50c21yLmNsdXN0ZXIudjEuTWFwVGFza0gAEi0KBnJlZHVjZRgCIAEoCzIbLnRzbXIuY2x1c3Rlci52MS5SZWR1Y2VUYXNrSABCBgoEdGFzayLNAgoKVGFza0hlYWRlchIOCgZqb2JfaWQYASABKAkSDwoHdGFza19pZBgCIAEoCRIPCgdhdHRlbXB0GAMgASgNEiQKA2pvYhgEIAEoCzIXLnRzbXIuY2x1c3Rlci52MS5Kb2JSZWYSNwoGcGFyYW1zGAUgAygLMicudHNtci5jbHVzdGVyLnYxLlRhc2tIZWFkZXIuUGFyYW1zRW50cnkSFAoMbnVtX3JlZHVjZXJzGAYgASgNEhUKCGNyYXNoX2F0GAcgASgBSACIAQESKAoFZmlsZXMYCCADKAsyGS50c21yLmNsdXN0ZXIudjEuU2lkZUZpbGUaSgoLUGFyYW1zRW50cnkSCwoDa2V5GAEgASgJEioKBXZhbHVlGAIgASgLMhsudHNtci5jbHVzdGVyLnYxLlBhcmFtVmFsdWU6AjgBQgsKCV9jcmFzaF9hdCKgAgoHTWFwVGFzaxIrCgZoZWFkZXIYASABKAsyGy50c21yLmNsdXN0ZXIudjEuVGFza0hlYWRlchIlCgVzcGxpdBgCIAEoCzIWLnRzbXIuY2x1c3Rlci52MS5TcGxpdBIyCgxpbnB1dF9mb3JtYXQYAyABKAsyHC50c21yLmNsdXN0ZXIudjEuSW5wdXRGb3JtYXQSGQoRc29ydF9idWZmZXJfYnl0ZXMYBCABKAQSFAoMbWVyZ2VfZmFuX2luGAUgASgNEjAKC3RvdGFsX29yZGVyGAYgASgLMhsudHNtci5jbHVzdGVyLnYxLlRvdGFsT3JkZXISKgoEc2tpcBgHIAEoCzIcLnRzbXIuY2x1c3Rlci52MS5Ta2lwUmVjb3JkcyIiCgpUb3RhbE9yZGVyEhQKDHNwbGl0X3BvaW50cxgBIAMoDCJECghTaWRlRmlsZRIMCgRuYW1lGAEgASgJEgwKBHBhdGgYAiABKAkSDAoEc2l6ZRgDIAEoBBIOCgZzaGEyNTYYBCABKAkigQEKC1NraXBSZWNvcmRzEisKB3JlY29yZHMYASADKAsyGi50c21yLmNsdXN0ZXIudjEuQmFkUmVjb3JkEjoKBm91dHB1dBgCIAEoCzIlLnRzbXIuY2x1c3Rlci52MS5Ta2lwcGVkUmVjb3Jkc091dHB1dEgAiAEBQgkKB19vdXRwdXQicgoJQmFkUmVjb3JkEgwKBGZpbGUYASABKAkSDgoGb2Zmc2V0GAIgASgEEhIKBWluZGV4GAMgASgESACIAQESEgoKZXJyb3JfY29kZRgEIAEoCRIVCg1lcnJvcl9tZXNzYWdlGAUgASgJQggKBl9pbmRleCI2ChRTa2lwcGVkUmVjb3Jkc091dHB1dBILCgNkaXIYASABKAkSEQoJZmlsZV9uYW1lGAIgASgJIsQBCgpSZWR1Y2VUYXNrEisKBmhlYWRlchgBIAEoCzIbLnRzbXIuY2x1c3Rlci52MS5UYXNrSGVhZGVyEhEKCXBhcnRpdGlvbhgCIAEoDRIxCgdzb3VyY2VzGAMgAygLMiAudHNtci5jbHVzdGVyLnYxLk1hcE91dHB1dFNvdXJjZRIUCgxtZXJnZV9mYW5faW4YBCABKA0SLQoGb3V0cHV0GAUgASgLMh0udHNtci5jbHVzdGVyLnYxLlJlZHVjZU91dHB1dCLfAQoPTWFwT3V0cHV0U291cmNlEhMKC21hcF90YXNrX2lkGAEgASgJEhYKDm1hcF9hdHRlbXB0X2lkGAIgASgJEi0KB3NlZ21lbnQYAyABKAsyHC50c21yLmNsdXN0ZXIudjEuU2VnbWVudEluZm8SMgoGd29ya2VyGAQgASgLMiAudHNtci5jbHVzdGVyLnYxLldvcmtlck1hcE91dHB1dEgAEjAKBWxvY2FsGAUgASgLMh8udHNtci5jbHVzdGVyLnYxLkxvY2FsTWFwT3V0cHV0SABCCgoIbG9jYXRpb24iOQoPV29ya2VyTWFwT3V0cHV0EhEKCXdvcmtlcl9pZBgBIAEoCRITCgtzaHVmZmxlX3VybBgCIAEoCSIeCg5Mb2NhbE1hcE91dHB1dBIMCgRwYXRoGAEgASgJInYKDFJlZHVjZU91dHB1dBIrCgRmaWxlGAEgASgLMhsudHNtci5jbHVzdGVyLnYxLkZpbGVPdXRwdXRIABIxCgdyZWNvcmRzGAIgASgLMh4udHNtci5jbHVzdGVyLnYxLlJlY29yZHNPdXRwdXRIAEIGCgRraW5kIlsKCkZpbGVPdXRwdXQSCwoDZGlyGAEgASgJEhEKCWZpbGVfbmFtZRgCIAEoCRItCgZmb3JtYXQYAyABKAsyHS50c21yLmNsdXN0ZXIudjEuT3V0cHV0Rm9ybWF0IiIKDVJlY29yZHNPdXRwdXQSEQoJZmlsZV9uYW1lGAEgASgJIoMBCg5BdHRlbXB0T3V0Y29tZRIyCgdzdWNjZXNzGAEgASgLMh8udHNtci5jbHVzdGVyLnYxLkF0dGVtcHRTdWNjZXNzSAASMgoHZmFpbHVyZRgCIAEoCzIfLnRzbXIuY2x1c3Rlci52MS5BdHRlbXB0RmFpbHVyZUgAQgkKB291dGNvbWUiPQoOQXR0ZW1wdFN1Y2Nlc3MSKwoGcmVzdWx0GAEgASgLMhsudHNtci5jbHVzdGVyLnYxLlRhc2tSZXN1bHQiVAoOQXR0ZW1wdEZhaWx1cmUSLwoFZXJyb3IYASABKAsyIC50c21yLmNsdXN0ZXIudjEuU2VyaWFsaXplZEVycm9yEhEKCXJldHJpYWJsZRgCIAEoCCLUAgoKVGFza1Jlc3VsdBI7Cghjb3VudGVycxgBIAMoCzIpLnRzbXIuY2x1c3Rlci52MS5UYXNrUmVzdWx0LkNvdW50ZXJzRW50cnkSMwoKbWFwX291dHB1dBgCIAEoCzIfLnRzbXIuY2x1c3Rlci52MS5NYXBPdXRwdXRJbmRleBI7Cg1yZWR1Y2Vfb3V0cHV0GAMgASgLMiQudHNtci5jbHVzdGVyLnYxLlJlZHVjZU91dHB1dFN1bW1hcnkSGgoSY2hlY2tzdW1zX3ZlcmlmaWVkGAQgASgNEhMKBnN0YXR1cxgFIAEoCUgAiAEBEhMKC2lucHV0X2J5dGVzGAYgASgEEhUKDWlucHV0X3JlY29yZHMYByABKAQaLwoNQ291bnRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAM6AjgBQgkKB19zdGF0dXMiYgoOTWFwT3V0cHV0SW5kZXgSMAoKcGFydGl0aW9ucxgBIAMoCzIcLnRzbXIuY2x1c3Rlci52MS5TZWdtZW50SW5mbxIPCgdyZWNvcmRzGAIgASgEEg0KBWJ5dGVzGAMgASgEInMKE1JlZHVjZU91dHB1dFN1bW1hcnkSDQoFZmlsZXMYASADKAkSDwoHcmVjb3JkcxgCIAEoBBINCgVieXRlcxgDIAEoBBItCgdzZWdtZW50GAQgASgLMhwudHNtci5jbHVzdGVyLnYxLlNlZ21lbnRJbmZvYgZwcm90bzM", [file_tsmr_cluster_v1_common]);
 
 /**
  * Describes the message tsmr.cluster.v1.TaskLease.
@@ -46,93 +46,121 @@ export const TotalOrderSchema = /*@__PURE__*/
   messageDesc(file_tsmr_cluster_v1_task, 3);
 
 /**
+ * Describes the message tsmr.cluster.v1.SideFile.
+ * Use `create(SideFileSchema)` to create a new message.
+ */
+export const SideFileSchema = /*@__PURE__*/
+  messageDesc(file_tsmr_cluster_v1_task, 4);
+
+/**
+ * Describes the message tsmr.cluster.v1.SkipRecords.
+ * Use `create(SkipRecordsSchema)` to create a new message.
+ */
+export const SkipRecordsSchema = /*@__PURE__*/
+  messageDesc(file_tsmr_cluster_v1_task, 5);
+
+/**
+ * Describes the message tsmr.cluster.v1.BadRecord.
+ * Use `create(BadRecordSchema)` to create a new message.
+ */
+export const BadRecordSchema = /*@__PURE__*/
+  messageDesc(file_tsmr_cluster_v1_task, 6);
+
+/**
+ * Describes the message tsmr.cluster.v1.SkippedRecordsOutput.
+ * Use `create(SkippedRecordsOutputSchema)` to create a new message.
+ */
+export const SkippedRecordsOutputSchema = /*@__PURE__*/
+  messageDesc(file_tsmr_cluster_v1_task, 7);
+
+/**
  * Describes the message tsmr.cluster.v1.ReduceTask.
  * Use `create(ReduceTaskSchema)` to create a new message.
  */
 export const ReduceTaskSchema = /*@__PURE__*/
-  messageDesc(file_tsmr_cluster_v1_task, 4);
+  messageDesc(file_tsmr_cluster_v1_task, 8);
 
 /**
  * Describes the message tsmr.cluster.v1.MapOutputSource.
  * Use `create(MapOutputSourceSchema)` to create a new message.
  */
 export const MapOutputSourceSchema = /*@__PURE__*/
-  messageDesc(file_tsmr_cluster_v1_task, 5);
+  messageDesc(file_tsmr_cluster_v1_task, 9);
 
 /**
  * Describes the message tsmr.cluster.v1.WorkerMapOutput.
  * Use `create(WorkerMapOutputSchema)` to create a new message.
  */
 export const WorkerMapOutputSchema = /*@__PURE__*/
-  messageDesc(file_tsmr_cluster_v1_task, 6);
+  messageDesc(file_tsmr_cluster_v1_task, 10);
 
 /**
  * Describes the message tsmr.cluster.v1.LocalMapOutput.
  * Use `create(LocalMapOutputSchema)` to create a new message.
  */
 export const LocalMapOutputSchema = /*@__PURE__*/
-  messageDesc(file_tsmr_cluster_v1_task, 7);
+  messageDesc(file_tsmr_cluster_v1_task, 11);
 
 /**
  * Describes the message tsmr.cluster.v1.ReduceOutput.
  * Use `create(ReduceOutputSchema)` to create a new message.
  */
 export const ReduceOutputSchema = /*@__PURE__*/
-  messageDesc(file_tsmr_cluster_v1_task, 8);
+  messageDesc(file_tsmr_cluster_v1_task, 12);
 
 /**
  * Describes the message tsmr.cluster.v1.FileOutput.
  * Use `create(FileOutputSchema)` to create a new message.
  */
 export const FileOutputSchema = /*@__PURE__*/
-  messageDesc(file_tsmr_cluster_v1_task, 9);
+  messageDesc(file_tsmr_cluster_v1_task, 13);
 
 /**
  * Describes the message tsmr.cluster.v1.RecordsOutput.
  * Use `create(RecordsOutputSchema)` to create a new message.
  */
 export const RecordsOutputSchema = /*@__PURE__*/
-  messageDesc(file_tsmr_cluster_v1_task, 10);
+  messageDesc(file_tsmr_cluster_v1_task, 14);
 
 /**
  * Describes the message tsmr.cluster.v1.AttemptOutcome.
  * Use `create(AttemptOutcomeSchema)` to create a new message.
  */
 export const AttemptOutcomeSchema = /*@__PURE__*/
-  messageDesc(file_tsmr_cluster_v1_task, 11);
+  messageDesc(file_tsmr_cluster_v1_task, 15);
 
 /**
  * Describes the message tsmr.cluster.v1.AttemptSuccess.
  * Use `create(AttemptSuccessSchema)` to create a new message.
  */
 export const AttemptSuccessSchema = /*@__PURE__*/
-  messageDesc(file_tsmr_cluster_v1_task, 12);
+  messageDesc(file_tsmr_cluster_v1_task, 16);
 
 /**
  * Describes the message tsmr.cluster.v1.AttemptFailure.
  * Use `create(AttemptFailureSchema)` to create a new message.
  */
 export const AttemptFailureSchema = /*@__PURE__*/
-  messageDesc(file_tsmr_cluster_v1_task, 13);
+  messageDesc(file_tsmr_cluster_v1_task, 17);
 
 /**
  * Describes the message tsmr.cluster.v1.TaskResult.
  * Use `create(TaskResultSchema)` to create a new message.
  */
 export const TaskResultSchema = /*@__PURE__*/
-  messageDesc(file_tsmr_cluster_v1_task, 14);
+  messageDesc(file_tsmr_cluster_v1_task, 18);
 
 /**
  * Describes the message tsmr.cluster.v1.MapOutputIndex.
  * Use `create(MapOutputIndexSchema)` to create a new message.
  */
 export const MapOutputIndexSchema = /*@__PURE__*/
-  messageDesc(file_tsmr_cluster_v1_task, 15);
+  messageDesc(file_tsmr_cluster_v1_task, 19);
 
 /**
  * Describes the message tsmr.cluster.v1.ReduceOutputSummary.
  * Use `create(ReduceOutputSummarySchema)` to create a new message.
  */
 export const ReduceOutputSummarySchema = /*@__PURE__*/
-  messageDesc(file_tsmr_cluster_v1_task, 16);
+  messageDesc(file_tsmr_cluster_v1_task, 20);
 

@@ -1,0 +1,29 @@
+/**
+ * The thread in which `client-job-ref.ts` finds the export name of a job
+ * object: it imports the job's module afresh (as a worker thread of local
+ * mode does) and answers the names under which that module exports the job,
+ * found by its definition position and fingerprint.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { isJob } from '../../api/define-job.ts';
+import { serializeError } from '../../errors.ts';
+import { jobFingerprint } from '../../task/load-job.ts';
+
+const { moduleUrl, index, fingerprint } = (
+  workerData as { tsmrFindExport: { moduleUrl: string; index: number; fingerprint: string } }
+).tsmrFindExport;
+try {
+  const exports = (await import(moduleUrl)) as Record<string, unknown>;
+  const names = Object.entries(exports)
+    .filter(
+      ([, value]) =>
+        isJob(value) &&
+        value.moduleUrl === moduleUrl &&
+        value.definitionIndex === index &&
+        jobFingerprint(value) === fingerprint,
+    )
+    .map(([name]) => name);
+  parentPort?.postMessage({ names });
+} catch (error) {
+  parentPort?.postMessage({ error: serializeError(error) });
+}
