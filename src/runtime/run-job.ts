@@ -206,6 +206,9 @@ export async function executeJob(
 ): Promise<JobReport> {
   checkInputOptions(resolved.body, resolved.ref, options);
   const settings = resolveSettings(options, resolved.body.reducers, runtime.clusterSlots);
+  if (settings.reducers === 0 && runtime.clusterSlots !== undefined) {
+    throw usageError('a map-only job (no reduce, or reducers 0) runs in local mode only, for now');
+  }
   const jobId = runtime.jobId ?? newJobId();
   const log = (runtime.log ?? createLogger()).child({ jobId, job: resolved.body.name });
   const tmpRoot = resolve(runtime.scratchRoot ?? options.tmpDir ?? tmpdir());

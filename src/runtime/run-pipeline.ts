@@ -41,7 +41,10 @@ import type { ResultRecord, RunOptions } from './run-options.ts';
 import { createScratchDir, scratchDirOf } from './scratch.ts';
 
 /** Options of `runPipeline` (and of `tsmr run pipeline.ts`): those of `runJob`, for every step. */
-export interface PipelineRunOptions extends Omit<RunOptions, 'totalOrder' | 'jobFile'> {
+export interface PipelineRunOptions extends Omit<
+  RunOptions,
+  'totalOrder' | 'jobFile' | 'coordinator' | 'token' | 'speculation'
+> {
   /**
    * Keep the output of every step but the last, under
    * `<out>/_steps/<i>-<name>/` (as each step committed it: part files in
@@ -109,7 +112,8 @@ export class PipelineHandle extends EventEmitter<PipelineHandleEvents> {
  * @returns a handle at once; `handle.done` settles when the pipeline ends.
  * @throws (through `done`) TsmrError `TSMR_BAD_JOB` for what is not a
  *   pipeline; `TSMR_USAGE` for `totalOrder` (set `partition: totalOrder()` on
- *   a step instead) and for `keepIntermediate` without `output`;
+ *   a step instead), for `keepIntermediate` without `output`, and for a
+ *   `coordinator` (local mode only, for now);
  *   `TSMR_OUTPUT_EXISTS`; a step's error.
  */
 export function runPipeline(pipeline: Pipeline, options: PipelineRunOptions): PipelineHandle {
@@ -132,6 +136,9 @@ async function execute(
     throw usageError(
       'total order (--total-order) sorts one job’s output: set partition: totalOrder() on the step that should sort',
     );
+  }
+  if (given.coordinator !== undefined) {
+    throw usageError('a pipeline runs in local mode only, for now: run it without a coordinator');
   }
   if (options.keepIntermediate && options.output === undefined) {
     throw usageError(

@@ -157,6 +157,12 @@ export async function findPipelineExport(path: string): Promise<Pipeline | undef
 async function findJobExport(url: string): Promise<JobRef> {
   const exports = await importModule(url);
   if (exports.default !== undefined) {
+    if (isPipeline(exports.default)) {
+      throw new TsmrError(
+        ErrorCode.BAD_JOB,
+        `job module ${url} exports a pipeline (definePipeline), not a job: run it with tsmr run or runPipeline (local mode only, for now)`,
+      );
+    }
     validateJobDefinition(exports.default, `job module ${url} (default export)`);
     return { kind: 'module', moduleUrl: url, exportName: 'default' };
   }
