@@ -143,7 +143,8 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
     input.signal?.addEventListener('abort', onAbort, { once: true });
     const unsubscribe = executor.subscribe?.((event) => {
       const now = Date.now();
-      if (event.type === 'workerLost') input.log.warn({ worker: event.workerId, reason: event.reason }, 'worker lost');
+      if (event.type === 'workerLost')
+        input.log.warn({ worker: event.workerId, reason: event.reason }, 'worker lost');
       handle({ ...event, now });
     });
     // Cancelled before it started (a signal during planning): the first event cancels it.
