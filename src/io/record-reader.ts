@@ -13,18 +13,21 @@ import type { InputFormat } from '../api/types.ts';
 import { ErrorCode, TsmrError, isTsmrError } from '../errors.ts';
 import { readVarint } from '../shuffle/byte-writer.ts';
 import { closeQuietly } from '../shuffle/file-io.ts';
+import { INCOMPLETE, MAX_VARINT_BYTES } from '../shuffle/record-format.ts';
 import { decodeValue } from '../shuffle/value-codec.ts';
 import { checkPart, endedEarly, openError, openPart, statOf } from './input-change.ts';
 import { ioError } from './io-error.ts';
 import type { Split, SplitPart } from './splits.ts';
 import { parseSpoolHeader } from './spool.ts';
+import { hasRecordsMagic, type KeyValueFrame, readKeyValue, TSMR_RECORDS_MAGIC } from './tsmr-records.ts';
 
 /** An input format with its defaults filled in. `'records'` reads spooled in-memory input. */
 export type NormalizedInputFormat =
   | { type: 'text'; encoding: 'utf8' | 'latin1' | 'buffer' }
   | { type: 'jsonl' }
   | { type: 'fixed'; recordLength: number }
-  | { type: 'records' };
+  | { type: 'records' }
+  | { type: 'tsmr' };
 
 /** Called once per record; a returned promise is awaited before the next record. */
 export type RecordHandler = (key: unknown, value: unknown) => void | Promise<void>;
@@ -89,8 +92,8 @@ interface FastSlices {
 }
 
 const FORMAT_HELP =
-  "inputFormat must be 'text', 'jsonl', { type: 'text', encoding?: 'utf8' | 'latin1' | 'buffer' }, { type: 'jsonl' } " +
-  'or { fixed: <record length in bytes> }';
+  "inputFormat must be 'text', 'jsonl', 'tsmr', { type: 'text', encoding?: 'utf8' | 'latin1' | 'buffer' }, { type: 'jsonl' }, " +
+  "{ type: 'tsmr' } or { fixed: <record length in bytes> }";
 
 /** Longest record of the fixed-length format (bytes): one record must fit in a read buffer. */
 export const MAX_FIXED_RECORD_LENGTH = 64 * 1024 * 1024;
@@ -98,7 +101,7 @@ export const MAX_FIXED_RECORD_LENGTH = 64 * 1024 * 1024;
 /**
  * Fills in the defaults of an input format: `undefined` and `'text'` are
  * `{ type: 'text', encoding: 'utf8' }`, `'jsonl'` is `{ type: 'jsonl' }`,
- * `{ fixed: n }` is `{ type: 'fixed', recordLength: n }`.
+ * `'tsmr'` is `{ type: 'tsmr' }`, `{ fixed: n }` is `{ type: 'fixed', recordLength: n }`.
  * A normalized format (including the internal `{ type: 'records' }`) is
  * returned as an equal value.
  * @throws TsmrError `TSMR_BAD_JOB` for anything else (unknown type, encoding or
@@ -109,14 +112,14 @@ export function normalizeInputFormat(
   f: InputFormat | NormalizedInputFormat | undefined,
 ): NormalizedInputFormat {
   if (f === undefined || f === 'text') return { type: 'text', encoding: 'utf8' };
-  if (f === 'jsonl') return { type: 'jsonl' };
+  if (f === 'jsonl' || f === 'tsmr') return { type: f };
   if (typeof f === 'object' && f !== null) {
     const keys = Object.keys(f);
     if ('fixed' in f) {
       if (keys.length === 1) return { type: 'fixed', recordLength: recordLength(f.fixed) };
     } else if (f.type === 'fixed') {
       if (keys.length === 2) return { type: 'fixed', recordLength: recordLength(f.recordLength) };
-    } else if (f.type === 'jsonl' || f.type === 'records') {
+    } else if (f.type === 'jsonl' || f.type === 'records' || f.type === 'tsmr') {
       if (keys.length === 1) return { type: f.type };
     } else if (f.type === 'text') {
       const encoding = (f as { encoding?: unknown }).encoding ?? 'utf8';
@@ -177,6 +180,11 @@ function describe(v: unknown): string {
  * Records (`{ type: 'records' }`): the items of spool files written by
  * `spoolRecords`; key = the item's global index, value = the decoded item.
  *
+ * tsmr records (`{ type: 'tsmr' }`, `tsmr-records.ts`): the key and value of
+ * each record, decoded as the job that wrote the file emitted them. Such a
+ * file is not splittable: its part is the whole file. A file without the
+ * format's header is `TSMR_CORRUPT_DATA`.
+ *
  * `.gz` parts (`compressed: true`) are decompressed as a stream (all gzip
  * members); every line of the file belongs to the part. A 0-byte `.gz` file
  * yields no records.
@@ -217,7 +225,8 @@ export async function readSplit(
   const reader = new SplitReader(onRecord, hooks, chunkSize);
   for (const part of split.parts) {
     hooks.onFile?.(part.path);
-    if (format.type === 'records') await reader.readRecordFile(part);
+    if (format.type === 'records') await reader.readFramedFile(part, spoolFraming());
+    else if (format.type === 'tsmr') await reader.readFramedFile(part, TSMR_FRAMING);
     else if (format.type === 'fixed') await reader.readFixed(part, format.recordLength);
     else await reader.readLines(part, lineMode(format));
   }
@@ -658,8 +667,12 @@ class SplitReader {
     this.doneBytes += src.progress();
   }
 
-  /** Reads the items of a spool file (`spool.ts`). */
-  async readRecordFile(part: SplitPart): Promise<void> {
+  /**
+   * Reads the records of a framed file, a whole part: a spool file
+   * (`spool.ts`, key = the item's global index) or a tsmr records file
+   * (`tsmr-records.ts`, key and value as written).
+   */
+  async readFramedFile(part: SplitPart, framing: Framing): Promise<void> {
     const { path } = part;
     const onRecord = this.onRecord;
     const src = new FileSource(part, 0);
@@ -668,17 +681,21 @@ class SplitReader {
     let len = 0;
     let p = 0; // index of the next frame in buf
     let base = 0; // file offset of buf[0]
-    let index = -1; // global index of the next item; -1 until the header is read
+    let started = false; // the header was read
     let eof = false;
-    const out = [0];
     let records = 0;
+    const frame: KeyValueFrame = { keyStart: 0, keyEnd: 0, valueEnd: 0, key: undefined, value: undefined };
     const bad = this.skip?.offsetsIn(path);
     const corrupt = (what: string, offset: number, cause?: unknown): TsmrError =>
-      new TsmrError(ErrorCode.CORRUPT_DATA, `the spool file ${path} is corrupt: ${what} at byte ${offset}`, {
-        cause,
-        details: { file: path, offset },
-        retriable: false, // a retry reads the same bytes
-      });
+      new TsmrError(
+        ErrorCode.CORRUPT_DATA,
+        `the ${framing.name} ${path} is corrupt: ${what} at byte ${offset}`,
+        {
+          cause,
+          details: { file: path, offset },
+          retriable: false, // a retry reads the same bytes
+        },
+      );
     try {
       while (!eof) {
         const tail = len - p;
@@ -692,39 +709,31 @@ class SplitReader {
         this.progress(src);
         if (n === 0) eof = true;
         len += n;
-        if (index < 0) {
+        if (!started) {
           if (len < 32 && !eof) continue;
-          const header = parseSpoolHeader(buf, len);
-          if (header === undefined) throw corrupt('no spool file header', 0);
-          index = header.firstIndex;
-          p = header.headerLength;
+          const headerLength = framing.header(buf, len);
+          if (headerLength === undefined) throw corrupt(`no ${framing.name} header`, 0);
+          started = true;
+          p = headerLength;
         }
         while (p < len) {
-          if (len - p < 10 && !eof) break; // a varint may be cut
-          let size: number;
-          let q: number;
-          try {
-            size = readVarint(buf, p, len, out);
-            q = out[0];
-          } catch {
-            throw corrupt('truncated record length', base + p);
-          }
-          if (q + size > len) {
-            if (eof) throw corrupt('truncated record', base + p);
-            break;
-          }
+          if (len - p < 2 * MAX_VARINT_BYTES && !eof) break; // a varint may be cut
           const offset = base + p;
-          let value: unknown;
+          let after: number;
           try {
-            value = decodeValue(buf, q, q + size);
+            after = framing.frame(buf, p, len, frame);
           } catch (error) {
             if (isTsmrError(error)) throw recordError(error, path, offset, '');
             throw corrupt('undecodable record', offset, error);
           }
-          const key = index++;
-          p = q + size;
+          if (after === INCOMPLETE) {
+            if (eof) throw corrupt('truncated record', offset);
+            break;
+          }
+          p = after;
+          const { key, value } = frame;
           if (bad !== undefined && bad.has(offset)) {
-            this.skip?.skipped(path, offset, value, key);
+            framing.skipped(this.skip!, path, offset, key, value);
             continue;
           }
           records++;
@@ -732,7 +741,7 @@ class SplitReader {
             const r = onRecord(key, value);
             if (r !== undefined && typeof (r as PromiseLike<void>).then === 'function') await r;
           } catch (error) {
-            throw recordError(error, path, offset, `in-memory input item ${key}`, key);
+            throw framing.recordError(error, path, offset, key);
           }
         }
       }
@@ -746,6 +755,63 @@ class SplitReader {
     this.doneBytes += src.progress();
   }
 }
+
+/** How {@link SplitReader.readFramedFile} reads one kind of framed file. */
+interface Framing {
+  /** What the file is called in errors. */
+  readonly name: string;
+  /** The header's length in `buf[0, length)`, or undefined when it holds no complete, valid header. */
+  header(buf: Buffer, length: number): number | undefined;
+  /**
+   * Decodes the frame at `buf[pos]` into `out.key` and `out.value`.
+   * @returns the position after it, or `INCOMPLETE` when `buf[pos, end)` holds part of it.
+   */
+  frame(buf: Buffer, pos: number, end: number, out: KeyValueFrame): number;
+  /** Hands a record left out (skip mode) to `skips`. */
+  skipped(skips: RecordSkips, path: string, offset: number, key: unknown, value: unknown): void;
+  /** The error to throw for `error`, raised by `onRecord` on the record at `offset`. */
+  recordError(error: unknown, path: string, offset: number, key: unknown): TsmrError;
+}
+
+/** Spool files of in-memory input (`spool.ts`): key = the item's global index. */
+function spoolFraming(): Framing {
+  let index = 0;
+  const out = [0];
+  return {
+    name: 'spool file',
+    header(buf, length) {
+      const header = parseSpoolHeader(buf, length);
+      if (header !== undefined) index = header.firstIndex;
+      return header?.headerLength;
+    },
+    frame(buf, pos, end, frame) {
+      let size: number;
+      try {
+        size = readVarint(buf, pos, end, out);
+      } catch {
+        return INCOMPLETE;
+      }
+      const q = out[0];
+      if (q + size > end) return INCOMPLETE;
+      frame.value = decodeValue(buf, q, q + size);
+      frame.key = index++;
+      return q + size;
+    },
+    skipped: (skips, path, offset, key, value) => skips.skipped(path, offset, value, key as number),
+    recordError: (error, path, offset, key) =>
+      recordError(error, path, offset, `in-memory input item ${key as number}`, key as number),
+  };
+}
+
+/** tsmr records files (`tsmr-records.ts`): key and value as a job wrote them. */
+const TSMR_FRAMING: Framing = {
+  name: 'tsmr records file',
+  header: (buf, length) => (hasRecordsMagic(buf, length) ? TSMR_RECORDS_MAGIC.length : undefined),
+  frame: readKeyValue,
+  skipped: (skips, path, offset, key, value) => skips.skipped(path, offset, [key, value]),
+  recordError: (error, path, offset) =>
+    recordError(error, path, offset, `the record at byte ${offset} of ${path}`),
+};
 
 /**
  * What to throw for `error`, raised while a part was read: the part's

@@ -65,7 +65,8 @@ export function isRecordFilePath(p: string): boolean {
  *   `CombineFileInputFormat` does for many small files. A pack stays open across
  *   the large files between its members.
  * - Gzip files (`.gz`, not splittable) and spooled record files (`.rec`) are
- *   one split each, whole, never packed with other files.
+ *   one split each, whole, never packed with other files; with `opts.whole`
+ *   (an input format without sync points to cut at, `'tsmr'`) every file is.
  *
  * Files are taken in path order whatever the order of `files`; the plan is a
  * pure function of the files and `splitSize`. Each part carries its file's
@@ -73,9 +74,13 @@ export function isRecordFilePath(p: string): boolean {
  * give zero splits.
  *
  * @param opts.splitSize target split size in bytes (the CLI default is 64 MiB).
+ * @param opts.whole every file is one split, whole (default false).
  * @throws TsmrError `TSMR_USAGE` when `splitSize` is not a positive safe integer.
  */
-export function planSplits(files: readonly InputFile[], opts: { splitSize: number }): Split[] {
+export function planSplits(
+  files: readonly InputFile[],
+  opts: { splitSize: number; whole?: boolean },
+): Split[] {
   const { splitSize } = opts;
   if (!Number.isSafeInteger(splitSize) || splitSize <= 0) {
     throw new TsmrError(
@@ -95,7 +100,7 @@ export function planSplits(files: readonly InputFile[], opts: { splitSize: numbe
     const { path, size, mtimeMs } = file;
     const compressed = isGzipPath(path);
     const part = (start: number, end: number): SplitPart => ({ path, start, end, compressed, size, mtimeMs });
-    if (compressed || isRecordFilePath(path)) {
+    if (compressed || opts.whole || isRecordFilePath(path)) {
       add([part(0, size)], size);
     } else if (size >= splitSize) {
       let start = 0;
@@ -123,14 +128,16 @@ export function planSplits(files: readonly InputFile[], opts: { splitSize: numbe
  * `MultipleInputs`): each input's files planned alone by {@link planSplits},
  * so that a split never mixes inputs (each has its own map and format), then
  * numbered in input order and tagged with their input's index.
+ * @param opts.whole per input: its files are one split each (see {@link planSplits}).
  */
 export function planInputSplits(
   inputs: readonly (readonly InputFile[])[],
-  opts: { splitSize: number },
+  opts: { splitSize: number; whole?: readonly boolean[] },
 ): Split[] {
   const splits: Split[] = [];
   for (const [input, files] of inputs.entries()) {
-    for (const split of planSplits(files, opts)) splits.push({ ...split, index: splits.length, input });
+    const planned = planSplits(files, { splitSize: opts.splitSize, whole: opts.whole?.[input] });
+    for (const split of planned) splits.push({ ...split, index: splits.length, input });
   }
   return splits;
 }

@@ -2,11 +2,31 @@
  * A job report as Prometheus metrics, for `tsmr run --metrics-file`: point
  * node_exporter's textfile collector (or any scraper of `.prom` files) at it.
  */
-import type { JobReport } from '../engine/job-report.ts';
+import type { JobReport, PipelineReport } from '../engine/job-report.ts';
 import { type Metric, renderPrometheus } from './metrics.ts';
 
 /** Renders counters, phase durations and sizes of `report` in the Prometheus text format. */
 export function renderJobMetrics(report: JobReport): string {
+  return renderPrometheus(jobMetrics(report));
+}
+
+/**
+ * The metrics of every step of a pipeline that ran, one family per metric
+ * with each step's samples (told apart by their `job_id` and `job` labels).
+ */
+export function renderPipelineMetrics(report: PipelineReport): string {
+  const families = new Map<string, Metric>();
+  for (const step of report.steps) {
+    for (const metric of jobMetrics(step.report)) {
+      const family = families.get(metric.name);
+      if (family === undefined) families.set(metric.name, { ...metric, samples: [...metric.samples] });
+      else family.samples.push(...metric.samples);
+    }
+  }
+  return renderPrometheus([...families.values()]);
+}
+
+function jobMetrics(report: JobReport): Metric[] {
   const job = { job_id: report.jobId, job: report.name };
   const counters: Metric = {
     name: 'tsmr_job_counters_total',
@@ -37,7 +57,7 @@ export function renderJobMetrics(report: JobReport): string {
       report.attempts.filter((a) => a.status === 'failed').length,
     ),
   ];
-  return renderPrometheus([counters, phases, ...gauges]);
+  return [counters, phases, ...gauges];
 
   function gauge(name: string, help: string, value: number): Metric {
     return { name, help, type: 'gauge', samples: [{ labels: job, value }] };

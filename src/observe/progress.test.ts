@@ -275,3 +275,54 @@ describe('quiet progress', () => {
     assert.equal(out.text(), '');
   });
 });
+
+describe('pipeline steps', () => {
+  const ofStep = (s: ProgressSnapshot, index: number, name: string): ProgressSnapshot => ({
+    ...s,
+    step: { index, count: 2, name },
+  });
+
+  it('tty: a header line per step, the bars of a finished step stay above the next', () => {
+    const out = capture({ columns: 100 });
+    const display = createProgressDisplay({ mode: 'tty', stream: out });
+    const done = {
+      tasksTotal: 2,
+      tasksDone: 2,
+      bytesTotal: 10,
+      bytesDone: 10,
+      startedAt: 0,
+      finishedAt: 500,
+    };
+    display.update(ofStep(snapshot(100, mapAt(0.1)), 1, 'count'));
+    display.update(ofStep(snapshot(1000, done, done), 1, 'count'));
+    display.update(ofStep(snapshot(1100, { tasksTotal: 3, startedAt: 1100 }), 2, 'top'));
+    display.stop();
+    const lines = screen(out.text()).filter((l) => l !== '');
+    // Step 2's reduce phase has no tasks yet: no bar.
+    assert.equal(lines.length, 5, JSON.stringify(lines));
+    assert.equal(lines[0], 'step 1/2 count');
+    assert.match(lines[1]!, /^map +\[█+\] +100% +2\/2 tasks .* done in /);
+    assert.match(lines[2]!, /^reduce +\[█+\] +100% +2\/2 tasks .* done in /);
+    assert.equal(lines[3], 'step 2/2 top');
+    assert.match(lines[4]!, /^map +\[░+\] +0% +0\/3 tasks /);
+  });
+
+  it('plain: the header line before the step’s phase lines; snapshots without a step get none', () => {
+    const out = capture(undefined);
+    const display = createProgressDisplay({ mode: 'plain', stream: out });
+    display.update(ofStep(snapshot(100, mapAt(0.1)), 1, 'count'));
+    display.update(ofStep(snapshot(200, { tasksTotal: 1, startedAt: 200 }), 2, 'top'));
+    display.stop();
+    const lines = out.text().trimEnd().split('\n');
+    assert.deepEqual(
+      lines.map((l) => l.split(' ').slice(0, 2).join(' ')),
+      ['step 1/2', 'map 0%', 'step 2/2', 'map 0%'],
+    );
+    const single = capture(undefined);
+    const job = createProgressDisplay({ mode: 'plain', stream: single });
+    job.update(snapshot(100, mapAt(0.1)));
+    job.update(snapshot(7000, mapAt(6)));
+    job.stop();
+    assert.ok(!single.text().includes('step'), single.text());
+  });
+});

@@ -18,6 +18,10 @@
  *   line whenever the set of stalled attempts changes
  * - `quiet`: nothing.
  *
+ * For the steps of a pipeline (snapshots with `step`), each step gets a
+ * header line, `step 2/3 top-words`, and bars of its own below it; the bars
+ * of the steps before stay on the screen as they ended.
+ *
  * All times come from the snapshots (`now`, `startedAt`, `finishedAt`): the
  * display reads no clock, so what it prints is a function of the snapshots.
  * Percent, rates and ETA are those of `phase-view.ts`.
@@ -94,12 +98,47 @@ export function createProgressDisplay(opts: ProgressDisplayOptions): ProgressDis
     case 'tty':
       // cli-progress draws nothing useful off a terminal: log lines instead.
       return (stream as { isTTY?: boolean }).isTTY === true
-        ? new TtyDisplay(stream, extra)
-        : new PlainDisplay(stream, extra);
+        ? new StepDisplay(stream, () => new TtyDisplay(stream, extra))
+        : new StepDisplay(stream, () => new PlainDisplay(stream, extra));
     case 'plain':
-      return new PlainDisplay(stream, extra);
+      return new StepDisplay(stream, () => new PlainDisplay(stream, extra));
     case 'quiet':
       return { update() {}, stop() {} };
+  }
+}
+
+/**
+ * A display per pipeline step: when a snapshot of another step comes, the
+ * current display is stopped (its last lines stay) and, after a header line,
+ * a new one takes the snapshots. Snapshots without a step go to one display.
+ */
+class StepDisplay implements ProgressDisplay {
+  private readonly stream: NodeJS.WritableStream;
+  private readonly create: () => ProgressDisplay;
+  private inner: ProgressDisplay | undefined;
+  private step: number | undefined;
+  private stopped = false;
+
+  constructor(stream: NodeJS.WritableStream, create: () => ProgressDisplay) {
+    this.stream = stream;
+    this.create = create;
+  }
+
+  update(snapshot: ProgressSnapshot): void {
+    if (this.stopped) return;
+    const step = snapshot.step;
+    if (this.inner === undefined || (step !== undefined && step.index !== this.step)) {
+      this.inner?.stop();
+      if (step !== undefined) this.stream.write(`step ${step.index}/${step.count} ${step.name}\n`);
+      this.step = step?.index;
+      this.inner = this.create();
+    }
+    this.inner.update(snapshot);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.inner?.stop();
   }
 }
 

@@ -11,7 +11,13 @@
  *
  * @module
  */
-import type { AttemptRecord, JobReport, PhaseReport, SkippedInputsReport } from '../engine/job-report.ts';
+import type {
+  AttemptRecord,
+  JobReport,
+  PhaseReport,
+  PipelineReport,
+  SkippedInputsReport,
+} from '../engine/job-report.ts';
 import type { WorkerReport } from '../engine/worker-report.ts';
 import type { SerializedError } from '../errors.ts';
 import { alignColumns } from './columns.ts';
@@ -137,6 +143,65 @@ export function formatReport(report: JobReport): string {
   counterLines.forEach((line, i) => row(i === 0 ? 'counters' : '', line));
 
   if (report.error) for (const [label, value] of errorRows(report.error)) row(label, value);
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Formats a pipeline's report for a person: a summary, then one section per
+ * step that ran, each the step's job report ({@link formatReport}) headed
+ * `step i/n:` instead of `tsmr:`. Lines end with `\n`.
+ *
+ * ```text
+ * tsmr: pipeline genre-top-words succeeded in 14.2 s
+ *   pipeline id pipeline-20261201-151300-ab12cd
+ *   steps       2: count, top
+ *   output      2 files, 31.9 KiB in out/genre-top-words
+ *   step output removed (--keep-intermediate keeps it under out/genre-top-words/_steps/)
+ *
+ * step 1/2: job count succeeded in 11.0 s
+ *   job id      job-20261201-151300-3f2a1b  (2 workers, 2 reducers, 5 MiB splits)
+ *   …
+ * step 2/2: job top succeeded in 3.0 s
+ *   …
+ * ```
+ *
+ * A pipeline that failed names its failed step and ends with that step's
+ * section, which has the error.
+ */
+export function formatPipelineReport(report: PipelineReport): string {
+  const lines: string[] = [];
+  const row = (label: string, value: string) =>
+    lines.push(`  ${label.padEnd(LABEL_WIDTH)}${value}`.trimEnd());
+  const status = report.status === 'failed' ? 'FAILED after' : `${report.status} in`;
+  lines.push(`tsmr: pipeline ${report.name} ${status} ${formatDuration(report.durationMs)}`);
+  const names = report.stepNames;
+  row('pipeline id', report.pipelineId);
+  row('steps', `${formatCount(names.length)}: ${names.join(', ')}`);
+  const failed = report.status === 'succeeded' ? undefined : report.steps.at(-1);
+  if (failed !== undefined) row('failed at', `step ${failed.step}/${names.length} (${failed.name})`);
+  else if (report.status !== 'succeeded') row('failed at', 'before its first step ran');
+  if (report.status === 'succeeded') {
+    const where = report.output === undefined ? '' : ` in ${report.output}`;
+    row('output', `${plural(report.outputFiles.length, 'file')}, ${formatBytes(report.outputBytes)}${where}`);
+    row(
+      'step output',
+      report.keepIntermediate
+        ? `kept in ${report.output}/_steps/`
+        : report.output === undefined
+          ? 'removed'
+          : `removed (--keep-intermediate keeps it under ${report.output}/_steps/)`,
+    );
+  }
+  if (failed === undefined && report.error)
+    for (const [label, value] of errorRows(report.error)) row(label, value);
+  lines.push('');
+  for (const step of report.steps) {
+    lines.push(
+      formatReport(step.report)
+        .replace(/^tsmr: /, `step ${step.step}/${names.length}: `)
+        .trimEnd(),
+    );
+  }
   return `${lines.join('\n')}\n`;
 }
 

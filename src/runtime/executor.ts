@@ -13,6 +13,8 @@
  *   until `discard(attemptId)` or `releaseJob`.
  * - A succeeded map attempt's outcome says where its output is
  *   (`mapOutput`): a path this process can read, or the worker that serves it.
+ *   A map attempt of a map-only job (R = 0) has none: it wrote into the job's
+ *   output as a reduce attempt does, and `releaseJob` leaves its files.
  *
  * Deliberately left out: commits (the driver asks the `OutputCommitter`),
  * retries and placement (the scheduler decides), and progress arithmetic.

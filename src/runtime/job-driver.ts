@@ -150,7 +150,8 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
     input.signal?.addEventListener('abort', onAbort, { once: true });
     const unsubscribe = executor.subscribe?.((event) => {
       const now = Date.now();
-      if (event.type === 'workerLost') input.log.warn({ worker: event.workerId, reason: event.reason }, 'worker lost');
+      if (event.type === 'workerLost')
+        input.log.warn({ worker: event.workerId, reason: event.reason }, 'worker lost');
       handle({ ...event, now });
     });
     // Cancelled before it started (a signal during planning): the first event cancels it.
@@ -331,6 +332,7 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
           sortBufferBytes: settings.sortBufferBytes,
           totalOrder: input.totalOrder,
           skip: records === undefined ? undefined : { records, output },
+          output: numReduces === 0 ? committer.taskOutput(taskId, attempt, index) : undefined,
         };
       }
       return {
@@ -467,7 +469,8 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
         attempts,
         workers: workerReports(executor.workers, attempts, finishedAt),
         duplicateCompletions: scheduler.stats().duplicateCompletions,
-        outputRecords: counters['tsmr/REDUCE_OUTPUT_RECORDS'] ?? 0,
+        outputRecords:
+          counters[numReduces === 0 ? 'tsmr/MAP_OUTPUT_RECORDS' : 'tsmr/REDUCE_OUTPUT_RECORDS'] ?? 0,
         skippedRecords: badRecords.report(),
         validation: {
           inputBytesMatch: !succeeded || (counters['tsmr/MAP_INPUT_BYTES'] ?? 0) === mapBytesTotal,
@@ -485,9 +488,12 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
   });
 }
 
-/** Whether an attempt writes into the output (a reduce; a map that writes skipped records), to commit or abort. */
+/**
+ * Whether an attempt writes into the output (a reduce; a map of a map-only
+ * job; a map that writes skipped records), to commit or abort.
+ */
 function writesOutput(msg: TaskMessage): boolean {
-  return msg.kind === 'reduce' || msg.skip?.output !== undefined;
+  return msg.kind === 'reduce' || msg.output !== undefined || msg.skip?.output !== undefined;
 }
 
 function fractionOf(msg: TaskMessage, p: TaskProgress): number {

@@ -12,8 +12,8 @@ import type { RunOptions } from './run-options.ts';
 
 /**
  * Checks that the run's options fit the job: `input` given exactly when the
- * job has no `inputs`, side files only for module jobs, `verify` only with
- * paths.
+ * job has no `inputs`, no reducers for a job without `reduce`, side files
+ * only for module jobs, `verify` only with paths.
  * @throws TsmrError `TSMR_USAGE` saying what to change.
  */
 export function checkInputOptions(body: JobBody, ref: JobRef | undefined, options: RunOptions): void {
@@ -25,6 +25,11 @@ export function checkInputOptions(body: JobBody, ref: JobRef | undefined, option
   }
   if (body.inputs === undefined && options.input === undefined) {
     throw usageError('no input: give input paths (--input) or in-memory records');
+  }
+  if (body.reducer === undefined && (options.reducers ?? 0) !== 0) {
+    throw usageError(
+      `the job has no reduce function, so it is map-only (R = 0); leave out reducers (--reducers), got ${options.reducers}`,
+    );
   }
   if (ref?.kind === 'streaming' && (options.files?.length ?? 0) > 0) {
     throw usageError(
@@ -44,6 +49,8 @@ export interface JobPaths {
   groups: ResolvedInputs[];
   /** Whether the groups are the job's own `inputs` (splits are then tagged with their input). */
   jobInputs: boolean;
+  /** Per group: its input format cannot be cut (`'tsmr'`), so each file is one split. */
+  whole: boolean[];
 }
 
 /**
@@ -65,7 +72,9 @@ export async function resolveJobPaths(
   if (given === undefined) return undefined;
   const groups: ResolvedInputs[] = [];
   for (const paths of given) groups.push(await resolveInputs(paths));
-  return { paths: given.flat(), groups, jobInputs: body.inputs !== undefined };
+  const formats = body.inputs?.map((i) => i.inputFormat) ?? [body.inputFormat];
+  const whole = formats.map((f) => f.type === 'tsmr');
+  return { paths: given.flat(), groups, jobInputs: body.inputs !== undefined, whole };
 }
 
 /** The splits of the job: its inputs planned one by one (tagged), or `files` planned together. */
@@ -73,10 +82,10 @@ export function planJobSplits(paths: JobPaths | undefined, files: InputFile[], s
   if (paths?.jobInputs) {
     return planInputSplits(
       paths.groups.map((g) => g.files),
-      { splitSize },
+      { splitSize, whole: paths.whole },
     );
   }
-  return planSplits(files, { splitSize });
+  return planSplits(files, { splitSize, whole: paths?.whole[0] });
 }
 
 /** True for path input: a string or an array of strings. */

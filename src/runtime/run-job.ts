@@ -20,7 +20,12 @@ import {
 } from '../engine/job-report.ts';
 import { deserializeError, ErrorCode, serializeError, TsmrError, usageError } from '../errors.ts';
 import { discardOutput, prepareOutput, type PreparedOutput } from '../io/committer.ts';
-import { fileOutputCommitter, type OutputCommitter, recordsCommitter } from '../io/output-committer.ts';
+import {
+  fileOutputCommitter,
+  type OutputCommitter,
+  recordsCommitter,
+  withJobFile,
+} from '../io/output-committer.ts';
 import type { Split } from '../io/splits.ts';
 import { resolveSideFiles } from '../io/side-files.ts';
 import { spoolRecords } from '../io/spool.ts';
@@ -203,6 +208,9 @@ export async function executeJob(
 ): Promise<JobReport> {
   checkInputOptions(resolved.body, resolved.ref, options);
   const settings = resolveSettings(options, resolved.body.reducers, runtime.clusterSlots);
+  if (settings.reducers === 0 && runtime.clusterSlots !== undefined) {
+    throw usageError('a map-only job (no reduce, or reducers 0) runs in local mode only, for now');
+  }
   const jobId = runtime.jobId ?? newJobId();
   const log = (runtime.log ?? createLogger()).child({ jobId, job: resolved.body.name });
   const tmpRoot = resolve(runtime.scratchRoot ?? options.tmpDir ?? tmpdir());
@@ -245,7 +253,7 @@ export async function executeJob(
     const partitioner = totalOrderOf(options, body);
     let sample: PhaseProgress | undefined;
     const totalOrder =
-      partitioner === undefined || settings.reducers === 1
+      partitioner === undefined || settings.reducers <= 1
         ? undefined
         : await planTotalOrder({
             jobId,
@@ -260,8 +268,10 @@ export async function executeJob(
             },
           });
     const executor = runtime.executor(body, workDir, settings);
-    const committer =
-      output === undefined ? recordsCommitter() : fileOutputCommitter(output, body.outputFormat);
+    const committer = withJobFile(
+      output === undefined ? recordsCommitter() : fileOutputCommitter(output, body.outputFormat),
+      options.jobFile,
+    );
     const reportSettings: JobSettingsReport = {
       inputs: pathInputs ?? ['<in-memory records>'],
       output: outputDir,

@@ -3,6 +3,7 @@
  */
 import type { TotalOrderOptions } from '../api/total-order.ts';
 import type { Key } from '../api/types.ts';
+import type { JobReport } from '../engine/job-report.ts';
 
 export interface RunOptions {
   /**
@@ -33,7 +34,11 @@ export interface RunOptions {
    * hang belongs on worker threads, where a killed attempt's thread is terminated.
    */
   workers?: number;
-  /** Reduce tasks R (default: the job's `reducers`, else the number of workers, at least 1). */
+  /**
+   * Reduce tasks R (default: the job's `reducers`, else the number of
+   * workers, at least 1). 0 runs the job map-only: each map task writes its
+   * records to `part-m-NNNNN`, unsorted (a job without `reduce` is map-only).
+   */
   reducers?: number;
   /**
    * Partition by ranges of sampled keys so that the part files concatenated
@@ -107,6 +112,12 @@ export interface RunOptions {
   token?: string;
   /** Speculative backup attempts for stragglers, cluster only (default on). */
   speculation?: boolean;
+  /**
+   * What `<out>/_job.json` holds, made from the job's report (default: the
+   * report itself). A pipeline puts its own report there from its last step.
+   * @internal
+   */
+  jobFile?: (report: JobReport) => object;
 }
 
 /** In-memory records given explicitly. */

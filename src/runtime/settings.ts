@@ -55,7 +55,7 @@ export function workerLimit(sortBufferBytes: number): { limit: number; why: stri
 
 /**
  * Fills in defaults: workers = available parallelism, R = the job's `reducers`
- * or the number of workers, split size and sort buffer 64 MiB, merge fan-in 64,
+ * or the number of workers (0: a map-only job), split size and sort buffer 64 MiB, merge fan-in 64,
  * 4 attempts, task timeout 600 s (0 = none), no simulated failures, skip mode off.
  * With `clusterSlots` (a cluster job: the task slots of its workers), those
  * are the workers, and this machine's thread limit does not apply.
@@ -84,7 +84,7 @@ export function resolveSettings(
   }
   const settings: JobSettings = {
     workers,
-    reducers: integer('reducers', options.reducers ?? jobReducers ?? Math.max(1, workers), 1),
+    reducers: integer('reducers', options.reducers ?? jobReducers ?? Math.max(1, workers), 0),
     splitSize: integer('splitSize', options.splitSize ?? 64 * MiB, 1),
     sortBufferBytes,
     mergeFanIn: integer('mergeFanIn', options.mergeFanIn ?? 64, 2),

@@ -14,6 +14,7 @@ import type { JobBody } from './job-body.ts';
  */
 export function abortableBody(body: JobBody, signal: AbortSignal): JobBody {
   const check = (): void => signal.throwIfAborted();
+  const reduce = body.reducer;
   return {
     ...body,
     async mapper(ctx) {
@@ -30,19 +31,21 @@ export function abortableBody(body: JobBody, signal: AbortSignal): JobBody {
         abort: () => mapper.abort?.(),
       };
     },
-    async reducer(ctx) {
-      const reducer = await body.reducer(ctx);
-      return {
-        group(key, values) {
-          check();
-          return reducer.group(key, values);
-        },
-        close() {
-          check();
-          return reducer.close?.();
-        },
-        abort: () => reducer.abort?.(),
-      };
-    },
+    reducer:
+      reduce &&
+      (async (ctx) => {
+        const reducer = await reduce(ctx);
+        return {
+          group(key, values) {
+            check();
+            return reducer.group(key, values);
+          },
+          close() {
+            check();
+            return reducer.close?.();
+          },
+          abort: () => reducer.abort?.(),
+        };
+      }),
   };
 }

@@ -61,5 +61,6 @@ export interface JobBody {
   readonly combineValues?: (a: unknown, b: unknown) => unknown;
   /** Present when the job has a combiner. */
   combiner?(ctx: CombineContext): Combiner;
-  reducer(ctx: ReduceContext): ReducerBody | Promise<ReducerBody>;
+  /** Absent for a map-only job (its `reducers` is then 0). */
+  reducer?(ctx: ReduceContext): ReducerBody | Promise<ReducerBody>;
 }

@@ -8,6 +8,7 @@ import { basename, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createHash } from 'node:crypto';
 import { isJob, jobsDefinedIn, validateJobDefinition } from '../api/define-job.ts';
+import { isPipeline, type Pipeline } from '../api/pipeline.ts';
 import type { Job } from '../api/types.ts';
 import { ErrorCode, isTsmrError, TsmrError } from '../errors.ts';
 import type { JobBody } from './job-body.ts';
@@ -48,6 +49,12 @@ export async function resolveJob(job: Job | string | URL | JobRef, inProcess: bo
     const url = job instanceof URL ? job.href : toModuleUrl(job);
     const ref = await findJobExport(url);
     return { ref, body: await loadJobBody(ref) };
+  }
+  if (isPipeline(job)) {
+    throw new TsmrError(
+      ErrorCode.BAD_JOB,
+      'runJob() was given a pipeline (definePipeline): run it with runPipeline(pipeline, options)',
+    );
   }
   if (!isJob(job)) validateJobDefinition(job, 'runJob()');
   const body = moduleJobBody(job, job.moduleUrl ? stem(job.moduleUrl) : 'job');
@@ -133,10 +140,29 @@ async function importModule(url: string): Promise<Record<string, unknown>> {
   }
 }
 
+/**
+ * The pipeline a module path on the command line names: its default export
+ * if that is a pipeline (`definePipeline`), else its only pipeline export
+ * when it has no default export; undefined for a module of a job.
+ * @throws TsmrError `TSMR_BAD_JOB` when the module is missing or fails to load.
+ */
+export async function findPipelineExport(path: string): Promise<Pipeline | undefined> {
+  const exports = await importModule(toModuleUrl(path));
+  if (exports.default !== undefined) return isPipeline(exports.default) ? exports.default : undefined;
+  const pipelines = Object.values(exports).filter(isPipeline);
+  return pipelines.length === 1 ? pipelines[0] : undefined;
+}
+
 /** Finds the job export of `url`: its default export, else its only `defineJob` export. */
 async function findJobExport(url: string): Promise<JobRef> {
   const exports = await importModule(url);
   if (exports.default !== undefined) {
+    if (isPipeline(exports.default)) {
+      throw new TsmrError(
+        ErrorCode.BAD_JOB,
+        `job module ${url} exports a pipeline (definePipeline), not a job: run it with tsmr run or runPipeline (local mode only, for now)`,
+      );
+    }
     validateJobDefinition(exports.default, `job module ${url} (default export)`);
     return { kind: 'module', moduleUrl: url, exportName: 'default' };
   }

@@ -1,7 +1,9 @@
 /**
  * One map attempt: read the split's records, call the mapper, collect and
  * spill its output, and leave one map output file with one sorted segment per
- * partition (DESIGN.md §4 step 2).
+ * partition (DESIGN.md §4 step 2). In a map-only job (R = 0) the records go
+ * straight to the attempt's output file instead, in emit order, as Hadoop
+ * writes `part-m-NNNNN` files when a job has no reduce tasks.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +22,7 @@ import { abortQuietly, isThenable } from './module-job-body.ts';
 import { markingRecordFailures } from './record-failure.ts';
 import { skippedRecords } from './skipped-records.ts';
 import { createAttemptState } from './task-context.ts';
+import { openTaskOutput, type TaskOutput } from './task-output.ts';
 
 /** After an awaited `map` call, progress is reported if none was for this long (ms). */
 const ASYNC_PROGRESS_MS = 1000;
@@ -43,36 +46,46 @@ export async function runMapTask(
   const groupBy = body.groupBy;
   mkdirSync(scratchDir, { recursive: true });
 
-  const collector = new MapOutputCollector({
-    numPartitions,
-    partition:
-      msg.totalOrder !== undefined
-        ? totalOrderPartition(decodeSplitPoints(msg.totalOrder.splitPoints))
-        : userPartition !== undefined
-          ? (_encodedKey: Buffer, key: Key) => callPartition(userPartition, key, numPartitions)
-          : groupBy !== undefined
-            ? prefixPartition(groupBy, numPartitions)
-            : undefined,
-    combiner: body.combiner?.({ ...ctx, emit: () => {} }),
-    fold: body.combineValues,
-    sortBufferBytes: msg.sortBufferBytes,
-    mergeFanIn: msg.mergeFanIn,
-    dir: scratchDir,
-    name: attemptIdOf(msg.taskId, msg.attempt),
-    counters,
-    foldTableCache,
-  });
+  // A map-only job (R = 0) writes its records where reduce attempts would, unsorted (Hadoop's part-m files).
+  const direct = msg.output === undefined ? undefined : openTaskOutput(msg.output, scratchDir, () => NO_KEY);
+  let directRecords = 0;
+  const newCollector = (): MapOutputCollector =>
+    new MapOutputCollector({
+      numPartitions,
+      partition:
+        msg.totalOrder !== undefined
+          ? totalOrderPartition(decodeSplitPoints(msg.totalOrder.splitPoints))
+          : userPartition !== undefined
+            ? (_encodedKey: Buffer, key: Key) => callPartition(userPartition, key, numPartitions)
+            : groupBy !== undefined
+              ? prefixPartition(groupBy, numPartitions)
+              : undefined,
+      combiner: body.combiner?.({ ...ctx, emit: () => {} }),
+      fold: body.combineValues,
+      sortBufferBytes: msg.sortBufferBytes,
+      mergeFanIn: msg.mergeFanIn,
+      dir: scratchDir,
+      name: attemptIdOf(msg.taskId, msg.attempt),
+      counters,
+      foldTableCache,
+    });
+  const collector = direct === undefined ? newCollector() : undefined;
 
   let inputFile = '';
   const mapCtx: MapContext = {
     ...ctx,
     emit:
-      groupBy === undefined
-        ? (key, value) => collector.emit(key, value)
-        : (key, value) => {
-            checkGroupKey(key, groupBy);
-            collector.emit(key, value);
-          },
+      collector === undefined
+        ? (key, value) => {
+            (direct as TaskOutput).write(key, value);
+            directRecords++;
+          }
+        : groupBy === undefined
+          ? (key, value) => collector.emit(key, value)
+          : (key, value) => {
+              checkGroupKey(key, groupBy);
+              collector.emit(key, value);
+            },
     get inputFile() {
       return inputFile;
     },
@@ -86,7 +99,7 @@ export async function runMapTask(
   const crashBytes = msg.crashAt === undefined ? Number.POSITIVE_INFINITY : msg.crashAt * msg.split.length;
   let bytesRead = 0;
   let records = 0;
-  const spillIfFull = (): void | Promise<void> => (collector.full ? collector.spill() : undefined);
+  const spillIfFull = (): void | Promise<void> => (collector?.full ? collector.spill() : undefined);
   // Progress comes with every chunk read; a map that awaits per record may take
   // long over one chunk, so after an awaited record it is also sent once a
   // second (Hadoop's reporter), lest a slow but working attempt time out.
@@ -128,14 +141,26 @@ export async function runMapTask(
   } catch (error) {
     abortQuietly(mapper);
     skip?.abort();
-    collector.abort();
+    collector?.abort();
+    await direct?.abort();
     throw error;
   }
-  const { partitions, records: outputRecords, bytes } = await collector.finish();
   counters.add('MAP_INPUT_RECORDS', stats.records);
   counters.add('MAP_INPUT_BYTES', stats.bytes);
   if (skip !== undefined) counters.add('MAP_SKIPPED_RECORDS', skip.count);
   const input = { bytes: stats.bytes, records: stats.records };
+  if (direct !== undefined) {
+    const written = await direct.close();
+    counters.add('MAP_OUTPUT_RECORDS', directRecords);
+    onProgress(input);
+    return {
+      counters: counters.toJSON(),
+      input,
+      output: { files: [direct.path], ...written },
+      status: status(),
+    };
+  }
+  const { partitions, records: outputRecords, bytes } = await (collector as MapOutputCollector).finish();
   onProgress(input);
   return {
     counters: counters.toJSON(),
@@ -144,6 +169,9 @@ export async function runMapTask(
     status: status(),
   };
 }
+
+/** The records-output key of a map-only job's records: all equal, so results keep map task order, then emit order. */
+const NO_KEY = Buffer.alloc(0);
 
 /** The map output data file a map attempt leaves in its scratch directory. */
 export function mapOutputPath(scratchDir: string, attemptId: string): string {

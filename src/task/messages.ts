@@ -81,6 +81,11 @@ export interface MapTaskMessage extends TaskCommon {
    * when `records` is not empty and the job has an output directory.
    */
   skip?: { records: BadRecord[]; output?: SkippedRecordsOutput };
+  /**
+   * A map-only job (R = 0): where the attempt writes its records (the job's
+   * output, committed like a reduce attempt's) instead of a map output.
+   */
+  output?: ReduceOutputSpec;
 }
 
 /** The split points of a total-order partition, as they travel to map tasks. */
@@ -107,7 +112,7 @@ export interface SkippedRecordsOutput {
   fileName: string;
 }
 
-/** Where a reduce attempt writes (decided by the job's `OutputCommitter`). */
+/** Where a reduce attempt (or a map attempt of a map-only job) writes, as the job's `OutputCommitter` decides. */
 export type ReduceOutputSpec =
   /** Text/JSONL part file `<dir>/<fileName>`, `dir` on the shared output file system. */
   | { kind: 'file'; dir: string; fileName: string; format: NormalizedOutputFormat }
@@ -163,7 +168,7 @@ export interface TaskResult {
   input: TaskProgress;
   /** Map tasks: the index of the map output, `<scratch>/<attemptId>.data` (see `mapOutputPath`). */
   mapOutput?: MapOutputIndex;
-  /** Reduce tasks: output files written (absolute), records and bytes; records output: its one segment. */
+  /** Reduce tasks and map-only map tasks: output files written (absolute), records and bytes; records output: its one segment. */
   output?: { files: string[]; records: number; bytes: number; segment?: SegmentInfo };
   /** Reduce tasks: segments whose checksum was verified. */
   checksumsVerified?: number;

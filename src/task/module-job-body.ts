@@ -8,13 +8,13 @@ import type { BodyInput, JobBody } from './job-body.ts';
 
 /** Adapts a `defineJob` job to the task runner's {@link JobBody}. */
 export function moduleJobBody(job: Job, name: string): JobBody {
-  const combine = job.combine;
+  const { combine, reduce } = job;
   const maps = inputMaps(job);
   return {
     name: job.name ?? name,
     inputFormat: normalizeInputFormat(job.inputFormat),
     outputFormat: normalizeOutputFormat(job.outputFormat),
-    reducers: job.reducers,
+    reducers: job.reducers ?? (job.reduce === undefined ? 0 : undefined),
     partition: isTotalOrder(job.partition) ? undefined : job.partition,
     totalOrder: isTotalOrder(job.partition) ? job.partition : undefined,
     groupBy: job.groupBy,
@@ -40,10 +40,8 @@ export function moduleJobBody(job: Job, name: string): JobBody {
             };
             return combiner;
           },
-    reducer(ctx) {
-      const reduce = job.reduce;
-      return { group: (key, values) => reduce(key, values, ctx) };
-    },
+    reducer:
+      reduce === undefined ? undefined : (ctx) => ({ group: (key, values) => reduce(key, values, ctx) }),
   };
 }
 

@@ -7,17 +7,15 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Key, ReduceContext } from '../api/types.ts';
 import { ErrorCode, isTsmrError, TsmrError } from '../errors.ts';
-import { createOutputWriter } from '../io/output-writer.ts';
 import { groupByKey } from '../shuffle/grouper.ts';
 import { formatKey } from '../shuffle/key-codec.ts';
 import { mergeSegments } from '../shuffle/merger.ts';
-import type { SegmentInfo } from '../shuffle/run-writer.ts';
 import { injectedFailure } from './injected-failure.ts';
 import type { JobBody, ReducerBody } from './job-body.ts';
 import type { ReduceTaskMessage, TaskProgress, TaskResult } from './messages.ts';
 import { abortQuietly, isThenable } from './module-job-body.ts';
 import { type FetchRemote, localSegments, nameFailedMapOutput } from './fetch-stage.ts';
-import { createRecordsOutputWriter } from './records-output.ts';
+import { openTaskOutput } from './task-output.ts';
 import { createAttemptState } from './task-context.ts';
 
 /** Progress is reported once per this many records read, also within one key's values (so at least once per 4096 keys). */
@@ -50,9 +48,7 @@ async function reduce(
   fetchRemote: FetchRemote | undefined,
 ): Promise<TaskResult> {
   const { ctx, counters, status } = createAttemptState(msg);
-  const outputDir = msg.output.kind === 'file' ? msg.output.dir : scratchDir;
   const tmpDir = join(scratchDir, 'merge');
-  mkdirSync(outputDir, { recursive: true });
   mkdirSync(tmpDir, { recursive: true });
 
   const segments = await localSegments(msg.sources, join(scratchDir, 'fetch'), fetchRemote);
@@ -60,7 +56,6 @@ async function reduce(
   const totalBytes = segments.reduce((n, s) => n + s.length, 0);
   const crashAfterRecords = msg.crashAt === undefined ? Number.POSITIVE_INFINITY : msg.crashAt * totalRecords;
 
-  const path = join(outputDir, msg.output.fileName);
   const merged = mergeSegments(segments, { fanIn: msg.mergeFanIn, tmpDir });
   const groups = groupByKey(merged, {
     groupBy: body.groupBy,
@@ -68,10 +63,7 @@ async function reduce(
     onRecords: (records) => onProgress({ records, bytes: fraction(records, totalRecords) * totalBytes }),
   });
   let currentKey: Buffer | undefined;
-  const writer =
-    msg.output.kind === 'file'
-      ? createOutputWriter(path, msg.output.format)
-      : createRecordsOutputWriter(path, () => currentKey as Buffer);
+  const writer = openTaskOutput(msg.output, scratchDir, () => currentKey as Buffer);
   let outputRecords = 0;
   const reduceCtx: ReduceContext = {
     ...ctx,
@@ -85,6 +77,8 @@ async function reduce(
   let groupCount = 0;
   let reducer: ReducerBody | undefined;
   try {
+    if (body.reducer === undefined)
+      throw new TsmrError(ErrorCode.INTERNAL, 'a map-only job has no reduce tasks');
     reducer = await body.reducer(reduceCtx);
     for (const group of groups) {
       if (groups.records >= crashAfterRecords) throw injectedFailure(msg.taskId, msg.attempt);
@@ -112,12 +106,7 @@ async function reduce(
   return {
     counters: counters.toJSON(),
     input,
-    output: {
-      files: [path],
-      records: written.records,
-      bytes: written.bytes,
-      segment: (written as { segment?: SegmentInfo }).segment,
-    },
+    output: { files: [writer.path], ...written },
     checksumsVerified: segments.length,
     status: status(),
   };

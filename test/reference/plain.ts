@@ -258,3 +258,98 @@ export function numericAggregationReference(
 export function numericAggregationText(rows: [string, SentenceStats][]): Buffer {
   return Buffer.from(rows.map(([genre, stats]) => `${genre}\t${JSON.stringify(stats)}\n`).join(''));
 }
+
+/** The Brown corpus' `cats.txt`: file id → category. */
+function brownCategories(catsFile: string): Map<string, string> {
+  return new Map(
+    readFileSync(catsFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => l.trim().split(/\s+/) as [string, string]),
+  );
+}
+
+/** The words of a Brown file: the text before the last `/` of each token, lowercased, when only letters a–z. */
+function brownFileWords(path: string): string[] {
+  return readFileSync(path, 'utf8')
+    .split(/\s+/)
+    .map((token) => token.slice(0, token.lastIndexOf('/')).toLowerCase())
+    .filter((word) => /^[a-z]+$/.test(word));
+}
+
+/** genre-top-words: `genre\trank\tword\tcount\n`, the `k` most frequent words of each genre (ties by word). */
+export function genreTopWordsReference(files: readonly string[], catsFile: string, k: number): Buffer {
+  const categories = brownCategories(catsFile);
+  const counts = new Map<string, Map<string, number>>();
+  for (const path of files) {
+    const genre = categories.get(basename(path))!;
+    const words = counts.get(genre) ?? new Map<string, number>();
+    counts.set(genre, words);
+    for (const word of brownFileWords(path)) words.set(word, (words.get(word) ?? 0) + 1);
+  }
+  const rows: string[] = [];
+  for (const genre of [...counts.keys()].sort(byBytes)) {
+    const ranked = [...counts.get(genre)!].sort(([a, x], [b, y]) => y - x || byBytes(a, b)).slice(0, k);
+    ranked.forEach(([word, n], i) => rows.push(`${genre}\t${i + 1}\t${word}\t${n}\n`));
+  }
+  return Buffer.from(rows.join(''));
+}
+
+/**
+ * syllables-join: per genre, `genre\tsyllables per use\tuses of dictionary words\tother uses\n`,
+ * syllables from each word's first pronunciation in the CMU dictionary (vowels: phonemes ending in a digit).
+ */
+export function syllablesReference(dictFile: string, files: readonly string[], catsFile: string): Buffer {
+  const syllables = new Map<string, number>();
+  for (const line of readFileSync(dictFile, 'latin1').split('\n')) {
+    const match = /^(\S+) {2}(.*)$/.exec(line);
+    if (match === null || match[1]!.includes('(')) continue;
+    syllables.set(match[1]!.toLowerCase(), match[2]!.split(' ').filter((p) => /[0-9]$/.test(p)).length);
+  }
+  const categories = brownCategories(catsFile);
+  const sums = new Map<string, [number, number, number]>();
+  for (const path of files) {
+    const genre = categories.get(basename(path))!;
+    const sum = sums.get(genre) ?? [0, 0, 0];
+    sums.set(genre, sum);
+    for (const word of brownFileWords(path)) {
+      const s = syllables.get(word);
+      if (s === undefined) sum[2]++;
+      else {
+        sum[0] += s;
+        sum[1]++;
+      }
+    }
+  }
+  return Buffer.from(
+    [...sums.keys()]
+      .sort(byBytes)
+      .map((genre) => {
+        const [s, known, unknown] = sums.get(genre)!;
+        return `${genre}\t${(s / known).toFixed(4)}\t${known}\t${unknown}\n`;
+      })
+      .join(''),
+  );
+}
+
+/** stopwords: `word\tcount\n` of the Brown words not in the stop-word list (one a line), sorted by word. */
+export function stopwordsReference(
+  files: readonly string[],
+  stopFile: string,
+): { text: Buffer; dropped: number } {
+  const stop = new Set(
+    readFileSync(stopFile, 'utf8')
+      .split('\n')
+      .map((w) => w.trim().toLowerCase()),
+  );
+  const counts = new Map<string, number>();
+  let dropped = 0;
+  for (const path of files) {
+    for (const word of brownFileWords(path)) {
+      if (stop.has(word)) dropped++;
+      else counts.set(word, (counts.get(word) ?? 0) + 1);
+    }
+  }
+  const rows = [...counts.keys()].sort(byBytes).map((w) => `${w}\t${counts.get(w)}\n`);
+  return { text: Buffer.from(rows.join('')), dropped };
+}

@@ -132,7 +132,8 @@ function phase(p: PhaseName): fc.Arbitrary<PhaseProgress> {
     { startedAt: true, finishedAt: true },
   ).map((q) => ({ ...q, tasksDone: Math.min(q.tasksDone, q.tasksTotal) }));
 }
-const progress = full<ProgressSnapshot>(
+/** A snapshot of a cluster job: never a pipeline step (`step`), which cluster mode refuses. */
+const progress = full<Omit<ProgressSnapshot, 'step'>>(
   {
     jobId,
     now: n,

@@ -229,7 +229,8 @@ export function inputFormatFromWire(m: pb.InputFormat | undefined, field: string
       encoding: inputEncodings.fromWire(format.value.encoding, `${field}.text.encoding`),
     };
   }
-  if (format.case === 'jsonl' || format.case === 'records') return { type: format.case };
+  if (format.case === 'jsonl' || format.case === 'records' || format.case === 'tsmr')
+    return { type: format.case };
   if (format.case === 'fixed') {
     return {
       type: 'fixed',
@@ -255,7 +256,8 @@ export function outputFormatFromWire(m: pb.OutputFormat | undefined, field: stri
       encoding: outputEncodings.fromWire(format.value.encoding, `${field}.text.encoding`),
     };
   }
-  if (format.case === 'jsonl' || format.case === 'raw') return { type: format.case };
+  if (format.case === 'jsonl' || format.case === 'raw' || format.case === 'tsmr')
+    return { type: format.case };
   throw noCase(field);
 }
 

@@ -36,6 +36,8 @@ const workerEntry = ownModuleUrl('../../task/worker.ts', import.meta.url).href;
 export function createLocalExecutor(workers: number, body: JobBody, workDir: string): AttemptExecutor {
   const scratch = (attemptId: string): string => join(workDir, 'attempts', attemptId);
   const run = workers === 0 ? inThisThread(body) : onThreadPool(workers);
+  /** Attempts that left a map output (not those of a map-only job, whose files are its results). */
+  const mapOutputs = new Set<string>();
   return {
     workers: [{ id: LOCAL_WORKER_ID, slots: Math.max(1, workers) }],
     start(_workerId, msg, onProgress): RunningAttempt {
@@ -43,10 +45,11 @@ export function createLocalExecutor(workers: number, body: JobBody, workDir: str
       const dir = scratch(attemptId);
       const { result, kill } = run.start(msg, dir, onProgress);
       const outcome = result.then(
-        (r): AttemptOutcome =>
-          msg.kind === 'map'
-            ? { ok: true, result: r, mapOutput: { kind: 'local', path: mapOutputPath(dir, attemptId) } }
-            : { ok: true, result: r },
+        (r): AttemptOutcome => {
+          if (r.mapOutput === undefined) return { ok: true, result: r };
+          mapOutputs.add(attemptId);
+          return { ok: true, result: r, mapOutput: { kind: 'local', path: mapOutputPath(dir, attemptId) } };
+        },
         async (error: unknown): Promise<AttemptOutcome> => {
           await removeQuietly(dir);
           return { ok: false, error: serializeError(error), retriable: isRetriable(error) };
@@ -57,7 +60,7 @@ export function createLocalExecutor(workers: number, body: JobBody, workDir: str
     discard: (attemptId) => removeQuietly(scratch(attemptId)),
     async releaseJob() {
       const names = await readdir(join(workDir, 'attempts')).catch(() => [] as string[]);
-      await Promise.all(names.filter((n) => n.startsWith('m-')).map((n) => removeQuietly(scratch(n))));
+      await Promise.all(names.filter((n) => mapOutputs.has(n)).map((n) => removeQuietly(scratch(n))));
     },
     close: () => run.close(),
   };

@@ -115,7 +115,7 @@ async function runReducer(
   const body = streamingJobBody({ kind: 'streaming', mapper: 'cat', reducer: command });
   let error: unknown;
   try {
-    const reducer = (await body.reducer(ctx)) as ReducerBody;
+    const reducer = (await body.reducer!(ctx)) as ReducerBody;
     for (const [key, vals] of groups) {
       await call(fake, () => reducer.group(key, values(vals)));
     }

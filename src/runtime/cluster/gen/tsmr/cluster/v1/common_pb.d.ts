@@ -327,6 +327,14 @@ export declare type InputFormat = Message<"tsmr.cluster.v1.InputFormat"> & {
      */
     value: FixedInput;
     case: "fixed";
+  } | {
+    /**
+     * tsmr's binary key-value records (`tsmr-records.ts`), one split per file.
+     *
+     * @generated from field: tsmr.cluster.v1.TsmrInput tsmr = 5;
+     */
+    value: TsmrInput;
+    case: "tsmr";
   } | { case: undefined; value?: undefined };
 };
 
@@ -335,6 +343,20 @@ export declare type InputFormat = Message<"tsmr.cluster.v1.InputFormat"> & {
  * Use `create(InputFormatSchema)` to create a new message.
  */
 export declare const InputFormatSchema: GenMessage<InputFormat>;
+
+/**
+ * tsmr's binary key-value records; key and value as the writing job emitted them.
+ *
+ * @generated from message tsmr.cluster.v1.TsmrInput
+ */
+export declare type TsmrInput = Message<"tsmr.cluster.v1.TsmrInput"> & {
+};
+
+/**
+ * Describes the message tsmr.cluster.v1.TsmrInput.
+ * Use `create(TsmrInputSchema)` to create a new message.
+ */
+export declare const TsmrInputSchema: GenMessage<TsmrInput>;
 
 /**
  * Fixed-length binary records (Hadoop's FixedLengthInputFormat); key = byte
@@ -436,6 +458,14 @@ export declare type OutputFormat = Message<"tsmr.cluster.v1.OutputFormat"> & {
      */
     value: RawOutput;
     case: "raw";
+  } | {
+    /**
+     * tsmr's binary key-value records (`tsmr-records.ts`), for a later job to read.
+     *
+     * @generated from field: tsmr.cluster.v1.TsmrOutput tsmr = 4;
+     */
+    value: TsmrOutput;
+    case: "tsmr";
   } | { case: undefined; value?: undefined };
 };
 
@@ -444,6 +474,20 @@ export declare type OutputFormat = Message<"tsmr.cluster.v1.OutputFormat"> & {
  * Use `create(OutputFormatSchema)` to create a new message.
  */
 export declare const OutputFormatSchema: GenMessage<OutputFormat>;
+
+/**
+ * tsmr's binary key-value records: key and value keep their types.
+ *
+ * @generated from message tsmr.cluster.v1.TsmrOutput
+ */
+export declare type TsmrOutput = Message<"tsmr.cluster.v1.TsmrOutput"> & {
+};
+
+/**
+ * Describes the message tsmr.cluster.v1.TsmrOutput.
+ * Use `create(TsmrOutputSchema)` to create a new message.
+ */
+export declare const TsmrOutputSchema: GenMessage<TsmrOutput>;
 
 /**
  * `key\tvalue\n` lines.

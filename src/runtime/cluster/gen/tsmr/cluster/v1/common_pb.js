@@ -38,7 +38,7 @@ import { file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
  * Describes the file tsmr/cluster/v1/common.proto.
  */
 export const file_tsmr_cluster_v1_common = /*@__PURE__*/
-  fileDesc("Chx0c21yL2NsdXN0ZXIvdjEvY29tbW9uLnByb3RvEg90c21yLmNsdXN0ZXIudjEi7QEKD1NlcmlhbGl6ZWRFcnJvchIMCgRuYW1lGAEgASgJEhEKBGNvZGUYAiABKAlIAIgBARIPCgdtZXNzYWdlGAMgASgJEhIKBXN0YWNrGAQgASgJSAGIAQESGQoMZGV0YWlsc19qc29uGAUgASgJSAKIAQESLwoFY2F1c2UYBiABKAsyIC50c21yLmNsdXN0ZXIudjEuU2VyaWFsaXplZEVycm9yEhYKCXJldHJpYWJsZRgHIAEoCEgDiAEBQgcKBV9jb2RlQggKBl9zdGFja0IPCg1fZGV0YWlsc19qc29uQgwKCl9yZXRyaWFibGUijAEKClBhcmFtVmFsdWUSFgoMc3RyaW5nX3ZhbHVlGAEgASgJSAASFgoMbnVtYmVyX3ZhbHVlGAIgASgBSAASFAoKYm9vbF92YWx1ZRgDIAEoCEgAEjAKCm51bGxfdmFsdWUYBCABKA4yGi5nb29nbGUucHJvdG9idWYuTnVsbFZhbHVlSABCBgoEa2luZCKiAQoGSm9iUmVmEiwKBm1vZHVsZRgBIAEoCzIaLnRzbXIuY2x1c3Rlci52MS5Nb2R1bGVKb2JIABIyCglzdHJlYW1pbmcYAiABKAsyHS50c21yLmNsdXN0ZXIudjEuU3RyZWFtaW5nSm9iSAASLgoHZGVmaW5lZBgDIAEoCzIbLnRzbXIuY2x1c3Rlci52MS5EZWZpbmVkSm9iSABCBgoEa2luZCI3CglNb2R1bGVKb2ISFQoNYnVuZGxlX3NoYTI1NhgBIAEoCRITCgtleHBvcnRfbmFtZRgCIAEoCSJHCgpEZWZpbmVkSm9iEhUKDWJ1bmRsZV9zaGEyNTYYASABKAkSDQoFaW5kZXgYAiABKA0SEwoLZmluZ2VycHJpbnQYAyABKAkiZAoMU3RyZWFtaW5nSm9iEg4KBm1hcHBlchgBIAEoCRIVCghjb21iaW5lchgCIAEoCUgAiAEBEhQKB3JlZHVjZXIYAyABKAlIAYgBAUILCglfY29tYmluZXJCCgoIX3JlZHVjZXIi0QEKC0lucHV0Rm9ybWF0EioKBHRleHQYASABKAsyGi50c21yLmNsdXN0ZXIudjEuVGV4dElucHV0SAASLAoFanNvbmwYAiABKAsyGy50c21yLmNsdXN0ZXIudjEuSnNvbmxJbnB1dEgAEjAKB3JlY29yZHMYAyABKAsyHS50c21yLmNsdXN0ZXIudjEuUmVjb3Jkc0lucHV0SAASLAoFZml4ZWQYBCABKAsyGy50c21yLmNsdXN0ZXIudjEuRml4ZWRJbnB1dEgAQggKBmZvcm1hdCIjCgpGaXhlZElucHV0EhUKDXJlY29yZF9sZW5ndGgYASABKA0iPAoJVGV4dElucHV0Ei8KCGVuY29kaW5nGAEgASgOMh0udHNtci5jbHVzdGVyLnYxLlRleHRFbmNvZGluZyIMCgpKc29ubElucHV0Ig4KDFJlY29yZHNJbnB1dCKfAQoMT3V0cHV0Rm9ybWF0EisKBHRleHQYASABKAsyGy50c21yLmNsdXN0ZXIudjEuVGV4dE91dHB1dEgAEi0KBWpzb25sGAIgASgLMhwudHNtci5jbHVzdGVyLnYxLkpzb25sT3V0cHV0SAASKQoDcmF3GAMgASgLMhoudHNtci5jbHVzdGVyLnYxLlJhd091dHB1dEgAQggKBmZvcm1hdCI9CgpUZXh0T3V0cHV0Ei8KCGVuY29kaW5nGAEgASgOMh0udHNtci5jbHVzdGVyLnYxLlRleHRFbmNvZGluZyINCgtKc29ubE91dHB1dCILCglSYXdPdXRwdXQibwoFU3BsaXQSDQoFaW5kZXgYASABKA0SKQoFcGFydHMYAiADKAsyGi50c21yLmNsdXN0ZXIudjEuU3BsaXRQYXJ0Eg4KBmxlbmd0aBgDIAEoBBISCgVpbnB1dBgEIAEoDUgAiAEBQggKBl9pbnB1dCJpCglTcGxpdFBhcnQSDAoEcGF0aBgBIAEoCRINCgVzdGFydBgCIAEoBBILCgNlbmQYAyABKAQSEgoKY29tcHJlc3NlZBgEIAEoCBIMCgRzaXplGAUgASgEEhAKCG10aW1lX21zGAYgASgBIk0KC1NlZ21lbnRJbmZvEg4KBm9mZnNldBgBIAEoBBIOCgZsZW5ndGgYAiABKAQSDwoHcmVjb3JkcxgDIAEoBBINCgVjcmMzMhgEIAEoDSJyCglCYWRSZWNvcmQSDAoEZmlsZRgBIAEoCRIOCgZvZmZzZXQYAiABKAQSEgoFaW5kZXgYAyABKARIAIgBARISCgplcnJvcl9jb2RlGAQgASgJEhUKDWVycm9yX21lc3NhZ2UYBSABKAlCCAoGX2luZGV4KnkKDFRleHRFbmNvZGluZxIdChlURVhUX0VOQ09ESU5HX1VOU1BFQ0lGSUVEEAASFgoSVEVYVF9FTkNPRElOR19VVEY4EAESGAoUVEVYVF9FTkNPRElOR19MQVRJTjEQAhIYChRURVhUX0VOQ09ESU5HX0JVRkZFUhADYgZwcm90bzM", [file_google_protobuf_struct]);
+  fileDesc("Chx0c21yL2NsdXN0ZXIvdjEvY29tbW9uLnByb3RvEg90c21yLmNsdXN0ZXIudjEi7QEKD1NlcmlhbGl6ZWRFcnJvchIMCgRuYW1lGAEgASgJEhEKBGNvZGUYAiABKAlIAIgBARIPCgdtZXNzYWdlGAMgASgJEhIKBXN0YWNrGAQgASgJSAGIAQESGQoMZGV0YWlsc19qc29uGAUgASgJSAKIAQESLwoFY2F1c2UYBiABKAsyIC50c21yLmNsdXN0ZXIudjEuU2VyaWFsaXplZEVycm9yEhYKCXJldHJpYWJsZRgHIAEoCEgDiAEBQgcKBV9jb2RlQggKBl9zdGFja0IPCg1fZGV0YWlsc19qc29uQgwKCl9yZXRyaWFibGUijAEKClBhcmFtVmFsdWUSFgoMc3RyaW5nX3ZhbHVlGAEgASgJSAASFgoMbnVtYmVyX3ZhbHVlGAIgASgBSAASFAoKYm9vbF92YWx1ZRgDIAEoCEgAEjAKCm51bGxfdmFsdWUYBCABKA4yGi5nb29nbGUucHJvdG9idWYuTnVsbFZhbHVlSABCBgoEa2luZCKiAQoGSm9iUmVmEiwKBm1vZHVsZRgBIAEoCzIaLnRzbXIuY2x1c3Rlci52MS5Nb2R1bGVKb2JIABIyCglzdHJlYW1pbmcYAiABKAsyHS50c21yLmNsdXN0ZXIudjEuU3RyZWFtaW5nSm9iSAASLgoHZGVmaW5lZBgDIAEoCzIbLnRzbXIuY2x1c3Rlci52MS5EZWZpbmVkSm9iSABCBgoEa2luZCI3CglNb2R1bGVKb2ISFQoNYnVuZGxlX3NoYTI1NhgBIAEoCRITCgtleHBvcnRfbmFtZRgCIAEoCSJHCgpEZWZpbmVkSm9iEhUKDWJ1bmRsZV9zaGEyNTYYASABKAkSDQoFaW5kZXgYAiABKA0SEwoLZmluZ2VycHJpbnQYAyABKAkiZAoMU3RyZWFtaW5nSm9iEg4KBm1hcHBlchgBIAEoCRIVCghjb21iaW5lchgCIAEoCUgAiAEBEhQKB3JlZHVjZXIYAyABKAlIAYgBAUILCglfY29tYmluZXJCCgoIX3JlZHVjZXIi/QEKC0lucHV0Rm9ybWF0EioKBHRleHQYASABKAsyGi50c21yLmNsdXN0ZXIudjEuVGV4dElucHV0SAASLAoFanNvbmwYAiABKAsyGy50c21yLmNsdXN0ZXIudjEuSnNvbmxJbnB1dEgAEjAKB3JlY29yZHMYAyABKAsyHS50c21yLmNsdXN0ZXIudjEuUmVjb3Jkc0lucHV0SAASLAoFZml4ZWQYBCABKAsyGy50c21yLmNsdXN0ZXIudjEuRml4ZWRJbnB1dEgAEioKBHRzbXIYBSABKAsyGi50c21yLmNsdXN0ZXIudjEuVHNtcklucHV0SABCCAoGZm9ybWF0IgsKCVRzbXJJbnB1dCIjCgpGaXhlZElucHV0EhUKDXJlY29yZF9sZW5ndGgYASABKA0iPAoJVGV4dElucHV0Ei8KCGVuY29kaW5nGAEgASgOMh0udHNtci5jbHVzdGVyLnYxLlRleHRFbmNvZGluZyIMCgpKc29ubElucHV0Ig4KDFJlY29yZHNJbnB1dCLMAQoMT3V0cHV0Rm9ybWF0EisKBHRleHQYASABKAsyGy50c21yLmNsdXN0ZXIudjEuVGV4dE91dHB1dEgAEi0KBWpzb25sGAIgASgLMhwudHNtci5jbHVzdGVyLnYxLkpzb25sT3V0cHV0SAASKQoDcmF3GAMgASgLMhoudHNtci5jbHVzdGVyLnYxLlJhd091dHB1dEgAEisKBHRzbXIYBCABKAsyGy50c21yLmNsdXN0ZXIudjEuVHNtck91dHB1dEgAQggKBmZvcm1hdCIMCgpUc21yT3V0cHV0Ij0KClRleHRPdXRwdXQSLwoIZW5jb2RpbmcYASABKA4yHS50c21yLmNsdXN0ZXIudjEuVGV4dEVuY29kaW5nIg0KC0pzb25sT3V0cHV0IgsKCVJhd091dHB1dCJvCgVTcGxpdBINCgVpbmRleBgBIAEoDRIpCgVwYXJ0cxgCIAMoCzIaLnRzbXIuY2x1c3Rlci52MS5TcGxpdFBhcnQSDgoGbGVuZ3RoGAMgASgEEhIKBWlucHV0GAQgASgNSACIAQFCCAoGX2lucHV0ImkKCVNwbGl0UGFydBIMCgRwYXRoGAEgASgJEg0KBXN0YXJ0GAIgASgEEgsKA2VuZBgDIAEoBBISCgpjb21wcmVzc2VkGAQgASgIEgwKBHNpemUYBSABKAQSEAoIbXRpbWVfbXMYBiABKAEiTQoLU2VnbWVudEluZm8SDgoGb2Zmc2V0GAEgASgEEg4KBmxlbmd0aBgCIAEoBBIPCgdyZWNvcmRzGAMgASgEEg0KBWNyYzMyGAQgASgNInIKCUJhZFJlY29yZBIMCgRmaWxlGAEgASgJEg4KBm9mZnNldBgCIAEoBBISCgVpbmRleBgDIAEoBEgAiAEBEhIKCmVycm9yX2NvZGUYBCABKAkSFQoNZXJyb3JfbWVzc2FnZRgFIAEoCUIICgZfaW5kZXgqeQoMVGV4dEVuY29kaW5nEh0KGVRFWFRfRU5DT0RJTkdfVU5TUEVDSUZJRUQQABIWChJURVhUX0VOQ09ESU5HX1VURjgQARIYChRURVhUX0VOQ09ESU5HX0xBVElOMRACEhgKFFRFWFRfRU5DT0RJTkdfQlVGRkVSEANiBnByb3RvMw", [file_google_protobuf_struct]);
 
 /**
  * Describes the message tsmr.cluster.v1.SerializedError.
@@ -90,88 +90,102 @@ export const InputFormatSchema = /*@__PURE__*/
   messageDesc(file_tsmr_cluster_v1_common, 6);
 
 /**
+ * Describes the message tsmr.cluster.v1.TsmrInput.
+ * Use `create(TsmrInputSchema)` to create a new message.
+ */
+export const TsmrInputSchema = /*@__PURE__*/
+  messageDesc(file_tsmr_cluster_v1_common, 7);
+
+/**
  * Describes the message tsmr.cluster.v1.FixedInput.
  * Use `create(FixedInputSchema)` to create a new message.
  */
 export const FixedInputSchema = /*@__PURE__*/
-  messageDesc(file_tsmr_cluster_v1_common, 7);
+  messageDesc(file_tsmr_cluster_v1_common, 8);
 
 /**
  * Describes the message tsmr.cluster.v1.TextInput.
  * Use `create(TextInputSchema)` to create a new message.
  */
 export const TextInputSchema = /*@__PURE__*/
-  messageDesc(file_tsmr_cluster_v1_common, 8);
+  messageDesc(file_tsmr_cluster_v1_common, 9);
 
 /**
  * Describes the message tsmr.cluster.v1.JsonlInput.
  * Use `create(JsonlInputSchema)` to create a new message.
  */
 export const JsonlInputSchema = /*@__PURE__*/
-  messageDesc(file_tsmr_cluster_v1_common, 9);
+  messageDesc(file_tsmr_cluster_v1_common, 10);
 
 /**
  * Describes the message tsmr.cluster.v1.RecordsInput.
  * Use `create(RecordsInputSchema)` to create a new message.
  */
 export const RecordsInputSchema = /*@__PURE__*/
-  messageDesc(file_tsmr_cluster_v1_common, 10);
+  messageDesc(file_tsmr_cluster_v1_common, 11);
 
 /**
  * Describes the message tsmr.cluster.v1.OutputFormat.
  * Use `create(OutputFormatSchema)` to create a new message.
  */
 export const OutputFormatSchema = /*@__PURE__*/
-  messageDesc(file_tsmr_cluster_v1_common, 11);
+  messageDesc(file_tsmr_cluster_v1_common, 12);
+
+/**
+ * Describes the message tsmr.cluster.v1.TsmrOutput.
+ * Use `create(TsmrOutputSchema)` to create a new message.
+ */
+export const TsmrOutputSchema = /*@__PURE__*/
+  messageDesc(file_tsmr_cluster_v1_common, 13);
 
 /**
  * Describes the message tsmr.cluster.v1.TextOutput.
  * Use `create(TextOutputSchema)` to create a new message.
  */
 export const TextOutputSchema = /*@__PURE__*/
-  messageDesc(file_tsmr_cluster_v1_common, 12);
+  messageDesc(file_tsmr_cluster_v1_common, 14);
 
 /**
  * Describes the message tsmr.cluster.v1.JsonlOutput.
  * Use `create(JsonlOutputSchema)` to create a new message.
  */
 export const JsonlOutputSchema = /*@__PURE__*/
-  messageDesc(file_tsmr_cluster_v1_common, 13);
+  messageDesc(file_tsmr_cluster_v1_common, 15);
 
 /**
  * Describes the message tsmr.cluster.v1.RawOutput.
  * Use `create(RawOutputSchema)` to create a new message.
  */
 export const RawOutputSchema = /*@__PURE__*/
-  messageDesc(file_tsmr_cluster_v1_common, 14);
+  messageDesc(file_tsmr_cluster_v1_common, 16);
 
 /**
  * Describes the message tsmr.cluster.v1.Split.
  * Use `create(SplitSchema)` to create a new message.
  */
 export const SplitSchema = /*@__PURE__*/
-  messageDesc(file_tsmr_cluster_v1_common, 15);
+  messageDesc(file_tsmr_cluster_v1_common, 17);
 
 /**
  * Describes the message tsmr.cluster.v1.SplitPart.
  * Use `create(SplitPartSchema)` to create a new message.
  */
 export const SplitPartSchema = /*@__PURE__*/
-  messageDesc(file_tsmr_cluster_v1_common, 16);
+  messageDesc(file_tsmr_cluster_v1_common, 18);
 
 /**
  * Describes the message tsmr.cluster.v1.SegmentInfo.
  * Use `create(SegmentInfoSchema)` to create a new message.
  */
 export const SegmentInfoSchema = /*@__PURE__*/
-  messageDesc(file_tsmr_cluster_v1_common, 17);
+  messageDesc(file_tsmr_cluster_v1_common, 19);
 
 /**
  * Describes the message tsmr.cluster.v1.BadRecord.
  * Use `create(BadRecordSchema)` to create a new message.
  */
 export const BadRecordSchema = /*@__PURE__*/
-  messageDesc(file_tsmr_cluster_v1_common, 18);
+  messageDesc(file_tsmr_cluster_v1_common, 20);
 
 /**
  * Describes the enum tsmr.cluster.v1.TextEncoding.
