@@ -37,6 +37,7 @@ import type {
 import { killed } from '../local/local-executor.ts';
 import type { AttemptRunner } from '../local/local-executor.ts';
 import { fetchSegments } from './shuffle-fetcher.ts';
+import { localUploadedSplit } from './worker-input.ts';
 import type { FetchSegmentsOptions, ShuffleSource } from './shuffle-fetcher.ts';
 import type { TaskSpec } from './wire-task.ts';
 import type { AttemptRef } from './wire-worker.ts';
@@ -56,8 +57,11 @@ export interface AttemptEnv {
   outputs: MapOutputRegistry;
   /** The shuffle key of a job (`deriveJobKey`). */
   jobKey(jobId: string): Uint8Array;
-  /** CA of `https:` shuffle servers. */
+  /** CA of `https:` shuffle servers (and of the coordinator). */
   ca?: string;
+  /** The coordinator's base URL and the cluster token (uploaded input is copied from there). */
+  coordinator: string;
+  token: string | undefined;
   fetch?: FetchTuning;
   metrics: WorkerMetrics;
   log: Logger;
@@ -79,6 +83,11 @@ export interface AttemptReports {
 /** `<workDir>/jobs/<jobId>`: everything the worker keeps for one job. */
 export function jobDir(workDir: string, jobId: string): string {
   return join(workDir, 'jobs', jobId);
+}
+
+/** `<workDir>/jobs/<jobId>/input`: copies of the job's uploaded input (`worker-input.ts`). */
+function uploadedInputDir(workDir: string, jobId: string): string {
+  return join(jobDir(workDir, jobId), 'input');
 }
 
 interface Entry extends AttemptRef {
@@ -206,12 +215,25 @@ export class WorkerAttempts {
     const { signal } = entry.abort;
     const dir = join(jobDir(this.env.workDir, spec.jobId), 'attempts', entry.attemptId);
     try {
-      let msg: TaskMessage = { ...spec, job: await untilAborted(this.env.bundles.jobRef(spec.job), signal) };
+      const { uploadedInput, ...task } = spec.kind === 'map' ? spec : { ...spec, uploadedInput: false };
+      let msg: TaskMessage = { ...task, job: await untilAborted(this.env.bundles.jobRef(spec.job), signal) };
       if (msg.kind === 'reduce') msg = { ...msg, sources: await this.localSources(msg, dir, entry, reports) };
+      if (msg.kind === 'map' && uploadedInput === true) {
+        const { coordinator, token, ca } = this.env;
+        const source = { coordinator, token, ca, jobId: spec.jobId, signal };
+        msg = {
+          ...msg,
+          split: await localUploadedSplit(msg.split, {
+            ...source,
+            dir: uploadedInputDir(this.env.workDir, spec.jobId),
+          }),
+        };
+      }
       signal.throwIfAborted();
       const result = await this.onThread(msg, dir, entry);
       signal.throwIfAborted();
       if (msg.kind === 'map') this.addMapOutput(spec.jobId, entry.attemptId, dir, result, log);
+      else this.addResults(spec.jobId, entry.attemptId, result, log);
       return { ok: true, result };
     } catch (error) {
       await rm(dir, { recursive: true, force: true, maxRetries: 3 }).catch(() => {});
@@ -240,6 +262,20 @@ export class WorkerAttempts {
       partitions: index.partitions,
     });
     log.debug({ bytes: index.bytes, records: index.records }, 'map output held');
+  }
+
+  /**
+   * A reduce attempt of a job without an output directory wrote its records
+   * file (`result.output.segment`): it is served like a map output, as
+   * partition 0 of the attempt's id, until the coordinator discards the job
+   * (after the client has read the results).
+   */
+  private addResults(jobId: string, attemptId: string, result: TaskResult, log: Logger): void {
+    const segment = result.output?.segment;
+    const path = result.output?.files[0];
+    if (segment === undefined || path === undefined) return;
+    this.env.outputs.add(jobId, attemptId, { dataPath: path, partitions: [segment] });
+    log.debug({ bytes: segment.length, records: segment.records }, 'results held');
   }
 
   /**
