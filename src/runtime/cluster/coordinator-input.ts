@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { appendFile, mkdir, rm, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ErrorCode, TsmrError } from '../../errors.ts';
 import type { InputFile } from '../../io/input-paths.ts';
@@ -126,8 +126,10 @@ export function serveUploadedInput(
   const file = isJobId(jobId) ? inputOf(jobId)?.get(name) : undefined;
   if (file === undefined) return (answer(404, 'no such input'), true);
   res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': file.size });
-  pipeline(createReadStream(file.path), res).catch((err: unknown) => {
-    log.warn({ err, jobId, file: basename(file.path) }, 'uploaded input not sent whole');
-  });
+  const where = { jobId, file: name, remote: req.socket.remoteAddress };
+  pipeline(createReadStream(file.path), res).then(
+    () => log.info({ ...where, bytes: file.size }, 'uploaded input sent'),
+    (err: unknown) => log.warn({ err, ...where }, 'uploaded input not sent whole'),
+  );
   return true;
 }
