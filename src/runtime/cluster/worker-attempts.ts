@@ -26,9 +26,11 @@ import { attemptIdOf } from '../../engine/scheduler-types.ts';
 import { ErrorCode, isRetriable, serializeError, TsmrError } from '../../errors.ts';
 import type { Logger } from '../../observe/logger.ts';
 import { mapOutputPath } from '../../task/map-task.ts';
+import type { Split } from '../../io/splits.ts';
 import type {
   AttemptOutcome,
   MapOutputSource,
+  MapTaskMessage,
   ReduceTaskMessage,
   TaskMessage,
   TaskProgress,
@@ -218,17 +220,8 @@ export class WorkerAttempts {
       const { uploadedInput, ...task } = spec.kind === 'map' ? spec : { ...spec, uploadedInput: false };
       let msg: TaskMessage = { ...task, job: await untilAborted(this.env.bundles.jobRef(spec.job), signal) };
       if (msg.kind === 'reduce') msg = { ...msg, sources: await this.localSources(msg, dir, entry, reports) };
-      if (msg.kind === 'map' && uploadedInput === true) {
-        const { coordinator, token, ca } = this.env;
-        const source = { coordinator, token, ca, jobId: spec.jobId, signal };
-        msg = {
-          ...msg,
-          split: await localUploadedSplit(msg.split, {
-            ...source,
-            dir: uploadedInputDir(this.env.workDir, spec.jobId),
-          }),
-        };
-      }
+      if (msg.kind === 'map' && uploadedInput === true)
+        msg = { ...msg, split: await this.uploadedSplit(msg, signal) };
       signal.throwIfAborted();
       const result = await this.onThread(msg, dir, entry);
       signal.throwIfAborted();
@@ -262,6 +255,13 @@ export class WorkerAttempts {
       partitions: index.partitions,
     });
     log.debug({ bytes: index.bytes, records: index.records }, 'map output held');
+  }
+
+  /** The split of a map attempt of uploaded input, as copies on this worker (`worker-input.ts`). */
+  private uploadedSplit(msg: MapTaskMessage, signal: AbortSignal): Promise<Split> {
+    const { coordinator, token, ca, workDir } = this.env;
+    const dir = uploadedInputDir(workDir, msg.jobId);
+    return localUploadedSplit(msg.split, { coordinator, token, ca, jobId: msg.jobId, dir, signal });
   }
 
   /**
