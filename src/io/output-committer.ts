@@ -19,6 +19,7 @@
  * files (that is the executor's `discard`).
  */
 import { readdir } from 'node:fs/promises';
+import { attemptIdOf } from '../engine/scheduler-types.ts';
 import type { SegmentRef } from '../shuffle/segment-reader.ts';
 import { dirname, join } from 'node:path';
 import type { ReduceOutputSpec, SkippedRecordsOutput, TaskResult } from '../task/messages.ts';
@@ -148,7 +149,7 @@ async function stagedPartsOf(outDir: string): Promise<Map<string, string>> {
  * Framed records kept in the attempts' scratch files, for `runJob` without an
  * output directory: a task commit keeps its attempt's records segment, job
  * commit hands them over in task order to be merged back in key order
- * (`results.ts`). The files live in the executor's scratch space, which the
+ * (`results.ts`); each segment's `source` is its attempt's id. The files live in the executor's scratch space, which the
  * caller keeps until the results are read.
  */
 export function recordsCommitter(): OutputCommitter {
@@ -160,13 +161,13 @@ export function recordsCommitter(): OutputCommitter {
       fileName: partFileName(taskId, partition),
     }),
     skippedRecordsOutput: () => undefined,
-    async commitTask(taskId, _attempt, result) {
+    async commitTask(taskId, attempt, result) {
       if (tasks.has(taskId)) return false;
       tasks.add(taskId);
       const segment = result.output?.segment;
       const path = result.output?.files[0];
       if (segment !== undefined && path !== undefined && segment.records > 0) {
-        committed.set(taskId, { path, ...segment, source: taskId });
+        committed.set(taskId, { path, ...segment, source: attemptIdOf(taskId, attempt) });
       }
       return true;
     },

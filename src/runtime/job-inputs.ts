@@ -92,3 +92,19 @@ export function planJobSplits(paths: JobPaths | undefined, files: InputFile[], s
 export function isPathInput(input: RunOptions['input']): input is string | readonly string[] {
   return typeof input === 'string' || (Array.isArray(input) && input.every((i) => typeof i === 'string'));
 }
+
+/**
+ * The records of in-memory input: an array or (async) iterable, or `{ records }`.
+ * @throws TsmrError `TSMR_USAGE` for anything else.
+ */
+export function inMemoryRecords(input: RunOptions['input']): Iterable<unknown> | AsyncIterable<unknown> {
+  if (typeof input === 'object' && input !== null && 'records' in input) return input.records;
+  if (
+    typeof input === 'object' &&
+    input !== null &&
+    (Symbol.iterator in input || Symbol.asyncIterator in input)
+  ) {
+    return input as Iterable<unknown>;
+  }
+  throw usageError('input must be paths, an array or (async) iterable of records, or { records }');
+}

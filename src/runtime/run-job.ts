@@ -26,6 +26,7 @@ import {
   recordsCommitter,
   withJobFile,
 } from '../io/output-committer.ts';
+import type { InputFile } from '../io/input-paths.ts';
 import type { Split } from '../io/splits.ts';
 import { resolveSideFiles } from '../io/side-files.ts';
 import { spoolRecords } from '../io/spool.ts';
@@ -35,7 +36,7 @@ import { refuseJobStartedOnImport, type ResolvedJob, resolveJob } from '../task/
 import { createLogger, type Logger } from '../observe/logger.ts';
 import type { AttemptExecutor } from './executor.ts';
 import { driveJob } from './job-driver.ts';
-import { checkInputOptions, planJobSplits, resolveJobPaths } from './job-inputs.ts';
+import { checkInputOptions, inMemoryRecords, planJobSplits, resolveJobPaths } from './job-inputs.ts';
 import { createLocalExecutor } from './local/local-executor.ts';
 import { readResults } from './results.ts';
 import type { SegmentRef } from '../shuffle/segment-reader.ts';
@@ -65,7 +66,7 @@ export class JobHandle extends EventEmitter<JobHandleEvents> {
   readonly done: Promise<JobReport>;
   /** The report, once the job has ended (also when it failed after tasks ran). */
   report: JobReport | undefined;
-  private stored: { segments: SegmentRef[]; workDir: string } | undefined;
+  private stored: (() => AsyncGenerator<ResultRecord<Key, unknown>>) | undefined;
 
   constructor(run: (handle: JobHandle) => Promise<JobReport>) {
     super();
@@ -84,14 +85,14 @@ export class JobHandle extends EventEmitter<JobHandleEvents> {
     if (this.stored === undefined) {
       throw usageError('results() is only available for jobs run without an output directory, and only once');
     }
-    const { segments, workDir } = this.stored;
+    const read = this.stored;
     this.stored = undefined;
-    yield* readResults(segments, workDir) as AsyncGenerator<ResultRecord<K, V>>;
+    yield* read() as AsyncGenerator<ResultRecord<K, V>>;
   }
 
-  /** @internal Keeps the committed results of a job run without output. */
-  storeResults(segments: SegmentRef[], workDir: string): void {
-    this.stored = { segments, workDir };
+  /** @internal Keeps the reader of the committed results of a job run without output. */
+  storeResults(read: () => AsyncGenerator<ResultRecord<Key, unknown>>): void {
+    this.stored = read;
   }
 }
 
@@ -137,18 +138,6 @@ export function newJobId(): string {
   return `job-${t}-${randomBytes(3).toString('hex')}`;
 }
 
-function inMemoryRecords(input: RunOptions['input']): Iterable<unknown> | AsyncIterable<unknown> {
-  if (typeof input === 'object' && input !== null && 'records' in input) return input.records;
-  if (
-    typeof input === 'object' &&
-    input !== null &&
-    (Symbol.iterator in input || Symbol.asyncIterator in input)
-  ) {
-    return input as Iterable<unknown>;
-  }
-  throw usageError('input must be paths, an array or (async) iterable of records, or { records }');
-}
-
 /**
  * Where a job's attempts run, as {@link executeJob} needs to know it: this
  * machine's threads (`runJob`), or a cluster's workers (the coordinator).
@@ -170,6 +159,19 @@ export interface JobRuntime {
   scratchRoot?: string;
   /** The job's log (default: a new logger); the job id and name are added. */
   log?: Logger;
+  /**
+   * Cluster mode: in-memory input that the client spooled and uploaded, as
+   * spool files on this machine; it replaces the records of `options.input`
+   * (which must still be in-memory input, for the checks).
+   */
+  spooledInput?: InputFile[];
+  /**
+   * Cluster mode: takes the committed records outputs of a job run without
+   * an output directory (they stay where their attempts wrote them), instead
+   * of the handle keeping them for `results()`; the job's scratch directory is
+   * then deleted as for a job with an output directory.
+   */
+  keepResults?(segments: SegmentRef[]): void;
   /** Runs the job's attempts. `workDir` is the job's scratch directory on this machine. */
   executor(body: JobBody, workDir: string, settings: JobSettings): AttemptExecutor;
 }
@@ -244,9 +246,11 @@ export async function executeJob(
     let body = resolved.body;
     let inputFiles = files;
     if (inputFiles === undefined) {
-      inputFiles = await spoolRecords(inMemoryRecords(options.input), join(workDir, 'input'), {
-        bytesPerFile: settings.splitSize,
-      });
+      inputFiles =
+        runtime.spooledInput ??
+        (await spoolRecords(inMemoryRecords(options.input), join(workDir, 'input'), {
+          bytesPerFile: settings.splitSize,
+        }));
       body = { ...body, inputFormat: { type: 'records' } };
     }
     const splits = planJobSplits(jobPaths, inputFiles, effectiveSplitSize(inputFiles, settings));
@@ -372,10 +376,13 @@ export async function executeJob(
       return report;
     });
     if (output === undefined) {
-      handle.storeResults(committed.segments, workDir);
       report.outputFiles = committed.files;
       report.outputBytes = committed.segments.reduce((n, s) => n + s.length, 0);
-      keepWorkDir = true;
+      if (runtime.keepResults !== undefined) runtime.keepResults(committed.segments);
+      else {
+        handle.storeResults(() => readResults(committed.segments, workDir));
+        keepWorkDir = true;
+      }
     }
     return report;
   } catch (error) {

@@ -25,6 +25,9 @@ export interface JobSettings {
   skipBadRecords: number;
 }
 
+/** Bytes of input per map task by default (64 MiB, Hadoop's block size). */
+export const DEFAULT_SPLIT_SIZE = 64 * MiB;
+
 /** Default task timeout: 600 s (Hadoop's `mapreduce.task.timeout`). */
 export const DEFAULT_TASK_TIMEOUT_MS = 600_000;
 
@@ -85,7 +88,7 @@ export function resolveSettings(
   const settings: JobSettings = {
     workers,
     reducers: integer('reducers', options.reducers ?? jobReducers ?? Math.max(1, workers), 0),
-    splitSize: integer('splitSize', options.splitSize ?? 64 * MiB, 1),
+    splitSize: integer('splitSize', options.splitSize ?? DEFAULT_SPLIT_SIZE, 1),
     sortBufferBytes,
     mergeFanIn: integer('mergeFanIn', options.mergeFanIn ?? 64, 2),
     maxAttempts: integer('maxAttempts', options.maxAttempts ?? 4, 1),

@@ -131,12 +131,10 @@ test('a wrong token and an unreachable coordinator are one clear error naming th
   assert.match(gone.message, new RegExp(`the coordinator at ${s.url} is not reachable .*ECONNREFUSED`));
 });
 
-test('options a cluster does not take yet are refused before anything is sent', async (t) => {
+test('local-mode options are refused before anything is sent', async (t) => {
   const s = await stub(t);
   const base = { coordinator: s.url, token: TEST_TOKEN, input: '/in', output: '/out' };
   for (const [options, pattern] of [
-    [{ ...base, input: [1, 2, 3] }, /in-memory input is not supported in cluster mode yet/],
-    [{ ...base, output: undefined }, /results\(\) without one is not supported in cluster mode yet/],
     [{ ...base, workers: 2 }, /workers: local-mode options/],
     [{ ...base, verify: true, tmpDir: join('/tmp') }, /verify, tmpDir: local-mode options/],
   ] as const) {

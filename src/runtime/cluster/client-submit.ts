@@ -10,6 +10,10 @@
  * `done` then rejects with `TSMR_CANCELLED`. A watch stream that breaks
  * (the coordinator restarted, a network blip) is opened again, up to
  * {@link WATCH_RETRIES} times; watching an ended job gives its report.
+ *
+ * In-memory input is spooled and uploaded before the job is submitted
+ * (`client-input.ts`); a job without an output directory keeps its results
+ * on the workers, and `handle.results()` fetches them (`client-results.ts`).
  */
 import { randomUUID } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
@@ -20,8 +24,12 @@ import { deserializeError, ErrorCode, isTsmrError, TsmrError, usageError } from 
 import type { JobRef } from '../../task/messages.ts';
 import type { JobHandle } from '../run-job.ts';
 import type { RunOptions } from '../run-options.ts';
+import { inMemoryRecords, isPathInput } from '../job-inputs.ts';
+import { DEFAULT_SPLIT_SIZE } from '../settings.ts';
 import { createClusterClient, resolveConnection } from './client.ts';
-import type { ClusterClient } from './client.ts';
+import type { ClusterClient, ClusterConnection } from './client.ts';
+import { uploadInMemoryInput } from './client-input.ts';
+import { readClusterResults } from './client-results.ts';
 import { clusterJobRef } from './client-job-ref.ts';
 import type { ClusterRunOptions } from './wire-job.ts';
 
@@ -35,6 +43,10 @@ const WATCH_RETRY_BASE_MS = 500;
 export interface SubmittedJob {
   jobId: string;
   client: ClusterClient;
+  /** Where the coordinator is and its token (results are fetched with them). */
+  connection: ClusterConnection;
+  /** The job has no output directory: its results are read with `handle.results()`. */
+  results: boolean;
 }
 
 /**
@@ -59,13 +71,21 @@ export async function submitToCluster(
   }
   const clusterOptions = toClusterOptions(options);
   const { ref, bundle } = await clusterJobRef(job);
-  const client = createClusterClient(
-    resolveConnection({ coordinator: options.coordinator, token: options.token }),
-  );
+  const connection = resolveConnection({ coordinator: options.coordinator, token: options.token });
+  const client = createClusterClient(connection);
   try {
+    const submissionId = randomUUID();
+    if (options.input !== undefined && !isPathInput(options.input)) {
+      clusterOptions.uploadedInput = await uploadInMemoryInput(
+        client,
+        submissionId,
+        inMemoryRecords(options.input),
+        options.splitSize ?? DEFAULT_SPLIT_SIZE,
+      );
+    }
     if (bundle !== undefined) await client.uploadBundle(bundle.sha256, bundle.bytes);
-    const jobId = await client.submit({ submissionId: randomUUID(), job: ref, options: clusterOptions });
-    return { jobId, client };
+    const jobId = await client.submit({ submissionId, job: ref, options: clusterOptions });
+    return { jobId, client, connection, results: options.output === undefined };
   } catch (error) {
     client.close();
     throw error;
@@ -90,7 +110,7 @@ export async function runOnCluster(
  */
 export async function followClusterJob(
   handle: JobHandle,
-  { jobId, client }: SubmittedJob,
+  { jobId, client, connection, results }: SubmittedJob,
   signal?: AbortSignal,
 ): Promise<JobReport> {
   const stop = new AbortController();
@@ -104,7 +124,10 @@ export async function followClusterJob(
   try {
     const report = await watchUntilReport(handle, client, jobId, stop.signal);
     handle.report = report;
-    if (report.status === 'succeeded') return report;
+    if (report.status === 'succeeded') {
+      if (results) handle.storeResults(() => readClusterResults(connection, jobId));
+      return report;
+    }
     throw report.error === undefined
       ? new TsmrError(
           report.status === 'cancelled' ? ErrorCode.CANCELLED : ErrorCode.INTERNAL,
@@ -185,19 +208,9 @@ export function toClusterOptions(options: RunOptions): ClusterRunOptions {
       `${localOnly.join(', ')}: local-mode options; on a cluster the workers' slots run the tasks`,
     );
   }
-  if (options.output === undefined) {
-    throw usageError(
-      'cluster mode needs an output directory on the shared file system: results() without one is not supported in cluster mode yet',
-    );
-  }
   const { input } = options;
-  if (input !== undefined && typeof input !== 'string' && !isStringArray(input)) {
-    throw usageError(
-      'in-memory input is not supported in cluster mode yet: write the records to a file on the shared file system and give its path',
-    );
-  }
   const out: ClusterRunOptions = {
-    output: resolve(options.output),
+    output: options.output === undefined ? undefined : resolve(options.output),
     overwrite: options.overwrite,
     reducers: options.reducers,
     splitSize: options.splitSize,
@@ -212,14 +225,10 @@ export function toClusterOptions(options: RunOptions): ClusterRunOptions {
     totalOrder: options.totalOrder,
     speculation: options.speculation,
   };
-  if (input !== undefined)
+  if (input !== undefined && isPathInput(input))
     out.input = (typeof input === 'string' ? [input] : [...input]).map((p) => resolve(p));
   if (options.files !== undefined) out.files = options.files.map(absoluteSideFile);
   return out;
-}
-
-function isStringArray(value: unknown): value is readonly string[] {
-  return Array.isArray(value) && value.every((v) => typeof v === 'string');
 }
 
 /** `path[#name]` with the path made absolute (the name kept: `ctx.file(name)`). */

@@ -24,7 +24,10 @@ import { clusterDir, readClusterState } from './cluster-state.ts';
 import { createRpcClient, createRpcTransport } from './rpc-client.ts';
 import type { RpcTransport } from './rpc-client.ts';
 import { readClusterToken } from './token.ts';
+import { num64 } from './wire-check.ts';
 import { submissionToWire } from './wire-job.ts';
+import { inputChunkToWire, resultsFromWire } from './wire-records.ts';
+import type { InputChunk, ResultsAnswer } from './wire-records.ts';
 import type { JobSubmission } from './wire-job.ts';
 import { jobStates } from './wire-report.ts';
 import { type JobEvent, jobEventFromWire } from './wire-watch.ts';
@@ -83,8 +86,14 @@ export interface ClusterClient {
   readonly url: string;
   /** Stores a job bundle under its SHA-256 (idempotent). */
   uploadBundle(sha256: string, bytes: Uint8Array): Promise<void>;
+  /** Stores a chunk of an in-memory input's spool file (idempotent, retried like `submit`); returns the bytes held. */
+  uploadInput(chunk: InputChunk): Promise<number>;
   /** Queues a job; returns its id. Idempotent per `submissionId`, so it is retried on a lost answer. */
   submit(submission: JobSubmission): Promise<string>;
+  /** Where a job's results are (a succeeded job without an output directory), in partition order, or why not. */
+  results(jobId: string): Promise<ResultsAnswer>;
+  /** The results were read: the workers may delete them. */
+  releaseResults(jobId: string): Promise<void>;
   /** One job's status (`jobId`), or every job's, and the workers. */
   status(jobId?: string): Promise<ClusterStatus>;
   /** The job's progress snapshots, then its report, which ends the stream. */
@@ -126,18 +135,20 @@ export function createClusterClient(
     async uploadBundle(sha256, bundle) {
       await call('upload the job bundle', () => rpc.uploadBundle({ sha256, bundle }));
     },
+    async uploadInput(chunk) {
+      const request = inputChunkToWire(chunk);
+      const answer = await retried(url, 'upload the input', () => rpc.uploadInput(request));
+      return num64(answer.size, 'UploadInputResponse.size');
+    },
     async submit(submission) {
       const request = submissionToWire(submission);
-      for (let attempt = 0; ; attempt++) {
-        try {
-          return (await rpc.submitJob(request)).jobId;
-        } catch (error) {
-          const code = ConnectError.from(error).code;
-          const transient = code === Code.Unavailable || code === Code.DeadlineExceeded;
-          if (!transient || attempt >= RETRIES) throw clientError(error, url, 'submit the job');
-          await new Promise((resolve) => setTimeout(resolve, RETRY_BASE_MS * 2 ** attempt));
-        }
-      }
+      return (await retried(url, 'submit the job', () => rpc.submitJob(request))).jobId;
+    },
+    async results(jobId) {
+      return resultsFromWire(await call(`get the results of job ${jobId}`, () => rpc.getResults({ jobId })));
+    },
+    async releaseResults(jobId) {
+      await call(`release the results of job ${jobId}`, () => rpc.releaseResults({ jobId }));
     },
     async status(jobId) {
       return statusFromWire(await call('get the status', () => rpc.getStatus({ jobId })));
@@ -162,6 +173,20 @@ export function createClusterClient(
       own?.close();
     },
   };
+}
+
+/** `fn`, tried again on `UNAVAILABLE` or a deadline (an idempotent call), up to {@link RETRIES} times. */
+async function retried<T>(url: string, what: string, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      const code = ConnectError.from(error).code;
+      const transient = code === Code.Unavailable || code === Code.DeadlineExceeded;
+      if (!transient || attempt >= RETRIES) throw clientError(error, url, what);
+      await new Promise((resolve) => setTimeout(resolve, RETRY_BASE_MS * 2 ** attempt));
+    }
+  }
 }
 
 /** A failed call as a {@link TsmrError} that names the coordinator (see the table above). */

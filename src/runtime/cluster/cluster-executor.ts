@@ -14,6 +14,9 @@
  *   outputs it held (Google MapReduce §3.3).
  * - Reports are fenced: only the incarnation an attempt was leased to can end
  *   it; a late, repeated or foreign report is ignored.
+ * - A reduce attempt of a job without an output directory leaves its records
+ *   file on its worker, which serves it as the job's results; the executor
+ *   remembers which incarnation holds each ({@link ClusterExecutor.resultHolder}).
  * - A kill is sent on the worker's session (and repeated in heartbeat
  *   answers); the outcome settles when the worker reports the attempt's end
  *   or is lost.
@@ -35,7 +38,20 @@ interface LeasedAttempt {
   settle(outcome: AttemptOutcome): void;
 }
 
+export interface ClusterExecutorOptions {
+  /** The job's input was uploaded: map leases say so, and workers copy it from the coordinator. */
+  uploadedInput?: boolean;
+  /**
+   * The job has no output directory: its committed records outputs stay on
+   * their workers for the client, so `releaseJob` leaves the job's files
+   * there (`cluster-jobs.ts` discards them once the results are read).
+   */
+  keepResults?: boolean;
+}
+
 export interface ClusterExecutor extends AttemptExecutor {
+  /** The worker incarnation that reported a succeeded reduce attempt with a records output. */
+  resultHolder(attemptId: string): WorkerEntry | undefined;
   /** A worker's `ReportOutcome` for this job. Returns false when it was ignored (late, repeated, fenced). */
   reportOutcome(worker: WorkerEntry, report: OutcomeReport): boolean;
   /** A worker's `ReportFetchFailure` for this job. */
@@ -49,8 +65,10 @@ export function createClusterExecutor(
   registry: WorkerRegistry,
   jobId: string,
   job: WireJobRef,
+  options: ClusterExecutorOptions = {},
 ): ClusterExecutor {
   const leased = new Map<string, LeasedAttempt>();
+  const resultHolders = new Map<string, WorkerEntry>();
   const listeners = new Set<(event: ExecutorEvent) => void>();
   /** Every worker that took part, with its slots (the report's workers section). */
   const workers = new Map<string, { id: string; slots: number }>();
@@ -123,7 +141,8 @@ export function createClusterExecutor(
       };
       leased.set(attemptId, entry);
       worker.attemptsRun++;
-      const spec: TaskSpec = msg.kind === 'map' ? { ...msg, job } : { ...msg, job };
+      const spec: TaskSpec =
+        msg.kind === 'map' ? { ...msg, job, uploadedInput: options.uploadedInput } : { ...msg, job };
       registry.offer(worker, { jobId, attemptId, lease: taskSpecToWire(spec) });
       return {
         outcome,
@@ -138,6 +157,7 @@ export function createClusterExecutor(
       if (a === undefined || a.worker !== worker || report.jobId !== jobId) return false;
       const o = report.outcome;
       if (!o.ok) worker.attemptsFailed++;
+      if (o.ok && o.result.output?.segment !== undefined) resultHolders.set(report.attemptId, worker);
       a.settle(
         o.ok && o.result.mapOutput !== undefined
           ? {
@@ -157,8 +177,9 @@ export function createClusterExecutor(
       // A map output stays on its worker until the job's end (`releaseJob`);
       // a reduce attempt's files are the output committer's to delete.
     },
+    resultHolder: (attemptId) => resultHolders.get(attemptId),
     async releaseJob(id) {
-      for (const w of registry.alive()) registry.command(w, { kind: 'discardJob', jobId: id });
+      if (!options.keepResults) discardJobOnWorkers(registry, id);
     },
     async close() {
       registry.off('joined', onJoined);
@@ -168,6 +189,11 @@ export function createClusterExecutor(
       for (const [attemptId, a] of leased) a.settle(lostBeforeStart(a.worker.id, attemptId, 'the job ended'));
     },
   };
+}
+
+/** Tells every live worker to delete what it holds of job `jobId`. */
+export function discardJobOnWorkers(registry: WorkerRegistry, jobId: string): void {
+  for (const w of registry.alive()) registry.command(w, { kind: 'discardJob', jobId });
 }
 
 function lostBeforeStart(

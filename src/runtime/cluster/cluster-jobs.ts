@@ -10,29 +10,48 @@
  * at a time keeps each job's scheduler the only owner of the workers' slots;
  * the next job starts when the previous one has ended (Hadoop's FIFO
  * scheduler, without its overlap of a job's reduce tail with the next maps).
+ *
+ * A job without an output directory keeps its committed records outputs on
+ * the workers that wrote them ({@link ClusterJobs.resultsOf}); the workers
+ * are told to discard the job's files only when the client has read them
+ * (`ReleaseResults`) or {@link RESULTS_TTL_MS} after the job's end.
  */
 import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { JobReport, JobStart, ProgressSnapshot } from '../../engine/job-report.ts';
 import { type AttemptHistoryEntry, schedulerDefaults } from '../../engine/scheduler-types.ts';
 import { ErrorCode, isTsmrError, type SerializedError, serializeError, TsmrError } from '../../errors.ts';
+import type { InputFile } from '../../io/input-paths.ts';
 import type { Logger } from '../../observe/logger.ts';
+import type { SegmentRef } from '../../shuffle/segment-reader.ts';
+import type { SegmentInfo } from '../../shuffle/run-writer.ts';
 import { resolveJob } from '../../task/load-job.ts';
 import type { JobRef } from '../../task/messages.ts';
 import { executeJob, JobHandle, newJobId } from '../run-job.ts';
 import type { RunOptions } from '../run-options.ts';
 import type { BundleCache } from './bundle-cache.ts';
 import { installBundleResolution } from './bundle-import.ts';
-import { type ClusterExecutor, createClusterExecutor } from './cluster-executor.ts';
+import { type ClusterExecutor, createClusterExecutor, discardJobOnWorkers } from './cluster-executor.ts';
+import type { UploadedInputs } from './coordinator-input.ts';
+import type { ResultsAnswer } from './wire-records.ts';
 import type { WireJobRef } from './wire-common.ts';
 import type { JobSubmission } from './wire-job.ts';
 import { type FailedAttempt, type JobState, type JobStatus, MAX_STATUS_FAILURES } from './wire-status.ts';
-import type { WorkerRegistry } from './worker-registry.ts';
+import type { WorkerEntry, WorkerRegistry } from './worker-registry.ts';
 
 /** Most ended jobs remembered for status and `WatchJob` (oldest forgotten first). */
 const MAX_ENDED_JOBS = 1000;
+/** How long the results of a job without an output directory wait for their client by default, ms (10 min). */
+export const RESULTS_TTL_MS = 10 * 60_000;
+
+/** A committed records output of a succeeded job, on the worker incarnation that wrote it. */
+interface HeldResult {
+  attemptId: string;
+  holder: WorkerEntry;
+  segment: SegmentInfo;
+}
 
 export interface ClusterJobEvents {
   progress: [snapshot: ProgressSnapshot];
@@ -54,6 +73,13 @@ export class ClusterJob extends EventEmitter<ClusterJobEvents> {
   report: JobReport | undefined;
   error: SerializedError | undefined;
   executor: ClusterExecutor | undefined;
+  /** In-memory input: the uploaded spool files, in order. */
+  readonly input: InputFile[] | undefined;
+  /** A succeeded job without an output directory: its results, until released or expired. */
+  results: HeldResult[] | undefined;
+  /** Why a job's results are gone (released, expired). */
+  resultsGone: string | undefined;
+  resultsTimer: NodeJS.Timeout | undefined;
   /** The latest failed attempts, oldest first (at most {@link MAX_STATUS_FAILURES}). */
   readonly failures: FailedAttempt[] = [];
   readonly abort = new AbortController();
@@ -62,12 +88,18 @@ export class ClusterJob extends EventEmitter<ClusterJobEvents> {
   readonly submission: JobSubmission;
   readonly submittedAt: number;
 
-  constructor(jobId: string, submission: JobSubmission, submittedAt: number) {
+  constructor(jobId: string, submission: JobSubmission, submittedAt: number, input?: InputFile[]) {
     super();
     this.jobId = jobId;
     this.submission = submission;
     this.submittedAt = submittedAt;
     this.name = nameOf(submission.job);
+    this.input = input;
+  }
+
+  /** The uploaded input files by base name (what `GET /input/<jobId>/<name>` serves). */
+  inputFiles(): Map<string, InputFile> | undefined {
+    return this.input && new Map(this.input.map((f) => [basename(f.path), f]));
   }
 
   get ended(): boolean {
@@ -93,6 +125,10 @@ export interface ClusterJobsOptions {
   bundles: BundleCache;
   /** The coordinator's work directory: job scratch under `<workDir>/jobs`. */
   workDir: string;
+  /** Uploaded in-memory input; a job's files are removed when it ends. */
+  uploads: UploadedInputs;
+  /** How long results wait for their client, ms (default {@link RESULTS_TTL_MS}). */
+  resultsTtlMs?: number;
   log: Logger;
 }
 
@@ -115,9 +151,10 @@ export class ClusterJobs {
 
   /**
    * Queues a job. Idempotent per `submissionId`: a repeat gets the first one's job.
+   * @param input the uploaded spool files of in-memory input (`UploadedInputs.files`).
    * @throws TsmrError `TSMR_USAGE` when its bundle was not uploaded, or the coordinator is shutting down.
    */
-  submit(submission: JobSubmission): ClusterJob {
+  submit(submission: JobSubmission, input?: InputFile[]): ClusterJob {
     const known = this.#bySubmission.get(submission.submissionId);
     if (known !== undefined) return known;
     if (this.#closed) throw new TsmrError(ErrorCode.USAGE, 'the coordinator is shutting down');
@@ -125,13 +162,7 @@ export class ClusterJobs {
     if (sha !== undefined && !this.#opts.bundles.has(sha)) {
       throw new TsmrError(ErrorCode.USAGE, `bundle ${sha} was not uploaded (UploadBundle first)`);
     }
-    if (submission.options.output === undefined) {
-      throw new TsmrError(
-        ErrorCode.USAGE,
-        'a cluster job needs an output directory on the shared file system (--output)',
-      );
-    }
-    const job = new ClusterJob(newJobId(), submission, Date.now());
+    const job = new ClusterJob(newJobId(), submission, Date.now(), input);
     this.#jobs.set(job.jobId, job);
     this.#bySubmission.set(submission.submissionId, job);
     this.#queue.push(job);
@@ -139,6 +170,11 @@ export class ClusterJobs {
     this.#opts.log.info({ jobId: job.jobId, name: job.name, queued: this.#queue.length }, 'job submitted');
     this.#runNext();
     return job;
+  }
+
+  /** True when a job was queued for `submissionId` (a repeated `SubmitJob`). */
+  submitted(submissionId: string): boolean {
+    return this.#bySubmission.has(submissionId);
   }
 
   get(jobId: string): ClusterJob | undefined {
@@ -167,9 +203,61 @@ export class ClusterJobs {
     job.abort.abort(reason);
   }
 
+  /**
+   * Where the results of `job` are, or why they cannot be read (a worker
+   * holding one was lost: `TSMR_WORKER_LOST` naming it).
+   */
+  resultsOf(job: ClusterJob): ResultsAnswer {
+    const refuse = (code: ErrorCode, message: string, details = {}): ResultsAnswer => ({
+      ok: false,
+      error: serializeError(new TsmrError(code, message, { details: { jobId: job.jobId, ...details } })),
+    });
+    if (job.submission.options.output !== undefined) {
+      return refuse(ErrorCode.USAGE, `job ${job.jobId} wrote its output to ${job.submission.options.output}`);
+    }
+    if (job.state !== 'succeeded')
+      return refuse(ErrorCode.USAGE, `job ${job.jobId} has no results: it is ${job.state}`);
+    if (job.results === undefined) {
+      return refuse(
+        ErrorCode.USAGE,
+        `the results of job ${job.jobId} are gone: ${job.resultsGone ?? 'released'}`,
+      );
+    }
+    const lost = job.results.find((r) => !r.holder.alive);
+    if (lost !== undefined) {
+      const workerId = lost.holder.id;
+      return refuse(
+        ErrorCode.WORKER_LOST,
+        `the results of job ${job.jobId} are lost: worker ${workerId}, which held ${lost.attemptId}, ` +
+          'was lost before they were read; run the job again',
+        { workerId, attemptId: lost.attemptId },
+      );
+    }
+    return {
+      ok: true,
+      segments: job.results.map((r) => ({
+        attemptId: r.attemptId,
+        workerId: r.holder.id,
+        shuffleUrl: r.holder.registration.shuffleUrl,
+        segment: r.segment,
+      })),
+    };
+  }
+
+  /** The client has read `job`'s results, or they expired: the workers delete the job's files. Idempotent. */
+  releaseResults(job: ClusterJob, why: string): void {
+    if (job.results === undefined) return;
+    clearTimeout(job.resultsTimer);
+    job.results = undefined;
+    job.resultsGone = why;
+    discardJobOnWorkers(this.#opts.registry, job.jobId);
+    this.#opts.log.info({ jobId: job.jobId, why }, 'results released');
+  }
+
   /** Cancels every job and resolves when the running one has ended. */
   async close(reason: string): Promise<void> {
     this.#closed = true;
+    for (const job of this.#jobs.values()) this.releaseResults(job, `released: ${reason}`);
     for (const job of [...this.#queue]) this.cancel(job, reason);
     const running = this.#running;
     if (running === undefined) return;
@@ -201,8 +289,11 @@ export class ClusterJobs {
       job.name = resolved.body.name;
       const scratchRoot = join(this.#opts.workDir, 'jobs');
       await mkdir(scratchRoot, { recursive: true });
-      const { speculation, ...given } = job.submission.options;
-      const options: RunOptions = { ...given, signal: job.abort.signal };
+      const { speculation, uploadedInput: _, ...given } = job.submission.options;
+      // Uploaded input: in-memory input whose records are the uploaded spool files (`spooledInput`).
+      const input = job.input && { input: { records: [] } };
+      const options: RunOptions = { ...given, ...input, signal: job.abort.signal };
+      const keepResults = given.output === undefined;
       const handle = new JobHandle((h) =>
         executeJob(h, resolved, options, {
           jobId: job.jobId,
@@ -211,7 +302,13 @@ export class ClusterJobs {
           maxWorkerFailures: schedulerDefaults.maxWorkerFailures,
           scratchRoot,
           log: jobLog,
-          executor: () => (job.executor = createClusterExecutor(registry, job.jobId, job.submission.job)),
+          spooledInput: job.input,
+          keepResults: keepResults ? (segments) => this.#keepResults(job, segments) : undefined,
+          executor: () =>
+            (job.executor = createClusterExecutor(registry, job.jobId, job.submission.job, {
+              uploadedInput: job.input !== undefined,
+              keepResults,
+            })),
         }),
       );
       handle.on('started', (start) => {
@@ -248,6 +345,22 @@ export class ClusterJobs {
     }
   }
 
+  /** Holds the committed records outputs of `job` for its client, until released or {@link RESULTS_TTL_MS}. */
+  #keepResults(job: ClusterJob, segments: SegmentRef[]): void {
+    job.results = segments.map((s) => {
+      const holder = job.executor?.resultHolder(s.source);
+      if (holder === undefined) throw new TsmrError(ErrorCode.INTERNAL, `no worker reported ${s.source}`);
+      const { length, records, crc32 } = s;
+      return { attemptId: s.source, holder, segment: { offset: 0, length, records, crc32 } };
+    });
+    const ttl = this.#opts.resultsTtlMs ?? RESULTS_TTL_MS;
+    job.resultsTimer = setTimeout(
+      () => this.releaseResults(job, `expired: not read within ${Math.round(ttl / 1000)} s of the job's end`),
+      ttl,
+    );
+    job.resultsTimer.unref();
+  }
+
   /** Waits until a worker is registered (or the job is cancelled). */
   async #firstWorker(job: ClusterJob): Promise<void> {
     while (this.#opts.registry.alive().length === 0) {
@@ -274,7 +387,19 @@ export class ClusterJobs {
     job.state = state;
     job.report = report;
     job.error = error instanceof TsmrError ? serializeError(error) : error;
+    // A job without an output directory left its files on the workers; without results, nothing needs them.
+    if (
+      job.executor !== undefined &&
+      job.submission.options.output === undefined &&
+      job.results === undefined
+    )
+      discardJobOnWorkers(this.#opts.registry, job.jobId);
     job.executor = undefined;
+    if (job.input !== undefined) {
+      this.#opts.uploads.remove(job.submission.submissionId).catch((err: unknown) => {
+        this.#opts.log.warn({ err, jobId: job.jobId }, 'cannot delete the uploaded input of an ended job');
+      });
+    }
     this.#opts.log.info({ jobId: job.jobId, state, error: job.error?.message }, 'job ended');
     job.emit('ended', report);
   }

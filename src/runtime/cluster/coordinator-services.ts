@@ -1,8 +1,8 @@
 /**
  * The coordinator's RPC handlers: `WorkerService` (registration, heartbeats,
  * leases, outcomes, fetch failures, bundles, sessions) over the
- * {@link WorkerRegistry}, and `ClientService` (upload, submit, status, watch,
- * cancel, shutdown) over the {@link ClusterJobs}. Every request is read with
+ * {@link WorkerRegistry}, and `ClientService` (uploads, submit, status, watch,
+ * results, cancel, shutdown) over the {@link ClusterJobs}. Every request is read with
  * the checked conversions of `wire-*.ts` (a broken rule is
  * `INVALID_ARGUMENT`); every worker report is fenced by its incarnation.
  */
@@ -12,11 +12,13 @@ import { Code, ConnectError, type ConnectRouter, type HandlerContext } from '@co
 import { isTsmrError, ErrorCode } from '../../errors.ts';
 import type { Logger } from '../../observe/logger.ts';
 import type { BundleCache } from './bundle-cache.ts';
+import type { UploadedInputs } from './coordinator-input.ts';
 import type { ClusterJob, ClusterJobs } from './cluster-jobs.ts';
 import {
   CancelJobResponseSchema,
   ClientService,
   SubmitJobResponseSchema,
+  UploadInputResponseSchema,
   type WatchJobResponse,
 } from './gen/tsmr/cluster/v1/client_service_pb.js';
 import {
@@ -33,6 +35,7 @@ import { serviceLimits } from './rpc-limits.ts';
 import { tsmrVersion, versionRefusal } from './tsmr-version.ts';
 import { jobIdStr, str } from './wire-check.ts';
 import { submissionFromWire, uploadFromWire } from './wire-job.ts';
+import { inputChunkFromWire, resultsToWire } from './wire-records.ts';
 import { jobStates } from './wire-report.ts';
 import { type JobEvent, jobEventToWire } from './wire-watch.ts';
 import type { JobStart, ProgressSnapshot } from '../../engine/job-report.ts';
@@ -56,6 +59,7 @@ export interface CoordinatorServicesOptions {
   registry: WorkerRegistry;
   jobs: ClusterJobs;
   bundles: BundleCache;
+  uploads: UploadedInputs;
   log: Logger;
   /** The tsmr version workers must match (major.minor; default this tsmr's). */
   version?: string;
@@ -67,7 +71,7 @@ export interface CoordinatorServicesOptions {
 
 /** Registers both services on `router`. */
 export function coordinatorRoutes(opts: CoordinatorServicesOptions): (router: ConnectRouter) => void {
-  const { registry, jobs, bundles, log } = opts;
+  const { registry, jobs, bundles, uploads, log } = opts;
   const version = opts.version ?? tsmrVersion();
   /** The newest session of each incarnation: only its end loses the worker. */
   const sessions = new WeakMap<WorkerEntry, object>();
@@ -166,16 +170,30 @@ export function coordinatorRoutes(opts: CoordinatorServicesOptions): (router: Co
           if (!bundles.has(sha256)) await bundles.put(sha256, bundle);
           return {};
         },
-        submitJob(req) {
+        async uploadInput(req) {
+          const size = await preconditions(() => uploads.put(inputChunkFromWire(req)));
+          return create(UploadInputResponseSchema, { size: BigInt(size) });
+        },
+        async submitJob(req) {
           const submission = submissionFromWire(req);
-          try {
-            return create(SubmitJobResponseSchema, { jobId: jobs.submit(submission).jobId });
-          } catch (error) {
-            if (isTsmrError(error) && error.code === ErrorCode.USAGE) {
-              throw new ConnectError(error.message, Code.FailedPrecondition);
-            }
-            throw error;
-          }
+          const sizes = submission.options.uploadedInput;
+          return preconditions(async () => {
+            const input =
+              sizes !== undefined && !jobs.submitted(submission.submissionId)
+                ? await uploads.files(submission.submissionId, sizes)
+                : undefined;
+            return create(SubmitJobResponseSchema, { jobId: jobs.submit(submission, input).jobId });
+          });
+        },
+        getResults(req) {
+          return resultsToWire(jobs.resultsOf(jobOf(jobs, req.jobId, 'GetResultsRequest.job_id')));
+        },
+        releaseResults(req) {
+          jobs.releaseResults(
+            jobOf(jobs, req.jobId, 'ReleaseResultsRequest.job_id'),
+            'released: read by the client',
+          );
+          return {};
         },
         getStatus(req) {
           const one = req.jobId === undefined ? undefined : jobOf(jobs, req.jobId, 'GetStatusRequest.job_id');
@@ -205,6 +223,18 @@ export function coordinatorRoutes(opts: CoordinatorServicesOptions): (router: Co
       serviceLimits.client,
     );
   };
+}
+
+/** `fn`, with a `TSMR_USAGE` error answered `FAILED_PRECONDITION`. */
+async function preconditions<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (isTsmrError(error) && error.code === ErrorCode.USAGE) {
+      throw new ConnectError(error.message, Code.FailedPrecondition);
+    }
+    throw error;
+  }
 }
 
 function jobOf(jobs: ClusterJobs, jobId: string, field: string): ClusterJob {

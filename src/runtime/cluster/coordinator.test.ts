@@ -145,7 +145,7 @@ describe('coordinator: registration, fencing, liveness', () => {
     assert.ok(statusFromWire(await clients().client.getStatus({})).workers.length > 0);
   });
 
-  test('a submission without its bundle, or without an output directory, is refused', async () => {
+  test('a submission without its bundle, or without all of its uploaded input, is refused', async () => {
     const { client } = clients();
     await assert.rejects(
       client.submitJob({
@@ -160,16 +160,33 @@ describe('coordinator: registration, fencing, liveness', () => {
       (e: unknown) =>
         e instanceof ConnectError && e.code === Code.FailedPrecondition && /not uploaded/.test(e.rawMessage),
     );
+    const chunk = { submissionId: 's2', file: 0, data: Buffer.alloc(10, 1) };
+    assert.equal((await client.uploadInput({ ...chunk, offset: 0n })).size, 10n);
+    assert.equal(
+      (await client.uploadInput({ ...chunk, offset: 0n })).size,
+      10n,
+      'a repeated chunk changes nothing',
+    );
+    await assert.rejects(
+      client.uploadInput({ ...chunk, offset: 20n }),
+      (e: unknown) =>
+        e instanceof ConnectError &&
+        e.code === Code.FailedPrecondition &&
+        /10 bytes are held/.test(e.rawMessage),
+    );
     await assert.rejects(
       client.submitJob({
         submissionId: 's2',
         job: {
           job: { kind: { case: 'streaming', value: { mapper: 'cat' } } },
-          inputs: ['/in'],
+          uploadedInput: { fileSizes: [20n] },
           settings: {},
         },
       }),
-      (e: unknown) => e instanceof ConnectError && /output directory/.test(e.rawMessage),
+      (e: unknown) =>
+        e instanceof ConnectError &&
+        e.code === Code.FailedPrecondition &&
+        /input file 0 of the submission was not uploaded whole: 10 of 20 bytes/.test(e.rawMessage),
     );
   });
 

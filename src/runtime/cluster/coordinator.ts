@@ -1,7 +1,8 @@
 /**
  * `startCoordinator`: the coordinator process of a tsmr cluster (DESIGN.md
  * §9): one port serving `WorkerService` and `ClientService` (Connect over
- * HTTP/2, bearer token) and `/metrics`, a {@link WorkerRegistry} of the
+ * HTTP/2, bearer token), `/metrics` and uploaded input (`/input/…`,
+ * `coordinator-input.ts`), a {@link WorkerRegistry} of the
  * workers, and the FIFO queue of jobs ({@link ClusterJobs}), each run by the
  * same job driver and scheduler as local mode.
  */
@@ -11,6 +12,7 @@ import type { Logger } from '../../observe/logger.ts';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '../../observe/metrics.ts';
 import { BundleCache } from './bundle-cache.ts';
 import { ClusterJobs } from './cluster-jobs.ts';
+import { serveUploadedInput, UploadedInputs } from './coordinator-input.ts';
 import { coordinatorRoutes } from './coordinator-services.ts';
 import { createRpcServer } from './rpc-server.ts';
 import { coordinatorMetrics } from './coordinator-metrics.ts';
@@ -29,8 +31,10 @@ export interface CoordinatorOptions {
   heartbeatIntervalMs?: number;
   /** Intervals without a heartbeat before a worker is lost (default 5, `--missed-heartbeats`). */
   missedHeartbeats?: number;
-  /** Holds uploaded bundles and the scratch of running jobs. */
+  /** Holds uploaded bundles and input, and the scratch of running jobs. */
   workDir: string;
+  /** How long the results of a job without an output directory wait for their client, ms (default 10 min). */
+  resultsTtlMs?: number;
   log: Logger;
   /** The version workers must match (tests of the refusal only; default this tsmr's). */
   version?: string;
@@ -68,7 +72,9 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
     log,
   });
   const bundles = new BundleCache(workDir);
-  const jobs = new ClusterJobs({ registry, bundles, workDir, log });
+  const uploads = new UploadedInputs(workDir);
+  await uploads.clear();
+  const jobs = new ClusterJobs({ registry, bundles, workDir, uploads, resultsTtlMs: opts.resultsTtlMs, log });
   let closing: Promise<void> | undefined;
   let markClosed!: () => void;
   const closed = new Promise<void>((r) => (markClosed = r));
@@ -83,12 +89,15 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
       registry,
       jobs,
       bundles,
+      uploads,
       log,
       version: opts.version,
       closing: () => closing !== undefined,
       onShutdown: (reason) => void close(reason),
     }),
-    httpRoutes(req, res) {
+    httpRoutes(req, res, { authorized }) {
+      const inputOf = (jobId: string) => jobs.running(jobId)?.inputFiles();
+      if (serveUploadedInput(req, res, inputOf, authorized || opts.token === undefined, log)) return true;
       if (req.url !== '/metrics' || req.method !== 'GET') return false;
       res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE });
       res.end(renderPrometheus(coordinatorMetrics(registry, jobs)));

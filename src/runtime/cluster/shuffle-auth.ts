@@ -53,6 +53,14 @@ export function deriveJobKey(clusterToken: string | Uint8Array, jobId: string): 
   return createHmac('sha256', clusterToken).update(KEY_LABEL).update(jobId).digest();
 }
 
+/** Stands in for the cluster token in shuffle keys when there is none (loopback only: anyone on the machine may read). */
+const NO_TOKEN_SECRET = 'tsmr: no cluster token (loopback only)';
+
+/** {@link deriveJobKey} of a cluster whose token may be absent (a loopback cluster without one). */
+export function jobKeyOf(clusterToken: string | undefined, jobId: string): Buffer {
+  return deriveJobKey(clusterToken ?? NO_TOKEN_SECRET, jobId);
+}
+
 /** Headers that authenticate one shuffle request. */
 export type SignedHeaders = {
   authorization: string;

@@ -31,7 +31,11 @@ export const CRC32_HEADER = 'x-tsmr-crc32';
 /** What a shuffle path names. */
 export interface SegmentAddress {
   jobId: string;
-  /** A map attempt id, `m-00003_1` (task id and attempt number, as `attemptIdOf` makes it). */
+  /**
+   * A map attempt id, `m-00003_1` (task id and attempt number, as `attemptIdOf`
+   * makes it); or, for the results of a job without an output directory, the
+   * reduce attempt whose records file it is (`r-00001_0`, partition 0).
+   */
   mapAttemptId: string;
   /** Reduce partition, an integer ≥ 0. */
   partition: number;
@@ -56,6 +60,6 @@ export function parseShufflePath(target: string): SegmentAddress | undefined {
   const parts = target.slice(PREFIX.length).split('/');
   if (parts.length !== 3) return undefined;
   const [jobId, mapAttemptId, partition] = parts;
-  if (!isJobId(jobId) || !isAttemptId(mapAttemptId, 'map') || !PARTITION.test(partition)) return undefined;
+  if (!isJobId(jobId) || !isAttemptId(mapAttemptId) || !PARTITION.test(partition)) return undefined;
   return { jobId, mapAttemptId, partition: Number(partition) };
 }

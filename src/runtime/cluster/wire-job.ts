@@ -31,6 +31,7 @@ import {
   paramsToWire,
 } from './wire-common.ts';
 import type { WireJobRef } from './wire-common.ts';
+import { uploadedSizesFromWire } from './wire-records.ts';
 
 /**
  * The options of a cluster job: those of {@link RunOptions} that make sense
@@ -54,8 +55,13 @@ export type ClusterRunOptions = Pick<
   | 'skipBadRecords'
   | 'params'
 > & {
-  /** Input paths or globs; absent when the job names its own `inputs`. */
+  /** Input paths or globs; absent when the job names its own `inputs` or the input is uploaded. */
   input?: string[];
+  /**
+   * In-memory input: the sizes of its spool files, uploaded with
+   * `UploadInput` under the submission id (`client-input.ts`).
+   */
+  uploadedInput?: number[];
   files?: string[];
   totalOrder?: boolean | TotalOrderOptions;
   /** Speculative backup attempts (default in cluster mode: on). */
@@ -86,6 +92,9 @@ export function submissionToWire(s: JobSubmission): pb.SubmitJobRequest {
       job: jobRefToWire(s.job),
       inputs: o.input ?? [],
       outputDir: o.output,
+      uploadedInput: o.uploadedInput && {
+        fileSizes: o.uploadedInput.map((n, i) => big(n, `UploadedInput.file_sizes[${i}]`)),
+      },
       overwrite: o.overwrite ?? false,
       files: o.files ?? [],
       totalOrder:
@@ -124,6 +133,13 @@ export function submissionFromWire(m: pb.SubmitJobRequest, field = 'SubmitJobReq
   const options: ClusterRunOptions = { overwrite: j.overwrite };
   const inputs = list(j.inputs, `${f}.inputs`, MAX_INPUTS).map((p, i) => absPath(p, `${f}.inputs[${i}]`));
   if (inputs.length > 0) options.input = inputs;
+  if (j.uploadedInput !== undefined) {
+    if (inputs.length > 0) throw badMessage(`${f}.inputs`, 'must be empty when the input is uploaded');
+    options.uploadedInput = uploadedSizesFromWire(
+      j.uploadedInput.fileSizes,
+      `${f}.uploaded_input.file_sizes`,
+    );
+  }
   if (j.outputDir !== undefined) options.output = absPath(j.outputDir, `${f}.output_dir`);
   const files = list(j.files, `${f}.files`, MAX_FILES).map((p, i) =>
     str(p, `${f}.files[${i}]`, { max: wireLimits.path }),

@@ -62,14 +62,18 @@ import type { WireJobRef } from './wire-common.ts';
 /** A task message with a {@link WireJobRef}. */
 type WithWireJob<M> = Omit<M, 'job'> & { job: WireJobRef };
 
-export type MapTaskSpec = WithWireJob<MapTaskMessage>;
+/**
+ * A map lease; `uploadedInput`: the split's files are in-memory input on the
+ * coordinator, which the worker copies before the attempt (`worker-input.ts`).
+ */
+export type MapTaskSpec = WithWireJob<MapTaskMessage> & { uploadedInput?: boolean };
 export type ReduceTaskSpec = WithWireJob<ReduceTaskMessage>;
 export type TaskSpec = MapTaskSpec | ReduceTaskSpec;
 
 /** Fields of `TaskCommon` (`messages.ts`), as a spec carries them. */
 type SpecCommon = Omit<
   MapTaskSpec,
-  'kind' | 'split' | 'inputFormat' | 'sortBufferBytes' | 'mergeFanIn' | 'totalOrder'
+  'kind' | 'split' | 'inputFormat' | 'sortBufferBytes' | 'mergeFanIn' | 'totalOrder' | 'uploadedInput'
 >;
 
 /** Largest merge fan-in accepted. */
@@ -109,6 +113,7 @@ export function taskSpecToWire(spec: TaskSpec): pb.TaskLease {
               })),
               output: spec.skip.output,
             },
+            uploadedInput: spec.uploadedInput ?? false,
           },
         }
       : {
@@ -163,6 +168,7 @@ export function taskSpecFromWire(lease: pb.TaskLease, field = 'TaskLease'): Task
         totalOrder: totalOrderFromWire(m.totalOrder, common.numReducers, `${f}.total_order`),
       }),
       ...(m.skip && { skip: skipFromWire(m.skip, `${f}.skip`) }),
+      ...(m.uploadedInput && { uploadedInput: true }),
     };
   }
   if (task.case === 'reduce') {

@@ -26,9 +26,11 @@ import { attemptIdOf } from '../../engine/scheduler-types.ts';
 import { ErrorCode, isRetriable, serializeError, TsmrError } from '../../errors.ts';
 import type { Logger } from '../../observe/logger.ts';
 import { mapOutputPath } from '../../task/map-task.ts';
+import type { Split } from '../../io/splits.ts';
 import type {
   AttemptOutcome,
   MapOutputSource,
+  MapTaskMessage,
   ReduceTaskMessage,
   TaskMessage,
   TaskProgress,
@@ -37,6 +39,7 @@ import type {
 import { killed } from '../local/local-executor.ts';
 import type { AttemptRunner } from '../local/local-executor.ts';
 import { fetchSegments } from './shuffle-fetcher.ts';
+import { localUploadedSplit } from './worker-input.ts';
 import type { FetchSegmentsOptions, ShuffleSource } from './shuffle-fetcher.ts';
 import type { TaskSpec } from './wire-task.ts';
 import type { AttemptRef } from './wire-worker.ts';
@@ -56,8 +59,11 @@ export interface AttemptEnv {
   outputs: MapOutputRegistry;
   /** The shuffle key of a job (`deriveJobKey`). */
   jobKey(jobId: string): Uint8Array;
-  /** CA of `https:` shuffle servers. */
+  /** CA of `https:` shuffle servers (and of the coordinator). */
   ca?: string;
+  /** The coordinator's base URL and the cluster token (uploaded input is copied from there). */
+  coordinator: string;
+  token: string | undefined;
   fetch?: FetchTuning;
   metrics: WorkerMetrics;
   log: Logger;
@@ -79,6 +85,11 @@ export interface AttemptReports {
 /** `<workDir>/jobs/<jobId>`: everything the worker keeps for one job. */
 export function jobDir(workDir: string, jobId: string): string {
   return join(workDir, 'jobs', jobId);
+}
+
+/** `<workDir>/jobs/<jobId>/input`: copies of the job's uploaded input (`worker-input.ts`). */
+function uploadedInputDir(workDir: string, jobId: string): string {
+  return join(jobDir(workDir, jobId), 'input');
 }
 
 interface Entry extends AttemptRef {
@@ -206,12 +217,16 @@ export class WorkerAttempts {
     const { signal } = entry.abort;
     const dir = join(jobDir(this.env.workDir, spec.jobId), 'attempts', entry.attemptId);
     try {
-      let msg: TaskMessage = { ...spec, job: await untilAborted(this.env.bundles.jobRef(spec.job), signal) };
+      const { uploadedInput, ...task } = spec.kind === 'map' ? spec : { ...spec, uploadedInput: false };
+      let msg: TaskMessage = { ...task, job: await untilAborted(this.env.bundles.jobRef(spec.job), signal) };
       if (msg.kind === 'reduce') msg = { ...msg, sources: await this.localSources(msg, dir, entry, reports) };
+      if (msg.kind === 'map' && uploadedInput === true)
+        msg = { ...msg, split: await this.uploadedSplit(msg, signal) };
       signal.throwIfAborted();
       const result = await this.onThread(msg, dir, entry);
       signal.throwIfAborted();
       if (msg.kind === 'map') this.addMapOutput(spec.jobId, entry.attemptId, dir, result, log);
+      else this.addResults(spec.jobId, entry.attemptId, result, log);
       return { ok: true, result };
     } catch (error) {
       await rm(dir, { recursive: true, force: true, maxRetries: 3 }).catch(() => {});
@@ -240,6 +255,27 @@ export class WorkerAttempts {
       partitions: index.partitions,
     });
     log.debug({ bytes: index.bytes, records: index.records }, 'map output held');
+  }
+
+  /** The split of a map attempt of uploaded input, as copies on this worker (`worker-input.ts`). */
+  private uploadedSplit(msg: MapTaskMessage, signal: AbortSignal): Promise<Split> {
+    const { coordinator, token, ca, workDir } = this.env;
+    const dir = uploadedInputDir(workDir, msg.jobId);
+    return localUploadedSplit(msg.split, { coordinator, token, ca, jobId: msg.jobId, dir, signal });
+  }
+
+  /**
+   * A reduce attempt of a job without an output directory wrote its records
+   * file (`result.output.segment`): it is served like a map output, as
+   * partition 0 of the attempt's id, until the coordinator discards the job
+   * (after the client has read the results).
+   */
+  private addResults(jobId: string, attemptId: string, result: TaskResult, log: Logger): void {
+    const segment = result.output?.segment;
+    const path = result.output?.files[0];
+    if (segment === undefined || path === undefined) return;
+    this.env.outputs.add(jobId, attemptId, { dataPath: path, partitions: [segment] });
+    log.debug({ bytes: segment.length, records: segment.records }, 'results held');
   }
 
   /**

@@ -5,9 +5,14 @@
  * attempt succeeds, before its success is reported, so that the coordinator
  * never hands out a location the worker does not serve yet.
  *
+ * It also holds the records files of a job without an output directory
+ * (the job's results, `worker-attempts.ts` `addResults`), served the same
+ * way under their reduce attempt ids, and not listed in heartbeats.
+ *
  * The registry only remembers; the files are the worker's
  * (`<workDir>/jobs/<jobId>/attempts/<mapAttemptId>/`), deleted with their job.
  */
+import { isAttemptId } from './ids.ts';
 import type { ServedMapOutput } from './shuffle-server.ts';
 import type { MapOutputHeld } from './wire-worker.ts';
 
@@ -29,10 +34,12 @@ export class MapOutputRegistry {
     return this.jobs.has(jobId);
   }
 
-  /** Every output held, for `Register` and `Heartbeat`. */
+  /** Every map output held, for `Register` and `Heartbeat` (not the results of reduce attempts). */
   held(): MapOutputHeld[] {
     return [...this.jobs].flatMap(([jobId, outputs]) =>
-      [...outputs.keys()].map((mapAttemptId) => ({ jobId, mapAttemptId })),
+      [...outputs.keys()]
+        .filter((id) => isAttemptId(id, 'map'))
+        .map((mapAttemptId) => ({ jobId, mapAttemptId })),
     );
   }
 

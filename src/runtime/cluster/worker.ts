@@ -31,7 +31,7 @@ import { WorkerService } from './gen/tsmr/cluster/v1/worker_service_pb.js';
 import { createRpcTransport } from './rpc-client.ts';
 import type { RpcTransport } from './rpc-client.ts';
 import { isLoopbackHost } from './rpc-server.ts';
-import { deriveJobKey } from './shuffle-auth.ts';
+import { jobKeyOf } from './shuffle-auth.ts';
 import { createShuffleServer } from './shuffle-server.ts';
 import type { ShuffleServer } from './shuffle-server.ts';
 import { tsmrVersion } from './tsmr-version.ts';
@@ -99,9 +99,6 @@ export interface ClusterWorker {
   /** Stops polling, kills running attempts, closes the session and the shuffle server. Idempotent. */
   close(reason?: string): Promise<void>;
 }
-
-/** Stands in for the cluster token in shuffle keys when there is none (loopback only: anyone on the machine may read). */
-const NO_TOKEN_SECRET = 'tsmr: no cluster token (loopback only)';
 
 const threadEntry = ownModuleUrl('./worker-thread.ts', import.meta.url).href;
 
@@ -217,6 +214,8 @@ class Worker {
         outputs: this.outputs,
         jobKey: (jobId) => this.jobKey(jobId),
         ca: this.options.tls?.ca,
+        coordinator: this.options.coordinator,
+        token: this.options.token,
         fetch: this.options.fetch,
         metrics: this.metrics,
         log: this.log,
@@ -332,7 +331,7 @@ class Worker {
   private jobKey(jobId: string): Uint8Array {
     let key = this.keys.get(jobId);
     if (key === undefined) {
-      key = deriveJobKey(this.options.token ?? NO_TOKEN_SECRET, jobId);
+      key = jobKeyOf(this.options.token, jobId);
       this.keys.set(jobId, key);
     }
     return key;

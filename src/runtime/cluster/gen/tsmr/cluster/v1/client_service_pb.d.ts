@@ -15,7 +15,7 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
-import type { BadRecord, JobRef, ParamValue, SerializedError } from "./common_pb.js";
+import type { BadRecord, JobRef, ParamValue, SegmentInfo, SerializedError } from "./common_pb.js";
 
 /**
  * Describes the file tsmr/cluster/v1/client_service.proto.
@@ -58,6 +58,178 @@ export declare type UploadBundleResponse = Message<"tsmr.cluster.v1.UploadBundle
  * Use `create(UploadBundleResponseSchema)` to create a new message.
  */
 export declare const UploadBundleResponseSchema: GenMessage<UploadBundleResponse>;
+
+/**
+ * @generated from message tsmr.cluster.v1.UploadInputRequest
+ */
+export declare type UploadInputRequest = Message<"tsmr.cluster.v1.UploadInputRequest"> & {
+  /**
+   * The `submission_id` of the `SubmitJob` to come, 1–128 characters.
+   *
+   * @generated from field: string submission_id = 1;
+   */
+  submissionId: string;
+
+  /**
+   * Which spool file, 0 for the first (`spool-00000.rec`); < 100 000.
+   *
+   * @generated from field: uint32 file = 2;
+   */
+  file: number;
+
+  /**
+   * Where `data` starts in the file, bytes.
+   *
+   * @generated from field: uint64 offset = 3;
+   */
+  offset: bigint;
+
+  /**
+   * At most 4 MiB.
+   *
+   * @generated from field: bytes data = 4;
+   */
+  data: Uint8Array;
+};
+
+/**
+ * Describes the message tsmr.cluster.v1.UploadInputRequest.
+ * Use `create(UploadInputRequestSchema)` to create a new message.
+ */
+export declare const UploadInputRequestSchema: GenMessage<UploadInputRequest>;
+
+/**
+ * @generated from message tsmr.cluster.v1.UploadInputResponse
+ */
+export declare type UploadInputResponse = Message<"tsmr.cluster.v1.UploadInputResponse"> & {
+  /**
+   * Bytes of the file the coordinator holds after the call.
+   *
+   * @generated from field: uint64 size = 1;
+   */
+  size: bigint;
+};
+
+/**
+ * Describes the message tsmr.cluster.v1.UploadInputResponse.
+ * Use `create(UploadInputResponseSchema)` to create a new message.
+ */
+export declare const UploadInputResponseSchema: GenMessage<UploadInputResponse>;
+
+/**
+ * @generated from message tsmr.cluster.v1.GetResultsRequest
+ */
+export declare type GetResultsRequest = Message<"tsmr.cluster.v1.GetResultsRequest"> & {
+  /**
+   * @generated from field: string job_id = 1;
+   */
+  jobId: string;
+};
+
+/**
+ * Describes the message tsmr.cluster.v1.GetResultsRequest.
+ * Use `create(GetResultsRequestSchema)` to create a new message.
+ */
+export declare const GetResultsRequestSchema: GenMessage<GetResultsRequest>;
+
+/**
+ * @generated from message tsmr.cluster.v1.GetResultsResponse
+ */
+export declare type GetResultsResponse = Message<"tsmr.cluster.v1.GetResultsResponse"> & {
+  /**
+   * One per non-empty committed reduce output, in partition order.
+   *
+   * @generated from field: repeated tsmr.cluster.v1.ResultSegment segments = 1;
+   */
+  segments: ResultSegment[];
+
+  /**
+   * Set (and `segments` empty) when the results cannot be read: the job has
+   * not succeeded, has an output directory, its results were released or
+   * expired (`TSMR_USAGE`), or a worker holding one was lost
+   * (`TSMR_WORKER_LOST`, naming it).
+   *
+   * @generated from field: tsmr.cluster.v1.SerializedError error = 2;
+   */
+  error?: SerializedError | undefined;
+};
+
+/**
+ * Describes the message tsmr.cluster.v1.GetResultsResponse.
+ * Use `create(GetResultsResponseSchema)` to create a new message.
+ */
+export declare const GetResultsResponseSchema: GenMessage<GetResultsResponse>;
+
+/**
+ * A committed reduce output of a job without an output directory: framed
+ * records (`records-output.ts`) on the worker that wrote it, fetched like a
+ * map output segment with
+ * `GET <shuffle_url>/shuffle/<job_id>/<attempt_id>/0` (HMAC with the job's
+ * shuffle key).
+ *
+ * @generated from message tsmr.cluster.v1.ResultSegment
+ */
+export declare type ResultSegment = Message<"tsmr.cluster.v1.ResultSegment"> & {
+  /**
+   * The committed reduce attempt, e.g. `r-00001_0`.
+   *
+   * @generated from field: string attempt_id = 1;
+   */
+  attemptId: string;
+
+  /**
+   * The worker that holds it, and its shuffle server's base URL.
+   *
+   * @generated from field: string worker_id = 2;
+   */
+  workerId: string;
+
+  /**
+   * @generated from field: string shuffle_url = 3;
+   */
+  shuffleUrl: string;
+
+  /**
+   * Length (offset 0), records and CRC-32 of the records file.
+   *
+   * @generated from field: tsmr.cluster.v1.SegmentInfo segment = 4;
+   */
+  segment?: SegmentInfo | undefined;
+};
+
+/**
+ * Describes the message tsmr.cluster.v1.ResultSegment.
+ * Use `create(ResultSegmentSchema)` to create a new message.
+ */
+export declare const ResultSegmentSchema: GenMessage<ResultSegment>;
+
+/**
+ * @generated from message tsmr.cluster.v1.ReleaseResultsRequest
+ */
+export declare type ReleaseResultsRequest = Message<"tsmr.cluster.v1.ReleaseResultsRequest"> & {
+  /**
+   * @generated from field: string job_id = 1;
+   */
+  jobId: string;
+};
+
+/**
+ * Describes the message tsmr.cluster.v1.ReleaseResultsRequest.
+ * Use `create(ReleaseResultsRequestSchema)` to create a new message.
+ */
+export declare const ReleaseResultsRequestSchema: GenMessage<ReleaseResultsRequest>;
+
+/**
+ * @generated from message tsmr.cluster.v1.ReleaseResultsResponse
+ */
+export declare type ReleaseResultsResponse = Message<"tsmr.cluster.v1.ReleaseResultsResponse"> & {
+};
+
+/**
+ * Describes the message tsmr.cluster.v1.ReleaseResultsResponse.
+ * Use `create(ReleaseResultsResponseSchema)` to create a new message.
+ */
+export declare const ReleaseResultsResponseSchema: GenMessage<ReleaseResultsResponse>;
 
 /**
  * @generated from message tsmr.cluster.v1.SubmitJobRequest
@@ -161,6 +333,14 @@ export declare type JobSpec = Message<"tsmr.cluster.v1.JobSpec"> & {
    * @generated from field: optional tsmr.cluster.v1.TotalOrderSettings total_order = 7;
    */
   totalOrder?: TotalOrderSettings | undefined;
+
+  /**
+   * In-memory input, uploaded with `UploadInput` under this submission id;
+   * `inputs` is then empty.
+   *
+   * @generated from field: optional tsmr.cluster.v1.UploadedInput uploaded_input = 8;
+   */
+  uploadedInput?: UploadedInput | undefined;
 };
 
 /**
@@ -168,6 +348,27 @@ export declare type JobSpec = Message<"tsmr.cluster.v1.JobSpec"> & {
  * Use `create(JobSpecSchema)` to create a new message.
  */
 export declare const JobSpecSchema: GenMessage<JobSpec>;
+
+/**
+ * The spool files of in-memory input, as the client wrote them.
+ *
+ * @generated from message tsmr.cluster.v1.UploadedInput
+ */
+export declare type UploadedInput = Message<"tsmr.cluster.v1.UploadedInput"> & {
+  /**
+   * Bytes of each file, in file order (spool-00000.rec first); at most
+   * 100 000. Empty: no records.
+   *
+   * @generated from field: repeated uint64 file_sizes = 1;
+   */
+  fileSizes: bigint[];
+};
+
+/**
+ * Describes the message tsmr.cluster.v1.UploadedInput.
+ * Use `create(UploadedInputSchema)` to create a new message.
+ */
+export declare const UploadedInputSchema: GenMessage<UploadedInput>;
 
 /**
  * Settings of a job as given (`RunOptions`); an absent field is not given.
@@ -1928,8 +2129,24 @@ export declare const ClientService: GenService<{
     output: typeof UploadBundleResponseSchema;
   },
   /**
+   * Stores one chunk of a spool file of in-memory input (`spool.ts`) for a
+   * submission not made yet. A file is written in order: a chunk at the
+   * bytes already held is appended; a chunk the coordinator already holds
+   * whole (a retry after a lost answer) changes nothing; a chunk beyond them
+   * is `FAILED_PRECONDITION`. Idempotent. The files go with their job when it
+   * ends; files of a submission never made stay until the coordinator restarts.
+   *
+   * @generated from rpc tsmr.cluster.v1.ClientService.UploadInput
+   */
+  uploadInput: {
+    methodKind: "unary";
+    input: typeof UploadInputRequestSchema;
+    output: typeof UploadInputResponseSchema;
+  },
+  /**
    * Queues a job. Idempotent per `submission_id`: a retry returns the job id
-   * of the first call. `FAILED_PRECONDITION` when its bundle was not uploaded.
+   * of the first call. `FAILED_PRECONDITION` when its bundle was not uploaded,
+   * or its uploaded input is not complete.
    *
    * @generated from rpc tsmr.cluster.v1.ClientService.SubmitJob
    */
@@ -1937,6 +2154,31 @@ export declare const ClientService: GenService<{
     methodKind: "unary";
     input: typeof SubmitJobRequestSchema;
     output: typeof SubmitJobResponseSchema;
+  },
+  /**
+   * Where the results of a succeeded job without an output directory are:
+   * the committed reduce outputs, in partition order, each on the worker
+   * that wrote it. No side effect. `NOT_FOUND` for an unknown job; a job
+   * whose results cannot be read is answered with the error to raise.
+   *
+   * @generated from rpc tsmr.cluster.v1.ClientService.GetResults
+   */
+  getResults: {
+    methodKind: "unary";
+    input: typeof GetResultsRequestSchema;
+    output: typeof GetResultsResponseSchema;
+  },
+  /**
+   * The client has read a job's results: the workers may delete them (and
+   * the job's map outputs). Idempotent; without it they go after the
+   * coordinator's results timeout.
+   *
+   * @generated from rpc tsmr.cluster.v1.ClientService.ReleaseResults
+   */
+  releaseResults: {
+    methodKind: "unary";
+    input: typeof ReleaseResultsRequestSchema;
+    output: typeof ReleaseResultsResponseSchema;
   },
   /**
    * Jobs and workers, now. No side effect.

@@ -178,6 +178,17 @@ export declare type MapTask = Message<"tsmr.cluster.v1.MapTask"> & {
    * @generated from field: tsmr.cluster.v1.SkipRecords skip = 7;
    */
   skip?: SkipRecords | undefined;
+
+  /**
+   * The split's files are in-memory input that the client uploaded to the
+   * coordinator (`UploadInput`), not paths on the shared file system: the
+   * worker copies each part's file from
+   * `GET <coordinator>/input/<job_id>/<base name of the part's path>`
+   * (bearer token) before it reads it.
+   *
+   * @generated from field: bool uploaded_input = 8;
+   */
+  uploadedInput: boolean;
 };
 
 /**
