@@ -303,6 +303,11 @@ export class Scheduler {
   }
 
   /** A copy of the whole state: tasks, per-phase counts, workers, stats. */
+  /** Ids of the workers excluded from this job (see `maxWorkerFailures`), in order of joining. */
+  excludedWorkers(): string[] {
+    return [...this.#workers.values()].filter((w) => this.#excluded(w)).map((w) => w.id);
+  }
+
   snapshot(): SchedulerSnapshot {
     const counts = { map: emptyCounts(), reduce: emptyCounts() };
     const tasks: TaskSnapshot[] = [];

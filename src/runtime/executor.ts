@@ -69,6 +69,8 @@ export interface AttemptExecutor {
    * before the outcomes of its attempts settle. Local mode has none.
    */
   subscribe?(listener: (event: ExecutorEvent) => void): () => void;
+  /** Cluster mode: the workers the scheduler now excludes from this job (for status); called when that changes. */
+  excluded?(workerIds: readonly string[]): void;
   start(workerId: string, msg: TaskMessage, onProgress: (p: TaskProgress) => void): RunningAttempt;
   /** Deletes the scratch files of a succeeded attempt whose output is not wanted. Missing is fine; never rejects. */
   discard(attemptId: string): Promise<void>;

@@ -140,6 +140,8 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
   /** Events waiting for the scheduler; handled one at a time, in order. */
   const queue: SchedulerEvent[] = [];
   let draining = false;
+  /** Workers excluded from the job, as the executor was last told. */
+  let excludedCount = 0;
   const mapBytesTotal = splits.reduce((n, s) => n + s.length, 0);
 
   return new Promise<DriverResult>((resolve) => {
@@ -172,6 +174,9 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
           for (const decision of scheduler.handle(next)) carryOut(decision);
         }
         for (const attempt of scheduler.changedAttempts()) input.onAttempt?.(attempt);
+        const excluded = scheduler.excludedWorkers();
+        if (excluded.length !== excludedCount) executor.excluded?.(excluded);
+        excludedCount = excluded.length;
       } finally {
         draining = false;
       }

@@ -152,6 +152,9 @@ export function createClusterExecutor(
         },
       };
     },
+    excluded(workerIds) {
+      for (const w of registry.alive()) w.excluded = workerIds.includes(w.id);
+    },
     reportOutcome(worker, report) {
       const a = leased.get(report.attemptId);
       if (a === undefined || a.worker !== worker || report.jobId !== jobId) return false;
@@ -186,6 +189,7 @@ export function createClusterExecutor(
       registry.off('lost', onLost);
       registry.off('heartbeat', onHeartbeat);
       listeners.clear();
+      for (const w of registry.alive()) w.excluded = false;
       for (const [attemptId, a] of leased) a.settle(lostBeforeStart(a.worker.id, attemptId, 'the job ended'));
     },
   };

@@ -120,7 +120,8 @@ describe('coordinator: registration, fencing, liveness', () => {
       20,
     );
     try {
-      assert.equal(await workerState('session'), 'alive');
+      // Alive (or suspect, on a loaded machine whose timers run late), not dead: its session is open.
+      assert.match(String(await workerState('session')), /^(alive|suspect)$/);
       abort.abort();
       await pollUntil(
         'the worker dead after its session ended',
