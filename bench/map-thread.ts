@@ -45,7 +45,11 @@ try {
         job: ref!,
         params: {},
         numReducers: Number(rArg ?? 2),
-        split: { index: i, length: end - start, parts: [{ path, start, end, compressed: false, size, mtimeMs }] },
+        split: {
+          index: i,
+          length: end - start,
+          parts: [{ path, start, end, compressed: false, size, mtimeMs }],
+        },
         inputFormat: normalizeInputFormat(body.inputFormat),
         sortBufferBytes: 64 * 2 ** 20,
         mergeFanIn: 64,
