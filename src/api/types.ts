@@ -142,6 +142,11 @@ export interface ReduceContext<K = unknown, V = unknown> extends TaskContext {
  *   the value: `'utf8'` (default; invalid bytes become U+FFFD), `'latin1'` (one
  *   character per byte: every byte passes through unchanged, and string order equals
  *   byte order), or `'buffer'` (a `Buffer` of the line's bytes).
+ * - `{ type: 'text', encoding: 'buffer', blocks: true }`: the same lines, whole
+ *   and with their line ends, several to a record: each record is a `Buffer` of
+ *   consecutive lines (about 1 MiB of them), key = byte offset of its first
+ *   line. For maps that scan bytes (`examples/wordcount.ts`): one call per block
+ *   instead of one per line. `MAP_INPUT_RECORDS` counts blocks.
  * - `'jsonl'`: one JSON value per non-empty line, key = byte offset.
  * - `{ fixed: n }`: records of exactly `n` bytes with no separator (Hadoop's
  *   `FixedLengthInputFormat`), key = byte offset, value = a `Buffer` of the
@@ -152,6 +157,7 @@ export type InputFormat =
   | 'text'
   | 'jsonl'
   | { type: 'text'; encoding?: 'utf8' | 'latin1' | 'buffer' }
+  | { type: 'text'; encoding: 'buffer'; blocks: true }
   | { type: 'jsonl' }
   | { fixed: number };
 

@@ -38,7 +38,16 @@ const piece = fc.constantFrom(
   [0xe2, 0x82],
   Array.from('a longer word of text', (c) => c.charCodeAt(0)),
 );
-const text = fc.array(piece, { maxLength: 4 }).map((ps) => Buffer.from(ps.flat()));
+const text = fc.oneof(
+  fc.array(piece, { maxLength: 4 }).map((ps) => Buffer.from(ps.flat())),
+  // Keys that repeat, with bytes >= 0x80 at every place of a slot's head.
+  fc.constantFrom(
+    Buffer.from([0x44, 0xef, 0xbf, 0xbd, 0x4a, 0xef, 0xbf, 0xbd]),
+    Buffer.from('abcdef\xe9', 'latin1'),
+    Buffer.from('abcdefg\xe9', 'latin1'),
+    Buffer.from('\xe9bcdefgh', 'latin1'),
+  ),
+);
 
 const emitOp = fc.record({
   bytes: text,

@@ -6,9 +6,8 @@
  *
  * A key here is the WTF-8 body of a string key (its encoding after the tag
  * byte, `text-bytes.ts`). Each slot is four int32s, one quarter of a cache
- * line: the body's hash (`encodedKeyHash` of the whole encoding), the id + 1
- * (0 = empty slot), and the body's head: its length (up to 255) and first 7
- * bytes. A body of up to 7 bytes (most words) is compared within its slot;
+ * line: the body's hash, the id + 1 (0 = empty slot), and the body's head:
+ * its length (up to 255) and first 7 bytes ({@link bodyKey}). A body of up to 7 bytes (most words) is compared within its slot;
  * a longer one's tail against the key index's arena, where entry `id`'s
  * encoding is `arena[meta[3·id + 1], meta[3·id + 2])`. So a lookup of a
  * known word usually touches one cache line, where a string table touches
@@ -29,7 +28,7 @@ export class EncodedKeyTable {
 
   /**
    * The id of the string key whose body is `body[start, end)`, or -1.
-   * @param h the hash of its encoding; `head0`, `head1`: its {@link bodyHead}.
+   * @param h its hash, `head0`, `head1` its head (see {@link bodyKey}).
    */
   stringId(
     h: number,
@@ -87,26 +86,51 @@ export class EncodedKeyTable {
 }
 
 /**
- * The first int32 of the head of body `b[start, end)`: its length (at most
- * 255) and bytes 0–2 (zero past the end). The head tells bodies of up to
- * {@link HEAD_BYTES} bytes apart.
+ * What a lookup needs of a body `b[start, end)`, written to {@link BODY_KEY}:
+ * `[hash, head0, head1]`. The head is the body's length (at most 255) and
+ * bytes 0–2 in `head0`, bytes 3–6 in `head1` (zero past the end): it tells
+ * bodies of up to {@link HEAD_BYTES} bytes apart. The hash mixes the head
+ * and, for a longer body, FNV-1a over the rest, finished with MurmurHash3's
+ * `fmix32`; process-local, never written. Built without a branch per byte
+ * for short bodies (words), whose lengths vary from one call to the next.
+ * @returns whether a byte of the body is `>= 0x80` (not ASCII).
  */
-export function bodyHead0(b: Uint8Array, start: number, end: number): number {
+export function bodyKey(b: Uint8Array, start: number, end: number): boolean {
   const n = end - start;
-  let x = n < 255 ? n : 255;
-  if (n > 0) x |= b[start] << 8;
-  if (n > 1) x |= b[start + 1] << 16;
-  if (n > 2) x |= b[start + 2] << 24;
-  return x;
+  const m = n < HEAD_BYTES ? n : HEAD_BYTES;
+  let head0 = n < 255 ? n : 255;
+  let head1 = 0;
+  if (start + HEAD_BYTES <= b.length) {
+    // Read all 7 bytes and mask off those past the end: no branch on the length.
+    head0 = (head0 | (b[start] << 8) | (b[start + 1] << 16) | (b[start + 2] << 24)) & HEAD0_MASK[m];
+    head1 =
+      (b[start + 3] | (b[start + 4] << 8) | (b[start + 5] << 16) | (b[start + 6] << 24)) & HEAD1_MASK[m];
+  } else {
+    for (let k = 0; k < m; k++) {
+      if (k < 3) head0 |= b[start + k] << (8 * k + 8);
+      else head1 |= b[start + k] << (8 * (k - 3));
+    }
+  }
+  let high = (head0 >>> 8) | head1;
+  let h = Math.imul(head0, 0x9e3779b1) ^ Math.imul(head1 ^ 0x7f4a7c15, 0x85ebca77);
+  for (let i = start + HEAD_BYTES; i < end; i++) {
+    const c = b[i];
+    high |= c;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  BODY_KEY[0] = h ^ (h >>> 16);
+  BODY_KEY[1] = head0;
+  BODY_KEY[2] = head1;
+  return (high & 0x80808080) !== 0;
 }
 
-/** The second int32 of the head of body `b[start, end)`: bytes 3–6 (zero past the end). */
-export function bodyHead1(b: Uint8Array, start: number, end: number): number {
-  const n = end - start;
-  let x = 0;
-  if (n > 3) x = b[start + 3];
-  if (n > 4) x |= b[start + 4] << 8;
-  if (n > 5) x |= b[start + 5] << 16;
-  if (n > 6) x |= b[start + 6] << 24;
-  return x;
-}
+/** Per body length up to {@link HEAD_BYTES}: the bits of `head0` and `head1` it fills. */
+const HEAD0_MASK = Int32Array.of(0xff, 0xffff, 0xffffff, -1, -1, -1, -1, -1);
+const HEAD1_MASK = Int32Array.of(0, 0, 0, 0, 0xff, 0xffff, 0xffffff, -1);
+
+/** `[hash, head0, head1]` of the body {@link bodyKey} last saw. */
+export const BODY_KEY = new Int32Array(3);

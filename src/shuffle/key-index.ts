@@ -23,18 +23,9 @@ import type { Key } from '../api/types.ts';
 import { ByteWriter, copyBytes } from './byte-writer.ts';
 import { KeyTag, compareKeyRange, keyRangeEquals, writeKey } from './key-codec.ts';
 import { hashPartitionRange } from './partitioner.ts';
-import { EncodedKeyTable, bodyHead0, bodyHead1 } from './encoded-key-table.ts';
+import { BODY_KEY, EncodedKeyTable, bodyKey } from './encoded-key-table.ts';
 import { StringTable } from './string-table.ts';
-import {
-  FNV_PRIME,
-  STRING_HASH_START,
-  encodedKeyHash,
-  fmix32,
-  decodeText,
-  isWellFormedUtf8,
-  utf16Length,
-  writeLatin1Body,
-} from './text-bytes.ts';
+import { decodeText, isWellFormedUtf8, utf16Length, writeLatin1Body } from './text-bytes.ts';
 import { readWtf8 } from './wtf8.ts';
 import type { CheckedPartition } from './sort-buffer.ts';
 import type { KeySorter } from './sort-index.ts';
@@ -101,29 +92,31 @@ export class KeyIndex {
    */
   textId(bytes: Uint8Array, start: number, end: number, latin1: boolean): number {
     const table = this.encoded ?? this.indexEncodings();
-    let h = STRING_HASH_START;
-    let high = 0;
-    for (let i = start; i < end; i++) {
-      const c = bytes[i];
-      high |= c;
-      h = Math.imul(h ^ c, FNV_PRIME);
+    if (bodyKey(bytes, start, end) && (latin1 || !isWellFormedUtf8(bytes, start, end))) {
+      return latin1 ? this.latin1TextId(bytes, start, end) : -1;
     }
-    let b = bytes;
-    let s = start;
-    let e = end;
-    if (high >= 0x80 && (latin1 || !isWellFormedUtf8(bytes, start, end))) {
-      if (!latin1) return -1;
-      const w = this.scratch;
-      w.reset();
-      w.ensure(2 * (end - start));
-      b = w.buf;
-      s = 0;
-      e = writeLatin1Body(bytes, start, end, b, 0);
-      h = encodedKeyHash(b, 0, e, STRING_HASH_START);
-    } else {
-      h = fmix32(h);
-    }
-    return table.stringId(h, bodyHead0(b, s, e), bodyHead1(b, s, e), b, s, e, this.keyArena.buf, this.meta);
+    const k = BODY_KEY;
+    return table.stringId(k[0], k[1], k[2], bytes, start, end, this.keyArena.buf, this.meta);
+  }
+
+  /** {@link textId} of latin1 bytes that are not all ASCII: looked up by their UTF-8. */
+  private latin1TextId(bytes: Uint8Array, start: number, end: number): number {
+    const w = this.scratch;
+    w.reset();
+    w.ensure(2 * (end - start));
+    const n = writeLatin1Body(bytes, start, end, w.buf, 0);
+    bodyKey(w.buf, 0, n);
+    const k = BODY_KEY;
+    return (this.encoded as EncodedKeyTable).stringId(
+      k[0],
+      k[1],
+      k[2],
+      w.buf,
+      0,
+      n,
+      this.keyArena.buf,
+      this.meta,
+    );
   }
 
   /** Makes the table of string keys as bytes, holding every string entry so far. */
@@ -138,10 +131,10 @@ export class KeyIndex {
     const m = this.meta;
     const arena = this.keyArena.buf;
     const ks = m[3 * id + 1];
-    const ke = m[3 * id + 2];
     if (arena[ks] !== KeyTag.STRING) return;
-    const h = encodedKeyHash(arena, ks, ke);
-    (this.encoded as EncodedKeyTable).add(h, bodyHead0(arena, ks + 1, ke), bodyHead1(arena, ks + 1, ke), id);
+    bodyKey(arena, ks + 1, m[3 * id + 2]);
+    const k = BODY_KEY;
+    (this.encoded as EncodedKeyTable).add(k[0], k[1], k[2], id);
   }
 
   /**

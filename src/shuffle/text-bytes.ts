@@ -11,33 +11,6 @@
  * string (with U+FFFD, as `Buffer.toString('utf8')` decodes it) is the key.
  */
 import { ErrorCode, TsmrError } from '../errors.ts';
-import { KeyTag } from './key-codec.ts';
-
-/** FNV-1a (32-bit) offset basis and prime. */
-const FNV_BASIS = 0x811c9dc5 | 0;
-export const FNV_PRIME = 0x01000193;
-/** The FNV-1a state after the string tag byte. */
-export const STRING_HASH_START = Math.imul(FNV_BASIS ^ KeyTag.STRING, FNV_PRIME);
-
-/**
- * The hash of an encoded key `buf[start, end)` (FNV-1a, finished with
- * MurmurHash3's `fmix32`), continuing from the FNV state `h`: from
- * `FNV_BASIS` over a whole encoding, from {@link STRING_HASH_START} over a
- * string key's body, which gives the same hash. Process-local, never written.
- */
-export function encodedKeyHash(buf: Uint8Array, start: number, end: number, h = FNV_BASIS): number {
-  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], FNV_PRIME);
-  return fmix32(h);
-}
-
-/** MurmurHash3's 32-bit finalizer: every output bit depends on every input bit. */
-export function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
-}
 
 /** Writes the UTF-8 of latin1 bytes `src[start, end)` at `dst[pos, …)` (room for 2 bytes each); returns the end. */
 export function writeLatin1Body(
