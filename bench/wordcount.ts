@@ -11,8 +11,8 @@
  *    here with `cc -O2`), whose output is compared with tsmr's: the sorted
  *    `word\tcount` lines must be the same bytes;
  *  - and tsmr on a 4 GiB bench corpus file, to compare peak RSS with 1 GiB.
- * The 1 GiB runs are repeated {@link REPEATS} times, interleaved, and each
- * keeps its fastest run. Wall time is measured from outside (process start-up
+ * The 1 GiB runs are repeated {@link REPEATS} times (3, or
+ * `TSMR_BENCH_REPEATS`), interleaved, and each keeps its fastest run. Wall time is measured from outside (process start-up
  * included) for every system. Files are read once before timing so every run
  * sees a warm page cache. Prints a table per corpus and the targets: tsmr's
  * wall time at most 0.9 × DuckDB's and at most 3 × the native reference's;
@@ -46,8 +46,8 @@ export interface WordcountRun {
 }
 
 const MiB = 1024 * 1024;
-/** Runs of each 1 GiB configuration; the fastest counts. */
-const REPEATS = 3;
+/** Runs of each 1 GiB configuration; the fastest counts (`TSMR_BENCH_REPEATS`, default 3). */
+const REPEATS = Number(process.env.TSMR_BENCH_REPEATS ?? 3);
 const nativeSource = join(repoRoot, 'bench', 'native', 'wordcount.c');
 const nativeBinary = join(repoRoot, '.bench', 'native-wordcount');
 
