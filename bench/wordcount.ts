@@ -25,7 +25,7 @@ import { once } from 'node:events';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { JobReport } from '../src/index.ts';
 import { ensureBenchFile, ensureCmudictFile, GiB, repoRoot } from './corpus.ts';
 
@@ -156,7 +156,7 @@ function totals(r: Reported): Pick<WordcountRun, 'ms' | 'peakRssBytes' | 'words'
 async function sortedCounts(out: string, outputFiles: readonly string[]): Promise<Buffer> {
   const lines: Buffer[] = [];
   for (const part of outputFiles) {
-    const data = await readFile(join(out, part));
+    const data = await readFile(resolve(out, part));
     for (let s = 0; s < data.length;) {
       const nl = data.indexOf(10, s);
       const e = nl < 0 ? data.length : nl + 1;
