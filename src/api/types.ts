@@ -99,6 +99,23 @@ export interface TaskContext {
 export interface MapContext<K extends Key = Key, V = Value> extends TaskContext {
   /** Sends `(key, value)` to the shuffle. Keys must be {@link Key}s. */
   emit(key: K, value: V): void;
+  /**
+   * Sends `(text, value)` to the shuffle, where the key `text` is the string
+   * that the bytes `bytes[start, end)` decode to: exactly
+   * `emit(Buffer.from(bytes).toString(encoding, start, end), value)`, but
+   * without making the string for a key the map task already holds (a job
+   * with `combineValues` or `combine` looks the key up as bytes; Hadoop's
+   * `Text` keys are bytes too). For jobs that read bytes, e.g.
+   * `inputFormat: { type: 'text', encoding: 'buffer' }` (see
+   * `examples/wordcount.ts`). The bytes are read during the call only: the
+   * caller may reuse them afterwards.
+   * @param encoding `'utf8'` (default; ill-formed bytes decode to U+FFFD, as
+   *   `Buffer.toString` does) or `'latin1'` (one character per byte, so any
+   *   bytes come back out unchanged through a latin1 output).
+   * @throws TsmrError `TSMR_BAD_KEY` when `bytes` is not a `Uint8Array` or
+   *   `[start, end)` is not a range of integers within it; else as `emit`.
+   */
+  emitText(bytes: Uint8Array, start: number, end: number, value: V, encoding?: 'utf8' | 'latin1'): void;
   /** Path of the input file of the current record (`''` for in-memory input). */
   readonly inputFile: string;
   /** Index of the current record's input in the job's `inputs` (0 for a job without `inputs`). */
@@ -125,6 +142,11 @@ export interface ReduceContext<K = unknown, V = unknown> extends TaskContext {
  *   the value: `'utf8'` (default; invalid bytes become U+FFFD), `'latin1'` (one
  *   character per byte: every byte passes through unchanged, and string order equals
  *   byte order), or `'buffer'` (a `Buffer` of the line's bytes).
+ * - `{ type: 'text', encoding: 'buffer', blocks: true }`: the same lines, whole
+ *   and with their line ends, several to a record: each record is a `Buffer` of
+ *   consecutive lines (about 1 MiB of them), key = byte offset of its first
+ *   line. For maps that scan bytes (`examples/wordcount.ts`): one call per block
+ *   instead of one per line. `MAP_INPUT_RECORDS` counts blocks.
  * - `'jsonl'`: one JSON value per non-empty line, key = byte offset.
  * - `{ fixed: n }`: records of exactly `n` bytes with no separator (Hadoop's
  *   `FixedLengthInputFormat`), key = byte offset, value = a `Buffer` of the
@@ -142,6 +164,7 @@ export type InputFormat =
   | 'tsmr'
   | { type: 'tsmr' }
   | { type: 'text'; encoding?: 'utf8' | 'latin1' | 'buffer' }
+  | { type: 'text'; encoding: 'buffer'; blocks: true }
   | { type: 'jsonl' }
   | { fixed: number };
 

@@ -95,6 +95,11 @@ describe('normalizeInputFormat', () => {
       type: 'text',
       encoding: 'buffer',
     });
+    assert.deepEqual(normalizeInputFormat({ type: 'text', encoding: 'buffer', blocks: true }), {
+      type: 'text',
+      encoding: 'buffer',
+      blocks: true,
+    });
     assert.deepEqual(normalizeInputFormat('jsonl'), { type: 'jsonl' });
     assert.deepEqual(normalizeInputFormat({ type: 'jsonl' }), { type: 'jsonl' });
     assert.deepEqual(normalizeInputFormat({ type: 'records' }), { type: 'records' });
@@ -105,6 +110,9 @@ describe('normalizeInputFormat', () => {
       'csv',
       { type: 'text', encoding: 'utf16le' },
       { type: 'text', encodng: 'latin1' },
+      { type: 'text', encoding: 'latin1', blocks: true },
+      { type: 'text', blocks: true },
+      { type: 'text', encoding: 'buffer', blocks: 'yes' },
       42,
       null,
     ]) {
@@ -200,6 +208,76 @@ describe('readSplit text', () => {
           const expected = referenceLines(bytes).map(([o, b]) => [o, b.toString('utf8')]);
           assert.deepEqual(got, expected);
           assert.equal(total, expected.length);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  test('property: blocks hold whole lines; the splits of a file yield its bytes once, in order', async () => {
+    const BLOCKS: NormalizedInputFormat = { type: 'text', encoding: 'buffer', blocks: true };
+    const line = fc
+      .array(fc.constantFrom('a', 'b', ' ', 'é', '\r', '\n'), { maxLength: 30 })
+      .map((a) => a.join(''));
+    await fc.assert(
+      fc.asyncProperty(
+        line,
+        fc.integer({ min: 1, max: 64 }),
+        fc.integer({ min: 16, max: 48 }),
+        fc.boolean(),
+        fc.nat(),
+        async (text, splitSize, chunkSize, gzip, skipPick) => {
+          const bytes = Buffer.from(text);
+          const p = await fileWith(
+            gzip ? gzipSync(bytes) : bytes,
+            `blk${fileCounter++}.txt${gzip ? '.gz' : ''}`,
+          );
+          const lineStarts = new Set(referenceLines(bytes).map(([o]) => o));
+          const splits = planSplits([inputFile(p)], { splitSize });
+          const blocks: [number, Buffer][] = [];
+          for (const s of splits) {
+            const r = await readSplit(
+              s,
+              BLOCKS,
+              (k, v) => void blocks.push([k as number, v as Buffer]),
+              {},
+              { chunkSize },
+            );
+            assert.equal(r.bytes, s.length);
+          }
+          // Blocks were not overwritten by later reads; they tile the file in order, each whole lines.
+          assert.deepEqual(Buffer.concat(blocks.map(([, b]) => b)), bytes);
+          let offset = 0;
+          for (const [k, b] of blocks) {
+            assert.equal(k, offset);
+            assert.ok(lineStarts.has(k) && b.length > 0);
+            assert.ok(
+              b[b.length - 1] === 10 || k + b.length === bytes.length,
+              'a block ends with a line end',
+            );
+            offset += b.length;
+          }
+          // A skipped block is left out, whole, and handed to the skip hook.
+          if (blocks.length === 0) return;
+          const [badKey, badBlock] = blocks[skipPick % blocks.length]!;
+          const kept: number[] = [];
+          const skipped: [number, unknown][] = [];
+          const skip = {
+            offsetsIn: (file: string) => (file === p ? new Set([badKey]) : undefined),
+            skipped: (_file: string, offset: number, record: unknown) => void skipped.push([offset, record]),
+          };
+          let records = 0;
+          for (const s of splits) {
+            records += (
+              await readSplit(s, BLOCKS, (k) => void kept.push(k as number), { skip }, { chunkSize })
+            ).records;
+          }
+          assert.deepEqual(
+            kept,
+            blocks.map(([k]) => k).filter((k) => k !== badKey),
+          );
+          assert.equal(records, kept.length);
+          assert.deepEqual(skipped, [[badKey, badBlock.toString('latin1')]]);
         },
       ),
       { numRuns: 150 },

@@ -23,7 +23,7 @@ import { hasRecordsMagic, type KeyValueFrame, readKeyValue, TSMR_RECORDS_MAGIC }
 
 /** An input format with its defaults filled in. `'records'` reads spooled in-memory input. */
 export type NormalizedInputFormat =
-  | { type: 'text'; encoding: 'utf8' | 'latin1' | 'buffer' }
+  | { type: 'text'; encoding: 'utf8' | 'latin1' | 'buffer'; blocks?: true }
   | { type: 'jsonl' }
   | { type: 'fixed'; recordLength: number }
   | { type: 'records' }
@@ -83,7 +83,10 @@ const TEXT_UTF8 = 0;
 const TEXT_LATIN1 = 1;
 const TEXT_BUFFER = 2;
 const JSONL = 3;
-type LineMode = typeof TEXT_UTF8 | typeof TEXT_LATIN1 | typeof TEXT_BUFFER | typeof JSONL;
+/** `'buffer'` with `blocks: true`: one record per block of whole lines. */
+const TEXT_BLOCKS = 4;
+type LineMode =
+  typeof TEXT_UTF8 | typeof TEXT_LATIN1 | typeof TEXT_BUFFER | typeof JSONL | typeof TEXT_BLOCKS;
 
 /** `Buffer`'s own decoders, which `toString(encoding, start, end)` calls after checking its arguments. */
 interface FastSlices {
@@ -92,8 +95,9 @@ interface FastSlices {
 }
 
 const FORMAT_HELP =
-  "inputFormat must be 'text', 'jsonl', 'tsmr', { type: 'text', encoding?: 'utf8' | 'latin1' | 'buffer' }, { type: 'jsonl' }, " +
-  "{ type: 'tsmr' } or { fixed: <record length in bytes> }";
+  "inputFormat must be 'text', 'jsonl', 'tsmr', { type: 'text', encoding?: 'utf8' | 'latin1' | 'buffer' }, " +
+  "{ type: 'text', encoding: 'buffer', blocks: true }, { type: 'jsonl' }, { type: 'tsmr' } " +
+  'or { fixed: <record length in bytes> }';
 
 /** Longest record of the fixed-length format (bytes): one record must fit in a read buffer. */
 export const MAX_FIXED_RECORD_LENGTH = 64 * 1024 * 1024;
@@ -123,8 +127,14 @@ export function normalizeInputFormat(
       if (keys.length === 1) return { type: f.type };
     } else if (f.type === 'text') {
       const encoding = (f as { encoding?: unknown }).encoding ?? 'utf8';
-      const known = keys.every((k) => k === 'type' || k === 'encoding');
-      if (known && (encoding === 'utf8' || encoding === 'latin1' || encoding === 'buffer')) {
+      const blocks = (f as { blocks?: unknown }).blocks ?? false;
+      const known = keys.every((k) => k === 'type' || k === 'encoding' || k === 'blocks');
+      if (known && blocks === true && encoding === 'buffer') return { type: 'text', encoding, blocks };
+      if (
+        known &&
+        blocks === false &&
+        (encoding === 'utf8' || encoding === 'latin1' || encoding === 'buffer')
+      ) {
         return { type: 'text', encoding };
       }
     }
@@ -165,6 +175,16 @@ function describe(v: unknown): string {
  * `start` (offset 0 or just after a `\n`), and reads every line that starts
  * before `end`, reading past `end` to finish the last one. Together, the splits
  * of a file yield each of its lines exactly once.
+ *
+ * Blocks of lines (`{ type: 'text', encoding: 'buffer', blocks: true }`): the
+ * same lines, whole, several to a record: each record is a `Buffer` of
+ * consecutive lines as they are in the file, each with its `\n` (and any
+ * `\r`), but for a last line without one; key = the byte offset of its first
+ * line. A block holds the whole lines of one read (about `chunkSize` bytes,
+ * or one longer line), so the map gets a few records per MiB instead of one
+ * per line: for maps that scan bytes themselves (`examples/wordcount.ts`).
+ * Which lines form a block depends on the read size; a skipped bad record
+ * (`hooks.skip`) is a whole block.
  *
  * JSONL (`{ type: 'jsonl' }`): the same lines, each parsed with `JSON.parse`;
  * lines that are empty or only JSON whitespace are skipped; key = byte offset.
@@ -238,7 +258,7 @@ function lineMode(format: NormalizedInputFormat): LineMode {
   if (format.type === 'text') {
     if (format.encoding === 'utf8') return TEXT_UTF8;
     if (format.encoding === 'latin1') return TEXT_LATIN1;
-    if (format.encoding === 'buffer') return TEXT_BUFFER;
+    if (format.encoding === 'buffer') return format.blocks === true ? TEXT_BLOCKS : TEXT_BUFFER;
   }
   throw new TsmrError(ErrorCode.INTERNAL, `not a normalized input format: ${describe(format)}`);
 }
@@ -462,7 +482,7 @@ class SplitReader {
     let base = compressed ? 0 : skipFirst ? part.start - 1 : part.start;
     const src: ByteSource = compressed ? new GzipSource(part, this.chunkSize) : new FileSource(part, base);
     // 'buffer' values are views of the chunk: a chunk that was handed out is never reused.
-    const fresh = mode === TEXT_BUFFER;
+    const fresh = mode === TEXT_BUFFER || mode === TEXT_BLOCKS;
     let handedOut = false;
     const stripBom = mode === TEXT_UTF8 || mode === JSONL;
     let buf = this.firstChunk(part, fresh);
@@ -513,6 +533,31 @@ class SplitReader {
           }
           ls = scan = nl + 1;
           skipping = false;
+        }
+        if (mode === TEXT_BLOCKS) {
+          // One record: the whole lines from ls on, up to the last one starting before `end`.
+          if (base + ls >= end) break;
+          const limit = end - base;
+          const nl = limit <= len ? view.indexOf(10, Math.max(scan, limit - 1)) : view.lastIndexOf(10);
+          if (nl < ls) {
+            scan = len;
+            continue;
+          }
+          const key = base + ls;
+          handedOut = true;
+          if (bad !== undefined && bad.has(key)) {
+            this.skipLine(view, ls, nl + 1, key, path, mode);
+          } else {
+            records++;
+            try {
+              const r = onRecord(key, view.subarray(ls, nl + 1));
+              if (r !== undefined && typeof (r as PromiseLike<void>).then === 'function') await r;
+            } catch (error) {
+              throw recordError(error, path, key, `the record at byte ${key} of ${path}`);
+            }
+          }
+          ls = scan = nl + 1;
+          continue;
         }
         const slices = view as unknown as FastSlices;
         // For ASCII, latin1 decoding gives the same string, faster.
@@ -571,7 +616,7 @@ class SplitReader {
   /** Hands the line `view[s, e)` at file offset `key` to the skip hook instead of `onRecord`. */
   private skipLine(view: Buffer, s: number, e: number, key: number, path: string, mode: LineMode): void {
     const text =
-      mode === TEXT_LATIN1 || mode === TEXT_BUFFER
+      mode === TEXT_LATIN1 || mode === TEXT_BUFFER || mode === TEXT_BLOCKS
         ? view.toString('latin1', s, e)
         : view.toString('utf8', key === 0 ? bomEnd(view, s, e) : s, e);
     this.skip?.skipped(path, key, text);
@@ -602,7 +647,7 @@ class SplitReader {
     let value: unknown;
     if (mode === TEXT_UTF8) value = view.toString('utf8', vs, e);
     else if (mode === TEXT_LATIN1) value = view.toString('latin1', s, e);
-    else if (mode === TEXT_BUFFER) value = view.subarray(s, e);
+    else if (mode === TEXT_BUFFER || mode === TEXT_BLOCKS) value = view.subarray(s, e);
     else {
       value = parseJsonLine(view, vs, e, key, path);
       if (value === BLANK) return false;

@@ -130,21 +130,50 @@ export class CombineTable {
     if (typeof value === 'number' && typeof key === 'string') {
       const id = this.keys.stringId(key);
       if (id >= 0) {
-        const n = this.valueCount;
-        if (n === this.logIds.length) this.growLog();
-        this.logIds[n] = id;
-        this.logPayload[n] = value;
-        if (this.logKinds !== undefined) this.logKinds[n] = NUMBER;
-        this.valueCount = n + 1;
-        this.valueMemory += SLOT_BYTES;
-        this.valueBytes += numberLength(value);
+        this.addNumber(id, value);
         return;
       }
     }
     this.addSlow(key, value);
   }
 
-  private addSlow(key: Key, value: unknown): void {
+  /**
+   * Adds one pair whose key is the string `bytes[start, end)` decode to (as
+   * latin1, or as UTF-8), looked up as bytes: the string is made only for a
+   * key new to the table. Throws as {@link add}.
+   */
+  addText(bytes: Uint8Array, start: number, end: number, latin1: boolean, value: unknown): void {
+    if (typeof value === 'number') {
+      const id = this.keys.textId(bytes, start, end, latin1);
+      if (id >= 0) {
+        this.addNumber(id, value);
+        return;
+      }
+    }
+    this.addSlow(undefined, value, bytes, start, end, latin1);
+  }
+
+  /** Logs number `value` for known key `id`. */
+  private addNumber(id: number, value: number): void {
+    const n = this.valueCount;
+    if (n === this.logIds.length) this.growLog();
+    this.logIds[n] = id;
+    this.logPayload[n] = value;
+    if (this.logKinds !== undefined) this.logKinds[n] = NUMBER;
+    this.valueCount = n + 1;
+    this.valueMemory += SLOT_BYTES;
+    this.valueBytes += numberLength(value);
+  }
+
+  /** Adds `(key, value)`, or with `key` undefined, the text key of `bytes[textStart, textEnd)` (see {@link addText}). */
+  private addSlow(
+    key: Key | undefined,
+    value: unknown,
+    bytes?: Uint8Array,
+    textStart = 0,
+    textEnd = 0,
+    latin1 = false,
+  ): void {
     let start = -1;
     let end = -1;
     if (typeof value === 'number') {
@@ -156,7 +185,10 @@ export class CombineTable {
     }
     let id: number;
     try {
-      id = this.keys.idOf(key);
+      id =
+        bytes === undefined
+          ? this.keys.idOf(key as Key)
+          : this.keys.textIdOf(bytes, textStart, textEnd, latin1);
     } catch (error) {
       if (start >= 0) this.valueArena.pos = start;
       else this.valueBytes -= numberLength(value as number);

@@ -161,24 +161,53 @@ export class FoldTable {
     if (typeof value === 'number' && typeof key === 'string') {
       const id = this.keys.stringId(key);
       if (id >= 0) {
-        const v = this.values;
-        const n = v[2 * id + 1] as number;
-        if (n === 0) {
-          v[2 * id] = value;
-          this.firstValue(id);
-        } else {
-          v[2 * id] = this.apply(v[2 * id], value);
-        }
-        v[2 * id + 1] = n + 1;
-        this.valueBytes += numberLength(value);
-        this.adds++;
+        this.addNumber(id, value);
         return;
       }
     }
     this.addSlow(key, value);
   }
 
-  private addSlow(key: Key, value: unknown): void {
+  /**
+   * Adds one pair whose key is the string `bytes[start, end)` decode to (as
+   * latin1, or as UTF-8), looked up as bytes: the string is made only for a
+   * key new to the table. Throws as {@link add}.
+   */
+  addText(bytes: Uint8Array, start: number, end: number, latin1: boolean, value: unknown): void {
+    if (typeof value === 'number') {
+      const id = this.keys.textId(bytes, start, end, latin1);
+      if (id >= 0) {
+        this.addNumber(id, value);
+        return;
+      }
+    }
+    this.addSlow(undefined, value, bytes, start, end, latin1);
+  }
+
+  /** Folds number `value` into the value of known key `id`. */
+  private addNumber(id: number, value: number): void {
+    const v = this.values;
+    const n = v[2 * id + 1] as number;
+    if (n === 0) {
+      v[2 * id] = value;
+      this.firstValue(id);
+    } else {
+      v[2 * id] = this.apply(v[2 * id], value);
+    }
+    v[2 * id + 1] = n + 1;
+    this.valueBytes += numberLength(value);
+    this.adds++;
+  }
+
+  /** Adds `(key, value)`, or with `key` undefined, the text key of `bytes[start, end)` (see {@link addText}). */
+  private addSlow(
+    key: Key | undefined,
+    value: unknown,
+    bytes?: Uint8Array,
+    start = 0,
+    end = 0,
+    latin1 = false,
+  ): void {
     let size: number;
     if (typeof value === 'number') {
       size = numberLength(value);
@@ -192,7 +221,7 @@ export class FoldTable {
     }
     const keys = this.keys;
     const known = keys.size;
-    const id = keys.idOf(key);
+    const id = bytes === undefined ? keys.idOf(key as Key) : keys.textIdOf(bytes, start, end, latin1);
     if (id >= known) {
       this.values.push(0, 0);
       this.valueSizes.push(0);

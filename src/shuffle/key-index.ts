@@ -12,14 +12,20 @@
  * keep that whole line alive. Strings are encoded as WTF-8 (`key-codec.ts`),
  * so two distinct strings (lone surrogates included) are two entries.
  *
+ * String keys given as bytes (`textId`, for `MapContext.emitText`) are looked
+ * up in an {@link EncodedKeyTable} of the encodings, made at the first such
+ * lookup; from then on every new entry goes into both tables.
+ *
  * Memory accounting (`bytes`) is approximate: per distinct key
  * {@link ENTRY_BYTES} plus its key bytes, plus the strings the maps hold.
  */
 import type { Key } from '../api/types.ts';
-import { ByteWriter } from './byte-writer.ts';
+import { ByteWriter, copyBytes } from './byte-writer.ts';
 import { KeyTag, compareKeyRange, keyRangeEquals, writeKey } from './key-codec.ts';
 import { hashPartitionRange } from './partitioner.ts';
+import { BODY_KEY, EncodedKeyTable, bodyKey } from './encoded-key-table.ts';
 import { StringTable } from './string-table.ts';
+import { decodeText, isWellFormedUtf8, utf16Length, writeLatin1Body } from './text-bytes.ts';
 import { readWtf8 } from './wtf8.ts';
 import type { CheckedPartition } from './sort-buffer.ts';
 import type { KeySorter } from './sort-index.ts';
@@ -42,7 +48,8 @@ export class KeyIndex {
   readonly keyObjects: Array<Key | undefined> | undefined;
   private readonly numPartitions: number;
   private readonly partition: CheckedPartition | undefined;
-  private readonly strings = new StringTable();
+  /** String → id; made at the first lookup of a string (a job that emits only text ranges never makes one). */
+  private strings: StringTable | undefined;
   private readonly numbers = new Map<number, number>();
   private readonly others = new Map<string, number>();
   private readonly keyArena = new ByteWriter(64 * 1024);
@@ -50,6 +57,8 @@ export class KeyIndex {
   private sorted: Uint32Array = new Uint32Array(0);
   private sortedCount = 0;
   private readonly scratch = new ByteWriter(256);
+  /** Encoding → id, once a key was looked up as bytes. */
+  private encoded: EncodedKeyTable | undefined;
 
   /**
    * @param partition a checked partition function; `undefined` for the default hash partitioner.
@@ -73,7 +82,59 @@ export class KeyIndex {
 
   /** The entry id of string key `key`, or -1 if unknown (one table lookup: the hot path). */
   stringId(key: string): number {
-    return this.strings.get(key);
+    return (this.strings ?? this.indexStrings()).get(key);
+  }
+
+  /**
+   * The entry id of the string key that `bytes[start, end)` decode to (as
+   * latin1, or as UTF-8), looked up as bytes; -1 if unknown, or for ill-formed
+   * UTF-8, which only its decoded string can look up (`text-bytes.ts`).
+   */
+  textId(bytes: Uint8Array, start: number, end: number, latin1: boolean): number {
+    const table = this.encoded ?? this.indexEncodings();
+    if (bodyKey(bytes, start, end) && (latin1 || !isWellFormedUtf8(bytes, start, end))) {
+      return latin1 ? this.latin1TextId(bytes, start, end) : -1;
+    }
+    const k = BODY_KEY;
+    return table.stringId(k[0], k[1], k[2], bytes, start, end, this.keyArena.buf, this.meta);
+  }
+
+  /** {@link textId} of latin1 bytes that are not all ASCII: looked up by their UTF-8. */
+  private latin1TextId(bytes: Uint8Array, start: number, end: number): number {
+    const w = this.scratch;
+    w.reset();
+    w.ensure(2 * (end - start));
+    const n = writeLatin1Body(bytes, start, end, w.buf, 0);
+    bodyKey(w.buf, 0, n);
+    const k = BODY_KEY;
+    return (this.encoded as EncodedKeyTable).stringId(
+      k[0],
+      k[1],
+      k[2],
+      w.buf,
+      0,
+      n,
+      this.keyArena.buf,
+      this.meta,
+    );
+  }
+
+  /** Makes the table of string keys as bytes, holding every string entry so far. */
+  private indexEncodings(): EncodedKeyTable {
+    this.encoded = new EncodedKeyTable();
+    for (let id = 0; id < this.size; id++) this.indexEncoding(id);
+    return this.encoded;
+  }
+
+  /** Adds entry `id` to {@link encoded} if it is a string key. */
+  private indexEncoding(id: number): void {
+    const m = this.meta;
+    const arena = this.keyArena.buf;
+    const ks = m[3 * id + 1];
+    if (arena[ks] !== KeyTag.STRING) return;
+    bodyKey(arena, ks + 1, m[3 * id + 2]);
+    const k = BODY_KEY;
+    (this.encoded as EncodedKeyTable).add(k[0], k[1], k[2], id);
   }
 
   /**
@@ -82,7 +143,7 @@ export class KeyIndex {
    */
   idOf(key: Key): number {
     if (typeof key === 'string') {
-      const id = this.strings.get(key);
+      const id = (this.strings ?? this.indexStrings()).get(key);
       return id >= 0 ? id : this.insertString(key);
     }
     const w = this.keyArena;
@@ -129,7 +190,7 @@ export class KeyIndex {
     if (typeof key === 'string') {
       const object = ownedKeyString(key, w.buf, start, w.pos);
       const id = this.newEntry(partition, start, object, object.length);
-      this.strings.set(object, id);
+      this.strings?.set(object, id);
       return id;
     }
     if (typeof key === 'number') {
@@ -195,17 +256,65 @@ export class KeyIndex {
     w.wtf8(key);
     const object = ownedKeyString(key, w.buf, start, w.pos);
     const id = this.newEntry(this.partitionOf(start, object), start, object, object.length);
-    this.strings.set(object, id);
+    this.strings?.set(object, id);
     return id;
   }
 
+  /**
+   * The entry id of the string key that `bytes[start, end)` decode to (see
+   * {@link textId}), inserted if new: written to the arena from the bytes,
+   * its string made only if something needs it (a string table, key objects,
+   * a user's partition function).
+   * @throws errors of the partition function (nothing is inserted then).
+   */
+  textIdOf(bytes: Uint8Array, start: number, end: number, latin1: boolean): number {
+    const found = this.textId(bytes, start, end, latin1);
+    if (found >= 0) return found;
+    if (!latin1 && !isWellFormedUtf8(bytes, start, end))
+      return this.idOf(decodeText(bytes, start, end, false));
+    const w = this.keyArena;
+    const begin = w.pos;
+    w.ensure(1 + 2 * (end - start));
+    w.buf[begin] = KeyTag.STRING;
+    if (latin1) {
+      w.pos = writeLatin1Body(bytes, start, end, w.buf, begin + 1);
+    } else {
+      copyBytes(bytes, start, end, w.buf, begin + 1);
+      w.pos = begin + 1 + end - start;
+    }
+    const needed =
+      this.strings !== undefined || this.keyObjects !== undefined || this.partition !== undefined;
+    const object = needed ? readWtf8(w.buf, begin + 1, w.pos) : undefined;
+    const id = this.newEntry(
+      this.partitionOf(begin, object),
+      begin,
+      object,
+      utf16Length(w.buf, begin + 1, w.pos),
+    );
+    if (object !== undefined) this.strings?.set(object, id);
+    return id;
+  }
+
+  /** Makes the string table, holding every string entry so far. */
+  private indexStrings(): StringTable {
+    const strings = new StringTable();
+    const m = this.meta;
+    const arena = this.keyArena.buf;
+    for (let id = 0; id < this.size; id++) {
+      const ks = m[3 * id + 1];
+      if (arena[ks] === KeyTag.STRING) strings.set(readWtf8(arena, ks + 1, m[3 * id + 2]), id);
+    }
+    this.strings = strings;
+    return strings;
+  }
+
   /** Partition of the key just written at `keyArena[start, pos)`; undoes the write on error. */
-  private partitionOf(start: number, key: Key): number {
+  private partitionOf(start: number, key: Key | undefined): number {
     if (this.numPartitions === 1) return 0;
     const w = this.keyArena;
     if (this.partition === undefined) return hashPartitionRange(w.buf, start, w.pos, this.numPartitions);
     try {
-      return this.partition(w.buf.subarray(start, w.pos), key);
+      return this.partition(w.buf.subarray(start, w.pos), key as Key);
     } catch (error) {
       w.pos = start;
       throw error;
@@ -235,6 +344,7 @@ export class KeyIndex {
     this.bytes += bytes;
     this.keyObjects?.push(object);
     this.size = id + 1;
+    if (this.encoded !== undefined) this.indexEncoding(id);
     return id;
   }
 }

@@ -70,6 +70,7 @@ import { RunWriter } from './run-writer.ts';
 import type { SegmentInfo } from './run-writer.ts';
 import type { SegmentRef } from './segment-reader.ts';
 import { SortBuffer } from './sort-buffer.ts';
+import { decodeText } from './text-bytes.ts';
 import type { CheckedPartition } from './sort-buffer.ts';
 import { KeySorter } from './sort-index.ts';
 
@@ -237,6 +238,20 @@ export class MapOutputCollector {
     if (this.table !== undefined) this.table.add(key, value);
     else if (this.folds !== undefined) this.folds.add(key, value);
     else (this.buffer as SortBuffer).add(key, value);
+    this.emitted++;
+  }
+
+  /**
+   * Adds one pair whose key is the string `bytes[start, end)` decode to (as
+   * latin1, or as UTF-8, as `Buffer.toString` decodes them): as
+   * `emit(decoded, value)`, but a hash table looks the key up as bytes and
+   * makes its string only when the key is new to it. Throws as {@link emit}.
+   */
+  emitText(bytes: Uint8Array, start: number, end: number, latin1: boolean, value: unknown): void {
+    if (this.state !== 'open') throw this.notOpen('emit');
+    if (this.table !== undefined) this.table.addText(bytes, start, end, latin1, value);
+    else if (this.folds !== undefined) this.folds.addText(bytes, start, end, latin1, value);
+    else (this.buffer as SortBuffer).add(decodeText(bytes, start, end, latin1), value);
     this.emitted++;
   }
 

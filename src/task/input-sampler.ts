@@ -23,6 +23,7 @@ import { ErrorCode, isTsmrError, TsmrError } from '../errors.ts';
 import { readSplit, type NormalizedInputFormat } from '../io/record-reader.ts';
 import { isRecordFilePath, type Split } from '../io/splits.ts';
 import { encodeKey } from '../shuffle/key-codec.ts';
+import { checkText, decodeText } from '../shuffle/text-bytes.ts';
 import type { JobBody } from './job-body.ts';
 import { abortQuietly } from './module-job-body.ts';
 import { createAttemptState } from './task-context.ts';
@@ -206,6 +207,8 @@ async function sampleWindow(
         kept++;
       }
     },
+    emitText: (bytes, start, end, value, encoding) =>
+      mapCtx.emit(decodeText(bytes, start, end, checkText(bytes, start, end, encoding)), value),
     get inputFile() {
       return inputFile;
     },

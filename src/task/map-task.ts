@@ -14,6 +14,7 @@ import { readSplit } from '../io/record-reader.ts';
 import type { FoldTableCache } from '../shuffle/fold-table.ts';
 import { checkGroupKey, prefixPartition } from '../shuffle/group-prefix.ts';
 import { MapOutputCollector } from '../shuffle/map-output-collector.ts';
+import { checkText, decodeText } from '../shuffle/text-bytes.ts';
 import { decodeSplitPoints, totalOrderPartition } from '../shuffle/total-order-partitioner.ts';
 import { injectedFailure } from './injected-failure.ts';
 import type { JobBody } from './job-body.ts';
@@ -86,6 +87,12 @@ export async function runMapTask(
               checkGroupKey(key, groupBy);
               collector.emit(key, value);
             },
+    emitText:
+      collector === undefined || groupBy !== undefined
+        ? (bytes, start, end, value, encoding) =>
+            mapCtx.emit(decodeText(bytes, start, end, checkText(bytes, start, end, encoding)), value)
+        : (bytes, start, end, value, encoding) =>
+            collector.emitText(bytes, start, end, checkText(bytes, start, end, encoding), value),
     get inputFile() {
       return inputFile;
     },

@@ -215,8 +215,10 @@ const inputEncodings = enumCodec({
 const outputEncodings = enumCodec({ utf8: TextEncoding.UTF8, latin1: TextEncoding.LATIN1 });
 
 export function inputFormatToWire(f: NormalizedInputFormat): MessageInitShape<typeof pb.InputFormatSchema> {
-  if (f.type === 'text')
-    return { format: { case: 'text', value: { encoding: inputEncodings.toWire(f.encoding) } } };
+  if (f.type === 'text') {
+    const value = { encoding: inputEncodings.toWire(f.encoding), blocks: f.blocks === true };
+    return { format: { case: 'text', value } };
+  }
   if (f.type === 'fixed') return { format: { case: 'fixed', value: { recordLength: f.recordLength } } };
   return { format: { case: f.type, value: {} } };
 }
@@ -224,10 +226,10 @@ export function inputFormatToWire(f: NormalizedInputFormat): MessageInitShape<ty
 export function inputFormatFromWire(m: pb.InputFormat | undefined, field: string): NormalizedInputFormat {
   const { format } = required(m, field);
   if (format.case === 'text') {
-    return {
-      type: 'text',
-      encoding: inputEncodings.fromWire(format.value.encoding, `${field}.text.encoding`),
-    };
+    const encoding = inputEncodings.fromWire(format.value.encoding, `${field}.text.encoding`);
+    if (!format.value.blocks) return { type: 'text', encoding };
+    if (encoding !== 'buffer') throw badMessage(`${field}.text.blocks`, 'is for the BUFFER encoding only');
+    return { type: 'text', encoding, blocks: true };
   }
   if (format.case === 'jsonl' || format.case === 'records' || format.case === 'tsmr')
     return { type: format.case };

@@ -65,6 +65,7 @@ const mapSpec: fc.Arbitrary<MapTaskSpec> = fc
             { type: 'text' as const, encoding: 'utf8' as const },
             { type: 'text' as const, encoding: 'latin1' as const },
             { type: 'text' as const, encoding: 'buffer' as const },
+            { type: 'text' as const, encoding: 'buffer' as const, blocks: true as const },
             { type: 'jsonl' as const },
             { type: 'records' as const },
           ),

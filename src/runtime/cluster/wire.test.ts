@@ -139,7 +139,11 @@ test('a task lease that breaks a rule is refused with TSMR_BAD_MESSAGE naming th
               $typeName: 'tsmr.cluster.v1.InputFormat',
               format: {
                 case: 'text',
-                value: { $typeName: 'tsmr.cluster.v1.TextInput', encoding: TextEncoding.UNSPECIFIED },
+                value: {
+                  $typeName: 'tsmr.cluster.v1.TextInput',
+                  encoding: TextEncoding.UNSPECIFIED,
+                  blocks: false,
+                },
               },
             }),
         ),

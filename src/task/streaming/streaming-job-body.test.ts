@@ -55,6 +55,9 @@ function fakeContext(kind: 'map' | 'reduce'): { fake: Fake; ctx: MapContext & Re
         fake.chunks.push(Buffer.from(value));
       }
     },
+    emitText() {
+      assert.fail('streaming jobs do not emit text ranges');
+    },
   };
   return { fake, ctx };
 }

@@ -391,6 +391,13 @@ export declare type TextInput = Message<"tsmr.cluster.v1.TextInput"> & {
    * @generated from field: tsmr.cluster.v1.TextEncoding encoding = 1;
    */
   encoding: TextEncoding;
+
+  /**
+   * BUFFER only: a record is a block of whole lines (about 1 MiB), not one line.
+   *
+   * @generated from field: bool blocks = 2;
+   */
+  blocks: boolean;
 };
 
 /**
