@@ -622,8 +622,13 @@ export class Scheduler {
     this.#requeue(t);
   }
 
-  /** Charges a failure of `a` to its worker, which may exclude the worker (`maxWorkerFailures`). */
+  /**
+   * Charges a failure of `a` to its worker, which may exclude the worker
+   * (`maxWorkerFailures`). A crash injected on purpose (`--simulate-failures`)
+   * is no fault of the worker: it is not charged.
+   */
   #chargeWorker(a: Attempt): void {
+    if (a.error?.code === ErrorCode.INJECTED_FAILURE) return;
     const w = this.#workers.get(a.workerId);
     if (w) w.failures++;
     this.#lastCharged = a.error;

@@ -107,7 +107,8 @@ export async function mapLease(
       parts: [{ path: file, start: 0, end: size, compressed: false, size, mtimeMs }],
       length: size,
     },
-    inputFormat: { type: 'text', encoding: 'latin1' },
+    // As examples/wordcount.ts reads its input: blocks of whole lines as bytes.
+    inputFormat: { type: 'text', encoding: 'buffer', blocks: true },
     sortBufferBytes: 1 << 20,
     mergeFanIn: 16,
   };
