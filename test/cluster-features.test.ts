@@ -268,6 +268,11 @@ describe('cluster mode: total order, TeraSort, secondary sort, joins, skip mode,
     });
     const results = await collectResults(handle);
     const report = await handle.done;
+    // Named by the coordinator's uploaded file, not by a worker's copy of it.
+    assert.ok(
+      report.skippedRecords?.listed.every((r) => r.file.startsWith(join(cluster.dir, 'coordinator'))),
+      JSON.stringify(report.skippedRecords?.listed.map((r) => r.file)),
+    );
     assert.equal(report.skippedRecords?.count, 5);
     assert.deepEqual(
       report.skippedRecords?.listed.map((r) => r.index),

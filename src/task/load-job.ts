@@ -160,7 +160,7 @@ async function findJobExport(url: string): Promise<JobRef> {
     if (isPipeline(exports.default)) {
       throw new TsmrError(
         ErrorCode.BAD_JOB,
-        `job module ${url} exports a pipeline (definePipeline), not a job: run it with tsmr run or runPipeline (local mode only, for now)`,
+        `job module ${url} exports a pipeline (definePipeline), not a job: run it with tsmr run, or runPipeline (with a coordinator on a cluster)`,
       );
     }
     validateJobDefinition(exports.default, `job module ${url} (default export)`);
