@@ -278,8 +278,9 @@ export class WorkerAttempts {
   }
 
   /**
-   * A reduce attempt (or a map attempt of a map-only job) of a job without an output directory wrote its records
-   * file (`result.output.segment`): it is served like a map output, as
+   * A reduce attempt (or a map attempt of a map-only job) of a job without an
+   * output directory wrote its records file (`result.output.segment`): it is
+   * served like a map output, as
    * partition 0 of the attempt's id, until the coordinator discards the job
    * (after the client has read the results).
    */
