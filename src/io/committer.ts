@@ -404,6 +404,15 @@ export async function abortJob(prepared: PreparedOutput, report: object): Promis
     await writeJsonAtomically(path.join(out, JOB_REPORT), { status: 'failed', ...report });
 }
 
+/**
+ * Replaces `<out>/_job.json` of an output another process wrote (a cluster
+ * job's coordinator) with `report`, atomically; `_SUCCESS` is left as it is.
+ * @throws TsmrError `TSMR_IO` when it cannot be written.
+ */
+export async function replaceJobReport(out: string, report: object): Promise<void> {
+  await writeJsonAtomically(path.join(out, JOB_REPORT), report);
+}
+
 /** Writes `value` as JSON to a temporary file next to `file`, then renames it over `file`. */
 async function writeJsonAtomically(file: string, value: unknown): Promise<void> {
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;

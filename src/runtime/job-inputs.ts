@@ -7,16 +7,15 @@ import { usageError } from '../errors.ts';
 import { type InputFile, type ResolvedInputs, resolveInputs } from '../io/input-paths.ts';
 import { planInputSplits, planSplits, type Split } from '../io/splits.ts';
 import type { JobBody } from '../task/job-body.ts';
-import type { JobRef } from '../task/messages.ts';
 import type { RunOptions } from './run-options.ts';
 
 /**
  * Checks that the run's options fit the job: `input` given exactly when the
- * job has no `inputs`, no reducers for a job without `reduce`, side files
- * only for module jobs, `verify` only with paths.
+ * job has no `inputs`, no reducers for a job without `reduce`, `verify`
+ * only with paths.
  * @throws TsmrError `TSMR_USAGE` saying what to change.
  */
-export function checkInputOptions(body: JobBody, ref: JobRef | undefined, options: RunOptions): void {
+export function checkInputOptions(body: JobBody, options: RunOptions): void {
   if (body.inputs !== undefined && options.input !== undefined) {
     throw usageError(
       'the job names its own inputs (inputs: [{ paths, map }, …]): leave out input (--input); ' +
@@ -29,11 +28,6 @@ export function checkInputOptions(body: JobBody, ref: JobRef | undefined, option
   if (body.reducer === undefined && (options.reducers ?? 0) !== 0) {
     throw usageError(
       `the job has no reduce function, so it is map-only (R = 0); leave out reducers (--reducers), got ${options.reducers}`,
-    );
-  }
-  if (ref?.kind === 'streaming' && (options.files?.length ?? 0) > 0) {
-    throw usageError(
-      'side files (--file) are for module jobs, read through ctx.file(name); a streaming command can read a path given as an argument',
     );
   }
   if (options.verify && body.inputs === undefined && !isPathInput(options.input)) {

@@ -208,11 +208,8 @@ export async function executeJob(
   runtime: JobRuntime,
   verifyWith?: Job | string | URL | JobRef,
 ): Promise<JobReport> {
-  checkInputOptions(resolved.body, resolved.ref, options);
+  checkInputOptions(resolved.body, options);
   const settings = resolveSettings(options, resolved.body.reducers, runtime.clusterSlots);
-  if (settings.reducers === 0 && runtime.clusterSlots !== undefined) {
-    throw usageError('a map-only job (no reduce, or reducers 0) runs in local mode only, for now');
-  }
   const jobId = runtime.jobId ?? newJobId();
   const log = (runtime.log ?? createLogger()).child({ jobId, job: resolved.body.name });
   const tmpRoot = resolve(runtime.scratchRoot ?? options.tmpDir ?? tmpdir());

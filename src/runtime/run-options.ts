@@ -103,9 +103,9 @@ export interface RunOptions {
    * Run on a cluster: the URL of its coordinator (`http://host:port`). The
    * job's module is bundled and uploaded, and the job's inputs, output and
    * side files must be paths every worker can read (a shared file system);
-   * relative paths are made absolute here. Not with `workers`, `verify`,
-   * `tmpDir`, in-memory input or without `output` (yet). Default: run on this
-   * machine. See docs/cluster.md.
+   * relative paths are made absolute here. Not with `workers`, `verify` or
+   * `tmpDir` (a pipeline takes `tmpDir` as the shared directory of its
+   * intermediate outputs). Default: run on this machine. See docs/cluster.md.
    */
   coordinator?: string;
   /** The cluster token for `coordinator` (default: `TSMR_TOKEN`, else the local cluster's). */

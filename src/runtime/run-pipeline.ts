@@ -7,6 +7,10 @@
  * Where the steps write: every step but the last into the pipeline's scratch
  * directory (`<tmp>/tsmr-job-pipeline-…/steps/<i>-<name>/`), each removed
  * once the next step has read it; the last step into the pipeline's output.
+ * On a cluster (`coordinator`) each step is a cluster job, and the scratch
+ * directory must be on the file system the workers share: it is made next
+ * to the output (`<dirname(output)>/tsmr-job-pipeline-…/`), or under
+ * `tmpDir` when given (a shared directory, for a pipeline without `output`).
  * With `keepIntermediate`, the intermediate outputs are moved to
  * `<out>/_steps/<i>-<name>/` once the last step has committed (after
  * `_SUCCESS`: a directory under `_` is not read as input by a later job).
@@ -31,7 +35,7 @@ import {
   TsmrError,
   usageError,
 } from '../errors.ts';
-import { discardOutput, prepareOutput } from '../io/committer.ts';
+import { discardOutput, prepareOutput, replaceJobReport } from '../io/committer.ts';
 import { ioError } from '../io/io-error.ts';
 import { refuseJobStartedOnImport } from '../task/load-job.ts';
 import { guardRunningJob } from './exit-guard.ts';
@@ -41,10 +45,7 @@ import type { ResultRecord, RunOptions } from './run-options.ts';
 import { createScratchDir, scratchDirOf } from './scratch.ts';
 
 /** Options of `runPipeline` (and of `tsmr run pipeline.ts`): those of `runJob`, for every step. */
-export interface PipelineRunOptions extends Omit<
-  RunOptions,
-  'totalOrder' | 'jobFile' | 'coordinator' | 'token' | 'speculation'
-> {
+export interface PipelineRunOptions extends Omit<RunOptions, 'totalOrder' | 'jobFile'> {
   /**
    * Keep the output of every step but the last, under
    * `<out>/_steps/<i>-<name>/` (as each step committed it: part files in
@@ -98,8 +99,8 @@ export class PipelineHandle extends EventEmitter<PipelineHandleEvents> {
 }
 
 /**
- * Runs a pipeline on this machine: its steps one after the other, each with
- * `runJob` and the same options (workers, side files, params, skip mode…),
+ * Runs a pipeline: its steps one after the other, each with `runJob` and the
+ * same options (workers or a coordinator, side files, params, skip mode…),
  * except that only the first step reads `input` and only the last writes
  * `output` (and `overwrite` applies to it). `reducers` is the R of steps
  * that do not set their own `reducers` (a step without `reduce` is map-only).
@@ -113,7 +114,8 @@ export class PipelineHandle extends EventEmitter<PipelineHandleEvents> {
  * @throws (through `done`) TsmrError `TSMR_BAD_JOB` for what is not a
  *   pipeline; `TSMR_USAGE` for `totalOrder` (set `partition: totalOrder()` on
  *   a step instead), for `keepIntermediate` without `output`, and for a
- *   `coordinator` (local mode only, for now);
+ *   `coordinator` without `output` or `tmpDir` (the steps' outputs need a
+ *   shared directory);
  *   `TSMR_OUTPUT_EXISTS`; a step's error.
  */
 export function runPipeline(pipeline: Pipeline, options: PipelineRunOptions): PipelineHandle {
@@ -137,8 +139,12 @@ async function execute(
       'total order (--total-order) sorts one job’s output: set partition: totalOrder() on the step that should sort',
     );
   }
-  if (given.coordinator !== undefined) {
-    throw usageError('a pipeline runs in local mode only, for now: run it without a coordinator');
+  const onCluster = options.coordinator !== undefined;
+  if (onCluster && options.output === undefined && options.tmpDir === undefined) {
+    throw usageError(
+      'a pipeline on a cluster writes its steps’ outputs next to its output, on the file system the workers ' +
+        'share: give an output, or tmpDir (a shared directory)',
+    );
   }
   if (options.keepIntermediate && options.output === undefined) {
     throw usageError(
@@ -150,7 +156,8 @@ async function execute(
   const startedAt = Date.now();
   const steps = pipeline.steps;
   const output = options.output === undefined ? undefined : resolve(options.output);
-  const scratch = scratchDirOf(resolve(options.tmpDir ?? tmpdir()), `job-${pipelineId}`);
+  const scratchRoot = options.tmpDir ?? (onCluster ? dirname(output!) : tmpdir());
+  const scratch = scratchDirOf(resolve(scratchRoot), `job-${pipelineId}`);
   const keep = options.keepIntermediate === true;
   const kept = (i: number): string | undefined =>
     keep && output !== undefined && i < steps.length - 1
@@ -206,9 +213,10 @@ async function execute(
       }
       const last = i === steps.length - 1;
       const stepOutput = last ? options.output : join(scratch, 'steps', stepDirName(i, job));
-      const { keepIntermediate: _keep, ...common } = options;
+      const { keepIntermediate: _keep, tmpDir, ...common } = options;
       const step = runJob(job, {
         ...common,
+        tmpDir: onCluster ? undefined : tmpDir,
         input,
         output: stepOutput,
         overwrite: last ? options.overwrite : false,
@@ -220,12 +228,17 @@ async function execute(
           : undefined,
       });
       follow(handle, step, position);
-      const report = await step.done.catch((error: unknown) => {
+      const report = await step.done.catch(async (error: unknown) => {
         if (step.report !== undefined) ran.push({ step: i + 1, name: job.name!, report: step.report });
         if (isTsmrError(error)) error.details.step = position;
+        if (last && onCluster && step.report !== undefined) {
+          const failed = reportOf(step.report.status, ran, step.report.error);
+          await pipelineJobFile(output, failed).catch(() => {}); // the step's error is the one to throw
+        }
         throw error;
       });
       ran.push({ step: i + 1, name: job.name!, keptOutput: kept(i), report });
+      if (last && onCluster) await pipelineJobFile(output, reportOf('succeeded', ran));
       if (i > 0 && !keep) await removeDir(join(scratch, 'steps', stepDirName(i - 1, steps[i - 1]!)));
       input = stepOutput;
     }
@@ -243,6 +256,15 @@ async function execute(
     await rm(scratch, { recursive: true, force: true });
     release();
   }
+}
+
+/**
+ * On a cluster the coordinator wrote the last step's own report to
+ * `<out>/_job.json` (a function cannot travel in a submission): the
+ * pipeline's report replaces it, as local mode writes it.
+ */
+async function pipelineJobFile(output: string | undefined, report: PipelineReport): Promise<void> {
+  if (output !== undefined) await replaceJobReport(output, report);
 }
 
 /** Passes a step's events on to the pipeline's handle. */

@@ -160,7 +160,7 @@ async function findJobExport(url: string): Promise<JobRef> {
     if (isPipeline(exports.default)) {
       throw new TsmrError(
         ErrorCode.BAD_JOB,
-        `job module ${url} exports a pipeline (definePipeline), not a job: run it with tsmr run or runPipeline (local mode only, for now)`,
+        `job module ${url} exports a pipeline (definePipeline), not a job: run it with tsmr run, or runPipeline (with a coordinator on a cluster)`,
       );
     }
     validateJobDefinition(exports.default, `job module ${url} (default export)`);
@@ -214,9 +214,22 @@ async function loadUncached(ref: JobRef): Promise<JobBody> {
   }
   if (ref.kind === 'defined') return moduleJobBody(await findDefinedJob(ref), stem(ref.moduleUrl));
   const exports = await importModule(ref.moduleUrl);
-  const job = exports[ref.exportName];
+  const job = ref.step === undefined ? exports[ref.exportName] : pipelineStep(exports, ref);
   validateJobDefinition(job, `job module ${ref.moduleUrl} (export ${ref.exportName})`);
   return moduleJobBody(job as Job, stem(ref.moduleUrl));
+}
+
+/** Step `ref.step` of the pipeline that `ref.moduleUrl` exports as `ref.exportName`. */
+function pipelineStep(exports: Record<string, unknown>, ref: Extract<JobRef, { kind: 'module' }>): Job {
+  const pipeline = exports[ref.exportName];
+  const step = isPipeline(pipeline) ? pipeline.steps[ref.step!] : undefined;
+  if (step === undefined) {
+    throw new TsmrError(
+      ErrorCode.BAD_JOB,
+      `job module ${ref.moduleUrl} has no pipeline export ${ref.exportName} with a step ${ref.step! + 1}`,
+    );
+  }
+  return step;
 }
 
 function stem(url: string): string {

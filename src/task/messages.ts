@@ -33,8 +33,11 @@ export interface SideFile {
 
 /** How a task finds the job's code. */
 export type JobRef =
-  /** A module job: `import(moduleUrl)[exportName]`. */
-  | { kind: 'module'; moduleUrl: string; exportName: string }
+  /**
+   * A module job: `import(moduleUrl)[exportName]`; with `step`, that export
+   * is a pipeline (`definePipeline`) and the job is its step `step` (from 0).
+   */
+  | { kind: 'module'; moduleUrl: string; exportName: string; step?: number }
   /**
    * A job found by where `defineJob` was called: the `index`-th job that
    * `import(moduleUrl)` defines, whose functions' source hashes to

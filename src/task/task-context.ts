@@ -1,7 +1,7 @@
 import type { TaskContext } from '../api/types.ts';
 import { ErrorCode, TsmrError } from '../errors.ts';
 import { CounterSet } from './counters.ts';
-import type { TaskMessage } from './messages.ts';
+import type { SideFile, TaskMessage } from './messages.ts';
 
 /** What every attempt keeps about itself: its context, counters and last status. */
 export interface AttemptState {
@@ -12,13 +12,26 @@ export interface AttemptState {
   status(): string | undefined;
 }
 
+/**
+ * Where a context keeps its attempt's side files, for streaming commands
+ * (they get them linked, `streaming-process.ts`): a symbol, so that the
+ * copies of a context (`{ ...ctx, emit }` for a combiner) keep them too.
+ */
+const SIDE_FILES = Symbol('tsmr.sideFiles');
+
+/** The side files of the attempt whose context is `ctx` (`ctx.file(name)` finds each by name). */
+export function sideFilesOf(ctx: TaskContext): readonly SideFile[] {
+  return (ctx as { [SIDE_FILES]?: readonly SideFile[] })[SIDE_FILES] ?? [];
+}
+
 /** Creates the context, counters and status of one attempt (or of the input sampler, `input-sampler.ts`). */
 export function createAttemptState(
   msg: Pick<TaskMessage, 'jobId' | 'taskId' | 'attempt' | 'params' | 'numReducers' | 'files'>,
 ): AttemptState {
   const counters = new CounterSet();
   let status: string | undefined;
-  const ctx: TaskContext = {
+  const ctx: TaskContext & { [SIDE_FILES]?: readonly SideFile[] } = {
+    [SIDE_FILES]: msg.files,
     jobId: msg.jobId,
     taskId: msg.taskId,
     attempt: msg.attempt,

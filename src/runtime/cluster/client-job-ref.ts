@@ -10,7 +10,9 @@
  *   as `tsmr run` chooses (`resolveJob`);
  * - a `Job` object: the name its module exports it under, found by importing
  *   that module in a thread of its own (the calling module may still be
- *   evaluating its top-level `await runJob(…)`, so this thread cannot import it).
+ *   evaluating its top-level `await runJob(…)`, so this thread cannot import it);
+ *   or, for a step of a pipeline (`runPipeline` on a cluster), the name of the
+ *   pipeline's export and the step's index (`step`).
  */
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
@@ -41,15 +43,18 @@ export async function clusterJobRef(job: Job | string | URL | JobRef): Promise<C
   const { ref } = await resolveJob(job, false);
   if (ref?.kind === 'streaming') return { ref };
   if (ref === undefined) throw notExported('an inline job');
-  const exportName = ref.kind === 'module' ? ref.exportName : await exportNameOf(ref);
-  const bundle = await bundleJob(ref.moduleUrl);
-  return { ref: { kind: 'module', bundleSha256: bundle.sha256, exportName }, bundle };
+  const { moduleUrl, ...exported } = ref.kind === 'module' ? ref : await exportOf(ref);
+  const bundle = await bundleJob(moduleUrl);
+  return { ref: { ...exported, bundleSha256: bundle.sha256 }, bundle };
 }
 
 type DefinedRef = Extract<JobRef, { kind: 'defined' }>;
 
-/** The name under which `ref.moduleUrl` exports the job (`default` first when there are several). */
-async function exportNameOf(ref: DefinedRef): Promise<string> {
+/**
+ * The export of `ref.moduleUrl` that is the job (`default` first when there
+ * are several), else the pipeline export that has it as a step.
+ */
+async function exportOf(ref: DefinedRef): Promise<Extract<JobRef, { kind: 'module' }>> {
   const { moduleUrl, index, fingerprint } = ref;
   const thread = new Worker(ownModuleUrl('./client-export-thread.ts', import.meta.url), {
     workerData: { tsmrFindExport: { moduleUrl, index, fingerprint } },
@@ -61,7 +66,7 @@ async function exportNameOf(ref: DefinedRef): Promise<string> {
     once(thread, 'exit').then(([code]) => [
       { error: { name: 'Error', message: `it exited (code ${code})` } },
     ]),
-  ])) as [{ names?: string[]; error?: SerializedError }];
+  ])) as [{ names?: string[]; steps?: { name: string; step: number }[]; error?: SerializedError }];
   await thread.terminate();
   if (answer.error !== undefined) {
     throw new TsmrError(ErrorCode.BAD_JOB, `cannot load job module ${moduleUrl}: ${answer.error.message}`, {
@@ -69,9 +74,12 @@ async function exportNameOf(ref: DefinedRef): Promise<string> {
     });
   }
   const names = answer.names ?? [];
+  const [step] = answer.steps ?? [];
+  if (names.length === 0 && step !== undefined)
+    return { kind: 'module', moduleUrl, exportName: step.name, step: step.step };
   if (names.length === 0)
     throw notExported(`the job defined by ${moduleUrl} (its defineJob call #${index + 1})`);
-  return names.includes('default') ? 'default' : names[0];
+  return { kind: 'module', moduleUrl, exportName: names.includes('default') ? 'default' : names[0] };
 }
 
 function notExported(what: string): TsmrError {

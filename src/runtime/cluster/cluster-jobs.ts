@@ -423,6 +423,7 @@ function localRef(job: WireJobRef, bundles: BundleCache): JobRef {
         kind: 'module',
         moduleUrl: pathToFileURL(bundles.path(job.bundleSha256)).href,
         exportName: job.exportName,
+        step: job.step,
       };
     case 'defined':
       return {

@@ -147,11 +147,17 @@ export function paramsFromWire(m: Record<string, pb.ParamValue>, field: string):
 
 // --- job references ---------------------------------------------------------
 
+/** Highest step index of a pipeline accepted. */
+const MAX_PIPELINE_STEP = 9999;
+
 export function jobRefToWire(ref: WireJobRef): MessageInitShape<typeof pb.JobRefSchema> {
   switch (ref.kind) {
     case 'module':
       return {
-        kind: { case: 'module', value: { bundleSha256: ref.bundleSha256, exportName: ref.exportName } },
+        kind: {
+          case: 'module',
+          value: { bundleSha256: ref.bundleSha256, exportName: ref.exportName, step: ref.step },
+        },
       };
     case 'defined':
       return {
@@ -174,11 +180,13 @@ export function jobRefFromWire(m: pb.JobRef | undefined, field: string): WireJob
   const { kind } = required(m, field);
   if (kind.case === 'module') {
     const f = `${field}.module`;
-    return {
+    const ref: WireJobRef = {
       kind: 'module',
       bundleSha256: sha256Str(kind.value.bundleSha256, `${f}.bundle_sha256`),
       exportName: str(kind.value.exportName, `${f}.export_name`, { max: wireLimits.name }),
     };
+    if (kind.value.step !== undefined) ref.step = int(kind.value.step, `${f}.step`, 0, MAX_PIPELINE_STEP);
+    return ref;
   }
   if (kind.case === 'defined') {
     const f = `${field}.defined`;

@@ -159,7 +159,7 @@ export function submissionFromWire(m: pb.SubmitJobRequest, field = 'SubmitJobReq
       order.maxSplitsSampled = int(t.maxSplitsSampled, `${ft}.max_splits_sampled`, 1, 1_000_000);
     options.totalOrder = Object.keys(order).length === 0 ? true : order;
   }
-  if (s.reducers !== undefined) options.reducers = int(s.reducers, `${fs}.reducers`, 1, wireLimits.reducers);
+  if (s.reducers !== undefined) options.reducers = int(s.reducers, `${fs}.reducers`, 0, wireLimits.reducers);
   if (s.splitSize !== undefined) options.splitSize = num64(s.splitSize, `${fs}.split_size`, 1);
   if (s.sortBufferBytes !== undefined)
     options.sortBuffer = num64(s.sortBufferBytes, `${fs}.sort_buffer_bytes`, 1024);

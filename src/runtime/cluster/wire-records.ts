@@ -72,7 +72,7 @@ export function uploadedSizesFromWire(sizes: readonly bigint[], field: string): 
 
 /** A committed reduce output of a job run without an output directory, on the worker that wrote it. */
 export interface ResultSegment {
-  /** The committed reduce attempt, `r-00001_0`. */
+  /** The committed reduce attempt, `r-00001_0` (map attempt, `m-00001_0`, in a map-only job). */
   attemptId: string;
   workerId: string;
   /** Base URL of that worker's shuffle server. */
@@ -107,12 +107,13 @@ export function resultsFromWire(m: pb.GetResultsResponse, field = 'GetResultsRes
     return { ok: false, error: errorFromWire(m.error, `${field}.error`) };
   }
   let previous = -1;
+  // Reduce attempts; map attempts in a map-only job.
+  const kind = m.segments[0]?.attemptId.startsWith('m-') ? 'map' : 'reduce';
   const segments = list(m.segments, `${field}.segments`, MAX_RESULT_SEGMENTS).map((s, i) => {
     const f = `${field}.segments[${i}]`;
-    const attemptId = attemptIdStr(s.attemptId, `${f}.attempt_id`, 'reduce');
+    const attemptId = attemptIdStr(s.attemptId, `${f}.attempt_id`, kind);
     const { index } = parseAttemptId(attemptId)!;
-    if (index <= previous)
-      throw badMessage(`${f}.attempt_id`, 'is not in strictly increasing partition order');
+    if (index <= previous) throw badMessage(`${f}.attempt_id`, 'is not in strictly increasing task order');
     previous = index;
     const segment = segmentFromWire(s.segment, `${f}.segment`);
     if (segment.offset !== 0) throw badMessage(`${f}.segment.offset`, 'must be 0');

@@ -123,7 +123,7 @@ export function settingsFromWire(m: pb.JobSettingsReport | undefined, field: str
       str(p, `${field}.inputs[${i}]`, { max: wireLimits.path }),
     ),
     workers: s.workers,
-    reducers: int(s.reducers, `${field}.reducers`, 1, wireLimits.reducers),
+    reducers: int(s.reducers, `${field}.reducers`, 0, wireLimits.reducers),
     splitSize: num64(s.splitSize, `${field}.split_size`, 1),
     sortBufferBytes: num64(s.sortBufferBytes, `${field}.sort_buffer_bytes`, 1024),
     mergeFanIn: int(s.mergeFanIn, `${field}.merge_fan_in`, 2, 0xffffffff),

@@ -74,7 +74,8 @@ export function outcomeToWire(o: AttemptOutcome): pb.AttemptOutcome {
 
 /**
  * @param expect.kind the attempt's task kind (from its attempt id): a map
- *   success must carry a map output index and a reduce success an output summary.
+ *   success must carry a map output index (or, in a map-only job, an output
+ *   summary) and a reduce success an output summary.
  * @param expect.numReducers when given, a map output index must have that many partitions.
  * @returns the outcome; a map success has no `mapOutput` location (see the module doc).
  * @throws TsmrError `TSMR_BAD_MESSAGE` naming the first field that breaks its rule.
@@ -109,9 +110,10 @@ export function outcomeFromWire(
       records: num64(input.records, `${f}.input.records`),
     },
   };
-  if (expect.kind === 'map') {
+  // A map attempt writes a map output, or its part file in a map-only job (R = 0).
+  if (expect.kind === 'map' && (r.reduceOutput === undefined || r.mapOutput !== undefined)) {
     if (r.reduceOutput !== undefined)
-      throw badMessage(`${f}.reduce_output`, 'must be absent for a map attempt');
+      throw badMessage(`${f}.reduce_output`, 'must be absent for a map attempt with a map output');
     result.mapOutput = mapIndexFromWire(
       required(r.mapOutput, `${f}.map_output`),
       `${f}.map_output`,
@@ -129,7 +131,8 @@ export function outcomeFromWire(
       bytes: num64(o.bytes, `${fo}.bytes`),
     };
     if (o.segment !== undefined) result.output.segment = segmentFromWire(o.segment, `${fo}.segment`);
-    result.checksumsVerified = int(r.checksumsVerified, `${f}.checksums_verified`, 0, wireLimits.sources);
+    if (expect.kind === 'reduce')
+      result.checksumsVerified = int(r.checksumsVerified, `${f}.checksums_verified`, 0, wireLimits.sources);
   }
   const status = optStr(r.status, `${f}.status`, { max: wireLimits.short, empty: true });
   if (status !== undefined) result.status = status;

@@ -73,7 +73,14 @@ export type TaskSpec = MapTaskSpec | ReduceTaskSpec;
 /** Fields of `TaskCommon` (`messages.ts`), as a spec carries them. */
 type SpecCommon = Omit<
   MapTaskSpec,
-  'kind' | 'split' | 'inputFormat' | 'sortBufferBytes' | 'mergeFanIn' | 'totalOrder' | 'uploadedInput'
+  | 'kind'
+  | 'split'
+  | 'inputFormat'
+  | 'sortBufferBytes'
+  | 'mergeFanIn'
+  | 'totalOrder'
+  | 'uploadedInput'
+  | 'output'
 >;
 
 /** Largest merge fan-in accepted. */
@@ -114,6 +121,7 @@ export function taskSpecToWire(spec: TaskSpec): pb.TaskLease {
               output: spec.skip.output,
             },
             uploadedInput: spec.uploadedInput ?? false,
+            output: spec.output && { kind: outputToWire(spec.output) },
           },
         }
       : {
@@ -157,6 +165,10 @@ export function taskSpecFromWire(lease: pb.TaskLease, field = 'TaskLease'): Task
     if (common.taskId !== taskIdOf('map', split.index)) {
       throw badMessage(`${f}.split.index`, `is ${split.index}, not the index of ${common.taskId}`);
     }
+    // A map-only job (R = 0) writes its output; any other map writes a map output.
+    if ((common.numReducers === 0) !== (m.output !== undefined)) {
+      throw badMessage(`${f}.output`, m.output ? 'must be absent when R > 0' : 'is required when R = 0');
+    }
     return {
       kind: 'map',
       ...common,
@@ -169,12 +181,14 @@ export function taskSpecFromWire(lease: pb.TaskLease, field = 'TaskLease'): Task
       }),
       ...(m.skip && { skip: skipFromWire(m.skip, `${f}.skip`) }),
       ...(m.uploadedInput && { uploadedInput: true }),
+      ...(m.output && { output: outputFromWire(m.output, `${f}.output`) }),
     };
   }
   if (task.case === 'reduce') {
     const f = `${field}.reduce`;
     const r = task.value;
     const common = headerFromWire(r.header, `${f}.header`, 'reduce');
+    if (common.numReducers === 0) throw badMessage(`${f}.header.num_reducers`, 'must be at least 1');
     const partition = int(r.partition, `${f}.partition`, 0, common.numReducers - 1);
     if (common.taskId !== taskIdOf('reduce', partition)) {
       throw badMessage(`${f}.partition`, `is ${partition}, not the partition of ${common.taskId}`);
@@ -199,7 +213,7 @@ function headerFromWire(h: pb.TaskHeader | undefined, field: string, kind: 'map'
     attempt: int(m.attempt, `${field}.attempt`, 0, 999_999_999),
     job: jobRefFromWire(m.job, `${field}.job`),
     params: paramsFromWire(m.params, `${field}.params`),
-    numReducers: int(m.numReducers, `${field}.num_reducers`, 1, wireLimits.reducers),
+    numReducers: int(m.numReducers, `${field}.num_reducers`, 0, wireLimits.reducers),
   };
   if (m.crashAt !== undefined) common.crashAt = real(m.crashAt, `${field}.crash_at`, 0, 1);
   const files = list(m.files, `${field}.files`, MAX_SIDE_FILES).map((s, i) => {

@@ -77,6 +77,32 @@ test('valid specs pass unchanged', () => {
   assert.deepStrictEqual(taskSpecFromWire(taskSpecToWire(reduceSpec)), reduceSpec);
 });
 
+test('a map-only lease (R = 0) carries its output; its success an output summary, not a map output', () => {
+  const output = {
+    kind: 'file' as const,
+    dir: '/out/_temporary/attempts/m-00003_1',
+    fileName: 'part-m-00003',
+    format: { type: 'text' as const, encoding: 'utf8' as const },
+  };
+  const mapOnly: MapTaskSpec = { ...mapSpec, numReducers: 0, output };
+  assert.deepStrictEqual(taskSpecFromWire(taskSpecToWire(mapOnly)), mapOnly);
+  const lease = taskSpecToWire(mapOnly);
+  if (lease.task.case === 'map') lease.task.value.header!.numReducers = 2;
+  refuses(() => taskSpecFromWire(lease), 'TaskLease.map.output', /absent when R > 0/);
+  const reduceLease = taskSpecToWire(reduceSpec);
+  if (reduceLease.task.case === 'reduce') reduceLease.task.value.header!.numReducers = 0;
+  refuses(() => taskSpecFromWire(reduceLease), 'TaskLease.reduce.header.num_reducers', /at least 1/);
+
+  const written = { files: ['/out/_temporary/attempts/m-00003_1/part-m-00003'], records: 4, bytes: 40 };
+  const success = outcomeToWire({
+    ok: true,
+    result: { counters: {}, input: { bytes: 100, records: 4 }, output: written },
+  });
+  const got = outcomeFromWire(success, 'outcome', { kind: 'map' });
+  assert.deepStrictEqual(got.ok && got.result.output, written);
+  assert.equal(got.ok && got.result.mapOutput, undefined);
+});
+
 test('a task lease that breaks a rule is refused with TSMR_BAD_MESSAGE naming the field', () => {
   const h = 'TaskLease.map.header';
   refuses(() => taskSpecFromWire(create(TaskLeaseSchema, {})), 'TaskLease', /none of its cases/);
@@ -89,7 +115,11 @@ test('a task lease that breaks a rule is refused with TSMR_BAD_MESSAGE naming th
   refuses(() => taskSpecFromWire(mapLease((m) => (m.header!.jobId = '../etc'))), `${h}.job_id`);
   refuses(() => taskSpecFromWire(mapLease((m) => (m.header!.jobId = 'job-1'))), `${h}.job_id`, /job id/);
   refuses(() => taskSpecFromWire(mapLease((m) => (m.header!.jobId = ''))), `${h}.job_id`, /required/);
-  refuses(() => taskSpecFromWire(mapLease((m) => (m.header!.numReducers = 0))), `${h}.num_reducers`);
+  refuses(
+    () => taskSpecFromWire(mapLease((m) => (m.header!.numReducers = 0))),
+    'TaskLease.map.output',
+    /required when R = 0/,
+  );
   refuses(() => taskSpecFromWire(mapLease((m) => (m.header!.crashAt = 1.5))), `${h}.crash_at`);
   refuses(() => taskSpecFromWire(mapLease((m) => (m.header!.job = undefined))), `${h}.job`, /required/);
   refuses(

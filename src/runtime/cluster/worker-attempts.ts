@@ -216,21 +216,34 @@ export class WorkerAttempts {
   ): Promise<AttemptOutcome> {
     const { signal } = entry.abort;
     const dir = join(jobDir(this.env.workDir, spec.jobId), 'attempts', entry.attemptId);
+    /** Uploaded input: each copy's path here → the file's path on the coordinator. */
+    const copies = new Map<string, string>();
     try {
       const { uploadedInput, ...task } = spec.kind === 'map' ? spec : { ...spec, uploadedInput: false };
       let msg: TaskMessage = { ...task, job: await untilAborted(this.env.bundles.jobRef(spec.job), signal) };
       if (msg.kind === 'reduce') msg = { ...msg, sources: await this.localSources(msg, dir, entry, reports) };
-      if (msg.kind === 'map' && uploadedInput === true)
-        msg = { ...msg, split: await this.uploadedSplit(msg, signal) };
+      if (msg.kind === 'map' && uploadedInput === true) {
+        const given = msg;
+        const split = await this.uploadedSplit(given, signal);
+        split.parts.forEach((p, i) => copies.set(p.path, given.split.parts[i]!.path));
+        msg = { ...given, split, skip: given.skip && skipInCopies(given.skip, copies) };
+      }
       signal.throwIfAborted();
       const result = await this.onThread(msg, dir, entry);
       signal.throwIfAborted();
-      if (msg.kind === 'map') this.addMapOutput(spec.jobId, entry.attemptId, dir, result, log);
+      // A map of a map-only job (R = 0) writes its part file, as a reduce does.
+      if (msg.kind === 'map' && msg.output === undefined)
+        this.addMapOutput(spec.jobId, entry.attemptId, dir, result, log);
       else this.addResults(spec.jobId, entry.attemptId, result, log);
       return { ok: true, result };
     } catch (error) {
       await rm(dir, { recursive: true, force: true, maxRetries: 3 }).catch(() => {});
-      return this.failure(signal.aborted ? killed(spec, String(signal.reason)) : error);
+      const outcome = this.failure(signal.aborted ? killed(spec, String(signal.reason)) : error);
+      // A bad record of uploaded input is named by the coordinator's path, which every worker's attempt skips.
+      const file = outcome.ok ? undefined : outcome.error.details?.file;
+      if (!outcome.ok && typeof file === 'string' && copies.has(file))
+        outcome.error.details = { ...outcome.error.details, file: copies.get(file) };
+      return outcome;
     }
   }
 
@@ -265,8 +278,9 @@ export class WorkerAttempts {
   }
 
   /**
-   * A reduce attempt of a job without an output directory wrote its records
-   * file (`result.output.segment`): it is served like a map output, as
+   * A reduce attempt (or a map attempt of a map-only job) of a job without an
+   * output directory wrote its records file (`result.output.segment`): it is
+   * served like a map output, as
    * partition 0 of the attempt's id, until the coordinator discards the job
    * (after the client has read the results).
    */
@@ -384,6 +398,19 @@ function shuffleSource(msg: ReduceTaskMessage, s: MapOutputSource): ShuffleSourc
     records: s.segment.records,
     crc32: s.segment.crc32,
   };
+}
+
+/**
+ * Skip mode over uploaded input: the bad records name the coordinator's
+ * files (as the failures reported them); the attempt reads this worker's
+ * copies (`copies`: copy → coordinator's path), so they are named so here.
+ */
+function skipInCopies(
+  skip: NonNullable<MapTaskMessage['skip']>,
+  copies: ReadonlyMap<string, string>,
+): NonNullable<MapTaskMessage['skip']> {
+  const copyOf = new Map([...copies].map(([copy, original]) => [original, copy]));
+  return { ...skip, records: skip.records.map((r) => ({ ...r, file: copyOf.get(r.file) ?? r.file })) };
 }
 
 /** `p`, or a rejection with the signal's reason as soon as it aborts. */

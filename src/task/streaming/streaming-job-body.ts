@@ -26,6 +26,7 @@ import type { NormalizedOutputFormat } from '../../io/output-writer.ts';
 import type { Combiner, Group } from '../../shuffle/map-output-collector.ts';
 import type { JobBody, MapperBody, ReducerBody } from '../job-body.ts';
 import type { JobRef } from '../messages.ts';
+import { sideFilesOf } from '../task-context.ts';
 import { LineSplitter, splitKeyValue } from './line-splitter.ts';
 import { StreamingProcess, type StreamingRole } from './streaming-process.ts';
 
@@ -100,6 +101,7 @@ function start(
     },
     taskId: ctx.taskId,
     attempt: ctx.attempt,
+    sideFiles: sideFilesOf(ctx),
   });
 }
 

@@ -15,7 +15,7 @@
  *   read, so a command that writes before it reads never deadlocks.
  */
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, lstatSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -58,6 +58,13 @@ export interface StreamingProcessOptions {
   emitBudgetBytes?: number;
   /** Directory that relative file names in the command refer to (default: `process.cwd()`). */
   baseDir?: string;
+  /**
+   * The job's side files (`--file`): each is linked into the command's
+   * working directory under its name, as Hadoop Streaming's `-files` puts
+   * them in the task's directory, so `--mapper ./map.sh --file dir/map.sh`
+   * runs the shipped script.
+   */
+  sideFiles?: readonly { name: string; path: string }[];
 }
 
 type Child = ChildProcessByStdio<Writable, Readable, Readable>;
@@ -127,6 +134,7 @@ export class StreamingProcess {
     live.add(this);
     let child: Child;
     try {
+      for (const f of opts.sideFiles ?? []) symlinkSync(f.path, join(this.scratchDir, f.name));
       shipFiles(opts.command, opts.baseDir ?? process.cwd(), this.scratchDir);
       child = spawn('/bin/sh', ['-c', opts.command], {
         cwd: this.scratchDir,
@@ -410,7 +418,8 @@ const notAPath = /[$*?[\]{}~=`'"\\]/;
  * {@link SHIP_FILE_MAX_BYTES}, under `baseDir` is copied to the same relative
  * path in the scratch directory, so `./map.sh` and `python3 map.py` work
  * unchanged. Copies, not links: a command that writes to such a file cannot
- * change the original.
+ * change the original. A path already there (a side file linked under that
+ * name) is left as it is.
  */
 export function shipFiles(command: string, baseDir: string, scratchDir: string): string[] {
   const shipped: string[] = [];
@@ -425,6 +434,7 @@ export function shipFiles(command: string, baseDir: string, scratchDir: string):
     const stats = statSync(source, { throwIfNoEntry: false });
     if (stats === undefined || !stats.isFile() || stats.size > SHIP_FILE_MAX_BYTES) continue;
     const target = join(scratchDir, rel);
+    if (lstatSync(target, { throwIfNoEntry: false }) !== undefined) continue;
     mkdirSync(dirname(target), { recursive: true });
     copyFileSync(source, target);
     shipped.push(rel);

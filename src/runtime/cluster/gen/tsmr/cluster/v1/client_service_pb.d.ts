@@ -161,7 +161,8 @@ export declare type GetResultsResponse = Message<"tsmr.cluster.v1.GetResultsResp
 export declare const GetResultsResponseSchema: GenMessage<GetResultsResponse>;
 
 /**
- * A committed reduce output of a job without an output directory: framed
+ * A committed reduce output (a map output, in a map-only job) of a job
+ * without an output directory: framed
  * records (`records-output.ts`) on the worker that wrote it, fetched like a
  * map output segment with
  * `GET <shuffle_url>/shuffle/<job_id>/<attempt_id>/0` (HMAC with the job's
@@ -171,7 +172,8 @@ export declare const GetResultsResponseSchema: GenMessage<GetResultsResponse>;
  */
 export declare type ResultSegment = Message<"tsmr.cluster.v1.ResultSegment"> & {
   /**
-   * The committed reduce attempt, e.g. `r-00001_0`.
+   * The committed reduce attempt, e.g. `r-00001_0` (map attempts `m-00001_0`
+   * in a map-only job); every segment of an answer is of the same kind.
    *
    * @generated from field: string attempt_id = 1;
    */
@@ -377,7 +379,7 @@ export declare const UploadedInputSchema: GenMessage<UploadedInput>;
  */
 export declare type RunSettings = Message<"tsmr.cluster.v1.RunSettings"> & {
   /**
-   * Reduce tasks R, 1–100 000.
+   * Reduce tasks R, 0–100 000 (0: a map-only job).
    *
    * @generated from field: optional uint32 reducers = 1;
    */
@@ -1582,7 +1584,7 @@ export declare type JobSettingsReport = Message<"tsmr.cluster.v1.JobSettingsRepo
   workers: number;
 
   /**
-   * Reduce tasks R, 1–100 000.
+   * Reduce tasks R, 0–100 000 (0: a map-only job).
    *
    * @generated from field: uint32 reducers = 4;
    */

@@ -214,6 +214,14 @@ export declare type ModuleJob = Message<"tsmr.cluster.v1.ModuleJob"> & {
    * @generated from field: string export_name = 2;
    */
   exportName: string;
+
+  /**
+   * Set when the export is a pipeline (`definePipeline`): the job is its step
+   * `step`, from 0 (a pipeline on a cluster runs each step as a job).
+   *
+   * @generated from field: optional uint32 step = 3;
+   */
+  step?: number | undefined;
 };
 
 /**

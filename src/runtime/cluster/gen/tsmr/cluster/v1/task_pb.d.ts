@@ -94,7 +94,8 @@ export declare type TaskHeader = Message<"tsmr.cluster.v1.TaskHeader"> & {
   params: { [key: string]: ParamValue };
 
   /**
-   * Reduce tasks R of the job (partitions of every map output), 1–100 000.
+   * Reduce tasks R of the job (partitions of every map output), 1–100 000;
+   * 0 for a map lease of a map-only job (its `output` is then set).
    *
    * @generated from field: uint32 num_reducers = 6;
    */
@@ -125,7 +126,8 @@ export declare const TaskHeaderSchema: GenMessage<TaskHeader>;
 
 /**
  * A map attempt: read a split, write one map output with R segments, keep it
- * on the worker's disk and serve it to reduce attempts.
+ * on the worker's disk and serve it to reduce attempts; or, in a map-only job,
+ * write its records where `output` says.
  *
  * @generated from message tsmr.cluster.v1.MapTask
  */
@@ -189,6 +191,15 @@ export declare type MapTask = Message<"tsmr.cluster.v1.MapTask"> & {
    * @generated from field: bool uploaded_input = 8;
    */
   uploadedInput: boolean;
+
+  /**
+   * A map-only job (R = 0, `num_reducers` 0): where the attempt writes the
+   * records it emits (`part-m-NNNNN`, committed as a reduce attempt's output
+   * is), instead of a map output. Absent when R > 0.
+   *
+   * @generated from field: tsmr.cluster.v1.ReduceOutput output = 9;
+   */
+  output?: ReduceOutput | undefined;
 };
 
 /**
@@ -656,14 +667,15 @@ export declare type TaskResult = Message<"tsmr.cluster.v1.TaskResult"> & {
 
   /**
    * Map attempts: the index of the map output the worker now holds. Exactly
-   * one of `map_output` (map) and `reduce_output` (reduce) is set.
+   * one of `map_output` (map) and `reduce_output` (reduce, and map of a
+   * map-only job) is set.
    *
    * @generated from field: tsmr.cluster.v1.MapOutputIndex map_output = 2;
    */
   mapOutput?: MapOutputIndex | undefined;
 
   /**
-   * Reduce attempts: what was written.
+   * Reduce attempts and map attempts of a map-only job: what was written.
    *
    * @generated from field: tsmr.cluster.v1.ReduceOutputSummary reduce_output = 3;
    */
