@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 
-const modules = ['wordcount', 'batch', 'streaming', 'terasort', 'dashboard'];
+const modules = ['wordcount', 'batch', 'streaming', 'terasort', 'dashboard', 'cluster'];
 
 for (const name of modules) {
   const url = new URL(`./${name}.ts`, import.meta.url);

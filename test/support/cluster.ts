@@ -88,7 +88,7 @@ export class TestCluster {
     ]);
     const line = await this.#readyLine(this.coordinator, /listening on (\S+)/);
     this.url = line[1]!;
-    for (let i = 0; i < this.#opts.workers; i++) this.workers.push(this.startWorker(i));
+    for (let i = 0; i < this.#opts.workers; i++) this.startWorker(i);
     await this.waitForWorkers(this.#opts.workers);
     return this;
   }
