@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -191,11 +192,14 @@ describe('coordinator: registration, fencing, liveness', () => {
     );
   });
 
-  test('/metrics lists workers by state', async () => {
+  test('/metrics lists workers by state, and passes promtool', async (t) => {
     const res = await fetch(`${coordinator.url}/metrics`);
     assert.equal(res.status, 200);
     const text = await res.text();
     assert.match(text, /^tsmr_coordinator_workers\{state="alive"\} \d+$/m);
     assert.match(text, /^tsmr_coordinator_workers\{state="dead"\} [1-9]\d*$/m);
+    const lint = spawnSync('promtool', ['check', 'metrics'], { input: text });
+    if (lint.error !== undefined) return t.skip('promtool is not installed (apt-get install prometheus)');
+    assert.equal(lint.status, 0, `promtool check metrics: ${String(lint.stdout)}${String(lint.stderr)}`);
   });
 });
