@@ -87,6 +87,8 @@ export interface ClusterJobsOptions {
   /** The coordinator's work directory: job scratch under `<workDir>/jobs`. */
   workDir: string;
   log: Logger;
+  /** Called with each job's handle as it starts running (the dashboard follows it). */
+  onRun?: (handle: JobHandle) => void;
 }
 
 /** The job queue of a coordinator. */
@@ -206,6 +208,7 @@ export class ClusterJobs {
           executor: () => (job.executor = createClusterExecutor(registry, job.jobId, job.submission.job)),
         }),
       );
+      this.#opts.onRun?.(handle);
       handle.on('attempt', (a) => {
         if (a.status !== 'failed' || a.error === undefined) return;
         job.failures.push({

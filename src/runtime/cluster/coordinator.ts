@@ -1,12 +1,16 @@
 /**
  * `startCoordinator`: the coordinator process of a tsmr cluster (DESIGN.md
  * §9): one port serving `WorkerService` and `ClientService` (Connect over
- * HTTP/2, bearer token) and `/metrics`, a {@link WorkerRegistry} of the
+ * HTTP/2, bearer token), `/metrics` and the dashboard (`/`, behind a login
+ * with the token), a {@link WorkerRegistry} of the
  * workers, and the FIFO queue of jobs ({@link ClusterJobs}), each run by the
  * same job driver and scheduler as local mode.
  */
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { createCoordinatorDashboard } from '../../observe/dashboard/coordinator-dashboard.ts';
+import { DashboardStore } from '../../observe/dashboard/store.ts';
+import { watchJob } from '../../observe/dashboard/watch-job.ts';
 import type { Logger } from '../../observe/logger.ts';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '../../observe/metrics.ts';
 import { BundleCache } from './bundle-cache.ts';
@@ -68,7 +72,16 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
     log,
   });
   const bundles = new BundleCache(workDir);
-  const jobs = new ClusterJobs({ registry, bundles, workDir, log });
+  const store = new DashboardStore('cluster');
+  const jobs = new ClusterJobs({ registry, bundles, workDir, log, onRun: (h) => watchJob(store, h) });
+  const dashboard = createCoordinatorDashboard({
+    store,
+    registry,
+    jobs,
+    token: opts.token,
+    secure: opts.tls !== undefined,
+    log,
+  });
   let closing: Promise<void> | undefined;
   let markClosed!: () => void;
   const closed = new Promise<void>((r) => (markClosed = r));
@@ -89,9 +102,11 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
       onShutdown: (reason) => void close(reason),
     }),
     httpRoutes(req, res) {
-      if (req.url !== '/metrics' || req.method !== 'GET') return false;
-      res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE });
-      res.end(renderPrometheus(coordinatorMetrics(registry, jobs)));
+      if (req.url !== '/metrics' || req.method !== 'GET') dashboard.handle(req, res);
+      else {
+        res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE });
+        res.end(renderPrometheus(coordinatorMetrics(registry, jobs)));
+      }
       return true;
     },
   });
@@ -101,6 +116,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
       log.info({ reason }, 'shutting down');
       await jobs.close(reason);
       registry.close(reason);
+      dashboard.close();
       await server.close();
       markClosed();
     })();
