@@ -44,9 +44,10 @@ async function firstState(url: string, cookie: string): Promise<DashboardState> 
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
   const decoder = new TextDecoder();
+  const reader = res.body!.getReader();
   let text = '';
-  for await (const chunk of res.body!) {
-    text += decoder.decode(chunk as Uint8Array, { stream: true });
+  for (let r = await reader.read(); !r.done; r = await reader.read()) {
+    text += decoder.decode(r.value, { stream: true });
     if (/event: state\ndata: .*\n\n/.test(text)) break;
   }
   abort.abort();
