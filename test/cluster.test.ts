@@ -25,10 +25,21 @@ import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { ensureCorpusDir } from '../bench/corpus.ts';
 import { runJob } from '../src/index.ts';
+import type { RunOptions } from '../src/runtime/run-options.ts';
+import { ErrorCode, isTsmrError } from '../src/errors.ts';
 import type { JobReport, ProgressSnapshot } from '../src/engine/job-report.ts';
-import { CLUSTER_TOKEN, TestCluster } from './support/cluster.ts';
+import { CLUSTER_TOKEN, TestCluster, type TestClusterOptions } from './support/cluster.ts';
 import { pollUntil } from './support/poll.ts';
-import { repoRoot } from './support/run-cli.ts';
+import { repoRoot, runCli } from './support/run-cli.ts';
+import { spawnSync } from 'node:child_process';
+
+/** Why a worker cannot be given a mount namespace of its own here (root and unshare(1) needed). */
+const noUnshare =
+  process.getuid?.() !== 0
+    ? 'needs root'
+    : spawnSync('unshare', ['--mount', 'true']).status === 0
+      ? undefined
+      : 'unshare --mount does not work here';
 
 const job = join(repoRoot, 'test/fixtures/jobs/gated-wordcount.ts');
 const REDUCERS = 3;
@@ -72,12 +83,15 @@ describe('cluster mode: real coordinator and worker processes', () => {
   let cluster: TestCluster | undefined;
   let runs = 0;
 
-  async function start(): Promise<{ cluster: TestCluster; dir: string }> {
+  async function start(
+    placement?: TestClusterOptions['placement'],
+  ): Promise<{ cluster: TestCluster; dir: string }> {
     cluster = await new TestCluster({
       workers: 3,
       slots: 1,
       heartbeatIntervalMs: 200,
       missedHeartbeats: 5,
+      placement,
     }).start();
     return { cluster, dir: join(scratch, `run-${runs++}`) };
   }
@@ -91,8 +105,14 @@ describe('cluster mode: real coordinator and worker processes', () => {
    * gate file `<dir>/map-gate`, `gated.reduce` every reduce at
    * `<dir>/reduce-gate`, until the test opens them.
    */
-  function submit(c: TestCluster, dir: string, gated: { map?: number; reduce?: boolean } = {}) {
+  function submit(
+    c: TestCluster,
+    dir: string,
+    gated: { map?: number; reduce?: boolean } = {},
+    more: RunOptions = {},
+  ) {
     const handle = runJob(job, {
+      ...more,
       coordinator: c.url,
       token: CLUSTER_TOKEN,
       input,
@@ -216,6 +236,82 @@ describe('cluster mode: real coordinator and worker processes', () => {
     await handle.done;
     assertSameOutput(out);
     assert.ok(reExecuted(jobJson(out)).length > 0, 'the corrupt map output was re-executed');
+  });
+
+  test('failures on purpose (--simulate-failures) are retried; a job that cannot start fails at once with its own error', async () => {
+    const { cluster: c, dir } = await start();
+    const { handle, out } = submit(c, dir, {}, { simulateFailures: 0.3, seed: 7 });
+    await handle.done;
+    assertSameOutput(out);
+    const report = jobJson(out);
+    assert.ok(
+      report.attempts.some((a) => a.status === 'failed' && a.error?.code === ErrorCode.INJECTED_FAILURE),
+    );
+    // The output exists now: a second run is refused before any task runs (no hang, no report).
+    await assert.rejects(
+      submit(c, dir).handle.done,
+      (e: unknown) => isTsmrError(e) && e.code === ErrorCode.OUTPUT_EXISTS,
+    );
+  });
+
+  test(
+    'a worker that cannot read the input fails those attempts naming itself, the path and the OS error; the job succeeds elsewhere',
+    { skip: noUnshare },
+    async () => {
+      // w1 runs in a mount namespace of its own where the corpus directory is an empty tmpfs.
+      const hide = [
+        'unshare',
+        '--mount',
+        '--propagation',
+        'private',
+        '--',
+        'sh',
+        '-c',
+        'mount -t tmpfs tmpfs "$0" && exec "$@"',
+        input,
+      ];
+      const { cluster: c, dir } = await start({ workers: [undefined, { prefix: hide }] });
+      const { handle, out } = submit(c, dir, {}, { maxAttempts: 8 });
+      await handle.done;
+      assertSameOutput(out);
+      const failed = jobJson(out).attempts.filter((a) => a.status === 'failed');
+      assert.ok(failed.length > 0, 'w1 got map tasks and failed them');
+      assert.ok(failed.length <= 3, `w1 excluded from the job after 3 failed attempts (${failed.length})`);
+      for (const a of failed) {
+        assert.equal(a.worker, 'w1');
+        assert.match(a.error!.message, /w1/);
+        assert.match(a.error!.message, new RegExp(input.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+        assert.match(`${a.error!.message} ${JSON.stringify(a.error!.details)}`, /ENOENT/);
+      }
+    },
+  );
+
+  test('a worker or client with a wrong token is refused with a clear message; the cluster goes on', async () => {
+    const { cluster: c, dir } = await start();
+    const wrong = join(c.dir, 'wrong-token');
+    writeFileSync(wrong, 'wrong-token-0123456789abcdefghij\n', { mode: 0o600 });
+    const intruder = await runCli([
+      'worker',
+      '--coordinator',
+      c.url,
+      '--token-file',
+      wrong,
+      '--worker-id',
+      'intruder',
+      '--work-dir',
+      join(c.dir, 'intruder'),
+    ]);
+    assert.notEqual(intruder.code, 0);
+    assert.match(intruder.stderr, /token/i);
+    assert.doesNotMatch(intruder.stderr, /^\s+at /m, 'no stack trace');
+    const client = runJob(job, {
+      coordinator: c.url,
+      token: 'wrong-token-0123456789abcdefghij',
+      input,
+      output: join(dir, 'x'),
+    });
+    await assert.rejects(client.done, (e: unknown) => isTsmrError(e) && e.code === ErrorCode.AUTH);
+    assert.deepEqual((await c.status()).workers.map((w) => w.workerId).sort(), ['w0', 'w1', 'w2']);
   });
 });
 

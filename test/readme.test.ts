@@ -72,6 +72,7 @@ function total(lines: string[]): number {
 }
 
 const packageTest = 'test/package.test.ts';
+const localCluster = 'test/cluster-local.test.ts';
 const coverage: Record<string, Coverage> = {
   'npm ci': { by: '.ci/run' },
   'npm test': { by: '.ci/run' },
@@ -118,6 +119,14 @@ const coverage: Record<string, Coverage> = {
     by: 'test/terasort.test.ts',
     test: 'teragen → terasort',
   },
+  'npx tsmr cluster start --workers 3': { by: localCluster, test: 'the README walk-through' },
+  'npx tsmr submit examples/wordcount.ts --input .data/corpus/brown --output out/wc-cluster --reducers 3 --wait':
+    {
+      by: localCluster,
+      test: 'the README walk-through',
+    },
+  'npx tsmr status --workers': { by: localCluster, test: 'the README walk-through' },
+  'npx tsmr cluster stop': { by: localCluster, test: 'the README walk-through' },
   'npm pack': { by: packageTest, test: 'the tarball holds the built package' },
   'npm install ../tsmr/tsmr-0.1.0.tgz': { by: packageTest, test: 'the tarball holds the built package' },
   'npm install --save-dev typescript @types/node': { by: packageTest, test: 'npx tsc --noEmit type-checks' },

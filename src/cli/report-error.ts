@@ -11,9 +11,17 @@ const hints: Partial<Record<string, string>> = {
     'the job is not deterministic: map, combine and reduce must depend only on their input',
 };
 
+/** Errors whose causes are shown with their stacks: where user code (or tsmr itself) threw. */
+const stackCodes: ReadonlySet<string> = new Set([
+  ErrorCode.TASK_FAILED,
+  ErrorCode.USER_CODE,
+  ErrorCode.INTERNAL,
+]);
+
 /**
  * Prints an error for a person: the message, where it happened, the cause
- * chain with its stack (for user-code errors), never a bare stack trace.
+ * chain (with stacks for user-code errors and bugs; a refused token or an
+ * unreachable coordinator gets messages only), never a bare stack trace.
  */
 export function reportError(error: unknown): void {
   const lines: string[] = [];
@@ -22,11 +30,17 @@ export function reportError(error: unknown): void {
   } else {
     lines.push(`tsmr: error: ${(error as Error)?.message ?? String(error)}`);
   }
+  const stacks = !isTsmrError(error) || stackCodes.has(error.code);
   let cause = (error as Error)?.cause;
   let depth = 0;
   while (cause !== undefined && depth++ < 8) {
     const c = cause as Error;
-    lines.push(`  caused by: ${c?.stack ?? String(c)}`.replaceAll('\n', '\n  '));
+    const text = stacks
+      ? (c?.stack ?? String(c))
+      : c instanceof Error
+        ? `${c.name}: ${c.message}`
+        : String(c);
+    lines.push(`  caused by: ${text}`.replaceAll('\n', '\n  '));
     cause = c?.cause;
   }
   const hint = isTsmrError(error) ? hints[error.code] : undefined;

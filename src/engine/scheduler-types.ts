@@ -35,9 +35,22 @@ export interface SchedulerConfig {
   speculation?: boolean;
   /**
    * Fetch failures reported for one committed map output before the map task is
-   * re-executed (Hadoop re-runs a map after 3 "fetch failure" notifications). Default 3.
+   * re-executed (Hadoop re-runs a map after 3 "fetch failure" notifications),
+   * when they are also at least half the reduce attempts running; fewer when
+   * fewer than this many reduce attempts run (see "Fetch failures" in
+   * `scheduler.ts`). Default 3.
    */
   maxFetchFailures?: number;
+  /**
+   * Failed attempts of this job on one worker after which the worker gets no
+   * more of its tasks (Hadoop's `mapreduce.job.maxtaskfailures.per.tracker`,
+   * default 3; Spark's `spark.excludeOnFailure`). Only failures of attempts
+   * while they ran there count: errors and timeouts, not kills, lost workers,
+   * uncounted failures, refused commits or fetch failures. `Infinity` turns
+   * exclusion off (local mode, where the one worker is the process itself).
+   * Default 3.
+   */
+  maxWorkerFailures?: number;
   /**
    * Speculation: an attempt is a straggler when its progress rate is at most the
    * phase's median rate divided by this. Default 2 (it would take at least twice
@@ -57,6 +70,7 @@ export const schedulerDefaults = {
   heartbeatTimeoutMs: 10_000,
   speculation: false,
   maxFetchFailures: 3,
+  maxWorkerFailures: 3,
   speculationSlowdown: 2,
   speculationMinRuntimeMs: 5_000,
 } as const satisfies Omit<ResolvedSchedulerConfig, 'numMaps' | 'numReduces'>;
@@ -175,6 +189,18 @@ export type TaskState = 'pending' | 'running' | 'committing' | 'committed';
 export type AttemptState =
   'running' | 'succeeded' | 'committing' | 'committed' | 'failed' | 'killed' | 'duplicate' | 'lost';
 
+/** The report form (`AttemptRecord.status`) of each {@link AttemptState}. */
+export const attemptReportStatus: Readonly<Record<AttemptState, AttemptRecord['status']>> = {
+  running: 'running',
+  succeeded: 'succeeded',
+  committing: 'succeeded',
+  committed: 'committed',
+  failed: 'failed',
+  killed: 'killed',
+  duplicate: 'duplicate',
+  lost: 'killed',
+};
+
 /** One attempt, as recorded for the job report (`JobReport.attempts`), plus scheduler facts. */
 export interface AttemptHistoryEntry extends AttemptRecord {
   attemptId: string;
@@ -218,6 +244,10 @@ export interface WorkerSnapshot {
   /** Running attempt ids (each takes one slot). */
   running: string[];
   lastHeartbeatAt: number;
+  /** Attempts of this job that failed while running on it (see `maxWorkerFailures`). */
+  failedAttempts: number;
+  /** It failed `maxWorkerFailures` attempts of this job and gets no more of its tasks. */
+  excluded: boolean;
 }
 
 /** Counts of things that happened, for the report and the metrics. */

@@ -14,6 +14,8 @@ interface Params {
   numMaps: number;
   numReduces: number;
   maxAttempts: number;
+  /** The scheduler's `maxWorkerFailures` (Infinity: no exclusion). */
+  maxWorkerFailures: number;
   workers: number[]; // slots of the workers joined at t=0; worker w0 never dies
   joins: { at: number; slots: number }[];
   deaths: { worker: number; at: number; silent: boolean }[];
@@ -80,6 +82,7 @@ function simulate(p: Params): Outcome {
     numMaps: p.numMaps,
     numReduces: p.numReduces,
     maxAttempts: p.maxAttempts,
+    maxWorkerFailures: p.maxWorkerFailures,
     taskTimeoutMs: TASK_TIMEOUT,
     heartbeatTimeoutMs: HEARTBEAT_TIMEOUT,
     speculation: p.speculation,
@@ -107,8 +110,13 @@ function simulate(p: Params): Outcome {
   const commitInFlight = new Map<string, string>(); // taskId -> attemptId
   const committed = new Map<string, SimAttempt>(); // taskId -> attempt whose commit was accepted
   const fetchReports = new Map<string, number>(); // map attempt id -> fetch failures reported
-  /** A map's committed output may be replaced only once it is gone or reported unreadable 3 times. */
-  const replaceable = (a: SimAttempt) => alive.get(a.worker) === false || (fetchReports.get(a.id) ?? 0) >= 3;
+  /**
+   * Map attempts reported unreadable often enough to be re-run: max(min(3, S), ⌈S / 2⌉) reports
+   * with S (at least 1) reduce attempts running at the last of them.
+   */
+  const unreadable = new Set<string>();
+  /** A map's committed output may be replaced only once it is gone or reported unreadable enough. */
+  const replaceable = (a: SimAttempt) => alive.get(a.worker) === false || unreadable.has(a.id);
   const terminal: Decision[] = [];
 
   const deliver = (event: SchedulerEvent) => {
@@ -142,8 +150,22 @@ function simulate(p: Params): Outcome {
     }
     const decisions = s.handle(event);
     if (terminal.length > 0) assert.deepEqual(decisions, [], 'no decision after the job ended');
+    // Failures are charged to workers before any assignment of the same event: a worker excluded
+    // now was excluded before any assignment below.
+    const workers = s.snapshot().workers;
+    const excluded = new Set(workers.filter((w) => w.excluded).map((w) => w.workerId));
+    for (const w of workers) {
+      assert.equal(w.excluded, w.failedAttempts >= p.maxWorkerFailures, `exclusion of ${w.workerId}`);
+    }
     for (const d of decisions) {
-      if (d.type === 'assign') release();
+      if (d.type === 'assign') {
+        assert.ok(!excluded.has(d.workerId), `assign of ${d.attemptId} to excluded ${d.workerId}`);
+        release();
+      }
+      if (d.type === 'jobFailed' && /every live worker is excluded/.test(d.error.message)) {
+        const usable = workers.filter((w) => w.alive && w.slots > 0);
+        assert.ok(usable.length > 0 && usable.every((w) => w.excluded), 'failed with a usable worker left');
+      }
       react(d);
     }
     release();
@@ -327,10 +349,17 @@ function simulate(p: Params): Outcome {
         if (a.killed || !alive.get(a.worker)) break;
         const dead = a.inputs.filter((i) => !alive.get(i.worker) || rnd() < p.fetchFlakeRate);
         if (dead.length === 0) break;
+        // Expiries first, so that the reduce attempts running below are the scheduler's.
+        deliver({ type: 'tick', now });
+        if (terminal.length > 0 || !active.has(a.id)) break;
+        const running = Math.max(1, [...active.values()].filter((x) => x.kind === 'reduce').length);
+        const limit = Math.max(Math.min(3, running), Math.ceil(running / 2));
         // Cannot read some inputs: report each, then fail; drop the attempt's other reports.
         a.killed = true;
         for (const i of dead) {
-          fetchReports.set(i.mapAttemptId, (fetchReports.get(i.mapAttemptId) ?? 0) + 1);
+          const reports = (fetchReports.get(i.mapAttemptId) ?? 0) + 1;
+          fetchReports.set(i.mapAttemptId, reports);
+          if (reports >= limit) unreadable.add(i.mapAttemptId);
           deliver({
             type: 'fetchFailed',
             now,
@@ -395,6 +424,9 @@ function params(transient: boolean): fc.Arbitrary<Params> {
       numMaps: fc.integer({ min: 0, max: 10 }),
       numReduces: fc.integer({ min: 0, max: 5 }),
       maxAttempts: transient ? fc.constant(4) : fc.integer({ min: 1, max: 5 }),
+      maxWorkerFailures: transient
+        ? fc.constant(Number.POSITIVE_INFINITY)
+        : fc.constantFrom(1, 2, 3, Number.POSITIVE_INFINITY),
       workers: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 4 }),
       joins: fc.array(fc.record({ at: time, slots: fc.integer({ min: 0, max: 3 }) }), { maxLength: 2 }),
       deaths: fc.array(
@@ -432,15 +464,23 @@ function params(transient: boolean): fc.Arbitrary<Params> {
 test('random simulations end in exactly one verdict, with sound commits, slots and placements', () => {
   let succeeded = 0;
   let failed = 0;
+  let excludedButSucceeded = 0;
+  let allExcluded = 0;
   fc.assert(
     fc.property(params(false), (p) => {
-      const { terminal } = simulate(p);
-      if (terminal[0]!.type === 'jobSucceeded') succeeded++;
+      const { terminal, scheduler } = simulate(p);
+      const end = terminal[0]!;
+      if (end.type === 'jobSucceeded') succeeded++;
       else failed++;
+      if (end.type === 'jobFailed' && /every live worker is excluded/.test(end.error.message)) allExcluded++;
+      if (end.type === 'jobSucceeded' && scheduler.snapshot().workers.some((w) => w.excluded))
+        excludedButSucceeded++;
     }),
     { numRuns: 300 },
   );
   assert.ok(succeeded > 0 && failed > 0, `both verdicts were seen (${succeeded}/${failed})`);
+  assert.ok(allExcluded > 0, 'some job failed with every worker excluded');
+  assert.ok(excludedButSucceeded > 0, 'some job succeeded with a worker excluded');
 });
 
 test('with transient failures and a worker that stays, every job succeeds', () => {

@@ -236,6 +236,121 @@ describe('retries', () => {
   });
 });
 
+describe('worker exclusion', () => {
+  /** Fails `attemptId` with `boom`; returns the assignments that follow. */
+  const fail = (s: Scheduler, attemptId: string, now: number) =>
+    assigned(s.handle({ type: 'attemptFailed', now, attemptId, error: boom }));
+
+  test('a worker that failed maxWorkerFailures attempts of the job gets no more of its tasks', () => {
+    const { s, ds } = start({ numMaps: 6, numReduces: 0 }, [
+      ['bad', 1],
+      ['good', 1],
+    ]);
+    assert.equal(s.config.maxWorkerFailures, 3);
+    assert.deepEqual(assigned(ds), ['m-00000_0@bad', 'm-00001_0@good']);
+    // Lowest task first: m0 goes back to the only free slot, although it failed there.
+    assert.deepEqual(fail(s, 'm-00000_0', 1), ['m-00000_1@bad']);
+    assert.deepEqual(fail(s, 'm-00000_1', 2), ['m-00000_2@bad']);
+    const view = () => s.snapshot().workers.map((w) => [w.workerId, w.failedAttempts, w.excluded]);
+    assert.deepEqual(view(), [
+      ['bad', 2, false],
+      ['good', 0, false],
+    ]);
+    // The third failure excludes it: its free slot stays empty although tasks are pending.
+    assert.deepEqual(fail(s, 'm-00000_2', 3), []);
+    assert.deepEqual(view(), [
+      ['bad', 3, true],
+      ['good', 0, false],
+    ]);
+    let next = assigned(finish(s, 'm-00001_0', 4));
+    for (let now = 5; next.length > 0; now++) {
+      assert.ok(
+        next.every((a) => a.endsWith('@good')),
+        String(next),
+      );
+      next = assigned(finish(s, next[0]!.split('@')[0]!, now));
+    }
+    assert.equal(s.status, 'succeeded');
+    // Without exclusion every other task would have failed once on it too.
+    assert.deepEqual(
+      s.snapshot().tasks.map((t) => t.failures),
+      [3, 0, 0, 0, 0, 0],
+    );
+  });
+
+  test('kills, lost workers, uncounted failures and fetch failures are not charged to a worker', () => {
+    const { s } = start({ numMaps: 2, numReduces: 1, maxWorkerFailures: 1, heartbeatTimeoutMs: 100 }, [
+      ['w1', 1],
+      ['w2', 1],
+    ]);
+    const charged = () => s.snapshot().workers.map((w) => w.failedAttempts);
+    // Skip mode's uncounted failure.
+    s.handle({ type: 'attemptFailed', now: 1, attemptId: 'm-00000_0', error: boom, counted: false });
+    // w2 lost: its attempt is killed.
+    s.handle({ type: 'workerLost', now: 2, workerId: 'w2' });
+    s.handle({ type: 'workerJoined', now: 3, workerId: 'w2', slots: 1 });
+    assert.deepEqual(charged(), [0, 0]);
+    for (const a of s.snapshot().tasks.flatMap((t) => (t.state === 'running' ? [t.attempts.at(-1)!] : [])))
+      finish(s, a, 4, `${a}@out`);
+    assert.equal(s.snapshot().phase, 'reduce');
+    const [reduce] = s.snapshot().tasks[2]!.attempts;
+    // The reducer reports a fetch failure (the map is re-run) and fails: neither worker is charged.
+    s.handle({ type: 'fetchFailed', now: 5, mapTaskId: 'm-00000', reduceAttemptId: reduce! });
+    s.handle({ type: 'attemptFailed', now: 6, attemptId: reduce!, error: boom });
+    assert.equal(s.stats().reexecutedMaps, 1);
+    assert.deepEqual(charged(), [0, 0]);
+    assert.ok(s.snapshot().workers.every((w) => !w.excluded));
+  });
+
+  test('when every live worker is excluded the job fails saying so, with the last failure as cause', () => {
+    const { s } = start({ numMaps: 3, numReduces: 1, maxWorkerFailures: 1, maxAttempts: 10 }, [
+      ['w1', 1],
+      ['w2', 1],
+      ['idle', 0],
+    ]);
+    assert.deepEqual(fail(s, 'm-00000_0', 1), []); // w1 is excluded, w2 busy
+    assert.equal(s.status, 'running'); // w2 may still take it
+    const last: SerializedError = { name: 'Error', message: 'disk full' };
+    const ds = s.handle({ type: 'attemptFailed', now: 2, attemptId: 'm-00001_0', error: last });
+    assert.equal(s.status, 'failed');
+    const end = ds.at(-1)!;
+    assert.equal(end.type, 'jobFailed');
+    assert.deepEqual(end.type === 'jobFailed' && end.error, {
+      name: 'TsmrError',
+      code: 'TSMR_TASK_FAILED',
+      message:
+        'no worker may run task m-00000: every live worker is excluded from this job after 1 failed ' +
+        'attempts on it (failed attempts: w1 (1), w2 (1)); fix the workers or the job, or add workers',
+      details: { taskId: 'm-00000', workers: ['w1', 'w2'] },
+      cause: last,
+    });
+  });
+
+  test('while no live worker is left the job waits; a worker that joins takes the tasks', () => {
+    const { s } = start({ numMaps: 1, numReduces: 0, maxWorkerFailures: 1 }, [['w1', 1]]);
+    s.handle({ type: 'workerLost', now: 1, workerId: 'w1' });
+    assert.equal(s.status, 'running');
+    assert.deepEqual(assigned(s.handle({ type: 'workerJoined', now: 2, workerId: 'w2', slots: 1 })), [
+      'm-00000_1@w2',
+    ]);
+  });
+
+  test('maxWorkerFailures: Infinity turns exclusion off (local mode); other values must be integers >= 1', () => {
+    const { s } = start({ numMaps: 1, numReduces: 0, maxWorkerFailures: Infinity, maxAttempts: 10 }, [
+      ['local', 1],
+    ]);
+    for (let i = 0; i < 5; i++) assert.deepEqual(fail(s, `m-00000_${i}`, i + 1), [`m-00000_${i + 1}@local`]);
+    assert.deepEqual(
+      s.snapshot().workers.map((w) => [w.failedAttempts, w.excluded]),
+      [[5, false]],
+    );
+    for (const maxWorkerFailures of [0, 1.5, Number.NaN])
+      assert.throws(() => new Scheduler({ numMaps: 1, numReduces: 0, maxWorkerFailures }), {
+        code: 'TSMR_USAGE',
+      });
+  });
+});
+
 describe('duplicate and late completions', () => {
   test('one commit in flight per task; a waiting success becomes a duplicate', () => {
     const { s } = start({ numMaps: 1, numReduces: 1 }, [['w', 1]]);
@@ -485,6 +600,33 @@ describe('fetch failures', () => {
     finish(s, 'm-00000_1', 3);
     assert.deepEqual(s.handle({ ...report, now: 4, mapAttemptId: 'm-00000_0' }), []);
     assert.equal(s.snapshot().tasks[0]!.committedAttempt, 'm-00000_1');
+  });
+
+  test('with fewer than 3 reducers running, reports from most of them re-run the map at once', () => {
+    // One reducer: its one report.
+    let { s } = start({ numMaps: 1, numReduces: 1 }, [['w', 2]]);
+    finish(s, 'm-00000_0', 1);
+    const one = s.handle({ type: 'fetchFailed', now: 2, mapTaskId: 'm-00000', reduceAttemptId: 'r-00000_0' });
+    assert.deepEqual(assigned(one), ['m-00000_1@w']);
+    // Two reducers: one report is not enough, the second (of the other) is.
+    ({ s } = start({ numMaps: 1, numReduces: 2 }, [['w', 3]]));
+    finish(s, 'm-00000_0', 1);
+    const report = (now: number, reduceAttemptId: string) =>
+      assigned(s.handle({ type: 'fetchFailed', now, mapTaskId: 'm-00000', reduceAttemptId }));
+    assert.deepEqual(report(2, 'r-00000_0'), []);
+    assert.equal(s.snapshot().tasks[0]!.committedAttempt, 'm-00000_0');
+    assert.deepEqual(report(3, 'r-00001_0'), ['m-00000_1@w']);
+  });
+
+  test('with many reducers running, a map is re-run only once half of them report it', () => {
+    const { s } = start({ numMaps: 1, numReduces: 8 }, [['w', 9]]);
+    finish(s, 'm-00000_0', 1);
+    const report = (now: number, r: number) =>
+      assigned(s.handle({ type: 'fetchFailed', now, mapTaskId: 'm-00000', reduceAttemptId: `r-0000${r}_0` }));
+    // One bad link: reducer 0 alone, three times (its attempts would report once each).
+    for (let now = 2; now < 5; now++) assert.deepEqual(report(now, 0), []);
+    assert.equal(s.snapshot().tasks[0]!.committedAttempt, 'm-00000_0');
+    assert.deepEqual(report(5, 1), ['m-00000_1@w']); // 4 reports: half of the 8 running
   });
 
   test('fetch failures exhausting the map task fail the job', () => {

@@ -13,7 +13,18 @@
  *   succeeds, once.
  * - **Placement.** Pending tasks go to free slots lowest task index first; each
  *   goes to the live worker with the most free slots (ties: earliest joined),
- *   preferring workers on which the task has not failed yet.
+ *   preferring workers on which the task has not failed yet, never to an
+ *   excluded worker.
+ * - **Worker exclusion** [Hadoop's per-job TaskTracker blacklist,
+ *   `mapreduce.job.maxtaskfailures.per.tracker`; Spark's
+ *   `spark.excludeOnFailure`]. A worker on which `maxWorkerFailures` attempts
+ *   of this job failed while running (errors and timeouts; not kills, lost
+ *   workers, uncounted failures, refused commits or fetch failures, which are
+ *   no fault of the worker that ran them) is excluded: it gets no more tasks
+ *   of the job (its running attempts go on), also after it rejoins. When a
+ *   task needs an attempt and every live worker with slots is excluded, the
+ *   job fails with `TSMR_TASK_FAILED` saying so, rather than wait (Hadoop
+ *   instead ignores its blacklist once a third of the nodes are on it).
  * - **Retries** [Google MR §3.3, Hadoop]. A failed attempt is retried until the
  *   task has failed `maxAttempts` times, then the job fails with
  *   `TSMR_TASK_FAILED` (the last error as cause) and every running attempt is
@@ -42,10 +53,17 @@
  *   map is being re-executed, its previous output was read by all; it is
  *   restored as the committed attempt.) Reduce outputs live on the shared output
  *   file system and are not lost.
- * - **Fetch failures** [Hadoop]. `maxFetchFailures` reports about one committed
- *   map output (from any reducers), or one report when its worker is known
- *   lost, re-execute the map; the new output replaces the old one when it
- *   commits. A report naming a map attempt that is no longer the committed one
+ * - **Fetch failures** [Hadoop's JobImpl: a map is re-run after 3
+ *   notifications that are also at least half the shuffling reducers,
+ *   `MAX_ALLOWED_FETCH_FAILURES_FRACTION` 0.5]. With S reduce attempts running
+ *   (at least 1), a committed map output is re-executed after
+ *   max(min(`maxFetchFailures`, S), ⌈S / 2⌉) reports about it (from any
+ *   reducers), or one report when its worker is known lost; the new output
+ *   replaces the old one when it commits. So one reducer that cannot reach a
+ *   worker does not re-run every map there while many reducers run, and a map
+ *   that most of fewer than 3 running reducers cannot read is re-run before 3
+ *   reports (each reduce attempt reports a map output once, so 3 reports from
+ *   one reducer take 3 of its attempts). A report naming a map attempt that is no longer the committed one
  *   is stale and ignored. Fetch-failure re-executions count as a failure of the
  *   map task (as in Hadoop); re-executions after worker loss do not. The
  *   reporting reduce attempt is failed by the runtime with `attemptFailed`.
@@ -72,8 +90,8 @@
  */
 import { ErrorCode, TsmrError, usageError } from '../errors.ts';
 import type { SerializedError } from '../errors.ts';
-import type { AttemptIo, AttemptRecord } from './job-report.ts';
-import { attemptIdOf, schedulerDefaults, taskIdOf } from './scheduler-types.ts';
+import type { AttemptIo } from './job-report.ts';
+import { attemptIdOf, attemptReportStatus, schedulerDefaults, taskIdOf } from './scheduler-types.ts';
 import type {
   AttemptHistoryEntry,
   AttemptState,
@@ -138,6 +156,8 @@ interface Worker {
   alive: boolean;
   lastHeartbeatAt: number;
   readonly running: Set<Attempt>;
+  /** Attempts of the job that failed while running here (`maxWorkerFailures`). */
+  failures: number;
 }
 
 /**
@@ -173,6 +193,8 @@ export class Scheduler {
   #reducesCommitted = 0;
   #now = 0;
   #status: 'running' | 'succeeded' | 'failed' = 'running';
+  /** The error of the last failure charged to a worker: the cause when every worker is excluded. */
+  #lastCharged: SerializedError | undefined;
   readonly #stats: SchedulerStats = {
     attemptsStarted: 0,
     failedAttempts: 0,
@@ -208,6 +230,7 @@ export class Scheduler {
     count('numReduces', 0);
     count('maxAttempts', 1);
     count('maxFetchFailures', 1);
+    if (c.maxWorkerFailures !== Number.POSITIVE_INFINITY) count('maxWorkerFailures', 1);
     positive('taskTimeoutMs');
     positive('heartbeatTimeoutMs');
     positive('speculationSlowdown');
@@ -313,6 +336,8 @@ export class Scheduler {
         alive: w.alive,
         running: [...w.running].map((a) => a.id),
         lastHeartbeatAt: w.lastHeartbeatAt,
+        failedAttempts: w.failures,
+        excluded: this.#excluded(w),
       })),
       stats: { ...this.#stats },
       config: this.config,
@@ -389,6 +414,7 @@ export class Scheduler {
       alive: true,
       lastHeartbeatAt: this.#now,
       running: new Set(),
+      failures: 0,
     });
   }
 
@@ -459,6 +485,7 @@ export class Scheduler {
       this.#requeue(t);
       return;
     }
+    this.#chargeWorker(a);
     this.#countFailure(t, a, error, out);
   }
 
@@ -514,11 +541,19 @@ export class Scheduler {
     c.fetchFailures++;
     if (!this.#workers.get(c.workerId)?.alive) {
       this.#loseMapOutput(t, `map output of ${c.id} lost: worker ${c.workerId} lost`, out);
-    } else if (c.fetchFailures >= this.config.maxFetchFailures) {
+    } else if (c.fetchFailures >= this.#fetchFailureLimit()) {
       const msg = `map output of ${c.id} on worker ${c.workerId} could not be fetched (${c.fetchFailures} fetch failures)`;
       this.#loseMapOutput(t, msg, out);
       this.#countFailure(t, c, taskError(t, c.attempt, msg, undefined, ErrorCode.IO), out, false);
     }
+  }
+
+  /** Reports that make a committed map output unreadable (see "Fetch failures" in the module doc). */
+  #fetchFailureLimit(): number {
+    let reducers = 0;
+    for (const a of this.#running) if (a.task.kind === 'reduce') reducers++;
+    const running = Math.max(1, reducers);
+    return Math.max(Math.min(this.config.maxFetchFailures, running), Math.ceil(running / 2));
   }
 
   // ---- time ---------------------------------------------------------------
@@ -540,6 +575,7 @@ export class Scheduler {
       this.#stop(a, 'failed', msg, true, out);
       a.error = error;
       this.#stats.timedOutAttempts++;
+      this.#chargeWorker(a);
       this.#countFailure(t, a, error, out);
     }
   }
@@ -579,6 +615,17 @@ export class Scheduler {
     this.#mapsCommitted--;
     this.#stats.reexecutedMaps++;
     this.#requeue(t);
+  }
+
+  /** Charges a failure of `a` to its worker, which may exclude the worker (`maxWorkerFailures`). */
+  #chargeWorker(a: Attempt): void {
+    const w = this.#workers.get(a.workerId);
+    if (w) w.failures++;
+    this.#lastCharged = a.error;
+  }
+
+  #excluded(w: Worker): boolean {
+    return w.failures >= this.config.maxWorkerFailures;
   }
 
   /** Records a failure that counts against `maxAttempts`; fails the job when they are used up. */
@@ -697,11 +744,30 @@ export class Scheduler {
       const t = this.#peekPending();
       if (!t || (t.kind === 'reduce' && !this.#mapsDone())) break;
       const w = this.#pickWorker(t, undefined);
-      if (!w) break;
+      if (!w) return this.#failIfAllExcluded(t, out);
       this.#popPending();
       this.#assign(t, w, false, out);
     }
     if (tick && this.config.speculation) this.#speculate(out);
+  }
+
+  /** Fails the job when `t` needs an attempt and every live worker with slots is excluded. */
+  #failIfAllExcluded(t: Task, out: Decision[]): void {
+    const usable = [...this.#workers.values()].filter((w) => w.alive && w.slots > 0);
+    if (usable.length === 0 || !usable.every((w) => this.#excluded(w))) return;
+    const workers = usable.map((w) => `${w.id} (${w.failures})`).join(', ');
+    const message =
+      `no worker may run task ${t.id}: every live worker is excluded from this job after ` +
+      `${this.config.maxWorkerFailures} failed attempts on it (failed attempts: ${workers}); ` +
+      `fix the workers or the job, or add workers`;
+    const error: SerializedError = {
+      name: 'TsmrError',
+      code: ErrorCode.TASK_FAILED,
+      message,
+      details: { taskId: t.id, workers: usable.map((w) => w.id) },
+    };
+    if (this.#lastCharged) error.cause = this.#lastCharged;
+    this.#failJob(error, 'job failed', out);
   }
 
   #assign(t: Task, w: Worker, speculative: boolean, out: Decision[]): void {
@@ -751,7 +817,7 @@ export class Scheduler {
     let bestFree = 0;
     for (const w of this.#workers.values()) {
       const free = w.slots - w.running.size;
-      if (!w.alive || free <= 0 || w.id === exclude) continue;
+      if (!w.alive || free <= 0 || w.id === exclude || this.#excluded(w)) continue;
       const failed = t.failedOn.has(w.id);
       if (!best || (bestFailed && !failed) || (bestFailed === failed && free > bestFree)) {
         best = w;
@@ -885,24 +951,13 @@ function taskState(t: Task): TaskState {
   return t.running.size > 0 ? 'running' : 'pending';
 }
 
-const reportStatus: Record<AttemptState, AttemptRecord['status']> = {
-  running: 'running',
-  succeeded: 'succeeded',
-  committing: 'succeeded',
-  committed: 'committed',
-  failed: 'failed',
-  killed: 'killed',
-  duplicate: 'duplicate',
-  lost: 'killed',
-};
-
 function historyEntry(a: Attempt): AttemptHistoryEntry {
   const e: AttemptHistoryEntry = {
     taskId: a.task.id,
     attempt: a.attempt,
     worker: a.workerId,
     startedAt: a.startedAt,
-    status: reportStatus[a.state],
+    status: attemptReportStatus[a.state],
     attemptId: a.id,
     kind: a.task.kind,
     index: a.task.index,

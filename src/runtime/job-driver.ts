@@ -63,6 +63,12 @@ export interface DriverInput {
   executor: AttemptExecutor;
   /** Speculative backup attempts for stragglers (default false; cluster mode: on unless turned off). */
   speculation?: boolean;
+  /**
+   * Failed attempts of this job on one worker before it gets no more of the
+   * job's tasks (default `Infinity`: local mode's one worker is never
+   * excluded; cluster mode: 3, see `SchedulerConfig.maxWorkerFailures`).
+   */
+  maxWorkerFailures?: number;
   onProgress(snapshot: ProgressSnapshot): void;
   /** Called when an attempt starts or changes state (ended, committed, lost…), after the event that did it. */
   onAttempt?(attempt: AttemptHistoryEntry): void;
@@ -120,6 +126,7 @@ export function driveJob(input: DriverInput): Promise<DriverResult> {
     taskTimeoutMs: settings.taskTimeoutMs,
     // The executor finds lost workers (heartbeats, closed sessions) and says so.
     heartbeatTimeoutMs: Number.POSITIVE_INFINITY,
+    maxWorkerFailures: input.maxWorkerFailures ?? Number.POSITIVE_INFINITY,
     speculation: input.speculation ?? false,
   });
   const startedAt = Date.now();

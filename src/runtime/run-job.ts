@@ -159,6 +159,8 @@ export interface JobRuntime {
   clusterSlots?: number;
   /** Speculative backup attempts for stragglers (default false). */
   speculation?: boolean;
+  /** Failed attempts on one worker before it is excluded from the job (default `Infinity`: never). */
+  maxWorkerFailures?: number;
   /** Directory under which the job's scratch directory is made (default: `options.tmpDir`, else the OS temp dir). */
   scratchRoot?: string;
   /** The job's log (default: a new logger); the job id and name are added. */
@@ -294,6 +296,7 @@ export async function executeJob(
       files: sideFiles,
       totalOrder: totalOrder?.spec,
       speculation: runtime.speculation ?? false,
+      maxWorkerFailures: runtime.maxWorkerFailures,
       onProgress: (snapshot) =>
         handle.emit(
           'progress',

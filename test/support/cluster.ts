@@ -38,14 +38,15 @@ export interface TestClusterOptions {
    * Where each process runs (default: here, on 127.0.0.1): a command prefix
    * (e.g. `ip netns exec <ns>`) and the address it listens on and advertises.
    */
-  placement?: { coordinator: Placement; workers: Placement[] };
+  placement?: { coordinator?: Placement; workers?: Array<Placement | undefined> };
   /** How to get the coordinator's status when the test cannot reach it (another network namespace). */
   status?: (url: string) => Promise<ClusterStatus>;
 }
 
 export interface Placement {
   prefix: string[];
-  host: string;
+  /** Default 127.0.0.1. */
+  host?: string;
 }
 
 /** The token every test cluster uses. */
@@ -97,7 +98,7 @@ export class TestCluster {
     const name = `w${index}`;
     const workDir = join(this.dir, name);
     mkdirSync(workDir, { recursive: true });
-    const place = this.#opts.placement?.workers[index];
+    const place = this.#opts.placement?.workers?.[index];
     const worker = this.#spawn('worker', name, place?.prefix ?? [], [
       'worker',
       '--coordinator',

@@ -137,9 +137,12 @@ async function watchUntilReport(
   for (let retry = 0; ; retry++) {
     try {
       for await (const event of client.watch(jobId, stop)) {
-        if (event.kind === 'report') return event.report;
-        handle.emit('progress', event.snapshot);
+        if (event.type === 'report') return event.report;
+        if (event.type === 'progress') handle.emit('progress', event.snapshot);
+        else if (event.type === 'started') handle.emit('started', event.start);
+        else handle.emit('attempt', event.attempt);
       }
+      if (!stop.aborted) throw await endedWithoutReport(client, jobId);
     } catch (error) {
       if (stop.aborted || !isTsmrError(error) || error.code !== ErrorCode.UNAVAILABLE) throw error;
       if (retry >= WATCH_RETRIES) {
@@ -153,6 +156,21 @@ async function watchUntilReport(
     }
     await new Promise((r) => setTimeout(r, WATCH_RETRY_BASE_MS * 2 ** retry));
   }
+}
+
+/**
+ * A job whose watch ended without a report failed (or was cancelled) before
+ * it ran tasks (a bad option, an existing output directory, a job that
+ * cannot be imported): its error, as `GetStatus` has it.
+ */
+async function endedWithoutReport(client: ClusterClient, jobId: string): Promise<Error> {
+  const job = (await client.status(jobId)).jobs.find((j) => j.jobId === jobId);
+  if (job?.error !== undefined) return deserializeError(job.error);
+  return new TsmrError(
+    ErrorCode.INTERNAL,
+    `job ${jobId} ended without a report (${job?.state ?? 'unknown'}); see tsmr status --job ${jobId}`,
+    { details: { jobId } },
+  );
 }
 
 /**

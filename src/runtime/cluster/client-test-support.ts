@@ -14,7 +14,8 @@ import { createRpcServer } from './rpc-server.ts';
 import { memoryLogger, TEST_TOKEN } from './test-support.ts';
 import { submissionFromWire, uploadFromWire } from './wire-job.ts';
 import type { JobSubmission } from './wire-job.ts';
-import { jobStates, progressToWire, reportToWire } from './wire-report.ts';
+import { progressToWire } from './wire-progress.ts';
+import { jobStates, reportToWire } from './wire-report.ts';
 import { statusToWire } from './wire-status.ts';
 import type { ClusterStatus } from './wire-status.ts';
 

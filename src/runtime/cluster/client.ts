@@ -19,7 +19,6 @@
 import { Code, ConnectError } from '@connectrpc/connect';
 import type { Client, Transport } from '@connectrpc/connect';
 import { ErrorCode, TsmrError, usageError } from '../../errors.ts';
-import type { JobReport, ProgressSnapshot } from '../../engine/job-report.ts';
 import { ClientService } from './gen/tsmr/cluster/v1/client_service_pb.js';
 import { clusterDir, readClusterState } from './cluster-state.ts';
 import { createRpcClient, createRpcTransport } from './rpc-client.ts';
@@ -27,7 +26,8 @@ import type { RpcTransport } from './rpc-client.ts';
 import { readClusterToken } from './token.ts';
 import { submissionToWire } from './wire-job.ts';
 import type { JobSubmission } from './wire-job.ts';
-import { jobStates, progressFromWire, reportFromWire } from './wire-report.ts';
+import { jobStates } from './wire-report.ts';
+import { type JobEvent, jobEventFromWire } from './wire-watch.ts';
 import { statusFromWire } from './wire-status.ts';
 import type { ClusterStatus, JobState } from './wire-status.ts';
 
@@ -76,8 +76,8 @@ export function resolveConnection(
 }
 
 /** An event of a watched job. */
-export type WatchEvent =
-  { kind: 'progress'; snapshot: ProgressSnapshot } | { kind: 'report'; report: JobReport };
+/** An event of a watched job: its start, progress snapshots, attempts, and the report last. */
+export type WatchEvent = JobEvent;
 
 export interface ClusterClient {
   readonly url: string;
@@ -148,14 +148,7 @@ export function createClusterClient(
       for (;;) {
         const next = await call(`watch job ${jobId}`, () => iterator.next());
         if (next.done) return;
-        const { event } = next.value;
-        if (event.case === 'progress') yield { kind: 'progress', snapshot: progressFromWire(event.value) };
-        else if (event.case === 'report') {
-          const report = reportFromWire(event.value);
-          // Until wire-report.ts carries the per-worker section (the wire branch adds it).
-          report.workers ??= [];
-          yield { kind: 'report', report };
-        }
+        yield jobEventFromWire(next.value);
       }
     },
     async cancel(jobId, reason) {

@@ -15,7 +15,8 @@ import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { JobReport, ProgressSnapshot } from '../../engine/job-report.ts';
+import type { JobReport, JobStart, ProgressSnapshot } from '../../engine/job-report.ts';
+import { type AttemptHistoryEntry, schedulerDefaults } from '../../engine/scheduler-types.ts';
 import { ErrorCode, isTsmrError, type SerializedError, serializeError, TsmrError } from '../../errors.ts';
 import type { Logger } from '../../observe/logger.ts';
 import { resolveJob } from '../../task/load-job.ts';
@@ -35,6 +36,8 @@ const MAX_ENDED_JOBS = 1000;
 
 export interface ClusterJobEvents {
   progress: [snapshot: ProgressSnapshot];
+  started: [start: JobStart];
+  attempt: [attempt: AttemptHistoryEntry];
   /** The job ended; its report, when it got as far as running tasks. */
   ended: [report: JobReport | undefined];
 }
@@ -43,6 +46,10 @@ export interface ClusterJobEvents {
 export class ClusterJob extends EventEmitter<ClusterJobEvents> {
   state: JobState = 'queued';
   name: string;
+  /** What the job announced when its first task was about to start. */
+  start: JobStart | undefined;
+  /** Each attempt's latest entry, in order of first appearance (for watchers that come late). */
+  readonly attempts = new Map<string, AttemptHistoryEntry>();
   progress: ProgressSnapshot | undefined;
   report: JobReport | undefined;
   error: SerializedError | undefined;
@@ -203,13 +210,20 @@ export class ClusterJobs {
           jobId: job.jobId,
           clusterSlots: registry.alive().reduce((n, w) => n + w.registration.slots, 0),
           speculation: speculation ?? true,
+          maxWorkerFailures: schedulerDefaults.maxWorkerFailures,
           scratchRoot,
           log: jobLog,
           executor: () => (job.executor = createClusterExecutor(registry, job.jobId, job.submission.job)),
         }),
       );
       this.#opts.onRun?.(handle);
+      handle.on('started', (start) => {
+        job.start = start;
+        job.emit('started', start);
+      });
       handle.on('attempt', (a) => {
+        job.attempts.set(a.attemptId, a);
+        job.emit('attempt', a);
         if (a.status !== 'failed' || a.error === undefined) return;
         job.failures.push({
           attemptId: a.attemptId,

@@ -17,7 +17,6 @@ import {
   CancelJobResponseSchema,
   ClientService,
   SubmitJobResponseSchema,
-  WatchJobResponseSchema,
   type WatchJobResponse,
 } from './gen/tsmr/cluster/v1/client_service_pb.js';
 import {
@@ -34,7 +33,10 @@ import { serviceLimits } from './rpc-limits.ts';
 import { tsmrVersion, versionRefusal } from './tsmr-version.ts';
 import { jobIdStr, str } from './wire-check.ts';
 import { submissionFromWire, uploadFromWire } from './wire-job.ts';
-import { progressToWire, reportToWire, jobStates } from './wire-report.ts';
+import { jobStates } from './wire-report.ts';
+import { type JobEvent, jobEventToWire } from './wire-watch.ts';
+import type { JobStart, ProgressSnapshot } from '../../engine/job-report.ts';
+import type { AttemptHistoryEntry } from '../../engine/scheduler-types.ts';
 import { statusToWire } from './wire-status.ts';
 import {
   bundleHashFromWire,
@@ -212,34 +214,59 @@ function jobOf(jobs: ClusterJobs, jobId: string, field: string): ClusterJob {
 }
 
 /**
- * A job's progress, at most every {@link WATCH_INTERVAL_MS} (the latest
- * snapshot; a slow reader misses some), then its report when it has one, then
- * the end. A job that failed before running tasks ends without a report:
- * its error is in `GetStatus`.
+ * A job's events for one watcher (`WatchJobResponse`): its start and every
+ * attempt so far (a late watcher catches up), then attempts as they change and
+ * the latest progress at most every {@link WATCH_INTERVAL_MS} (a slow reader
+ * misses snapshots, never attempts), then the report when it has one, then the
+ * end. A job that failed before running tasks ends without a report: its
+ * error is in `GetStatus`.
  */
 async function* watch(job: ClusterJob, signal: AbortSignal): AsyncGenerator<WatchJobResponse> {
-  let sent: unknown;
-  while (!job.ended && !signal.aborted) {
-    if (job.progress !== undefined && job.progress !== sent) {
-      sent = job.progress;
-      yield create(WatchJobResponseSchema, {
-        event: { case: 'progress', value: progressToWire(job.progress) },
+  const queue: JobEvent[] = [];
+  let wake: (() => void) | undefined;
+  const push = (e: JobEvent): void => {
+    queue.push(e);
+    wake?.();
+  };
+  const onStarted = (start: JobStart) => push({ type: 'started', start });
+  const onAttempt = (attempt: AttemptHistoryEntry) => push({ type: 'attempt', attempt });
+  const onEnded = () => wake?.();
+  if (job.start !== undefined) queue.push({ type: 'started', start: job.start });
+  for (const attempt of job.attempts.values()) queue.push({ type: 'attempt', attempt });
+  job.on('started', onStarted);
+  job.on('attempt', onAttempt);
+  job.on('ended', onEnded);
+  signal.addEventListener('abort', onEnded);
+  let sent: ProgressSnapshot | undefined;
+  let sentAt = 0;
+  try {
+    while (!signal.aborted) {
+      for (let e = queue.shift(); e !== undefined; e = queue.shift()) yield jobEventToWire(e);
+      if (job.ended) break;
+      const now = Date.now();
+      if (job.progress !== undefined && job.progress !== sent && now - sentAt >= WATCH_INTERVAL_MS) {
+        sent = job.progress;
+        sentAt = now;
+        yield jobEventToWire({ type: 'progress', snapshot: sent });
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, WATCH_INTERVAL_MS);
+        function done(): void {
+          clearTimeout(timer);
+          wake = undefined;
+          resolve();
+        }
+        wake = done;
       });
     }
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, WATCH_INTERVAL_MS);
-      function done(): void {
-        clearTimeout(timer);
-        job.off('ended', done);
-        signal.removeEventListener('abort', done);
-        resolve();
-      }
-      job.once('ended', done);
-      signal.addEventListener('abort', done, { once: true });
-    });
-  }
-  if (job.report !== undefined) {
-    yield create(WatchJobResponseSchema, { event: { case: 'report', value: reportToWire(job.report) } });
+    if (job.report !== undefined && !signal.aborted)
+      yield jobEventToWire({ type: 'report', report: job.report });
+  } finally {
+    job.off('started', onStarted);
+    job.off('attempt', onAttempt);
+    job.off('ended', onEnded);
+    signal.removeEventListener('abort', onEnded);
   }
 }
 

@@ -26,8 +26,8 @@ describe('coordinator: registration, fencing, liveness', () => {
     coordinator = await startCoordinator({
       port: 0,
       token: TEST_TOKEN,
-      heartbeatIntervalMs: 50,
-      missedHeartbeats: 4,
+      heartbeatIntervalMs: 100,
+      missedHeartbeats: 10,
       workDir: dir,
       log,
     });

@@ -172,6 +172,11 @@ export function num64(v: bigint, field: string, min = 0): number {
   return Number(v);
 }
 
+/** An optional 64-bit field (proto3 `optional`): undefined stays undefined, else {@link num64}. */
+export function optNum64(v: bigint | undefined, field: string, min = 0): number | undefined {
+  return v === undefined ? undefined : num64(v, field, min);
+}
+
 /** A signed 64-bit field (counters) as a JS number, within ±(2^53 - 1). */
 export function int64(v: bigint, field: string): number {
   return num64(v, field, -Number.MAX_SAFE_INTEGER);
@@ -216,6 +221,26 @@ export function big(n: number, field: string, signed = false): bigint {
     );
   }
   return BigInt(n);
+}
+
+/** An optional 64-bit field to send: undefined stays undefined, else {@link big}. */
+export function optBig(n: number | undefined, field: string): bigint | undefined {
+  return n === undefined ? undefined : big(n, field);
+}
+
+/** The ids of a list (under `field`, named by `idField`) must be unique. */
+export function unique<T>(
+  items: readonly T[],
+  id: (item: T) => string,
+  field: string,
+  idField: string,
+): void {
+  const seen = new Set<string>();
+  items.forEach((item, i) => {
+    const key = id(item);
+    if (seen.has(key)) throw badMessage(`${field}[${i}].${idField}`, `repeats ${show(key)}`);
+    seen.add(key);
+  });
 }
 
 /**

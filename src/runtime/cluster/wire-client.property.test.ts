@@ -4,25 +4,51 @@ import { test } from 'node:test';
 import { create } from '@bufbuild/protobuf';
 import fc from 'fast-check';
 import { ErrorCode, isTsmrError } from '../../errors.ts';
-import type { JobReport, PhaseProgress, ProgressSnapshot } from '../../engine/job-report.ts';
+import type {
+  AttemptRecord,
+  JobReport,
+  JobSettingsReport,
+  JobStart,
+  PhaseName,
+  PhaseProgress,
+  PhaseReport,
+  ProgressSnapshot,
+  SkippedInputsReport,
+  SkippedRecord,
+  SkippedRecordsReport,
+  StalledAttempt,
+  TotalOrderReport,
+  ValidationReport,
+} from '../../engine/job-report.ts';
+import { attemptIdOf, attemptReportStatus, parseAttemptId } from '../../engine/scheduler-types.ts';
+import type { AttemptHistoryEntry, AttemptState } from '../../engine/scheduler-types.ts';
+import type { WorkerReport } from '../../engine/worker-report.ts';
 import {
+  AttemptState as AttemptStatePb,
+  AttemptStatus,
   GetStatusResponseSchema,
   JobReportSchema,
   JobState,
   ProgressSnapshotSchema,
+  Sampler,
   SkipReason,
   SubmitJobRequestSchema,
   UploadBundleRequestSchema,
+  WatchJobResponseSchema,
 } from './gen/tsmr/cluster/v1/client_service_pb.js';
 import { submissionFromWire, submissionToWire, uploadFromWire } from './wire-job.ts';
 import type { JobSubmission } from './wire-job.ts';
-import { progressFromWire, progressToWire, reportFromWire, reportToWire } from './wire-report.ts';
+import { progressFromWire, progressToWire } from './wire-progress.ts';
+import { reportFromWire, reportToWire } from './wire-report.ts';
 import { statusFromWire, statusToWire } from './wire-status.ts';
 import type { ClusterStatus } from './wire-status.ts';
+import { jobEventFromWire, jobEventToWire } from './wire-watch.ts';
+import type { JobEvent } from './wire-watch.ts';
 import {
   absPath,
   assertRoundTrips,
   attemptId,
+  full,
   jobId,
   jobRef,
   name,
@@ -37,8 +63,16 @@ const small = fc.nat({ max: 100_000 });
 const counters = fc.dictionary(fc.string({ minLength: 1, maxLength: 16 }), fc.maxSafeInteger(), {
   maxKeys: 4,
 });
-/** A task timeout: none (`Infinity` in settings, 0 in reports) or a uint32 of ms. */
-const taskTimeoutMs = fc.integer({ min: 1, max: 0xffffffff });
+/** A task timeout: none (`Infinity` in settings, 0 in reports) or ms. */
+const taskTimeoutMs = fc.integer({ min: 1, max: 2 ** 45 });
+const attemptStatuses = [
+  ...(['running', 'succeeded', 'failed'] as const),
+  ...(['killed', 'committed', 'duplicate'] as const),
+] satisfies AttemptRecord['status'][];
+const skipReasons = [
+  ...(['fifo', 'socket', 'device', 'other'] as const),
+  ...(['dangling symlink', 'symlink loop', 'vanished'] as const),
+] satisfies SkippedInputsReport['listed'][number]['reason'][];
 
 const submission: fc.Arbitrary<JobSubmission> = fc.record({
   submissionId: name,
@@ -82,44 +116,115 @@ const submission: fc.Arbitrary<JobSubmission> = fc.record({
   ),
 });
 
-function phase(p: 'map' | 'reduce'): fc.Arbitrary<PhaseProgress> {
-  return fc
-    .record(
-      {
-        tasksTotal: small,
-        done: small,
-        tasksRunning: small,
-        bytesTotal: n,
-        bytesDone: n,
-        records: n,
-        startedAt: n,
-        finishedAt: n,
-      },
-      { requiredKeys: ['tasksTotal', 'done', 'tasksRunning', 'bytesTotal', 'bytesDone', 'records'] },
-    )
-    .map(({ done, ...rest }) => ({ phase: p, ...rest, tasksDone: Math.min(done, rest.tasksTotal) }));
+function phase(p: PhaseName): fc.Arbitrary<PhaseProgress> {
+  return full<PhaseProgress>(
+    {
+      phase: fc.constant(p),
+      tasksTotal: small,
+      tasksDone: small,
+      tasksRunning: small,
+      bytesTotal: n,
+      bytesDone: n,
+      records: n,
+      startedAt: n,
+      finishedAt: n,
+    },
+    { startedAt: true, finishedAt: true },
+  ).map((q) => ({ ...q, tasksDone: Math.min(q.tasksDone, q.tasksTotal) }));
 }
-const progress: fc.Arbitrary<ProgressSnapshot> = fc.record({
-  jobId,
-  now: n,
-  startedAt: n,
-  phases: fc.record({ map: phase('map'), reduce: phase('reduce') }),
-  failedAttempts: small,
-  stalled: fc.array(fc.record({ attemptId, worker: name, idleMs: n }), { maxLength: 4 }),
-  taskTimeoutMs: fc.oneof(fc.constant(0), taskTimeoutMs),
-});
+const progress = full<ProgressSnapshot>(
+  {
+    jobId,
+    now: n,
+    startedAt: n,
+    phases: full<ProgressSnapshot['phases']>(
+      { sample: phase('sample'), map: phase('map'), reduce: phase('reduce') },
+      { sample: true },
+    ),
+    failedAttempts: small,
+    stalled: fc.array(full<StalledAttempt>({ attemptId, worker: name, idleMs: n }, {}), { maxLength: 4 }),
+    taskTimeoutMs: fc.oneof(fc.constant(0), taskTimeoutMs),
+  },
+  {},
+);
 
-const phaseReport = fc.record({
-  tasks: small,
-  startedAt: n,
-  finishedAt: n,
-  durationMs: n,
-  inputBytes: n,
-  inputRecords: n,
-  outputRecords: n,
-  throughputMBps: fc.double({ min: 0, max: 1e6, noNaN: true }),
+const phaseReport = full<PhaseReport>(
+  {
+    tasks: small,
+    startedAt: n,
+    finishedAt: n,
+    durationMs: n,
+    inputBytes: n,
+    inputRecords: n,
+    outputRecords: n,
+    throughputMBps: fc.double({ min: 0, max: 1e6, noNaN: true }),
+  },
+  {},
+);
+const settings = full<JobSettingsReport>(
+  {
+    inputs: fc.array(absPath, { maxLength: 3 }),
+    output: absPath,
+    workers: small,
+    reducers: fc.integer({ min: 1, max: 100_000 }),
+    splitSize: fc.integer({ min: 1, max: 2 ** 45 }),
+    sortBufferBytes: fc.integer({ min: 1024, max: 2 ** 45 }),
+    mergeFanIn: fc.integer({ min: 2, max: 1000 }),
+    maxAttempts: fc.integer({ min: 1, max: 1000 }),
+    taskTimeoutMs: fc.oneof(fc.constant(0), taskTimeoutMs),
+    simulateFailures: fc.double({ min: 0, max: 1, noNaN: true }),
+    seed: fc.maxSafeNat(),
+    skipBadRecords: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+    params,
+  },
+  { output: true, simulateFailures: true, seed: true, skipBadRecords: true },
+);
+const taskId = fc
+  .record({ kind: fc.constantFrom('m', 'r'), index: fc.nat({ max: 99_999 }) })
+  .map(({ kind, index }) => `${kind}-${String(index).padStart(5, '0')}`);
+const attemptRecord = full<AttemptRecord>(
+  {
+    taskId,
+    attempt: fc.nat({ max: 9 }),
+    worker: name,
+    startedAt: n,
+    finishedAt: n,
+    status: fc.constantFrom(...attemptStatuses),
+    error: serializedError,
+    inputBytes: n,
+    inputRecords: n,
+    outputBytes: n,
+    outputRecords: n,
+  },
+  {
+    finishedAt: true,
+    error: true,
+    inputBytes: true,
+    inputRecords: true,
+    outputBytes: true,
+    outputRecords: true,
+  },
+);
+const count = fc.nat({ max: 1000 });
+const worker = full<WorkerReport>(
+  {
+    workerId: name,
+    slots: small,
+    tasks: count,
+    attempts: count,
+    failedAttempts: count,
+    killedAttempts: count,
+    busyMs: n,
+    records: n,
+    bytes: n,
+  },
+  {},
+).map((w) => {
+  // tasks <= attempts, failed + killed <= attempts
+  const attempts = Math.max(w.attempts, w.tasks, w.failedAttempts + w.killedAttempts);
+  return { ...w, attempts };
 });
-const report: fc.Arbitrary<JobReport> = fc.record(
+const report = full<JobReport>(
   {
     jobId,
     name: text,
@@ -127,117 +232,142 @@ const report: fc.Arbitrary<JobReport> = fc.record(
     startedAt: n,
     finishedAt: n,
     durationMs: n,
-    settings: fc.record(
+    settings,
+    inputsSkipped: full<SkippedInputsReport>(
       {
-        inputs: fc.array(absPath, { maxLength: 3 }),
-        output: absPath,
-        workers: small,
-        reducers: small,
-        splitSize: n,
-        sortBufferBytes: n,
-        mergeFanIn: small,
-        maxAttempts: small,
-        taskTimeoutMs: fc.oneof(fc.constant(0), taskTimeoutMs),
-        simulateFailures: fc.double({ min: 0, max: 1, noNaN: true }),
-        seed: fc.maxSafeNat(),
-        params,
-      },
-      {
-        requiredKeys: [
-          'inputs',
-          'workers',
-          'reducers',
-          'splitSize',
-          'sortBufferBytes',
-          'mergeFanIn',
-          'maxAttempts',
-          'taskTimeoutMs',
-          'params',
-        ],
-      },
-    ),
-    phases: fc.record({ map: phaseReport, reduce: phaseReport }, { requiredKeys: [] }),
-    counters,
-    attempts: fc.array(
-      fc.record(
-        {
-          taskId: fc.nat({ max: 99_999 }).map((i) => `m-${String(i).padStart(5, '0')}`),
-          attempt: fc.nat({ max: 9 }),
-          worker: name,
-          startedAt: n,
-          finishedAt: n,
-          status: fc.constantFrom(
-            'running' as const,
-            'succeeded' as const,
-            'failed' as const,
-            'killed' as const,
-            'committed' as const,
-            'duplicate' as const,
+        count: fc.integer({ min: 1, max: 2 ** 40 }),
+        listed: fc.array(
+          full<SkippedInputsReport['listed'][number]>(
+            { path: absPath, reason: fc.constantFrom(...skipReasons) },
+            {},
           ),
-          error: serializedError,
-        },
-        { requiredKeys: ['taskId', 'attempt', 'worker', 'startedAt', 'status'] },
-      ),
-      { maxLength: 4 },
+          { maxLength: 4 },
+        ),
+      },
+      {},
+    ).map((r) => ({ ...r, count: Math.max(r.count, r.listed.length) })),
+    skippedRecords: full<SkippedRecordsReport>(
+      {
+        count: fc.integer({ min: 1, max: 2 ** 40 }),
+        max: fc.integer({ min: 1, max: 2 ** 40 }),
+        listed: fc.array(
+          full<SkippedRecord>(
+            {
+              taskId: fc.nat({ max: 99_999 }).map((i) => `m-${String(i).padStart(5, '0')}`),
+              file: absPath,
+              offset: n,
+              index: n,
+              error: full<SkippedRecord['error']>(
+                { code: fc.constantFrom('TSMR_USER_CODE', 'TSMR_BAD_RECORD'), message: text },
+                {},
+              ),
+            },
+            { index: true },
+          ),
+          { maxLength: 4 },
+        ),
+      },
+      {},
+    ).map((r) => {
+      const count = Math.max(r.count, r.listed.length);
+      return { ...r, count, max: Math.max(r.max, count) };
+    }),
+    phases: full<JobReport['phases']>(
+      { sample: phaseReport, map: phaseReport, reduce: phaseReport },
+      { sample: true, map: true, reduce: true },
     ),
+    totalOrder: full<TotalOrderReport>(
+      {
+        sampler: fc.constantFrom('random' as const, 'split' as const),
+        samples: fc.integer({ min: 1, max: 2 ** 40 }),
+        sampledKeys: n,
+        splitsSampled: small,
+        splitPoints: small,
+      },
+      {},
+    ).map((t) => ({ ...t, sampledKeys: Math.min(t.sampledKeys, t.samples) })),
+    counters,
+    attempts: fc.array(attemptRecord, { maxLength: 4 }),
+    workers: fc.uniqueArray(worker, { maxLength: 3, selector: (w) => w.workerId }),
     duplicateCompletions: small,
     outputFiles: fc.array(absPath, { maxLength: 3 }),
     outputBytes: n,
     outputRecords: n,
     peakRssBytes: n,
-    inputsSkipped: fc.record({
-      count: fc.integer({ min: 1, max: 2 ** 40 }),
-      listed: fc.array(
-        fc.record({
-          path: absPath,
-          reason: fc.constantFrom(
-            'fifo' as const,
-            'socket' as const,
-            'device' as const,
-            'other' as const,
-            'dangling symlink' as const,
-            'symlink loop' as const,
-            'vanished' as const,
-          ),
-        }),
-        { maxLength: 4 },
-      ),
-    }),
-    validation: fc.record(
+    validation: full<ValidationReport>(
       {
         inputBytesMatch: fc.boolean(),
         shuffleRecordsMatch: fc.boolean(),
         checksumsVerified: small,
         verifiedAgainstSequential: fc.boolean(),
       },
-      { requiredKeys: ['inputBytesMatch', 'shuffleRecordsMatch', 'checksumsVerified'] },
+      { verifiedAgainstSequential: true },
     ),
     error: serializedError,
   },
+  { inputsSkipped: true, skippedRecords: true, totalOrder: true, error: true },
+).map((r) =>
+  // At most R − 1 split points.
+  r.totalOrder
+    ? {
+        ...r,
+        totalOrder: {
+          ...r.totalOrder,
+          splitPoints: Math.min(r.totalOrder.splitPoints, r.settings.reducers - 1),
+        },
+      }
+    : r,
+);
+
+const start = full<JobStart>(
   {
-    requiredKeys: [
-      ...[
-        'jobId',
-        'name',
-        'status',
-        'startedAt',
-        'finishedAt',
-        'durationMs',
-        'settings',
-        'phases',
-        'counters',
-      ],
-      ...[
-        'attempts',
-        'duplicateCompletions',
-        'outputFiles',
-        'outputBytes',
-        'outputRecords',
-        'peakRssBytes',
-        'validation',
-      ],
-    ] as const,
+    jobId,
+    name: text,
+    startedAt: n,
+    settings,
+    tasks: full<JobStart['tasks']>({ map: small, reduce: small }, {}),
+    workers: fc.uniqueArray(full<JobStart['workers'][number]>({ id: name, slots: small }, {}), {
+      maxLength: 3,
+      selector: (w) => w.id,
+    }),
   },
+  {},
+).map((s) => ({ ...s, tasks: { ...s.tasks, reduce: s.settings.reducers } }));
+
+const attemptStates = Object.keys(attemptReportStatus) as AttemptState[];
+const attemptEntry = full<AttemptHistoryEntry>(
+  {
+    ...{ taskId, attempt: fc.nat({ max: 9 }), worker: name, startedAt: n, finishedAt: n },
+    ...{ error: serializedError, inputBytes: n, inputRecords: n, outputBytes: n, outputRecords: n },
+    // Derived from the others below.
+    status: fc.constant('running'),
+    attemptId: fc.constant(''),
+    kind: fc.constant('map'),
+    index: fc.constant(0),
+    speculative: fc.boolean(),
+    state: fc.constantFrom(...attemptStates),
+    reason: text,
+  },
+  {
+    finishedAt: true,
+    error: true,
+    inputBytes: true,
+    inputRecords: true,
+    outputBytes: true,
+    outputRecords: true,
+    reason: true,
+  },
+).map((a) => {
+  const attemptId = attemptIdOf(a.taskId, a.attempt);
+  const { kind, index } = parseAttemptId(attemptId)!;
+  return { ...a, attemptId, kind, index, status: attemptReportStatus[a.state] };
+});
+
+const jobEvent: fc.Arbitrary<JobEvent> = fc.oneof(
+  start.map((s) => ({ type: 'started' as const, start: s })),
+  progress.map((snapshot) => ({ type: 'progress' as const, snapshot })),
+  attemptEntry.map((attempt) => ({ type: 'attempt' as const, attempt })),
+  report.map((r) => ({ type: 'report' as const, report: r })),
 );
 
 const status: fc.Arbitrary<ClusterStatus> = fc.record({
@@ -313,9 +443,10 @@ test('job submissions survive the wire', () => {
   assertRoundTrips(submission, SubmitJobRequestSchema, submissionToWire, (m) => submissionFromWire(m));
 });
 
-test('progress snapshots, job reports and cluster status survive the wire', () => {
+test('progress snapshots, job reports, watched job events and cluster status survive the wire', () => {
   assertRoundTrips(progress, ProgressSnapshotSchema, progressToWire, (m) => progressFromWire(m));
   assertRoundTrips(report, JobReportSchema, reportToWire, (m) => reportFromWire(m));
+  assertRoundTrips(jobEvent, WatchJobResponseSchema, jobEventToWire, (m) => jobEventFromWire(m), 300);
   assertRoundTrips(status, GetStatusResponseSchema, statusToWire, (m) => statusFromWire(m), 100);
 });
 
@@ -387,27 +518,188 @@ test('a report or snapshot that breaks a rule is refused: skipped inputs, stalle
   );
   refuses(() => progressFromWire(snapshot({ jobId: 'wc' })), 'ProgressSnapshot.job_id');
 
-  const report = (inputsSkipped: object) =>
+  /** A valid report (settings: R = 4), with `patch`. */
+  const report = (patch: object) =>
     create(JobReportSchema, {
       jobId: 'job-20250101-120000-3fa9c1',
       status: JobState.SUCCEEDED,
-      settings: {},
+      settings: validSettings,
       validation: {},
-      inputsSkipped,
+      ...patch,
     });
   const listed = [{ path: '/in/link', reason: SkipReason.DANGLING_SYMLINK }];
-  assert.deepStrictEqual(reportFromWire(report({ count: 3n, listed })).inputsSkipped, {
+  assert.deepStrictEqual(reportFromWire(report({ inputsSkipped: { count: 3n, listed } })).inputsSkipped, {
     count: 3,
     listed: [{ path: '/in/link', reason: 'dangling symlink' }],
   });
-  refuses(() => reportFromWire(report({ count: 0n })), 'JobReport.inputs_skipped.count');
+  refuses(() => reportFromWire(report({ inputsSkipped: { count: 0n } })), 'JobReport.inputs_skipped.count');
+  refuses(
+    () => reportFromWire(report({ inputsSkipped: { count: 1n, listed: [...listed, ...listed] } })),
+    'JobReport.inputs_skipped.listed',
+    /more than 1/,
+  );
   refuses(
     () =>
-      reportFromWire(report({ count: 1n, listed: [{ path: '/in/fifo', reason: SkipReason.UNSPECIFIED }] })),
+      reportFromWire(
+        report({
+          inputsSkipped: { count: 1n, listed: [{ path: '/in/fifo', reason: SkipReason.UNSPECIFIED }] },
+        }),
+      ),
     'JobReport.inputs_skipped.listed[0].reason',
   );
   refuses(
-    () => reportFromWire(report({ count: 1n, listed: [{ path: 'fifo', reason: SkipReason.FIFO }] })),
+    () =>
+      reportFromWire(
+        report({ inputsSkipped: { count: 1n, listed: [{ path: 'fifo', reason: SkipReason.FIFO }] } }),
+      ),
     'JobReport.inputs_skipped.listed[0].path',
   );
+});
+
+/** Settings within every bound: R = 4, skip mode on. */
+const validSettings = {
+  inputs: ['/in'],
+  reducers: 4,
+  splitSize: 1n,
+  sortBufferBytes: 1024n,
+  mergeFanIn: 2,
+  maxAttempts: 1,
+  skipBadRecords: 5n,
+};
+
+test('report sections that break their bounds are refused: settings, workers, total order, skipped records, attempts', () => {
+  const report = (patch: object) =>
+    create(JobReportSchema, {
+      jobId: 'job-20250101-120000-3fa9c1',
+      status: JobState.SUCCEEDED,
+      settings: validSettings,
+      validation: {},
+      ...patch,
+    });
+  const f = 'JobReport';
+  const settings = (patch: object) => report({ settings: { ...validSettings, ...patch } });
+  assert.equal(reportFromWire(report({})).settings.skipBadRecords, 5);
+  refuses(() => reportFromWire(report({ settings: undefined })), `${f}.settings`, /required/);
+  refuses(() => reportFromWire(settings({ reducers: 0 })), `${f}.settings.reducers`);
+  refuses(() => reportFromWire(settings({ reducers: 100_001 })), `${f}.settings.reducers`);
+  refuses(() => reportFromWire(settings({ splitSize: 0n })), `${f}.settings.split_size`);
+  refuses(() => reportFromWire(settings({ sortBufferBytes: 1023n })), `${f}.settings.sort_buffer_bytes`);
+  refuses(() => reportFromWire(settings({ mergeFanIn: 1 })), `${f}.settings.merge_fan_in`);
+  refuses(() => reportFromWire(settings({ maxAttempts: 0 })), `${f}.settings.max_attempts`);
+  refuses(() => reportFromWire(settings({ simulateFailures: 1.5 })), `${f}.settings.simulate_failures`);
+  refuses(() => reportFromWire(settings({ skipBadRecords: 0n })), `${f}.settings.skip_bad_records`);
+  refuses(() => reportFromWire(settings({ seed: 2n ** 53n })), `${f}.settings.seed`);
+
+  const worker = { workerId: 'w1', attempts: 3, tasks: 2, failedAttempts: 1, killedAttempts: 2 };
+  assert.equal(reportFromWire(report({ workers: [worker] })).workers[0].killedAttempts, 2);
+  const workers = (patch: object) => report({ workers: [{ ...worker, ...patch }] });
+  refuses(() => reportFromWire(workers({ tasks: 4 })), `${f}.workers[0].tasks`);
+  refuses(() => reportFromWire(workers({ killedAttempts: 3 })), `${f}.workers[0].killed_attempts`);
+  refuses(() => reportFromWire(workers({ attempts: 100_001 })), `${f}.workers[0].attempts`);
+  refuses(() => reportFromWire(workers({ workerId: '../w' })), `${f}.workers[0].worker_id`);
+  refuses(
+    () => reportFromWire(report({ workers: [worker, worker] })),
+    `${f}.workers[1].worker_id`,
+    /repeats "w1"/,
+  );
+
+  const order = { sampler: Sampler.RANDOM, samples: 10n, sampledKeys: 10n, splitsSampled: 2, splitPoints: 3 };
+  assert.equal(reportFromWire(report({ totalOrder: order })).totalOrder?.splitPoints, 3);
+  const totalOrder = (patch: object) => report({ totalOrder: { ...order, ...patch } });
+  refuses(() => reportFromWire(totalOrder({ splitPoints: 4 })), `${f}.total_order.split_points`);
+  refuses(() => reportFromWire(totalOrder({ sampledKeys: 11n })), `${f}.total_order.sampled_keys`);
+  refuses(() => reportFromWire(totalOrder({ samples: 0n })), `${f}.total_order.samples`);
+  refuses(() => reportFromWire(totalOrder({ sampler: Sampler.UNSPECIFIED })), `${f}.total_order.sampler`);
+
+  const record = { file: '/in/a.jsonl', offset: 7n, errorCode: 'TSMR_BAD_RECORD', errorMessage: 'bad JSON' };
+  const skipped = { count: 1n, max: 5n, listed: [{ taskId: 'm-00002', record }] };
+  assert.deepStrictEqual(reportFromWire(report({ skippedRecords: skipped })).skippedRecords, {
+    count: 1,
+    max: 5,
+    listed: [
+      {
+        taskId: 'm-00002',
+        file: '/in/a.jsonl',
+        offset: 7,
+        error: { code: 'TSMR_BAD_RECORD', message: 'bad JSON' },
+      },
+    ],
+  });
+  const skippedRecords = (patch: object) => report({ skippedRecords: { ...skipped, ...patch } });
+  const s = `${f}.skipped_records`;
+  refuses(() => reportFromWire(skippedRecords({ count: 6n })), `${s}.count`, /more than max/);
+  refuses(() => reportFromWire(skippedRecords({ count: 0n, listed: [] })), `${s}.count`);
+  refuses(
+    () => reportFromWire(skippedRecords({ listed: [skipped.listed[0], skipped.listed[0]] })),
+    `${s}.listed`,
+  );
+  refuses(
+    () => reportFromWire(skippedRecords({ listed: [{ taskId: 'r-00002', record }] })),
+    `${s}.listed[0].task_id`,
+  );
+  refuses(() => reportFromWire(skippedRecords({ listed: [{ taskId: 'm-00002' }] })), `${s}.listed[0].record`);
+  refuses(
+    () =>
+      reportFromWire(skippedRecords({ listed: [{ taskId: 'm-00002', record: { ...record, file: 'a' } }] })),
+    `${s}.listed[0].record.file`,
+  );
+  refuses(
+    () =>
+      reportFromWire(
+        skippedRecords({ listed: [{ taskId: 'm-00002', record: { ...record, errorCode: '' } }] }),
+      ),
+    `${s}.listed[0].record.error_code`,
+  );
+
+  const attempt = { taskId: 'm-00001', worker: 'w1', status: AttemptStatus.SUCCEEDED, inputBytes: 2n ** 53n };
+  refuses(() => reportFromWire(report({ attempts: [attempt] })), `${f}.attempts[0].input_bytes`);
+});
+
+test('watched job events that break a rule are refused: no case, a start with another R, an attempt whose status and state disagree', () => {
+  const f = 'WatchJobResponse';
+  refuses(() => jobEventFromWire(create(WatchJobResponseSchema, {})), f, /none of its cases/);
+  const started = (patch: object) =>
+    create(WatchJobResponseSchema, {
+      event: {
+        case: 'started',
+        value: {
+          jobId: 'job-20250101-120000-3fa9c1',
+          settings: validSettings,
+          mapTasks: 3,
+          reduceTasks: 4,
+          workers: [{ workerId: 'w1', slots: 2 }],
+          ...patch,
+        },
+      },
+    });
+  const back = jobEventFromWire(started({}));
+  assert.deepStrictEqual(back.type === 'started' && back.start.tasks, { map: 3, reduce: 4 });
+  refuses(() => jobEventFromWire(started({ reduceTasks: 3 })), `${f}.started.reduce_tasks`);
+  refuses(() => jobEventFromWire(started({ settings: undefined })), `${f}.started.settings`, /required/);
+  refuses(
+    () => jobEventFromWire(started({ workers: [{ workerId: 'w1' }, { workerId: 'w1' }] })),
+    `${f}.started.workers[1].worker_id`,
+  );
+
+  const attempt = (patch: object) =>
+    create(WatchJobResponseSchema, {
+      event: {
+        case: 'attempt',
+        value: {
+          record: { taskId: 'r-00002', attempt: 1, worker: 'w1', status: AttemptStatus.KILLED },
+          state: AttemptStatePb.LOST,
+          reason: 'worker w1 lost',
+          ...patch,
+        },
+      },
+    });
+  const a = jobEventFromWire(attempt({}));
+  assert.ok(a.type === 'attempt');
+  assert.deepStrictEqual(
+    [a.attempt.attemptId, a.attempt.kind, a.attempt.index, a.attempt.state, a.attempt.reason],
+    ['r-00002_1', 'reduce', 2, 'lost', 'worker w1 lost'],
+  );
+  refuses(() => jobEventFromWire(attempt({ state: AttemptStatePb.COMMITTED })), `${f}.attempt.record.status`);
+  refuses(() => jobEventFromWire(attempt({ state: AttemptStatePb.UNSPECIFIED })), `${f}.attempt.state`);
+  refuses(() => jobEventFromWire(attempt({ record: undefined })), `${f}.attempt.record`, /required/);
 });

@@ -1,10 +1,10 @@
 /**
  * Conversions of the shared messages of `proto/tsmr/cluster/v1/common.proto`
  * to and from tsmr's own types: errors, job parameters, job references,
- * input/output formats, splits and segments. Each `…FromWire` validates what it
- * reads (`wire-check.ts`) and throws `TSMR_BAD_MESSAGE` naming the field; each
- * `…ToWire` builds the message (`create`), throwing `TSMR_INTERNAL` for a
- * number no 64-bit field can carry.
+ * input/output formats, splits, segments and bad records. Each `…FromWire`
+ * validates what it reads (`wire-check.ts`) and throws `TSMR_BAD_MESSAGE`
+ * naming the field; each `…ToWire` builds the message (`create`), throwing
+ * `TSMR_INTERNAL` for a number no 64-bit field can carry.
  */
 import { create } from '@bufbuild/protobuf';
 import type { MessageInitShape } from '@bufbuild/protobuf';
@@ -14,9 +14,10 @@ import type { NormalizedInputFormat } from '../../io/record-reader.ts';
 import type { NormalizedOutputFormat } from '../../io/output-writer.ts';
 import type { Split } from '../../io/splits.ts';
 import type { SegmentInfo } from '../../shuffle/run-writer.ts';
-import type { JobRef } from '../../task/messages.ts';
+import type { BadRecord, JobRef } from '../../task/messages.ts';
 import { bundleDigest } from './bundle-digest.ts';
 import {
+  BadRecordSchema,
   ParamValueSchema,
   SegmentInfoSchema,
   SerializedErrorSchema,
@@ -33,6 +34,8 @@ import {
   list,
   noCase,
   num64,
+  optBig,
+  optNum64,
   optStr,
   real,
   required,
@@ -316,6 +319,31 @@ export function segmentFromWire(m: pb.SegmentInfo | undefined, field: string): S
     records: num64(s.records, `${field}.records`),
     crc32: int(s.crc32, `${field}.crc32`, 0, 0xffffffff),
   };
+}
+
+export function badRecordToWire(r: BadRecord): pb.BadRecord {
+  return create(BadRecordSchema, {
+    file: r.file,
+    offset: big(r.offset, 'BadRecord.offset'),
+    index: optBig(r.index, 'BadRecord.index'),
+    errorCode: r.error.code,
+    errorMessage: r.error.message,
+  });
+}
+
+export function badRecordFromWire(m: pb.BadRecord | undefined, field: string): BadRecord {
+  const r = required(m, field);
+  const record: BadRecord = {
+    file: absPath(r.file, `${field}.file`),
+    offset: num64(r.offset, `${field}.offset`),
+    error: {
+      code: str(r.errorCode, `${field}.error_code`, { max: wireLimits.name }),
+      message: str(r.errorMessage, `${field}.error_message`, { max: wireLimits.short, empty: true }),
+    },
+  };
+  const index = optNum64(r.index, `${field}.index`);
+  if (index !== undefined) record.index = index;
+  return record;
 }
 
 /**

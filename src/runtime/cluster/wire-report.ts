@@ -1,32 +1,33 @@
 /**
- * What `ClientService` answers about jobs (`client_service.proto`): progress
- * snapshots and the job report (`src/engine/job-report.ts`), converted both
- * ways; reading checks every field (`TSMR_BAD_MESSAGE`).
+ * The job report (`JobReport` of `client_service.proto`, of
+ * `src/engine/job-report.ts`: what `_job.json` holds) and the settings and
+ * attempt records it shares with a job's start and attempt events, converted
+ * both ways; reading checks every field (`TSMR_BAD_MESSAGE`).
  */
 import { create } from '@bufbuild/protobuf';
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import { MAX_LISTED_SKIPPED_INPUTS } from '../../engine/job-report.ts';
+import { MAX_LISTED_SKIPPED_INPUTS, MAX_LISTED_SKIPPED_RECORDS } from '../../engine/job-report.ts';
 import type {
   AttemptRecord,
   JobReport,
-  PhaseName,
-  PhaseProgress,
+  JobSettingsReport,
   PhaseReport,
-  ProgressSnapshot,
   SkippedInputsReport,
-  StalledAttempt,
+  SkippedRecordsReport,
+  TotalOrderReport,
 } from '../../engine/job-report.ts';
+import type { WorkerReport } from '../../engine/worker-report.ts';
 import {
   AttemptStatus,
   JobReportSchema,
   JobState,
-  ProgressSnapshotSchema,
+  Sampler,
   SkipReason,
 } from './gen/tsmr/cluster/v1/client_service_pb.js';
 import type * as pb from './gen/tsmr/cluster/v1/client_service_pb.js';
 import {
   absPath,
-  attemptIdStr,
+  badMessage,
   big,
   enumCodec,
   int,
@@ -34,20 +35,33 @@ import {
   jobIdStr,
   list,
   num64,
+  optBig,
+  optNum64,
   real,
   required,
   str,
   taskIdStr,
+  unique,
   wireLimits,
+  workerIdStr,
 } from './wire-check.ts';
-import { errorFromWire, errorToWire, paramsFromWire, paramsToWire } from './wire-common.ts';
+import {
+  badRecordFromWire,
+  badRecordToWire,
+  errorFromWire,
+  errorToWire,
+  paramsFromWire,
+  paramsToWire,
+} from './wire-common.ts';
 
 /** Most attempts listed in one report (about 100 bytes each within the 16 MiB answer limit). */
-const MAX_ATTEMPTS = 100_000;
+export const MAX_ATTEMPTS = 100_000;
+/** Most workers listed in a report or a job's start. */
+export const MAX_WORKERS = 10_000;
 /** Most part files listed in one report. */
 const MAX_OUTPUT_FILES = 100_000;
-/** Most stalled attempts listed in one snapshot (at most one per running attempt). */
-const MAX_STALLED = 100_000;
+/** Most inputs listed in a job's settings. */
+const MAX_INPUTS = 100_000;
 
 export const jobStates = enumCodec({
   queued: JobState.QUEUED,
@@ -78,82 +92,95 @@ const attemptStatus = enumCodec({
   committed: AttemptStatus.COMMITTED,
   duplicate: AttemptStatus.DUPLICATE,
 });
+const samplers = enumCodec({ random: Sampler.RANDOM, split: Sampler.SPLIT });
 
-// --- progress ---------------------------------------------------------------
+// --- settings ---------------------------------------------------------------
 
-function phaseToWire(p: PhaseProgress): MessageInitShape<typeof pb.PhaseProgressSchema> {
+export function settingsToWire(s: JobSettingsReport): MessageInitShape<typeof pb.JobSettingsReportSchema> {
+  const f = 'JobSettingsReport';
   return {
-    tasksTotal: p.tasksTotal,
-    tasksDone: p.tasksDone,
-    tasksRunning: p.tasksRunning,
-    bytesTotal: big(p.bytesTotal, 'PhaseProgress.bytes_total'),
-    bytesDone: big(p.bytesDone, 'PhaseProgress.bytes_done'),
-    records: big(p.records, 'PhaseProgress.records'),
-    startedAtMs: p.startedAt === undefined ? undefined : big(p.startedAt, 'PhaseProgress.started_at_ms'),
-    finishedAtMs: p.finishedAt === undefined ? undefined : big(p.finishedAt, 'PhaseProgress.finished_at_ms'),
+    inputs: s.inputs,
+    output: s.output,
+    workers: s.workers,
+    reducers: s.reducers,
+    splitSize: big(s.splitSize, `${f}.split_size`),
+    sortBufferBytes: big(s.sortBufferBytes, `${f}.sort_buffer_bytes`),
+    mergeFanIn: s.mergeFanIn,
+    maxAttempts: s.maxAttempts,
+    taskTimeoutMs: big(s.taskTimeoutMs, `${f}.task_timeout_ms`),
+    simulateFailures: s.simulateFailures,
+    seed: optBig(s.seed, `${f}.seed`),
+    skipBadRecords: optBig(s.skipBadRecords, `${f}.skip_bad_records`),
+    params: paramsToWire(s.params),
   };
 }
 
-function phaseFromWire(m: pb.PhaseProgress | undefined, phase: PhaseName, field: string): PhaseProgress {
-  const p = required(m, field);
-  const out: PhaseProgress = {
-    phase,
-    tasksTotal: p.tasksTotal,
-    tasksDone: int(p.tasksDone, `${field}.tasks_done`, 0, p.tasksTotal),
-    tasksRunning: p.tasksRunning,
-    bytesTotal: num64(p.bytesTotal, `${field}.bytes_total`),
-    bytesDone: num64(p.bytesDone, `${field}.bytes_done`),
-    records: num64(p.records, `${field}.records`),
-  };
-  if (p.startedAtMs !== undefined) out.startedAt = num64(p.startedAtMs, `${field}.started_at_ms`);
-  if (p.finishedAtMs !== undefined) out.finishedAt = num64(p.finishedAtMs, `${field}.finished_at_ms`);
-  return out;
-}
-
-export function progressToWire(p: ProgressSnapshot): pb.ProgressSnapshot {
-  return create(ProgressSnapshotSchema, {
-    jobId: p.jobId,
-    nowMs: big(p.now, 'ProgressSnapshot.now_ms'),
-    startedAtMs: big(p.startedAt, 'ProgressSnapshot.started_at_ms'),
-    map: phaseToWire(p.phases.map),
-    reduce: phaseToWire(p.phases.reduce),
-    failedAttempts: p.failedAttempts,
-    stalled: p.stalled.map((a) => ({
-      attemptId: a.attemptId,
-      worker: a.worker,
-      idleMs: big(a.idleMs, 'StalledAttempt.idle_ms'),
-    })),
-    taskTimeoutMs: p.taskTimeoutMs,
-  });
-}
-
-function stalledFromWire(a: pb.StalledAttempt, field: string): StalledAttempt {
-  return {
-    attemptId: attemptIdStr(a.attemptId, `${field}.attempt_id`),
-    worker: str(a.worker, `${field}.worker`, { max: wireLimits.name, empty: true }),
-    idleMs: num64(a.idleMs, `${field}.idle_ms`),
-  };
-}
-
-export function progressFromWire(
-  m: pb.ProgressSnapshot | undefined,
-  field = 'ProgressSnapshot',
-): ProgressSnapshot {
-  const p = required(m, field);
-  return {
-    jobId: jobIdStr(p.jobId, `${field}.job_id`),
-    now: num64(p.nowMs, `${field}.now_ms`),
-    startedAt: num64(p.startedAtMs, `${field}.started_at_ms`),
-    phases: {
-      map: phaseFromWire(p.map, 'map', `${field}.map`),
-      reduce: phaseFromWire(p.reduce, 'reduce', `${field}.reduce`),
-    },
-    failedAttempts: p.failedAttempts,
-    stalled: list(p.stalled, `${field}.stalled`, MAX_STALLED).map((a, i) =>
-      stalledFromWire(a, `${field}.stalled[${i}]`),
+/** @throws TsmrError `TSMR_BAD_MESSAGE` naming the first field that breaks its rule. */
+export function settingsFromWire(m: pb.JobSettingsReport | undefined, field: string): JobSettingsReport {
+  const s = required(m, field);
+  const settings: JobSettingsReport = {
+    inputs: list(s.inputs, `${field}.inputs`, MAX_INPUTS).map((p, i) =>
+      str(p, `${field}.inputs[${i}]`, { max: wireLimits.path }),
     ),
-    taskTimeoutMs: p.taskTimeoutMs,
+    workers: s.workers,
+    reducers: int(s.reducers, `${field}.reducers`, 1, wireLimits.reducers),
+    splitSize: num64(s.splitSize, `${field}.split_size`, 1),
+    sortBufferBytes: num64(s.sortBufferBytes, `${field}.sort_buffer_bytes`, 1024),
+    mergeFanIn: int(s.mergeFanIn, `${field}.merge_fan_in`, 2, 0xffffffff),
+    maxAttempts: int(s.maxAttempts, `${field}.max_attempts`, 1, 0xffffffff),
+    taskTimeoutMs: num64(s.taskTimeoutMs, `${field}.task_timeout_ms`),
+    params: paramsFromWire(s.params, `${field}.params`),
   };
+  if (s.output !== undefined) settings.output = str(s.output, `${field}.output`, { max: wireLimits.path });
+  if (s.simulateFailures !== undefined)
+    settings.simulateFailures = real(s.simulateFailures, `${field}.simulate_failures`, 0, 1);
+  const seed = optNum64(s.seed, `${field}.seed`);
+  if (seed !== undefined) settings.seed = seed;
+  const skipBadRecords = optNum64(s.skipBadRecords, `${field}.skip_bad_records`, 1);
+  if (skipBadRecords !== undefined) settings.skipBadRecords = skipBadRecords;
+  return settings;
+}
+
+// --- attempts ---------------------------------------------------------------
+
+export function attemptToWire(a: AttemptRecord): MessageInitShape<typeof pb.AttemptRecordSchema> {
+  const f = 'AttemptRecord';
+  return {
+    taskId: a.taskId,
+    attempt: a.attempt,
+    worker: a.worker,
+    startedAtMs: big(a.startedAt, `${f}.started_at_ms`),
+    finishedAtMs: optBig(a.finishedAt, `${f}.finished_at_ms`),
+    status: attemptStatus.toWire(a.status),
+    error: a.error && errorToWire(a.error),
+    inputBytes: optBig(a.inputBytes, `${f}.input_bytes`),
+    inputRecords: optBig(a.inputRecords, `${f}.input_records`),
+    outputBytes: optBig(a.outputBytes, `${f}.output_bytes`),
+    outputRecords: optBig(a.outputRecords, `${f}.output_records`),
+  };
+}
+
+/** @throws TsmrError `TSMR_BAD_MESSAGE` naming the first field that breaks its rule. */
+export function attemptFromWire(m: pb.AttemptRecord | undefined, field: string): AttemptRecord {
+  const a = required(m, field);
+  const out: AttemptRecord = {
+    taskId: taskIdStr(a.taskId, `${field}.task_id`),
+    attempt: a.attempt,
+    worker: str(a.worker, `${field}.worker`, { max: wireLimits.name, empty: true }),
+    startedAt: num64(a.startedAtMs, `${field}.started_at_ms`),
+    status: attemptStatus.fromWire(a.status, `${field}.status`),
+  };
+  const finishedAt = optNum64(a.finishedAtMs, `${field}.finished_at_ms`);
+  if (finishedAt !== undefined) out.finishedAt = finishedAt;
+  if (a.error !== undefined) out.error = errorFromWire(a.error, `${field}.error`);
+  const io = {
+    inputBytes: optNum64(a.inputBytes, `${field}.input_bytes`),
+    inputRecords: optNum64(a.inputRecords, `${field}.input_records`),
+    outputBytes: optNum64(a.outputBytes, `${field}.output_bytes`),
+    outputRecords: optNum64(a.outputRecords, `${field}.output_records`),
+  };
+  for (const [k, v] of Object.entries(io)) if (v !== undefined) out[k as keyof typeof io] = v;
+  return out;
 }
 
 // --- report -----------------------------------------------------------------
@@ -188,49 +215,106 @@ function phaseReportFromWire(m: pb.PhaseReport, field: string): PhaseReport {
   };
 }
 
+function workerReportToWire(w: WorkerReport): MessageInitShape<typeof pb.WorkerReportSchema> {
+  const f = 'WorkerReport';
+  return {
+    workerId: w.workerId,
+    slots: w.slots,
+    tasks: w.tasks,
+    attempts: w.attempts,
+    failedAttempts: w.failedAttempts,
+    killedAttempts: w.killedAttempts,
+    busyMs: big(w.busyMs, `${f}.busy_ms`),
+    records: big(w.records, `${f}.records`),
+    bytes: big(w.bytes, `${f}.bytes`),
+  };
+}
+
+function workerReportFromWire(w: pb.WorkerReport, field: string): WorkerReport {
+  const attempts = int(w.attempts, `${field}.attempts`, 0, MAX_ATTEMPTS);
+  const failedAttempts = int(w.failedAttempts, `${field}.failed_attempts`, 0, attempts);
+  return {
+    workerId: workerIdStr(w.workerId, `${field}.worker_id`),
+    slots: w.slots,
+    tasks: int(w.tasks, `${field}.tasks`, 0, attempts),
+    attempts,
+    failedAttempts,
+    killedAttempts: int(w.killedAttempts, `${field}.killed_attempts`, 0, attempts - failedAttempts),
+    busyMs: num64(w.busyMs, `${field}.busy_ms`),
+    records: num64(w.records, `${field}.records`),
+    bytes: num64(w.bytes, `${field}.bytes`),
+  };
+}
+
+function totalOrderFromWire(m: pb.TotalOrderReport, field: string, reducers: number): TotalOrderReport {
+  const samples = num64(m.samples, `${field}.samples`, 1);
+  const sampledKeys = num64(m.sampledKeys, `${field}.sampled_keys`);
+  if (sampledKeys > samples)
+    throw badMessage(`${field}.sampled_keys`, `is ${sampledKeys}, more than samples (${samples})`);
+  return {
+    sampler: samplers.fromWire(m.sampler, `${field}.sampler`),
+    samples,
+    sampledKeys,
+    splitsSampled: m.splitsSampled,
+    splitPoints: int(m.splitPoints, `${field}.split_points`, 0, reducers - 1),
+  };
+}
+
+function skippedInputsFromWire(m: pb.InputsSkipped, field: string): SkippedInputsReport {
+  const count = num64(m.count, `${field}.count`, 1);
+  return {
+    count,
+    listed: list(m.listed, `${field}.listed`, Math.min(count, MAX_LISTED_SKIPPED_INPUTS)).map((e, i) => ({
+      path: absPath(e.path, `${field}.listed[${i}].path`),
+      reason: skipReasons.fromWire(e.reason, `${field}.listed[${i}].reason`),
+    })),
+  };
+}
+
+function skippedRecordsFromWire(m: pb.SkippedRecordsReport, field: string): SkippedRecordsReport {
+  const max = num64(m.max, `${field}.max`, 1);
+  const count = num64(m.count, `${field}.count`, 1);
+  if (count > max) throw badMessage(`${field}.count`, `is ${count}, more than max (${max})`);
+  return {
+    count,
+    max,
+    listed: list(m.listed, `${field}.listed`, Math.min(count, MAX_LISTED_SKIPPED_RECORDS)).map((e, i) => ({
+      taskId: taskIdStr(e.taskId, `${field}.listed[${i}].task_id`, 'map'),
+      ...badRecordFromWire(e.record, `${field}.listed[${i}].record`),
+    })),
+  };
+}
+
 export function reportToWire(r: JobReport): pb.JobReport {
-  const s = r.settings;
+  const f = 'JobReport';
   return create(JobReportSchema, {
     jobId: r.jobId,
     name: r.name,
     status: reportStatus.toWire(r.status),
-    startedAtMs: big(r.startedAt, 'JobReport.started_at_ms'),
-    finishedAtMs: big(r.finishedAt, 'JobReport.finished_at_ms'),
-    durationMs: big(r.durationMs, 'JobReport.duration_ms'),
-    settings: {
-      inputs: s.inputs,
-      output: s.output,
-      workers: s.workers,
-      reducers: s.reducers,
-      splitSize: big(s.splitSize, 'ReportSettings.split_size'),
-      sortBufferBytes: big(s.sortBufferBytes, 'ReportSettings.sort_buffer_bytes'),
-      mergeFanIn: s.mergeFanIn,
-      maxAttempts: s.maxAttempts,
-      taskTimeoutMs: s.taskTimeoutMs,
-      simulateFailures: s.simulateFailures,
-      seed: s.seed === undefined ? undefined : big(s.seed, 'ReportSettings.seed'),
-      params: paramsToWire(s.params),
-    },
+    startedAtMs: big(r.startedAt, `${f}.started_at_ms`),
+    finishedAtMs: big(r.finishedAt, `${f}.finished_at_ms`),
+    durationMs: big(r.durationMs, `${f}.duration_ms`),
+    settings: settingsToWire(r.settings),
+    sample: phaseReportToWire(r.phases.sample),
     map: phaseReportToWire(r.phases.map),
     reduce: phaseReportToWire(r.phases.reduce),
+    totalOrder: r.totalOrder && {
+      sampler: samplers.toWire(r.totalOrder.sampler),
+      samples: big(r.totalOrder.samples, 'TotalOrderReport.samples'),
+      sampledKeys: big(r.totalOrder.sampledKeys, 'TotalOrderReport.sampled_keys'),
+      splitsSampled: r.totalOrder.splitsSampled,
+      splitPoints: r.totalOrder.splitPoints,
+    },
     counters: Object.fromEntries(
       Object.entries(r.counters).map(([k, v]) => [k, big(v, `counter ${k}`, true)]),
     ),
-    attempts: r.attempts.map((a) => ({
-      taskId: a.taskId,
-      attempt: a.attempt,
-      worker: a.worker,
-      startedAtMs: big(a.startedAt, 'AttemptRecord.started_at_ms'),
-      finishedAtMs:
-        a.finishedAt === undefined ? undefined : big(a.finishedAt, 'AttemptRecord.finished_at_ms'),
-      status: attemptStatus.toWire(a.status),
-      error: a.error && errorToWire(a.error),
-    })),
-    duplicateCompletions: big(r.duplicateCompletions, 'JobReport.duplicate_completions'),
+    attempts: r.attempts.map(attemptToWire),
+    workers: r.workers.map(workerReportToWire),
+    duplicateCompletions: big(r.duplicateCompletions, `${f}.duplicate_completions`),
     outputFiles: r.outputFiles,
-    outputBytes: big(r.outputBytes, 'JobReport.output_bytes'),
-    outputRecords: big(r.outputRecords, 'JobReport.output_records'),
-    peakRssBytes: big(r.peakRssBytes, 'JobReport.peak_rss_bytes'),
+    outputBytes: big(r.outputBytes, `${f}.output_bytes`),
+    outputRecords: big(r.outputRecords, `${f}.output_records`),
+    peakRssBytes: big(r.peakRssBytes, `${f}.peak_rss_bytes`),
     validation: {
       inputBytesMatch: r.validation.inputBytesMatch,
       shuffleRecordsMatch: r.validation.shuffleRecordsMatch,
@@ -242,43 +326,27 @@ export function reportToWire(r: JobReport): pb.JobReport {
       count: big(r.inputsSkipped.count, 'InputsSkipped.count'),
       listed: r.inputsSkipped.listed.map((e) => ({ path: e.path, reason: skipReasons.toWire(e.reason) })),
     },
+    skippedRecords: r.skippedRecords && {
+      count: big(r.skippedRecords.count, 'SkippedRecordsReport.count'),
+      max: big(r.skippedRecords.max, 'SkippedRecordsReport.max'),
+      listed: r.skippedRecords.listed.map(({ taskId, ...record }) => ({
+        taskId,
+        record: badRecordToWire(record),
+      })),
+    },
   });
-}
-
-function skippedFromWire(m: pb.InputsSkipped, field: string): SkippedInputsReport {
-  return {
-    count: num64(m.count, `${field}.count`, 1),
-    listed: list(m.listed, `${field}.listed`, MAX_LISTED_SKIPPED_INPUTS).map((e, i) => ({
-      path: absPath(e.path, `${field}.listed[${i}].path`),
-      reason: skipReasons.fromWire(e.reason, `${field}.listed[${i}].reason`),
-    })),
-  };
 }
 
 /** @throws TsmrError `TSMR_BAD_MESSAGE` naming the first field that breaks its rule. */
 export function reportFromWire(m: pb.JobReport | undefined, field = 'JobReport'): JobReport {
   const r = required(m, field);
-  const s = required(r.settings, `${field}.settings`);
-  const fs = `${field}.settings`;
   const v = required(r.validation, `${field}.validation`);
-  const settings: JobReport['settings'] = {
-    inputs: list(s.inputs, `${fs}.inputs`, 100_000).map((p, i) =>
-      str(p, `${fs}.inputs[${i}]`, { max: wireLimits.path }),
-    ),
-    workers: s.workers,
-    reducers: s.reducers,
-    splitSize: num64(s.splitSize, `${fs}.split_size`),
-    sortBufferBytes: num64(s.sortBufferBytes, `${fs}.sort_buffer_bytes`),
-    mergeFanIn: s.mergeFanIn,
-    maxAttempts: s.maxAttempts,
-    taskTimeoutMs: s.taskTimeoutMs,
-    params: paramsFromWire(s.params, `${fs}.params`),
-  };
-  if (s.output !== undefined) settings.output = str(s.output, `${fs}.output`, { max: wireLimits.path });
-  if (s.simulateFailures !== undefined)
-    settings.simulateFailures = real(s.simulateFailures, `${fs}.simulate_failures`, 0, 1);
-  if (s.seed !== undefined) settings.seed = num64(s.seed, `${fs}.seed`);
+  const settings = settingsFromWire(r.settings, `${field}.settings`);
   const names = list(Object.keys(r.counters), `${field}.counters`, wireLimits.counters);
+  const workers = list(r.workers, `${field}.workers`, MAX_WORKERS).map((w, i) =>
+    workerReportFromWire(w, `${field}.workers[${i}]`),
+  );
+  unique(workers, (w) => w.workerId, `${field}.workers`, 'worker_id');
   const report: JobReport = {
     jobId: jobIdStr(r.jobId, `${field}.job_id`),
     name: str(r.name, `${field}.name`, { max: 256, empty: true }),
@@ -294,6 +362,7 @@ export function reportFromWire(m: pb.JobReport | undefined, field = 'JobReport')
     attempts: list(r.attempts, `${field}.attempts`, MAX_ATTEMPTS).map((a, i) =>
       attemptFromWire(a, `${field}.attempts[${i}]`),
     ),
+    workers,
     duplicateCompletions: num64(r.duplicateCompletions, `${field}.duplicate_completions`),
     outputFiles: list(r.outputFiles, `${field}.output_files`, MAX_OUTPUT_FILES).map((p, i) =>
       absPath(p, `${field}.output_files[${i}]`),
@@ -309,23 +378,15 @@ export function reportFromWire(m: pb.JobReport | undefined, field = 'JobReport')
   };
   if (v.verifiedAgainstSequential !== undefined)
     report.validation.verifiedAgainstSequential = v.verifiedAgainstSequential;
+  if (r.sample !== undefined) report.phases.sample = phaseReportFromWire(r.sample, `${field}.sample`);
   if (r.map !== undefined) report.phases.map = phaseReportFromWire(r.map, `${field}.map`);
   if (r.reduce !== undefined) report.phases.reduce = phaseReportFromWire(r.reduce, `${field}.reduce`);
+  if (r.totalOrder !== undefined)
+    report.totalOrder = totalOrderFromWire(r.totalOrder, `${field}.total_order`, settings.reducers);
   if (r.error !== undefined) report.error = errorFromWire(r.error, `${field}.error`);
   if (r.inputsSkipped !== undefined)
-    report.inputsSkipped = skippedFromWire(r.inputsSkipped, `${field}.inputs_skipped`);
+    report.inputsSkipped = skippedInputsFromWire(r.inputsSkipped, `${field}.inputs_skipped`);
+  if (r.skippedRecords !== undefined)
+    report.skippedRecords = skippedRecordsFromWire(r.skippedRecords, `${field}.skipped_records`);
   return report;
-}
-
-function attemptFromWire(a: pb.AttemptRecord, field: string): AttemptRecord {
-  const out: AttemptRecord = {
-    taskId: taskIdStr(a.taskId, `${field}.task_id`),
-    attempt: a.attempt,
-    worker: str(a.worker, `${field}.worker`, { max: wireLimits.name, empty: true }),
-    startedAt: num64(a.startedAtMs, `${field}.started_at_ms`),
-    status: attemptStatus.fromWire(a.status, `${field}.status`),
-  };
-  if (a.finishedAtMs !== undefined) out.finishedAt = num64(a.finishedAtMs, `${field}.finished_at_ms`);
-  if (a.error !== undefined) out.error = errorFromWire(a.error, `${field}.error`);
-  return out;
 }

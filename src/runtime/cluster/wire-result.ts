@@ -62,8 +62,10 @@ export function outcomeToWire(o: AttemptOutcome): pb.AttemptOutcome {
           },
           checksumsVerified: r.checksumsVerified ?? 0,
           status: r.status,
-          inputBytes: big(Math.round(r.input.bytes), 'TaskResult.input_bytes'),
-          inputRecords: big(r.input.records, 'TaskResult.input_records'),
+          input: {
+            bytes: big(Math.round(r.input.bytes), 'InputRead.bytes'),
+            records: big(r.input.records, 'InputRead.records'),
+          },
         },
       },
     },
@@ -94,6 +96,7 @@ export function outcomeFromWire(
   const f = `${field}.success.result`;
   const r = required(outcome.value.result, f);
   const names = list(Object.keys(r.counters), `${f}.counters`, wireLimits.counters);
+  const input = required(r.input, `${f}.input`);
   const result: TaskResult = {
     counters: Object.fromEntries(
       names.map((name) => {
@@ -102,8 +105,8 @@ export function outcomeFromWire(
       }),
     ),
     input: {
-      bytes: num64(r.inputBytes, `${f}.input_bytes`),
-      records: num64(r.inputRecords, `${f}.input_records`),
+      bytes: num64(input.bytes, `${f}.input.bytes`),
+      records: num64(input.records, `${f}.input.records`),
     },
   };
   if (expect.kind === 'map') {

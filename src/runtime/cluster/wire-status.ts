@@ -27,7 +27,8 @@ import {
   workerIdStr,
 } from './wire-check.ts';
 import { errorFromWire, errorToWire } from './wire-common.ts';
-import { jobStates, progressFromWire, progressToWire } from './wire-report.ts';
+import { progressFromWire, progressToWire } from './wire-progress.ts';
+import { jobStates } from './wire-report.ts';
 
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 

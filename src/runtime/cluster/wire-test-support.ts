@@ -11,6 +11,26 @@ import { ErrorCode, isTsmrError } from '../../errors.ts';
 import type { SerializedError } from '../../errors.ts';
 import type { WireJobRef } from './wire-common.ts';
 
+/** The keys of `T` that are optional (`k?: …`). */
+type OptionalKeys<T> = { [K in keyof T]-?: object extends Pick<T, K> ? K : never }[keyof T];
+
+/**
+ * An arbitrary of a whole `T`, for round trips that must cover every field of
+ * an engine type. `arbs` needs an arbitrary for every key of `T`, optional
+ * ones included, and `optional` names every optional key: `true` when it is
+ * left out in some values, `false` when the wire always gives it back. So a
+ * field added to `T` later fails the typecheck here until it gets an
+ * arbitrary, and then the round trip until the wire carries it.
+ */
+export function full<T extends object>(
+  arbs: { [K in keyof T]-?: fc.Arbitrary<Exclude<T[K], undefined>> },
+  optional: { [K in OptionalKeys<T>]: boolean },
+): fc.Arbitrary<T> {
+  const sometimesAbsent = new Set(Object.keys(optional).filter((k) => optional[k as OptionalKeys<T>]));
+  const requiredKeys = Object.keys(arbs).filter((k) => !sometimesAbsent.has(k));
+  return fc.record(arbs as Record<string, fc.Arbitrary<unknown>>, { requiredKeys }) as fc.Arbitrary<T>;
+}
+
 /** A name (worker id, export name) of up to 31 characters. */
 export const name = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,30}$/);
 /** A job id as `runJob` makes them. */

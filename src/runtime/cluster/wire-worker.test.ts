@@ -130,8 +130,8 @@ test('ReportOutcome: the result must be of the attempt id kind; fetch failures n
   const mapSuccess = outcomeToWire({
     ok: true,
     result: {
-      input: { bytes: 15, records: 3 },
       counters: {},
+      input: { bytes: 4, records: 1 },
       mapOutput: { partitions, records: 1, bytes: 1 },
     },
   });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { attemptIdOf, taskIdOf } from '../../engine/scheduler-types.ts';
 import type { SegmentInfo } from '../../shuffle/run-writer.ts';
-import type { AttemptOutcome } from '../../task/messages.ts';
+import type { AttemptOutcome, TaskProgress, TaskResult } from '../../task/messages.ts';
 import { AttemptOutcomeSchema, TaskLeaseSchema } from './gen/tsmr/cluster/v1/task_pb.js';
 import { outcomeFromWire, outcomeToWire } from './wire-result.ts';
 import { taskSpecFromWire, taskSpecToWire } from './wire-task.ts';
@@ -10,6 +10,7 @@ import type { MapTaskSpec, ReduceTaskSpec } from './wire-task.ts';
 import {
   absPath,
   assertRoundTrips,
+  full,
   jobId,
   jobRef,
   name,
@@ -205,49 +206,50 @@ const counters = fc.dictionary(fc.string({ minLength: 1, maxLength: 20 }), fc.ma
   maxKeys: 6,
 });
 
-/** Input read by an attempt (`TaskResult.input`). */
-const progress = fc.record({ bytes: size, records: size });
+/** What an attempt read (`TaskResult.input`). */
+const input = full<TaskProgress>({ bytes: size, records: size }, {});
 
-const mapOutcome: fc.Arbitrary<AttemptOutcome> = fc
-  .record(
-    { counters, segs: segments, slack: fc.nat({ max: 10 }), status: text, input: progress },
-    { requiredKeys: ['counters', 'segs', 'slack', 'input'] },
-  )
-  .map(({ counters: c, segs, slack, status, input }) => {
-    const partitions = layout(segs);
-    const last = partitions[partitions.length - 1];
-    const records = partitions.reduce((n, p) => n + p.records, 0);
-    const result = {
-      counters: c,
-      input,
-      mapOutput: { partitions, records, bytes: last.offset + last.length + slack },
-      ...(status === undefined ? {} : { status }),
-    };
-    return { ok: true as const, result };
-  });
+/**
+ * A map attempt's result: every field of `TaskResult` but the reduce ones
+ * (`full` makes a field added to `TaskResult` later fail the typecheck here).
+ */
+const mapOutcome: fc.Arbitrary<AttemptOutcome> = full<Omit<TaskResult, 'output' | 'checksumsVerified'>>(
+  {
+    counters,
+    input,
+    // Laid out below: segments in order, with gaps and slack at the end.
+    mapOutput: fc.record({ segs: segments, slack: fc.nat({ max: 10 }) }).map(({ segs, slack }) => {
+      const partitions = layout(segs);
+      const last = partitions[partitions.length - 1];
+      const records = partitions.reduce((n, p) => n + p.records, 0);
+      return { partitions, records, bytes: last.offset + last.length + slack };
+    }),
+    status: text,
+  },
+  // A map result always has its map output.
+  { mapOutput: false, status: true },
+).map((result) => ({ ok: true as const, result }));
 
-const reduceOutcome: fc.Arbitrary<AttemptOutcome> = fc
-  .record(
-    {
-      counters,
-      files: fc.array(absPath, { maxLength: 3 }),
-      records: size,
-      bytes: size,
-      segment: fc.record({ offset: size, length: size, records: size, crc32: crc }),
-      checksumsVerified: fc.nat({ max: 200_000 }),
-      input: progress,
-    },
-    { requiredKeys: ['counters', 'files', 'records', 'bytes', 'checksumsVerified', 'input'] },
-  )
-  .map(({ counters: c, files, records, bytes, segment, checksumsVerified, input }) => ({
-    ok: true as const,
-    result: {
-      counters: c,
-      input,
-      output: { files, records, bytes, ...(segment ? { segment } : {}) },
-      checksumsVerified,
-    },
-  }));
+/** A reduce attempt's result: every field of `TaskResult` but `mapOutput`. */
+const reduceOutcome: fc.Arbitrary<AttemptOutcome> = full<Omit<TaskResult, 'mapOutput'>>(
+  {
+    counters,
+    input,
+    output: full<NonNullable<TaskResult['output']>>(
+      {
+        files: fc.array(absPath, { maxLength: 3 }),
+        records: size,
+        bytes: size,
+        segment: fc.record({ offset: size, length: size, records: size, crc32: crc }),
+      },
+      { segment: true },
+    ),
+    checksumsVerified: fc.nat({ max: 200_000 }),
+    status: text,
+  },
+  // A reduce result always has its output and a count of verified checksums (0 on the wire).
+  { output: false, checksumsVerified: false, status: true },
+).map((result) => ({ ok: true as const, result }));
 
 const failure: fc.Arbitrary<AttemptOutcome> = fc.record({
   ok: fc.constant(false as const),

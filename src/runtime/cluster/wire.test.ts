@@ -236,8 +236,8 @@ test('attempt outcomes: a result of the wrong kind, a bad index or counter, a de
   const ok = outcomeToWire({
     ok: true,
     result: {
-      input: { bytes: 15, records: 3 },
       counters: { 'tsmr/MAP_INPUT_RECORDS': 3 },
+      input: { bytes: 30, records: 3 },
       mapOutput: { partitions, records: 3, bytes: 15 },
     },
   });
@@ -270,12 +270,14 @@ test('attempt outcomes: a result of the wrong kind, a bad index or counter, a de
   refusesChanged((r) => (r.mapOutput!.records = 4n), `${f}.map_output.records`);
   refusesChanged((r) => (r.mapOutput!.bytes = 14n), `${f}.map_output.bytes`);
   refusesChanged((r) => (r.counters['tsmr/X'] = -(2n ** 60n)), `${f}.counters["tsmr/X"]`);
+  refusesChanged((r) => (r.input = undefined), `${f}.input`, /required/);
+  refusesChanged((r) => (r.input!.bytes = 2n ** 53n), `${f}.input.bytes`);
 
   const reduceOk = outcomeToWire({
     ok: true,
     result: {
-      input: { bytes: 15, records: 3 },
       counters: {},
+      input: { bytes: 5, records: 1 },
       output: { files: ['part-r-00000'], records: 1, bytes: 2 },
       checksumsVerified: 1,
     },
@@ -322,8 +324,8 @@ test('a serialized TsmrError with details, retriable and a cause crosses the wir
 test("a map success's location stays on the worker: the coordinator locates it", () => {
   const partitions = [{ offset: 0, length: 3, records: 1, crc32: 7 }];
   const result = {
-    input: { bytes: 15, records: 3 },
     counters: { a: 1 },
+    input: { bytes: 9, records: 1 },
     mapOutput: { partitions, records: 1, bytes: 3 },
   };
   const sent = outcomeToWire({

@@ -310,12 +310,29 @@ export class WorkerAttempts {
     );
   }
 
-  /** A failure outcome naming this worker (`details.workerId`, and the message but for a kill). */
+  /**
+   * A failure outcome naming this worker (`details.workerId`, and the message
+   * but for a kill). A file-system error (`TSMR_IO`: an input this worker
+   * cannot open, its disk full) is retriable on a cluster even when it would
+   * not be locally: another worker may see the shared file system whole
+   * (Hadoop retries such attempts on other nodes); a worker that keeps
+   * failing a job's attempts is excluded from it by the scheduler.
+   */
   private failure(error: unknown): AttemptOutcome {
     const serialized = serializeError(error);
     serialized.details = { ...serialized.details, workerId: this.env.workerId };
-    if (serialized.code !== ErrorCode.CANCELLED) serialized.message += ` (on worker ${this.env.workerId})`;
-    return { ok: false, error: serialized, retriable: isRetriable(error) };
+    if (serialized.code === ErrorCode.IO && serialized.details.file !== undefined) {
+      serialized.message +=
+        ` (on worker ${this.env.workerId}; every worker must see the job's inputs and output ` +
+        'at the same paths, on a shared file system)';
+    } else if (serialized.code !== ErrorCode.CANCELLED) {
+      serialized.message += ` (on worker ${this.env.workerId})`;
+    }
+    return {
+      ok: false,
+      error: serialized,
+      retriable: isRetriable(error) || serialized.code === ErrorCode.IO,
+    };
   }
 }
 

@@ -295,7 +295,8 @@ test('an input that cannot be read fails the attempt with the worker id, the pat
   assert.ok(outcome.error.message.includes(missing), outcome.error.message);
   assert.match(outcome.error.message, /ENOENT/);
   assert.equal(outcome.error.details?.workerId, 'w-reader');
-  assert.equal(outcome.retriable, false);
+  // Another worker may see the shared file system whole: retriable there.
+  assert.equal(outcome.retriable, true);
 });
 
 test('a corrupt segment on the source worker’s disk gives a fetch-failure report naming the map attempt', async (t) => {

@@ -15,7 +15,7 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
-import type { JobRef, ParamValue, SerializedError } from "./common_pb.js";
+import type { BadRecord, JobRef, ParamValue, SerializedError } from "./common_pb.js";
 
 /**
  * Describes the file tsmr/cluster/v1/client_service.proto.
@@ -552,6 +552,9 @@ export declare type WatchJobRequest = Message<"tsmr.cluster.v1.WatchJobRequest">
 export declare const WatchJobRequestSchema: GenMessage<WatchJobRequest>;
 
 /**
+ * One event of a watched job (the events of a job handle: `started`,
+ * `progress`, `attempt`, then its report). Set by the coordinator.
+ *
  * @generated from message tsmr.cluster.v1.WatchJobResponse
  */
 export declare type WatchJobResponse = Message<"tsmr.cluster.v1.WatchJobResponse"> & {
@@ -562,6 +565,8 @@ export declare type WatchJobResponse = Message<"tsmr.cluster.v1.WatchJobResponse
    */
   event: {
     /**
+     * About every 200 ms while the job runs; a slow watcher misses some.
+     *
      * @generated from field: tsmr.cluster.v1.ProgressSnapshot progress = 1;
      */
     value: ProgressSnapshot;
@@ -574,6 +579,26 @@ export declare type WatchJobResponse = Message<"tsmr.cluster.v1.WatchJobResponse
      */
     value: JobReport;
     case: "report";
+  } | {
+    /**
+     * The first message once the job has started (its first task is about
+     * to start); a watcher that comes later gets it first too.
+     *
+     * @generated from field: tsmr.cluster.v1.JobStart started = 3;
+     */
+    value: JobStart;
+    case: "started";
+  } | {
+    /**
+     * An attempt started or changed state (ended, committed, lost…): its
+     * entry as it is now, which replaces any earlier entry of that attempt.
+     * A watcher that comes while the job runs gets every attempt so far
+     * after `started`.
+     *
+     * @generated from field: tsmr.cluster.v1.AttemptEvent attempt = 4;
+     */
+    value: AttemptEvent;
+    case: "attempt";
   } | { case: undefined; value?: undefined };
 };
 
@@ -582,6 +607,135 @@ export declare type WatchJobResponse = Message<"tsmr.cluster.v1.WatchJobResponse
  * Use `create(WatchJobResponseSchema)` to create a new message.
  */
 export declare const WatchJobResponseSchema: GenMessage<WatchJobResponse>;
+
+/**
+ * `JobStart` of `src/engine/job-report.ts`: what is known of a job when its
+ * first task is about to start.
+ *
+ * @generated from message tsmr.cluster.v1.JobStart
+ */
+export declare type JobStart = Message<"tsmr.cluster.v1.JobStart"> & {
+  /**
+   * @generated from field: string job_id = 1;
+   */
+  jobId: string;
+
+  /**
+   * The job's name, at most 256 characters.
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: uint64 started_at_ms = 3;
+   */
+  startedAtMs: bigint;
+
+  /**
+   * Required: the settings the job uses.
+   *
+   * @generated from field: tsmr.cluster.v1.JobSettingsReport settings = 4;
+   */
+  settings?: JobSettingsReport | undefined;
+
+  /**
+   * Map tasks M (one per split).
+   *
+   * @generated from field: uint32 map_tasks = 5;
+   */
+  mapTasks: number;
+
+  /**
+   * Reduce tasks R: `settings.reducers`.
+   *
+   * @generated from field: uint32 reduce_tasks = 6;
+   */
+  reduceTasks: number;
+
+  /**
+   * The workers attempts run on, with their slots, in order of registration;
+   * at most 10 000, each once.
+   *
+   * @generated from field: repeated tsmr.cluster.v1.WorkerSlots workers = 7;
+   */
+  workers: WorkerSlots[];
+};
+
+/**
+ * Describes the message tsmr.cluster.v1.JobStart.
+ * Use `create(JobStartSchema)` to create a new message.
+ */
+export declare const JobStartSchema: GenMessage<JobStart>;
+
+/**
+ * A worker and the task slots it offers.
+ *
+ * @generated from message tsmr.cluster.v1.WorkerSlots
+ */
+export declare type WorkerSlots = Message<"tsmr.cluster.v1.WorkerSlots"> & {
+  /**
+   * @generated from field: string worker_id = 1;
+   */
+  workerId: string;
+
+  /**
+   * @generated from field: uint32 slots = 2;
+   */
+  slots: number;
+};
+
+/**
+ * Describes the message tsmr.cluster.v1.WorkerSlots.
+ * Use `create(WorkerSlotsSchema)` to create a new message.
+ */
+export declare const WorkerSlotsSchema: GenMessage<WorkerSlots>;
+
+/**
+ * `AttemptHistoryEntry` of `src/engine/scheduler-types.ts`: an attempt's
+ * report record and the scheduler's facts about it. Its attempt id, task kind
+ * and index follow from `record.task_id` and `record.attempt`.
+ *
+ * @generated from message tsmr.cluster.v1.AttemptEvent
+ */
+export declare type AttemptEvent = Message<"tsmr.cluster.v1.AttemptEvent"> & {
+  /**
+   * Required.
+   *
+   * @generated from field: tsmr.cluster.v1.AttemptRecord record = 1;
+   */
+  record?: AttemptRecord | undefined;
+
+  /**
+   * A speculative backup of a straggler (Google MR §3.6).
+   *
+   * @generated from field: bool speculative = 2;
+   */
+  speculative: boolean;
+
+  /**
+   * The scheduler's own state of the attempt; `record.status` is its report
+   * form and must agree with it (`committing` is `succeeded`, `lost` is
+   * `killed`).
+   *
+   * @generated from field: tsmr.cluster.v1.AttemptState state = 3;
+   */
+  state: AttemptState;
+
+  /**
+   * Why it was killed, lost or ignored as a duplicate, at most 4096
+   * characters.
+   *
+   * @generated from field: optional string reason = 4;
+   */
+  reason?: string | undefined;
+};
+
+/**
+ * Describes the message tsmr.cluster.v1.AttemptEvent.
+ * Use `create(AttemptEventSchema)` to create a new message.
+ */
+export declare const AttemptEventSchema: GenMessage<AttemptEvent>;
 
 /**
  * @generated from message tsmr.cluster.v1.CancelJobRequest
@@ -704,9 +858,18 @@ export declare type ProgressSnapshot = Message<"tsmr.cluster.v1.ProgressSnapshot
    * The job's task timeout, ms (0: none): a stalled attempt is killed and
    * retried when its idle time reaches it.
    *
-   * @generated from field: uint32 task_timeout_ms = 8;
+   * @generated from field: uint64 task_timeout_ms = 8;
    */
-  taskTimeoutMs: number;
+  taskTimeoutMs: bigint;
+
+  /**
+   * Total-order jobs: the sampling phase before the map tasks (its tasks are
+   * windows of input read, its bytes total 0: unknown ahead); absent
+   * otherwise.
+   *
+   * @generated from field: tsmr.cluster.v1.PhaseProgress sample = 9;
+   */
+  sample?: PhaseProgress | undefined;
 };
 
 /**
@@ -760,6 +923,8 @@ export declare type PhaseProgress = Message<"tsmr.cluster.v1.PhaseProgress"> & {
   tasksTotal: number;
 
   /**
+   * At most `tasks_total`.
+   *
    * @generated from field: uint32 tasks_done = 2;
    */
   tasksDone: number;
@@ -840,9 +1005,11 @@ export declare type JobReport = Message<"tsmr.cluster.v1.JobReport"> & {
   durationMs: bigint;
 
   /**
-   * @generated from field: tsmr.cluster.v1.ReportSettings settings = 7;
+   * Required.
+   *
+   * @generated from field: tsmr.cluster.v1.JobSettingsReport settings = 7;
    */
-  settings?: ReportSettings | undefined;
+  settings?: JobSettingsReport | undefined;
 
   /**
    * @generated from field: tsmr.cluster.v1.PhaseReport map = 8;
@@ -911,6 +1078,37 @@ export declare type JobReport = Message<"tsmr.cluster.v1.JobReport"> & {
    * @generated from field: tsmr.cluster.v1.InputsSkipped inputs_skipped = 19;
    */
   inputsSkipped?: InputsSkipped | undefined;
+
+  /**
+   * Total-order jobs: the sampling phase (tasks: windows of input read;
+   * input: what they read; output records: the keys kept as samples).
+   *
+   * @generated from field: tsmr.cluster.v1.PhaseReport sample = 20;
+   */
+  sample?: PhaseReport | undefined;
+
+  /**
+   * Total-order jobs: what the sampler did.
+   *
+   * @generated from field: tsmr.cluster.v1.TotalOrderReport total_order = 21;
+   */
+  totalOrder?: TotalOrderReport | undefined;
+
+  /**
+   * Input records skip mode left out; absent when none was.
+   *
+   * @generated from field: tsmr.cluster.v1.SkippedRecordsReport skipped_records = 22;
+   */
+  skippedRecords?: SkippedRecordsReport | undefined;
+
+  /**
+   * Per worker: what it ran (`workerReports` of
+   * `src/engine/worker-report.ts`): the job's workers in their order, then
+   * workers named only by attempts. At most 10 000, each once.
+   *
+   * @generated from field: repeated tsmr.cluster.v1.WorkerReport workers = 23;
+   */
+  workers: WorkerReport[];
 };
 
 /**
@@ -918,6 +1116,188 @@ export declare type JobReport = Message<"tsmr.cluster.v1.JobReport"> & {
  * Use `create(JobReportSchema)` to create a new message.
  */
 export declare const JobReportSchema: GenMessage<JobReport>;
+
+/**
+ * `TotalOrderReport` of `src/engine/job-report.ts`.
+ *
+ * @generated from message tsmr.cluster.v1.TotalOrderReport
+ */
+export declare type TotalOrderReport = Message<"tsmr.cluster.v1.TotalOrderReport"> & {
+  /**
+   * @generated from field: tsmr.cluster.v1.Sampler sampler = 1;
+   */
+  sampler: Sampler;
+
+  /**
+   * Keys asked for in all (`samples`), >= 1.
+   *
+   * @generated from field: uint64 samples = 2;
+   */
+  samples: bigint;
+
+  /**
+   * Keys kept, at most `samples`.
+   *
+   * @generated from field: uint64 sampled_keys = 3;
+   */
+  sampledKeys: bigint;
+
+  /**
+   * Splits read for samples.
+   *
+   * @generated from field: uint32 splits_sampled = 4;
+   */
+  splitsSampled: number;
+
+  /**
+   * Split points chosen: at most `settings.reducers` - 1, fewer when the
+   * sample had fewer distinct keys.
+   *
+   * @generated from field: uint32 split_points = 5;
+   */
+  splitPoints: number;
+};
+
+/**
+ * Describes the message tsmr.cluster.v1.TotalOrderReport.
+ * Use `create(TotalOrderReportSchema)` to create a new message.
+ */
+export declare const TotalOrderReportSchema: GenMessage<TotalOrderReport>;
+
+/**
+ * `SkippedRecordsReport` of `src/engine/job-report.ts`.
+ *
+ * @generated from message tsmr.cluster.v1.SkippedRecordsReport
+ */
+export declare type SkippedRecordsReport = Message<"tsmr.cluster.v1.SkippedRecordsReport"> & {
+  /**
+   * Records left out in all map tasks, 1 to `max`.
+   *
+   * @generated from field: uint64 count = 1;
+   */
+  count: bigint;
+
+  /**
+   * The limit (`--skip-bad-records`), >= 1.
+   *
+   * @generated from field: uint64 max = 2;
+   */
+  max: bigint;
+
+  /**
+   * The first 100 (`MAX_LISTED_SKIPPED_RECORDS`) and at most `count`, by
+   * task, each task's in the order they failed.
+   *
+   * @generated from field: repeated tsmr.cluster.v1.SkippedRecord listed = 3;
+   */
+  listed: SkippedRecord[];
+};
+
+/**
+ * Describes the message tsmr.cluster.v1.SkippedRecordsReport.
+ * Use `create(SkippedRecordsReportSchema)` to create a new message.
+ */
+export declare const SkippedRecordsReportSchema: GenMessage<SkippedRecordsReport>;
+
+/**
+ * A record skip mode left out (`SkippedRecord` of `src/engine/job-report.ts`).
+ *
+ * @generated from message tsmr.cluster.v1.SkippedRecord
+ */
+export declare type SkippedRecord = Message<"tsmr.cluster.v1.SkippedRecord"> & {
+  /**
+   * The map task whose attempt failed on it, e.g. `m-00003`.
+   *
+   * @generated from field: string task_id = 1;
+   */
+  taskId: string;
+
+  /**
+   * Required.
+   *
+   * @generated from field: tsmr.cluster.v1.BadRecord record = 2;
+   */
+  record?: BadRecord | undefined;
+};
+
+/**
+ * Describes the message tsmr.cluster.v1.SkippedRecord.
+ * Use `create(SkippedRecordSchema)` to create a new message.
+ */
+export declare const SkippedRecordSchema: GenMessage<SkippedRecord>;
+
+/**
+ * `WorkerReport` of `src/engine/worker-report.ts`: one worker's share of a
+ * job, from the attempt history.
+ *
+ * @generated from message tsmr.cluster.v1.WorkerReport
+ */
+export declare type WorkerReport = Message<"tsmr.cluster.v1.WorkerReport"> & {
+  /**
+   * @generated from field: string worker_id = 1;
+   */
+  workerId: string;
+
+  /**
+   * Task slots it offered; 0 for a worker known only from attempts.
+   *
+   * @generated from field: uint32 slots = 2;
+   */
+  slots: number;
+
+  /**
+   * Tasks whose committed attempt ran on it, at most `attempts`.
+   *
+   * @generated from field: uint32 tasks = 3;
+   */
+  tasks: number;
+
+  /**
+   * Attempts it ran (retries, re-executions and backups included), at most
+   * 100 000 (the most attempts a report lists).
+   *
+   * @generated from field: uint32 attempts = 4;
+   */
+  attempts: number;
+
+  /**
+   * Of those, attempts that failed (counted against `max_attempts`) and
+   * attempts that were killed; together at most `attempts`.
+   *
+   * @generated from field: uint32 failed_attempts = 5;
+   */
+  failedAttempts: number;
+
+  /**
+   * @generated from field: uint32 killed_attempts = 6;
+   */
+  killedAttempts: number;
+
+  /**
+   * Sum of its attempts' run times, start to end, ms.
+   *
+   * @generated from field: uint64 busy_ms = 7;
+   */
+  busyMs: bigint;
+
+  /**
+   * Input records and bytes its attempts read, all of them.
+   *
+   * @generated from field: uint64 records = 8;
+   */
+  records: bigint;
+
+  /**
+   * @generated from field: uint64 bytes = 9;
+   */
+  bytes: bigint;
+};
+
+/**
+ * Describes the message tsmr.cluster.v1.WorkerReport.
+ * Use `create(WorkerReportSchema)` to create a new message.
+ */
+export declare const WorkerReportSchema: GenMessage<WorkerReport>;
 
 /**
  * `SkippedInputsReport` of `src/engine/job-report.ts`.
@@ -972,57 +1352,80 @@ export declare type SkippedInput = Message<"tsmr.cluster.v1.SkippedInput"> & {
 export declare const SkippedInputSchema: GenMessage<SkippedInput>;
 
 /**
- * `JobReport.settings`: the settings actually used.
+ * `JobSettingsReport` of `src/engine/job-report.ts`: the settings a job
+ * actually used (defaults filled in), in its start and its report.
  *
- * @generated from message tsmr.cluster.v1.ReportSettings
+ * @generated from message tsmr.cluster.v1.JobSettingsReport
  */
-export declare type ReportSettings = Message<"tsmr.cluster.v1.ReportSettings"> & {
+export declare type JobSettingsReport = Message<"tsmr.cluster.v1.JobSettingsReport"> & {
   /**
+   * The inputs as resolved, at most 100 000 (in-memory input:
+   * `<in-memory records>`).
+   *
    * @generated from field: repeated string inputs = 1;
    */
   inputs: string[];
 
   /**
+   * The output directory; absent: results kept for the client.
+   *
    * @generated from field: optional string output = 2;
    */
   output?: string | undefined;
 
   /**
+   * Workers (local mode: worker threads).
+   *
    * @generated from field: uint32 workers = 3;
    */
   workers: number;
 
   /**
+   * Reduce tasks R, 1–100 000.
+   *
    * @generated from field: uint32 reducers = 4;
    */
   reducers: number;
 
   /**
+   * Split size, bytes, >= 1.
+   *
    * @generated from field: uint64 split_size = 5;
    */
   splitSize: bigint;
 
   /**
+   * Map-side sort buffer per map task, bytes, >= 1024.
+   *
    * @generated from field: uint64 sort_buffer_bytes = 6;
    */
   sortBufferBytes: bigint;
 
   /**
+   * Maximum segments or runs merged at once, >= 2.
+   *
    * @generated from field: uint32 merge_fan_in = 7;
    */
   mergeFanIn: number;
 
   /**
+   * Failed attempts of a task before the job fails, >= 1.
+   *
    * @generated from field: uint32 max_attempts = 8;
    */
   maxAttempts: number;
 
   /**
+   * `--simulate-failures`, in [0, 1]; absent when off.
+   *
    * @generated from field: optional double simulate_failures = 9;
    */
   simulateFailures?: number | undefined;
 
   /**
+   * Seed of the failure injection and of the total-order sampler, when
+   * either ran; absent otherwise.
+   *
    * @generated from field: optional uint64 seed = 10;
    */
   seed?: bigint | undefined;
@@ -1035,16 +1438,24 @@ export declare type ReportSettings = Message<"tsmr.cluster.v1.ReportSettings"> &
   /**
    * Ms without progress before an attempt is killed; 0: no timeout.
    *
-   * @generated from field: uint32 task_timeout_ms = 12;
+   * @generated from field: uint64 task_timeout_ms = 12;
    */
-  taskTimeoutMs: number;
+  taskTimeoutMs: bigint;
+
+  /**
+   * Skip mode's limit of bad records (`--skip-bad-records`), >= 1; absent
+   * when skip mode is off.
+   *
+   * @generated from field: optional uint64 skip_bad_records = 13;
+   */
+  skipBadRecords?: bigint | undefined;
 };
 
 /**
- * Describes the message tsmr.cluster.v1.ReportSettings.
- * Use `create(ReportSettingsSchema)` to create a new message.
+ * Describes the message tsmr.cluster.v1.JobSettingsReport.
+ * Use `create(JobSettingsReportSchema)` to create a new message.
  */
-export declare const ReportSettingsSchema: GenMessage<ReportSettings>;
+export declare const JobSettingsReportSchema: GenMessage<JobSettingsReport>;
 
 /**
  * @generated from message tsmr.cluster.v1.PhaseReport
@@ -1141,6 +1552,32 @@ export declare type AttemptRecord = Message<"tsmr.cluster.v1.AttemptRecord"> & {
    * @generated from field: tsmr.cluster.v1.SerializedError error = 7;
    */
   error?: SerializedError | undefined;
+
+  /**
+   * Input bytes and records read (map: of its split; reduce: of its
+   * segments), as last reported; absent when never reported.
+   *
+   * @generated from field: optional uint64 input_bytes = 8;
+   */
+  inputBytes?: bigint | undefined;
+
+  /**
+   * @generated from field: optional uint64 input_records = 9;
+   */
+  inputRecords?: bigint | undefined;
+
+  /**
+   * A succeeded attempt: bytes and records written (map: its map output,
+   * after combining; reduce: its part file).
+   *
+   * @generated from field: optional uint64 output_bytes = 10;
+   */
+  outputBytes?: bigint | undefined;
+
+  /**
+   * @generated from field: optional uint64 output_records = 11;
+   */
+  outputRecords?: bigint | undefined;
 };
 
 /**
@@ -1273,6 +1710,101 @@ export enum WorkerState {
  * Describes the enum tsmr.cluster.v1.WorkerState.
  */
 export declare const WorkerStateSchema: GenEnum<WorkerState>;
+
+/**
+ * `AttemptState` of `src/engine/scheduler-types.ts`.
+ *
+ * @generated from enum tsmr.cluster.v1.AttemptState
+ */
+export enum AttemptState {
+  /**
+   * @generated from enum value: ATTEMPT_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: ATTEMPT_STATE_RUNNING = 1;
+   */
+  RUNNING = 1,
+
+  /**
+   * Finished, waiting for its task's commit slot.
+   *
+   * @generated from enum value: ATTEMPT_STATE_SUCCEEDED = 2;
+   */
+  SUCCEEDED = 2,
+
+  /**
+   * @generated from enum value: ATTEMPT_STATE_COMMITTING = 3;
+   */
+  COMMITTING = 3,
+
+  /**
+   * @generated from enum value: ATTEMPT_STATE_COMMITTED = 4;
+   */
+  COMMITTED = 4,
+
+  /**
+   * @generated from enum value: ATTEMPT_STATE_FAILED = 5;
+   */
+  FAILED = 5,
+
+  /**
+   * @generated from enum value: ATTEMPT_STATE_KILLED = 6;
+   */
+  KILLED = 6,
+
+  /**
+   * Succeeded, but another attempt committed (or its commit was refused).
+   *
+   * @generated from enum value: ATTEMPT_STATE_DUPLICATE = 7;
+   */
+  DUPLICATE = 7,
+
+  /**
+   * Was committed, but its map output was lost and the map re-executed.
+   *
+   * @generated from enum value: ATTEMPT_STATE_LOST = 8;
+   */
+  LOST = 8,
+}
+
+/**
+ * Describes the enum tsmr.cluster.v1.AttemptState.
+ */
+export declare const AttemptStateSchema: GenEnum<AttemptState>;
+
+/**
+ * How a total-order sampler picks its keys (`SamplerKind` of
+ * `src/api/total-order.ts`).
+ *
+ * @generated from enum tsmr.cluster.v1.Sampler
+ */
+export enum Sampler {
+  /**
+   * @generated from enum value: SAMPLER_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Seeded random windows of the sampled splits.
+   *
+   * @generated from enum value: SAMPLER_RANDOM = 1;
+   */
+  RANDOM = 1,
+
+  /**
+   * The first records of each sampled split.
+   *
+   * @generated from enum value: SAMPLER_SPLIT = 2;
+   */
+  SPLIT = 2,
+}
+
+/**
+ * Describes the enum tsmr.cluster.v1.Sampler.
+ */
+export declare const SamplerSchema: GenEnum<Sampler>;
 
 /**
  * `SkipReason` of `src/io/input-paths.ts`.
@@ -1417,9 +1949,11 @@ export declare const ClientService: GenService<{
     output: typeof GetStatusResponseSchema;
   },
   /**
-   * Progress of one job until it ends: snapshots about every 200 ms (a
-   * watcher that reads slowly misses some; never blocks the job), then the
-   * job report, after which the stream ends. Watching an ended job gives its
+   * Events of one job until it ends (`WatchJobResponse`): its start, then
+   * progress snapshots about every 200 ms and attempt changes, then the job
+   * report, after which the stream ends. A watcher that reads slowly misses
+   * snapshots and gets only the latest entry of an attempt that changed
+   * several times; it never blocks the job. Watching an ended job gives its
    * report at once.
    *
    * @generated from rpc tsmr.cluster.v1.ClientService.WatchJob

@@ -636,6 +636,56 @@ export declare type SegmentInfo = Message<"tsmr.cluster.v1.SegmentInfo"> & {
 export declare const SegmentInfoSchema: GenMessage<SegmentInfo>;
 
 /**
+ * A record a map attempt failed on (`BadRecord` of `src/task/messages.ts`),
+ * which skip mode (`--skip-bad-records`) leaves out of the task's later
+ * attempts. Set by the coordinator from the failure's details.
+ *
+ * @generated from message tsmr.cluster.v1.BadRecord
+ */
+export declare type BadRecord = Message<"tsmr.cluster.v1.BadRecord"> & {
+  /**
+   * Its input file, absolute (in-memory input: the spool file).
+   *
+   * @generated from field: string file = 1;
+   */
+  file: string;
+
+  /**
+   * Byte offset of the record in `file`.
+   *
+   * @generated from field: uint64 offset = 2;
+   */
+  offset: bigint;
+
+  /**
+   * In-memory input: the item's index.
+   *
+   * @generated from field: optional uint64 index = 3;
+   */
+  index?: bigint | undefined;
+
+  /**
+   * The failure's code, e.g. `TSMR_USER_CODE`: 1–128 characters.
+   *
+   * @generated from field: string error_code = 4;
+   */
+  errorCode: string;
+
+  /**
+   * The failure's message, at most 4096 characters (tsmr keeps 2000).
+   *
+   * @generated from field: string error_message = 5;
+   */
+  errorMessage: string;
+};
+
+/**
+ * Describes the message tsmr.cluster.v1.BadRecord.
+ * Use `create(BadRecordSchema)` to create a new message.
+ */
+export declare const BadRecordSchema: GenMessage<BadRecord>;
+
+/**
  * Text encodings of input and output records.
  *
  * @generated from enum tsmr.cluster.v1.TextEncoding

@@ -10,7 +10,7 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
-import type { InputFormat, JobRef, OutputFormat, ParamValue, SegmentInfo, SerializedError, Split } from "./common_pb.js";
+import type { BadRecord, InputFormat, JobRef, OutputFormat, ParamValue, SegmentInfo, SerializedError, Split } from "./common_pb.js";
 
 /**
  * Describes the file tsmr/cluster/v1/task.proto.
@@ -276,50 +276,6 @@ export declare type SkipRecords = Message<"tsmr.cluster.v1.SkipRecords"> & {
  * Use `create(SkipRecordsSchema)` to create a new message.
  */
 export declare const SkipRecordsSchema: GenMessage<SkipRecords>;
-
-/**
- * @generated from message tsmr.cluster.v1.BadRecord
- */
-export declare type BadRecord = Message<"tsmr.cluster.v1.BadRecord"> & {
-  /**
-   * Absolute path of its input file (in-memory input: the spool file).
-   *
-   * @generated from field: string file = 1;
-   */
-  file: string;
-
-  /**
-   * Byte offset in `file`.
-   *
-   * @generated from field: uint64 offset = 2;
-   */
-  offset: bigint;
-
-  /**
-   * In-memory input: the item's index.
-   *
-   * @generated from field: optional uint64 index = 3;
-   */
-  index?: bigint | undefined;
-
-  /**
-   * The failure it caused: a `TSMR_` code and a message of at most 4 KiB.
-   *
-   * @generated from field: string error_code = 4;
-   */
-  errorCode: string;
-
-  /**
-   * @generated from field: string error_message = 5;
-   */
-  errorMessage: string;
-};
-
-/**
- * Describes the message tsmr.cluster.v1.BadRecord.
- * Use `create(BadRecordSchema)` to create a new message.
- */
-export declare const BadRecordSchema: GenMessage<BadRecord>;
 
 /**
  * @generated from message tsmr.cluster.v1.SkippedRecordsOutput
@@ -717,18 +673,12 @@ export declare type TaskResult = Message<"tsmr.cluster.v1.TaskResult"> & {
   status?: string | undefined;
 
   /**
-   * The input the attempt read in all (`TaskResult.input`), bytes (map: split
-   * bytes; reduce: segment bytes) and records: its last progress, which a
-   * heartbeat may not have carried yet.
+   * Required: the input the attempt read in all (its last progress, which
+   * may reach the coordinator after the outcome).
    *
-   * @generated from field: uint64 input_bytes = 6;
+   * @generated from field: tsmr.cluster.v1.InputRead input = 6;
    */
-  inputBytes: bigint;
-
-  /**
-   * @generated from field: uint64 input_records = 7;
-   */
-  inputRecords: bigint;
+  input?: InputRead | undefined;
 };
 
 /**
@@ -736,6 +686,33 @@ export declare type TaskResult = Message<"tsmr.cluster.v1.TaskResult"> & {
  * Use `create(TaskResultSchema)` to create a new message.
  */
 export declare const TaskResultSchema: GenMessage<TaskResult>;
+
+/**
+ * Input an attempt read (`TaskProgress` of `src/task/messages.ts`).
+ *
+ * @generated from message tsmr.cluster.v1.InputRead
+ */
+export declare type InputRead = Message<"tsmr.cluster.v1.InputRead"> & {
+  /**
+   * Input bytes (map: of its split; reduce: of its segments).
+   *
+   * @generated from field: uint64 bytes = 1;
+   */
+  bytes: bigint;
+
+  /**
+   * Input records (map: records; reduce: values of its keys).
+   *
+   * @generated from field: uint64 records = 2;
+   */
+  records: bigint;
+};
+
+/**
+ * Describes the message tsmr.cluster.v1.InputRead.
+ * Use `create(InputReadSchema)` to create a new message.
+ */
+export declare const InputReadSchema: GenMessage<InputRead>;
 
 /**
  * The index of a map output (`MapOutputIndex`): its segments, without where
