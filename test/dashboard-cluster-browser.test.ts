@@ -4,7 +4,8 @@
  * loopback): the login is required and a wrong token refused (and not
  * logged); after login the overview lists the workers; a running job's
  * progress moves without a reload; a SIGKILLed worker is shown dead within
- * the heartbeat timeout plus 2 s.
+ * the heartbeat timeout plus 2 s. And `tsmr submit --wait --dashboard
+ * --monitor-workers`: the cluster's workers in the terminal table.
  *
  * With TSMR_SCREENSHOTS=<dir>, the pages are saved there (docs/img/).
  */
@@ -17,7 +18,7 @@ import type { Browser, Page } from 'playwright-core';
 import { runJob } from '../src/index.ts';
 import { launchBrowser, noBrowser, screenshot } from './support/browser.ts';
 import { CLUSTER_TOKEN, TestCluster } from './support/cluster.ts';
-import { repoRoot } from './support/run-cli.ts';
+import { repoRoot, runCli } from './support/run-cli.ts';
 
 const HEARTBEAT_MS = 200;
 const MISSED = 5;
@@ -139,5 +140,20 @@ describe('the coordinator dashboard', { skip: noBrowser }, () => {
       await page.close();
       await handle?.done.catch(() => {});
     }
+  });
+
+  test('tsmr submit --wait --dashboard --monitor-workers: the dashboard URL, the cluster workers in the table', async () => {
+    const run = await runCli([
+      'submit',
+      'test/fixtures/jobs/html-keys.ts',
+      ...['-i', input, '-o', join(tmp, 'submit-out'), '--split-size', '512'],
+      ...['--coordinator', cluster.url, '--token-file', cluster.tokenFile],
+      ...['--wait', '--dashboard', '--monitor-workers'],
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /dashboard at http:\/\/127\.0\.0\.1:\d+\/\S+\//);
+    assert.match(run.stderr, /^worker +state +slots +running +done +failed +records\/s +RSS$/m);
+    assert.match(run.stderr, /^w0 +alive +[01]\/1 +/m);
+    assert.ok(!run.stderr.includes(CLUSTER_TOKEN), 'the token is not printed');
   });
 });

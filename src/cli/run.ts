@@ -6,7 +6,7 @@ import { runJob } from '../runtime/run-job.ts';
 import type { RunOptions } from '../runtime/run-options.ts';
 import { addJobFlags, type JobFlags, jobFrom, showJob, splitJobFlags } from './job-flags.ts';
 import { parseCount } from './options.ts';
-import { type ObserverFlags, startRunObservers } from './run-observers.ts';
+import { addObserverFlags, type ObserverFlags, startRunObservers } from './run-observers.ts';
 import { interruptOnSignals } from './signals.ts';
 
 interface RunFlags extends JobFlags, ObserverFlags, Pick<RunOptions, 'workers' | 'verify' | 'tmpDir'> {}
@@ -28,10 +28,8 @@ export function register(program: Command): void {
       parseCount,
     )
     .option('--verify', 're-run sequentially in-process and compare the outputs byte for byte')
-    .option('--tmp-dir <dir>', 'directory for spills and map outputs (default: the OS temp dir)')
-    .option('--dashboard', 'serve a live web dashboard on 127.0.0.1 while the job runs (prints its URL)')
-    .option('--dashboard-port <port>', 'port of --dashboard (default: any free port)', parseCount)
-    .option('--monitor-workers', 'show a live table of the workers under the progress bars')
+    .option('--tmp-dir <dir>', 'directory for spills and map outputs (default: the OS temp dir)');
+  addObserverFlags(command)
     .addHelpText(
       'after',
       '\nExamples:\n' +

@@ -13,6 +13,7 @@
  * @module
  */
 import type { ClusterJobs } from '../../runtime/cluster/cluster-jobs.ts';
+import type { WorkerStatus as ClusterWorkerStatus } from '../../runtime/cluster/wire-status.ts';
 import type { WorkerRegistry } from '../../runtime/cluster/worker-registry.ts';
 import { RateWindow } from '../rate-window.ts';
 import type { DashboardState, PendingJob, WorkerStatus } from './model.ts';
@@ -37,45 +38,17 @@ export function feedClusterDashboard(
   jobs: ClusterJobs,
   intervalMs = 1000,
 ): ClusterFeed {
-  const rates = new Map<string, RateWindow>();
+  const workers = new ClusterWorkerViews();
   let pendingSent = '[]';
 
   const publishWorkers = (): void => {
-    const now = Date.now();
-    const status = new Map(registry.status().map((w) => [w.workerId, w]));
-    const done = finishedInput(store.state);
-    const workers = [...status.values()].map((w): WorkerStatus => {
-      const entry = registry.current({ workerId: w.workerId, incarnation: w.incarnation });
-      let records = done.get(w.workerId)?.records ?? 0;
-      let bytes = done.get(w.workerId)?.bytes ?? 0;
-      for (const r of entry?.running.values() ?? []) {
-        records += r.records;
-        bytes += r.bytes;
-      }
-      let window = rates.get(w.workerId);
-      if (window === undefined) rates.set(w.workerId, (window = new RateWindow(RATE_WINDOW_MS)));
-      window.add(now, [records, bytes]);
-      const [recordsPerSec = 0, bytesPerSec = 0] = w.state === 'dead' ? [] : (window.rates(0) ?? []);
-      return {
-        workerId: w.workerId,
-        state: w.state,
-        slots: w.slotsTotal,
-        lastHeartbeatAt: w.lastHeartbeatAt,
-        recordsPerSec,
-        bytesPerSec,
-        shuffleBytesServed: w.shuffleBytesServed,
-        cluster: {
-          incarnation: w.incarnation,
-          hostName: w.hostName,
-          pid: w.pid,
-          registeredAt: w.registeredAt,
-          attemptsRun: w.attemptsRun,
-          attemptsFailed: w.attemptsFailed,
-          mapOutputsHeld: w.mapOutputsHeld,
-        },
-      };
+    const running = (w: ClusterWorkerStatus) =>
+      registry.current({ workerId: w.workerId, incarnation: w.incarnation })?.running.values() ?? [];
+    store.publish({
+      type: 'workers',
+      now: Date.now(),
+      workers: workers.views(registry.status(), store.state, running),
     });
-    store.publish({ type: 'workers', now, workers });
   };
 
   const publishPending = (): void => {
@@ -115,6 +88,80 @@ export function feedClusterDashboard(
       registry.off('lost', publishWorkers);
     },
   };
+}
+
+/**
+ * Cluster workers (as `GetStatus` tells them) as the dashboard shows them,
+ * with input rates: from the ended attempts the dashboard state holds, plus
+ * what running attempts read so far when that is known (the coordinator has
+ * it from heartbeats; a client does not).
+ */
+export class ClusterWorkerViews {
+  readonly #rates = new Map<string, RateWindow>();
+
+  views(
+    status: readonly ClusterWorkerStatus[],
+    state: Readonly<DashboardState>,
+    running: (w: ClusterWorkerStatus) => Iterable<{ records: number; bytes: number }> = () => [],
+    now = Date.now(),
+  ): WorkerStatus[] {
+    const done = finishedInput(state);
+    return status.map((w): WorkerStatus => {
+      let records = done.get(w.workerId)?.records ?? 0;
+      let bytes = done.get(w.workerId)?.bytes ?? 0;
+      for (const r of running(w)) {
+        records += r.records;
+        bytes += r.bytes;
+      }
+      let window = this.#rates.get(w.workerId);
+      if (window === undefined) this.#rates.set(w.workerId, (window = new RateWindow(RATE_WINDOW_MS)));
+      window.add(now, [records, bytes]);
+      const [recordsPerSec = 0, bytesPerSec = 0] = w.state === 'dead' ? [] : (window.rates(0) ?? []);
+      return {
+        workerId: w.workerId,
+        state: w.state,
+        slots: w.slotsTotal,
+        lastHeartbeatAt: w.lastHeartbeatAt,
+        recordsPerSec,
+        bytesPerSec,
+        shuffleBytesServed: w.shuffleBytesServed,
+        cluster: {
+          incarnation: w.incarnation,
+          hostName: w.hostName,
+          pid: w.pid,
+          registeredAt: w.registeredAt,
+          attemptsRun: w.attemptsRun,
+          attemptsFailed: w.attemptsFailed,
+          mapOutputsHeld: w.mapOutputsHeld,
+        },
+      };
+    });
+  }
+}
+
+/**
+ * `tsmr submit --wait` with `--dashboard` or `--monitor-workers`: the
+ * cluster's workers, from `status` (the coordinator's `GetStatus`) every
+ * `intervalMs`, into `store` (whose jobs come from the job's watch stream).
+ * A failed call is skipped (the next one may work). Returns the stop function.
+ */
+export function sampleClusterWorkers(
+  store: DashboardStore,
+  status: () => Promise<{ workers: ClusterWorkerStatus[] }>,
+  intervalMs = 1000,
+): () => void {
+  const views = new ClusterWorkerViews();
+  const sample = (): void => {
+    status().then(
+      (s) =>
+        store.publish({ type: 'workers', now: Date.now(), workers: views.views(s.workers, store.state) }),
+      () => {},
+    );
+  };
+  const timer = setInterval(sample, intervalMs);
+  timer.unref();
+  sample();
+  return () => clearInterval(timer);
 }
 
 /** Input records and bytes of the ended attempts of every job, by worker. */

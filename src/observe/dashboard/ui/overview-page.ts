@@ -71,7 +71,7 @@ export function overviewPage(ctx: PageContext): HTMLElement {
           class: 'workers',
         },
       ),
-      state.source === 'local'
+      state.source === 'local' && state.workers.some((w) => w.cluster === undefined)
         ? h(
             'p',
             { class: 'muted' },
