@@ -19,7 +19,7 @@ import { type DashboardUpdate, mergeUpdate } from './model.ts';
 import type { DashboardStore } from './store.ts';
 
 export interface EventStreamOptions {
-  /** Longest wait before an update is sent, ms (default 500). */
+  /** Longest wait before an update is sent, ms (default 1000: pages render at most once a second). */
   flushMs?: number;
   /** A page with more than this many bytes unsent is cut off (default 4 MiB). */
   maxBufferedBytes?: number;
@@ -39,7 +39,7 @@ export class EventStreams {
 
   constructor(store: DashboardStore, options: EventStreamOptions = {}) {
     this.#store = store;
-    this.#flushMs = options.flushMs ?? 500;
+    this.#flushMs = options.flushMs ?? 1000;
     this.#maxBufferedBytes = options.maxBufferedBytes ?? 4 * 2 ** 20;
   }
 
