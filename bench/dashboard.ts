@@ -16,6 +16,7 @@
  * CPU time chromium's processes used while the job ran (from /proc).
  *
  *   npx node --conditions=tsmr-source bench/dashboard.ts   (or `npm run bench`)
+ *   TSMR_DASHBOARD_REPEATS=2 npx node --conditions=tsmr-source bench/dashboard.ts
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -28,7 +29,8 @@ import type { Browser, Page } from 'playwright-core';
 import type { JobReport } from '../src/index.ts';
 import { ensureBenchFile, GiB, repoRoot } from './corpus.ts';
 
-const REPEATS = 3;
+/** Runs of each configuration (`TSMR_DASHBOARD_REPEATS`, default 3). */
+const REPEATS = Number(process.env.TSMR_DASHBOARD_REPEATS ?? 3);
 const TABS = 20;
 const CHROMIUM = '/usr/bin/chromium';
 
