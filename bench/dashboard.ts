@@ -77,10 +77,10 @@ function tabs(browser: Browser, content: 'job' | 'static'): Opener {
   };
 }
 
-/** CPU time (user + system) used so far by chromium's processes, s (Linux /proc; 0 elsewhere). */
-async function browserCpuSeconds(): Promise<number> {
+/** CPU time (user + system) used so far by each of chromium's processes, s, by pid (Linux /proc; none elsewhere). */
+async function browserCpuSeconds(): Promise<Map<string, number>> {
   const ticks = 100; // USER_HZ: 100 on every Linux that Node runs on
-  let total = 0;
+  const cpu = new Map<string, number>();
   for (const pid of await readdir('/proc').catch(() => [] as string[])) {
     if (!/^\d+$/.test(pid)) continue;
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
@@ -88,8 +88,15 @@ async function browserCpuSeconds(): Promise<number> {
     const comm = stat.slice(stat.indexOf('(') + 1, close);
     if (!/^(chromium|chrome)/.test(comm)) continue;
     const fields = stat.slice(close + 2).split(' ');
-    total += (Number(fields[11]) + Number(fields[12])) / ticks;
+    cpu.set(pid, (Number(fields[11]) + Number(fields[12])) / ticks);
   }
+  return cpu;
+}
+
+/** CPU chromium used between two readings, s (processes that exited in between are left out). */
+function cpuUsed(before: Map<string, number>, after: Map<string, number>): number {
+  let total = 0;
+  for (const [pid, s] of after) total += s - (before.get(pid) ?? 0);
   return total;
 }
 
@@ -115,7 +122,7 @@ async function job(input: string, open: Opener | undefined): Promise<Run> {
     if (url && open && close === undefined) close = open(url);
   });
   const [code] = (await once(child, 'close')) as [number | null];
-  const browserCpu = (await browserCpuSeconds()) - cpuBefore;
+  const browserCpu = cpuUsed(cpuBefore, await browserCpuSeconds());
   await (
     await close
   )?.();
