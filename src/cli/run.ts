@@ -11,7 +11,7 @@ import { findPipelineExport } from '../task/load-job.ts';
 import type { JobRef } from '../task/messages.ts';
 import { addJobFlags, type JobFlags, jobFrom, showJob, splitJobFlags } from './job-flags.ts';
 import { parseCount } from './options.ts';
-import { type ObserverFlags, startRunObservers } from './run-observers.ts';
+import { addObserverFlags, type ObserverFlags, startRunObservers } from './run-observers.ts';
 import { interruptOnSignals } from './signals.ts';
 
 interface RunFlags
@@ -43,10 +43,8 @@ export function register(program: Command): void {
       '--keep-intermediate',
       'pipelines: keep the output of every step but the last, in <output>/_steps/<i>-<name>/ (default: removed)',
     )
-    .option('--tmp-dir <dir>', 'directory for spills and map outputs (default: the OS temp dir)')
-    .option('--dashboard', 'serve a live web dashboard on 127.0.0.1 while the job runs (prints its URL)')
-    .option('--dashboard-port <port>', 'port of --dashboard (default: any free port)', parseCount)
-    .option('--monitor-workers', 'show a live table of the workers under the progress bars')
+    .option('--tmp-dir <dir>', 'directory for spills and map outputs (default: the OS temp dir)');
+  addObserverFlags(command)
     .addHelpText(
       'after',
       '\nExamples:\n' +

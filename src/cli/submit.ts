@@ -5,13 +5,15 @@
  * Ctrl-C cancels it on the cluster.
  */
 import type { Command } from 'commander';
+import { usageError } from '../errors.ts';
 import { followClusterJob, submitToCluster } from '../runtime/cluster/client-submit.ts';
 import { JobHandle } from '../runtime/run-job.ts';
 import { addConnectionFlags, type ConnectionFlags, connectionOf } from './cluster-flags.ts';
 import { addJobFlags, type JobFlags, jobFrom, showJob, splitJobFlags } from './job-flags.ts';
+import { addObserverFlags, type ObserverFlags, startRunObservers } from './run-observers.ts';
 import { interruptOnSignals } from './signals.ts';
 
-interface SubmitFlags extends JobFlags, ConnectionFlags {
+interface SubmitFlags extends JobFlags, ConnectionFlags, ObserverFlags {
   wait?: boolean;
   /** False with `--no-speculation`. */
   speculation: boolean;
@@ -30,11 +32,13 @@ export function register(program: Command): void {
   addJobFlags(command);
   addConnectionFlags(command)
     .option('--wait', 'follow the job: progress, report, exit code; Ctrl-C cancels it')
-    .option('--no-speculation', 'no speculative backup attempts for stragglers (default: on)')
+    .option('--no-speculation', 'no speculative backup attempts for stragglers (default: on)');
+  addObserverFlags(command)
     .addHelpText(
       'after',
       '\nExamples:\n' +
         '  tsmr submit examples/wordcount.ts -i /shared/in -o /shared/out -r 8 --wait\n' +
+        '  tsmr submit examples/wordcount.ts -i /shared/in -o /shared/out --wait --dashboard --monitor-workers\n' +
         '  tsmr submit examples/wordcount.ts --coordinator http://coord:7070 --token-file secret -i /shared/in -o /shared/out\n' +
         '  tsmr submit --mapper \'tr -s " " "\\n"\' --reducer \'uniq -c\' -i /shared/in -o /shared/out --wait\n' +
         '\nExit codes: 0 submitted (with --wait: succeeded), 1 job failed or coordinator unreachable,\n' +
@@ -47,6 +51,9 @@ export function register(program: Command): void {
 
 async function submit(jobPath: string | undefined, flags: SubmitFlags): Promise<void> {
   const job = jobFrom('submit', jobPath, flags);
+  if ((flags.dashboard || flags.monitorWorkers) && !flags.wait) {
+    throw usageError('--dashboard and --monitor-workers follow the job: give --wait too');
+  }
   const { options } = splitJobFlags(flags);
   const { url, token } = connectionOf(flags);
   const abort = new AbortController();
@@ -73,7 +80,17 @@ async function submit(jobPath: string | undefined, flags: SubmitFlags): Promise<
     if (!flags.quiet && !flags.json) {
       process.stderr.write(`tsmr: submitted ${jobId} to ${url} (Ctrl-C cancels it)\n`);
     }
-    await showJob(new JobHandle((handle) => followClusterJob(handle, submitted, abort.signal)), flags);
+    const observers = await startRunObservers(flags, {
+      kind: 'cluster',
+      status: () => submitted.client.status(),
+    });
+    const handle = new JobHandle((h) => followClusterJob(h, submitted, abort.signal));
+    observers.watch(handle);
+    try {
+      await showJob(handle, flags, observers.extraLines);
+    } finally {
+      await observers.close();
+    }
   } finally {
     stopWatching();
   }

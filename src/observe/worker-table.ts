@@ -33,7 +33,7 @@ export function formatWorkerTable(rows: readonly WorkerRow[]): string[] {
       formatCount(w.done),
       formatCount(w.failed),
       formatRate(w.recordsPerSec, 'rec'),
-      formatBytes(w.rssBytes),
+      w.rssBytes === undefined ? '-' : formatBytes(w.rssBytes),
     ];
   });
   return alignColumns([header, ...body], [false, false, true, false, true, true, true, true]);

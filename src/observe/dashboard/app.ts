@@ -7,15 +7,28 @@
  *
  * @module
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { dashboardAssets } from './assets.ts';
 import { type EventStreamOptions, EventStreams } from './event-stream.ts';
 import { livePage, SECURITY_HEADERS } from './page.ts';
 import type { DashboardStore } from './store.ts';
 
+/** A request over HTTP/1.1, or HTTP/2 (Node's compatibility API: a coordinator with TLS). */
+export type HttpRequest = IncomingMessage | Http2ServerRequest;
+export type HttpResponse = (
+  | Omit<ServerResponse, 'writeHead' | 'write' | 'end'>
+  | Omit<Http2ServerResponse, 'writeHead' | 'write' | 'end'>
+) & {
+  writeHead(status: number, headers?: OutgoingHttpHeaders): unknown;
+  write(chunk: string): boolean;
+  end(): unknown;
+  end(chunk: string): unknown;
+};
+
 export interface DashboardApp {
   /** Answers `req`, whose path below the app's root is `path` (starting with `/`, no query). */
-  handle(req: IncomingMessage, res: ServerResponse, path: string): void;
+  handle(req: HttpRequest, res: HttpResponse, path: string): void;
   /** Pages with an open event stream. */
   readonly streams: number;
   /** Ends every event stream. */
@@ -24,13 +37,14 @@ export interface DashboardApp {
 
 export function createDashboardApp(store: DashboardStore, options: EventStreamOptions = {}): DashboardApp {
   const streams = new EventStreams(store, options);
-  const send = (res: ServerResponse, status: number, type: string, body: string, head: boolean) => {
+  const send = (res: HttpResponse, status: number, type: string, body: string, head: boolean) => {
     res.writeHead(status, {
       ...SECURITY_HEADERS,
       'Content-Type': type,
       'Content-Length': Buffer.byteLength(body),
     });
-    res.end(head ? undefined : body);
+    if (head) res.end();
+    else res.end(body);
   };
   return {
     get streams() {

@@ -14,12 +14,12 @@
  *
  * @module
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HttpRequest, HttpResponse } from './app.ts';
 import { type DashboardUpdate, mergeUpdate } from './model.ts';
 import type { DashboardStore } from './store.ts';
 
 export interface EventStreamOptions {
-  /** Longest wait before an update is sent, ms (default 500). */
+  /** Longest wait before an update is sent, ms (default 1000: pages render at most once a second). */
   flushMs?: number;
   /** A page with more than this many bytes unsent is cut off (default 4 MiB). */
   maxBufferedBytes?: number;
@@ -32,14 +32,14 @@ export class EventStreams {
   readonly #store: DashboardStore;
   readonly #flushMs: number;
   readonly #maxBufferedBytes: number;
-  readonly #clients = new Set<ServerResponse>();
+  readonly #clients = new Set<HttpResponse>();
   #pending: DashboardUpdate[] = [];
   #timer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
 
   constructor(store: DashboardStore, options: EventStreamOptions = {}) {
     this.#store = store;
-    this.#flushMs = options.flushMs ?? 500;
+    this.#flushMs = options.flushMs ?? 1000;
     this.#maxBufferedBytes = options.maxBufferedBytes ?? 4 * 2 ** 20;
   }
 
@@ -49,16 +49,18 @@ export class EventStreams {
   }
 
   /** Answers `req` with an event stream: the state now, then updates, until either side closes it. */
-  open(req: IncomingMessage, res: ServerResponse): void {
+  open(req: HttpRequest, res: HttpResponse): void {
+    // HTTP/2 has no connection-specific headers (Node refuses them).
+    const http1 = req.httpVersionMajor === 1;
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-store',
-      Connection: 'keep-alive',
+      ...(http1 ? { Connection: 'keep-alive' } : {}),
     });
     res.write(`retry: ${RETRY_MS}\nevent: state\ndata: ${JSON.stringify(this.#store.state)}\n\n`);
     this.#clients.add(res);
     this.#unsubscribe ??= this.#store.subscribe((update) => this.#queue(update));
-    req.socket.setNoDelay(true);
+    if (http1) req.socket.setNoDelay(true);
     res.on('close', () => this.#drop(res));
   }
 
@@ -85,12 +87,12 @@ export class EventStreams {
     const frame = `event: update\ndata: ${JSON.stringify(this.#pending)}\n\n`;
     this.#pending = [];
     for (const res of this.#clients) {
-      if (res.writableLength > this.#maxBufferedBytes) res.destroy();
+      if (unsent(res) > this.#maxBufferedBytes) res.destroy();
       else res.write(frame);
     }
   }
 
-  #drop(res: ServerResponse): void {
+  #drop(res: HttpResponse): void {
     if (!this.#clients.delete(res) || this.#clients.size > 0) return;
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
@@ -98,4 +100,9 @@ export class EventStreams {
     this.#timer = undefined;
     this.#pending = [];
   }
+}
+
+/** Bytes written to `res` and not sent yet (HTTP/2: buffered in its stream). */
+function unsent(res: HttpResponse): number {
+  return 'stream' in res ? res.stream.writableLength : res.writableLength;
 }

@@ -32,16 +32,42 @@ export interface WorkerStatus {
   slots: number;
   /** Its last heartbeat (local mode: the last sample of this process). */
   lastHeartbeatAt: number;
-  /** CPU time of its process over the last sample interval, in percent of one core (as `top`: 200 = two cores). */
-  cpuPercent: number;
-  /** Resident set size of its process (all its threads). */
-  rssBytes: number;
+  /** CPU time of its process over the last sample interval, in percent of one core (as `top`: 200 = two cores); absent when unknown (a cluster worker's heartbeat does not carry it). */
+  cpuPercent?: number;
+  /** Resident set size of its process (all its threads); absent when unknown. */
+  rssBytes?: number;
   /** Input records its attempts read per second, over the last few seconds. */
   recordsPerSec: number;
   /** Input bytes its attempts read per second, over the last few seconds. */
   bytesPerSec: number;
   /** Bytes of its map outputs that reduce attempts read (local mode: in place, from its files). */
   shuffleBytesServed: number;
+  /** Cluster: what the coordinator's registry knows of it (absent in local mode). */
+  cluster?: {
+    incarnation: number;
+    hostName: string;
+    pid: number;
+    registeredAt: number;
+    /** Attempts it ran and that failed, over every job (the registry's counts: they outlive forgotten jobs). */
+    attemptsRun: number;
+    attemptsFailed: number;
+    /** Committed map outputs it holds now (its last heartbeat). */
+    mapOutputsHeld: number;
+  };
+}
+
+/**
+ * A cluster job that has no {@link JobView} (yet): queued, or ended before it
+ * started (its job could not be imported, or it was cancelled in the queue).
+ */
+export interface PendingJob {
+  jobId: string;
+  name: string;
+  submittedAt: number;
+  /** `starting`: taken from the queue, not started yet (waiting for a worker, importing, planning). */
+  state: 'queued' | 'starting' | 'failed' | 'cancelled';
+  /** Why it ended, for an ended one. */
+  error?: string;
 }
 
 /** One attempt: its report record, and what the scheduler adds (absent in hand-made reports). */
@@ -89,11 +115,14 @@ export interface DashboardState {
   workers: WorkerStatus[];
   /** Oldest first; at most {@link MAX_JOBS} (finished ones are dropped first). */
   jobs: JobView[];
+  /** Cluster jobs not started (queued, or ended before starting), oldest first; at most {@link MAX_JOBS}. */
+  pending: PendingJob[];
 }
 
 /** A change of the state, as server-sent events carry them (in arrays, see {@link mergeUpdate}). */
 export type DashboardUpdate =
   | { type: 'workers'; now: number; workers: WorkerStatus[] }
+  | { type: 'pending'; pending: PendingJob[] }
   | { type: 'jobStarted'; start: JobStart }
   | { type: 'progress'; snapshot: ProgressSnapshot }
   | { type: 'attempts'; jobId: string; attempts: AttemptView[] }
@@ -112,7 +141,7 @@ export function attemptKey(a: Pick<AttemptRecord, 'taskId' | 'attempt'>): string
 }
 
 export function emptyState(source: DashboardState['source'], now: number): DashboardState {
-  return { source, now, workers: [], jobs: [] };
+  return { source, now, workers: [], jobs: [], pending: [] };
 }
 
 export function findJob(state: DashboardState, jobId: string): JobView | undefined {
@@ -130,6 +159,9 @@ export function applyUpdate(state: DashboardState, update: DashboardUpdate): voi
     case 'workers':
       state.now = Math.max(state.now, update.now);
       state.workers = update.workers;
+      return;
+    case 'pending':
+      state.pending = update.pending;
       return;
     case 'jobStarted': {
       const known = findJob(state, update.start.jobId);
@@ -167,15 +199,15 @@ export function applyUpdate(state: DashboardState, update: DashboardUpdate): voi
 
 /**
  * Adds `update` to updates not sent yet, replacing what it makes stale: a
- * newer `workers` list replaces the older one, a newer progress snapshot of a
+ * newer `workers` (or `pending`) list replaces the older one, a newer progress snapshot of a
  * job the older one, and attempts of a job that follow attempts of the same
  * job join them. Applying the result gives the state that applying them all
  * one by one gives (but for series samples, which are taken from the
  * snapshots that remain).
  */
 export function mergeUpdate(pending: DashboardUpdate[], update: DashboardUpdate): void {
-  if (update.type === 'workers') {
-    removeWhere(pending, (u) => u.type === 'workers');
+  if (update.type === 'workers' || update.type === 'pending') {
+    removeWhere(pending, (u) => u.type === update.type);
   } else if (update.type === 'progress') {
     const jobId = update.snapshot.jobId;
     removeWhere(pending, (u) => u.type === 'progress' && u.snapshot.jobId === jobId);

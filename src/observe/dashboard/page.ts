@@ -21,6 +21,13 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'Cross-Origin-Resource-Policy': 'same-origin',
 };
 
+/** Headers of the login page: as {@link SECURITY_HEADERS}, and its form may post to its own origin. */
+export const LOGIN_HEADERS: Readonly<Record<string, string>> = {
+  ...SECURITY_HEADERS,
+  'Content-Security-Policy':
+    "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+};
+
 /** Text for HTML (element content and quoted attribute values). */
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -62,5 +69,24 @@ export function reportPage(title: string, state: DashboardState, assets: Dashboa
     title,
     `<meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">\n<style>${assets.css}</style>`,
     `<script type="application/json" id="tsmr-data">${data}</script>\n<script>${js}</script>`,
+  );
+}
+
+/**
+ * The coordinator's login form (no script): the cluster token, posted to
+ * `login` in the body, never in a URL. `refused`: the last try had a wrong token.
+ */
+export function loginPage(refused: boolean): string {
+  return (
+    '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n' +
+    '<meta name="viewport" content="width=device-width, initial-scale=1">\n<link rel="icon" href="data:,">\n' +
+    '<title>tsmr dashboard: log in</title>\n<link rel="stylesheet" href="app.css">\n</head>\n<body>\n' +
+    '<main class="login">\n<h1>tsmr coordinator</h1>\n' +
+    (refused ? '<p class="login-refused" role="alert">Wrong token: not logged in.</p>\n' : '') +
+    '<form method="post" action="login">\n<label for="token">Cluster token</label>\n' +
+    '<input id="token" name="token" type="password" autocomplete="current-password" required autofocus>\n' +
+    '<button type="submit">Log in</button>\n</form>\n' +
+    '<p class="muted">The token is the one in the coordinator’s <code>--token-file</code> (or <code>TSMR_TOKEN</code>).</p>\n' +
+    '</main>\n</body>\n</html>\n'
   );
 }

@@ -15,6 +15,7 @@ export function reportState(report: JobReport): DashboardState {
     source: 'report',
     now: report.finishedAt,
     workers: [],
+    pending: [],
     jobs: [
       {
         start: {

@@ -82,6 +82,11 @@ rect.bar:hover, rect.bar:focus { stroke: var(--fg); stroke-width: 1.5; outline: 
 .stack { color: var(--muted); }
 .error-details { font-size: 12px; color: var(--muted); }
 ul.validation { list-style: none; padding: 0; }
+main.login { max-width: 420px; margin: 64px auto; padding: 0 16px; }
+main.login form { display: grid; gap: 8px; margin: 16px 0; }
+main.login input { font: inherit; padding: 6px 8px; border: 1px solid var(--line); border-radius: 4px; }
+main.login button { font: inherit; padding: 6px 12px; justify-self: start; }
+.login-refused { color: #fff; background: var(--dead); padding: 6px 10px; border-radius: 4px; }
 ul.validation .ok { color: var(--alive); }
 ul.validation .bad { color: var(--failed); font-weight: 600; }
 .chart { min-height: 40px; }

@@ -14,11 +14,11 @@ export interface WorkerRow extends WorkerStatus {
   heartbeatAgeMs: number;
   /** Attempt ids running on it now (each takes a slot). */
   running: string[];
-  /** Attempts it ran or runs. */
+  /** Attempts it ran or runs (a cluster worker: the coordinator's count, over every job it remembers or not). */
   attempts: number;
   /** Its attempts that did their work (succeeded, committed, or a duplicate of a committed one). */
   done: number;
-  /** Its attempts that failed. */
+  /** Its attempts that failed (a cluster worker: the coordinator's count). */
   failed: number;
 }
 
@@ -53,6 +53,11 @@ export function workerRows(state: DashboardState): WorkerRow[] {
       else if (DONE.has(a.status)) row.done++;
       else if (a.status === 'failed') row.failed++;
     }
+  }
+  for (const row of rows.values()) {
+    if (row.cluster === undefined) continue;
+    row.attempts = row.cluster.attemptsRun;
+    row.failed = row.cluster.attemptsFailed;
   }
   return [...rows.values()];
 }

@@ -130,6 +130,8 @@ export interface ClusterJobsOptions {
   /** How long results wait for their client, ms (default {@link RESULTS_TTL_MS}). */
   resultsTtlMs?: number;
   log: Logger;
+  /** Called with each job's handle as it starts running (the dashboard follows it). */
+  onRun?: (handle: JobHandle) => void;
 }
 
 /** The job queue of a coordinator. */
@@ -311,6 +313,7 @@ export class ClusterJobs {
             })),
         }),
       );
+      this.#opts.onRun?.(handle);
       handle.on('started', (start) => {
         job.start = start;
         job.emit('started', start);

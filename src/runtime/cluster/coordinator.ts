@@ -1,13 +1,17 @@
 /**
  * `startCoordinator`: the coordinator process of a tsmr cluster (DESIGN.md
  * §9): one port serving `WorkerService` and `ClientService` (Connect over
- * HTTP/2, bearer token), `/metrics` and uploaded input (`/input/…`,
- * `coordinator-input.ts`), a {@link WorkerRegistry} of the
+ * HTTP/2, bearer token), `/metrics`, uploaded input (`/input/…`,
+ * `coordinator-input.ts`) and the dashboard (`/`, behind a login with the
+ * token), a {@link WorkerRegistry} of the
  * workers, and the FIFO queue of jobs ({@link ClusterJobs}), each run by the
  * same job driver and scheduler as local mode.
  */
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { createCoordinatorDashboard } from '../../observe/dashboard/coordinator-dashboard.ts';
+import { DashboardStore } from '../../observe/dashboard/store.ts';
+import { watchJob } from '../../observe/dashboard/watch-job.ts';
 import type { Logger } from '../../observe/logger.ts';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '../../observe/metrics.ts';
 import { BundleCache } from './bundle-cache.ts';
@@ -74,7 +78,24 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
   const bundles = new BundleCache(workDir);
   const uploads = new UploadedInputs(workDir);
   await uploads.clear();
-  const jobs = new ClusterJobs({ registry, bundles, workDir, uploads, resultsTtlMs: opts.resultsTtlMs, log });
+  const store = new DashboardStore('cluster');
+  const jobs = new ClusterJobs({
+    registry,
+    bundles,
+    workDir,
+    uploads,
+    resultsTtlMs: opts.resultsTtlMs,
+    log,
+    onRun: (h) => watchJob(store, h),
+  });
+  const dashboard = createCoordinatorDashboard({
+    store,
+    registry,
+    jobs,
+    token: opts.token,
+    secure: opts.tls !== undefined,
+    log,
+  });
   let closing: Promise<void> | undefined;
   let markClosed!: () => void;
   const closed = new Promise<void>((r) => (markClosed = r));
@@ -98,9 +119,11 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
     httpRoutes(req, res, { authorized }) {
       const inputOf = (jobId: string) => jobs.running(jobId)?.inputFiles();
       if (serveUploadedInput(req, res, inputOf, authorized || opts.token === undefined, log)) return true;
-      if (req.url !== '/metrics' || req.method !== 'GET') return false;
-      res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE });
-      res.end(renderPrometheus(coordinatorMetrics(registry, jobs)));
+      if (req.url !== '/metrics' || req.method !== 'GET') dashboard.handle(req, res);
+      else {
+        res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE });
+        res.end(renderPrometheus(coordinatorMetrics(registry, jobs)));
+      }
       return true;
     },
   });
@@ -110,6 +133,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
       log.info({ reason }, 'shutting down');
       await jobs.close(reason);
       registry.close(reason);
+      dashboard.close();
       await server.close();
       markClosed();
     })();

@@ -118,6 +118,11 @@ function connect(): void {
     scheduleRender();
   });
   events.addEventListener('error', () => {
+    // A refused stream (a coordinator's session ended or was never made) is not retried by the
+    // browser: loading the page again leads to the login.
+    if (events.readyState === EventSource.CLOSED) {
+      window.setTimeout(() => location.reload(), 1000);
+    }
     // A local run's server stops with its process: nothing to reconnect to once its jobs ended.
     const over =
       state.source === 'local' && state.jobs.length > 0 && state.jobs.every((j) => j.status !== 'running');

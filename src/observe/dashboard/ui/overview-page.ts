@@ -21,9 +21,20 @@ export function overviewPage(ctx: PageContext): HTMLElement {
     `${w.attempts} / ${w.failed}`,
     formatRate(w.recordsPerSec, 'rec'),
     formatRate(w.bytesPerSec, 'B'),
-    `${Math.round(w.cpuPercent)}%`,
-    formatBytes(w.rssBytes),
+    w.cpuPercent === undefined ? '—' : `${Math.round(w.cpuPercent)}%`,
+    w.rssBytes === undefined ? '—' : formatBytes(w.rssBytes),
   ]);
+  const pending = [...state.pending]
+    .reverse()
+    .map((job) => [
+      job.name,
+      h('code', null, job.jobId),
+      badge(job.state),
+      clock(job.submittedAt),
+      job.error ?? '',
+      '',
+      '',
+    ]);
   const jobs = [...state.jobs].reverse().map((job) => {
     const phases = phasesOf(ctx, job);
     return [
@@ -60,7 +71,7 @@ export function overviewPage(ctx: PageContext): HTMLElement {
           class: 'workers',
         },
       ),
-      state.source === 'local'
+      state.source === 'local' && state.workers.some((w) => w.cluster === undefined)
         ? h(
             'p',
             { class: 'muted' },
@@ -70,7 +81,7 @@ export function overviewPage(ctx: PageContext): HTMLElement {
     ),
     section(
       'Jobs',
-      table(['Job', 'Id', 'Status', 'Started', 'Duration', 'Map', 'Reduce'], jobs, {
+      table(['Job', 'Id', 'Status', 'Started', 'Duration', 'Map', 'Reduce'], [...pending, ...jobs], {
         numeric: [false, false, false, true, true, false, false],
         empty: 'No job yet.',
         class: 'jobs',

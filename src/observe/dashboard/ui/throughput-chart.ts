@@ -2,7 +2,8 @@
 /**
  * A job's input rate over time, per phase (bytes/s, shown as `85.3 MB/s`), drawn
  * with uPlot from the job's progress series. One chart per job page, kept
- * across renders: a render only hands it new data.
+ * across renders: a render only hands it new data, at most every
+ * {@link REDRAW_MS} while the job runs.
  *
  * @module
  */
@@ -13,6 +14,8 @@ import { h } from './dom.ts';
 import { keep } from './morph.ts';
 
 const HEIGHT = 200;
+/** A running job's chart is redrawn at most this often, ms (a redraw repaints its whole canvas). */
+const REDRAW_MS = 5000;
 
 const rate = (_u: uPlot, v: number | null): string => (v == null ? '--' : formatRate(v, 'B'));
 
@@ -38,6 +41,7 @@ export class ThroughputChart {
   /** Where the chart lives; put it in the page, then call {@link update}. */
   readonly el = keep(h('div', { class: 'chart' }));
   #plot: uPlot | undefined;
+  #drawnAt = -Infinity;
   #note = h('p', { class: 'muted' });
 
   constructor(jobId: string) {
@@ -79,7 +83,10 @@ export class ThroughputChart {
       );
       return;
     }
-    if (this.#plot.width !== width) this.#plot.setSize({ width, height: HEIGHT });
+    const resized = this.#plot.width !== width;
+    if (!resized && job.status === 'running' && performance.now() - this.#drawnAt < REDRAW_MS) return;
+    this.#drawnAt = performance.now();
+    if (resized) this.#plot.setSize({ width, height: HEIGHT });
     this.#plot.setData(data);
   }
 }

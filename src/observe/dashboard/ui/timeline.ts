@@ -65,7 +65,9 @@ class TimelineView {
   readonly #bands = s('g');
   readonly #ticks = s('g');
   readonly #barsGroup = s('g');
-  readonly #bars = new Map<string, { rect: SVGRectElement; title: SVGTitleElement }>();
+  readonly #bars = new Map<string, Bar>();
+  /** What the bands and ticks were drawn for: they are redrawn only when it changes. */
+  #frameKey = '';
   readonly #empty = h('p', { class: 'muted' }, 'No attempt has started yet.');
   readonly el = keep(h('div', { class: 'timeline-box' }, this.#empty));
   #onSelect: (attemptId: string) => void = () => {};
@@ -86,11 +88,14 @@ class TimelineView {
     const slots = new Map(job.start.workers.map((w) => [w.id, w.slots]));
 
     const t0 = job.start.startedAt;
-    const t1 = Math.max(
+    const last = Math.max(
       t0 + 1,
       job.report?.finishedAt ?? now,
       ...attempts.map((a) => a.finishedAt ?? a.startedAt),
     );
+    // A running job's axis grows in steps, so that between steps only running bars change
+    // (the browser repaints them, not the whole timeline, at each render).
+    const t1 = job.status === 'running' ? t0 + niceSpanMs(last - t0) : last;
     const plotWidth = Math.max(200, options.width - LABEL_WIDTH - 8);
     const x = (t: number) => LABEL_WIDTH + ((t - t0) / (t1 - t0)) * plotWidth;
 
@@ -108,20 +113,23 @@ class TimelineView {
       );
       y += height + WORKER_GAP;
     }
-    this.#bands.replaceChildren(...bands);
-    this.#svg.setAttribute('width', String(LABEL_WIDTH + plotWidth + 8));
-    this.#svg.setAttribute('height', String(y));
-
-    const stepSec = STEPS.find((st) => (t1 - t0) / 1000 / st <= 10) ?? STEPS.at(-1)!;
-    const ticks: SVGElement[] = [];
-    for (let sec = 0; sec * 1000 <= t1 - t0; sec += stepSec) {
-      const tx = x(t0 + sec * 1000);
-      ticks.push(
-        s('line', { class: 'tick', x1: tx, x2: tx, y1: AXIS_HEIGHT - 4, y2: y }),
-        s('text', { class: 'tick-label', x: tx + 2, y: AXIS_HEIGHT - 8 }, formatTick(sec)),
-      );
+    const frameKey = JSON.stringify([[...rowTop], y, plotWidth, t1 - t0]);
+    if (frameKey !== this.#frameKey) {
+      this.#frameKey = frameKey;
+      this.#bands.replaceChildren(...bands);
+      this.#svg.setAttribute('width', String(LABEL_WIDTH + plotWidth + 8));
+      this.#svg.setAttribute('height', String(y));
+      const stepSec = STEPS.find((st) => (t1 - t0) / 1000 / st <= 10) ?? STEPS.at(-1)!;
+      const ticks: SVGElement[] = [];
+      for (let sec = 0; sec * 1000 <= t1 - t0; sec += stepSec) {
+        const tx = x(t0 + sec * 1000);
+        ticks.push(
+          s('line', { class: 'tick', x1: tx, x2: tx, y1: AXIS_HEIGHT - 4, y2: y }),
+          s('text', { class: 'tick-label', x: tx + 2, y: AXIS_HEIGHT - 8 }, formatTick(sec)),
+        );
+      }
+      this.#ticks.replaceChildren(...ticks);
     }
-    this.#ticks.replaceChildren(...ticks);
 
     for (const a of attempts) {
       const id = `${a.taskId}_${a.attempt}`;
@@ -136,12 +144,19 @@ class TimelineView {
         'data-status': a.status,
         'aria-label': `${id} ${a.status}`,
       };
-      for (const [name, value] of Object.entries(attrs)) bar.rect.setAttribute(name, String(value));
-      bar.title.textContent = barTitle(a, lane.get(id) ?? 0, now);
+      // Only what changed: the browser repaints what a DOM change touches, even to the same value.
+      for (const [name, value] of Object.entries(attrs)) {
+        const text = String(value);
+        if (bar.attrs.get(name) === text) continue;
+        bar.attrs.set(name, text);
+        bar.rect.setAttribute(name, text);
+      }
+      const title = barTitle(a, lane.get(id) ?? 0, now);
+      if (bar.title.textContent !== title) bar.title.textContent = title;
     }
   }
 
-  #newBar(id: string): { rect: SVGRectElement; title: SVGTitleElement } {
+  #newBar(id: string): Bar {
     const title = s('title');
     const rect = s(
       'rect',
@@ -153,9 +168,26 @@ class TimelineView {
       if (e.key === 'Enter' || e.key === ' ') this.#onSelect(id);
     });
     this.#barsGroup.append(rect);
-    const bar = { rect, title };
+    const bar: Bar = { rect, title, attrs: new Map() };
     this.#bars.set(id, bar);
     return bar;
+  }
+}
+
+/** A bar, and the attributes last set on it. */
+interface Bar {
+  rect: SVGRectElement;
+  title: SVGTitleElement;
+  attrs: Map<string, string>;
+}
+
+/** Spans of a running job's axis: 1, 1.5, 2, 3, 5, 7.5 times a power of ten, seconds (at least 10 s). */
+const SPAN_FACTORS = [1, 1.5, 2, 3, 5, 7.5];
+
+/** The axis span for `elapsedMs`: the next of {@link SPAN_FACTORS} at or above it, ms. */
+export function niceSpanMs(elapsedMs: number): number {
+  for (let decade = 10_000; ; decade *= 10) {
+    for (const f of SPAN_FACTORS) if (f * decade >= elapsedMs) return f * decade;
   }
 }
 

@@ -38,13 +38,17 @@ export function workerPage(ctx: PageContext, workerId: string): HTMLElement {
     ),
     row
       ? keyValues([
+          ['host', row.cluster ? `${row.cluster.hostName} (pid ${row.cluster.pid})` : undefined],
+          ['incarnation', row.cluster ? String(row.cluster.incarnation) : undefined],
+          ['registered', row.cluster ? clock(row.cluster.registeredAt) : undefined],
           ['last heartbeat', `${formatDuration(row.heartbeatAgeMs)} ago`],
           ['slots busy / total', `${row.running.length} / ${row.slots}`],
           ['running', row.running.length === 0 ? 'nothing' : row.running.join(', ')],
           ['attempts done / failed / all', `${row.done} / ${row.failed} / ${row.attempts}`],
           ['input now', `${formatRate(row.recordsPerSec, 'rec')}, ${formatRate(row.bytesPerSec, 'B')}`],
-          ['CPU', `${Math.round(row.cpuPercent)}% (of one core)`],
-          ['RSS', formatBytes(row.rssBytes)],
+          ['CPU', row.cpuPercent === undefined ? undefined : `${Math.round(row.cpuPercent)}% (of one core)`],
+          ['RSS', row.rssBytes === undefined ? undefined : formatBytes(row.rssBytes)],
+          ['map outputs held', row.cluster ? formatCount(row.cluster.mapOutputsHeld) : undefined],
           ['map output bytes served', formatBytes(row.shuffleBytesServed)],
         ])
       : h('p', { class: 'muted' }, 'Not a live worker: what it ran is below.'),
