@@ -27,21 +27,22 @@ import {
 } from './options.ts';
 
 /** Shared flags that go to `runJob` as they are (commander names them like the options). */
-export type SharedEngineFlags = Pick<
-  RunOptions,
-  | 'output'
-  | 'overwrite'
-  | 'reducers'
-  | 'splitSize'
-  | 'sortBuffer'
-  | 'mergeFanIn'
-  | 'maxAttempts'
-  | 'taskTimeout'
-  | 'simulateFailures'
-  | 'seed'
-  | 'skipBadRecords'
-  | 'totalOrder'
->;
+const ENGINE_FLAGS = [
+  'output',
+  'overwrite',
+  'reducers',
+  'splitSize',
+  'sortBuffer',
+  'mergeFanIn',
+  'maxAttempts',
+  'taskTimeout',
+  'simulateFailures',
+  'seed',
+  'skipBadRecords',
+  'totalOrder',
+] as const satisfies ReadonlyArray<keyof RunOptions>;
+
+export type SharedEngineFlags = Pick<RunOptions, (typeof ENGINE_FLAGS)[number]>;
 
 /** The shared flags as commander parses them. */
 export interface JobFlags extends SharedEngineFlags {
@@ -145,45 +146,16 @@ export function jobFrom(command: string, jobPath: string | undefined, flags: Job
 export function splitJobFlags<F extends JobFlags>(
   flags: F,
 ): { options: RunOptions; rest: Omit<F, keyof JobFlags> } {
-  const {
-    input,
-    file,
-    param,
-    mapper,
-    combiner,
-    reducer,
-    metricsFile,
-    json,
-    quiet,
-    output,
-    overwrite,
-    reducers,
-    splitSize,
-    sortBuffer,
-    mergeFanIn,
-    maxAttempts,
-    taskTimeout,
-    simulateFailures,
-    seed,
-    skipBadRecords,
-    totalOrder,
-    ...rest
-  } = flags;
-  const engine: SharedEngineFlags = {
-    output,
-    overwrite,
-    reducers,
-    splitSize,
-    sortBuffer,
-    mergeFanIn,
-    maxAttempts,
-    taskTimeout,
-    simulateFailures,
-    seed,
-    skipBadRecords,
-    totalOrder,
+  const { input, file, param, mapper, combiner, reducer, metricsFile, json, quiet, ...others } = flags;
+  const engine: Record<string, unknown> = {};
+  const rest: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(others)) {
+    ((ENGINE_FLAGS as readonly string[]).includes(name) ? engine : rest)[name] = value;
+  }
+  return {
+    options: { ...(engine as SharedEngineFlags), input, files: file, params: param },
+    rest: rest as Omit<F, keyof JobFlags>,
   };
-  return { options: { ...engine, input, files: file, params: param }, rest };
 }
 
 /**
