@@ -132,6 +132,29 @@ describe('MapOutputCollector', () => {
     assert.ok((counters.get('SPILLED_RECORDS') ?? 0) >= 2000, 'spill runs and the merged output');
   });
 
+  it('merges the records left in the sort buffer with the spill runs, without spilling them', async (t) => {
+    const { collector, counters, dir } = setup(t, { sortBufferBytes: 4000 });
+    for (let i = 0; i < 1000; i++) {
+      collector.emit(`k${i % 37}`, i);
+      if (collector.full) await collector.spill();
+    }
+    const spills = collector.spills;
+    const inRuns = counters.get('SPILLED_RECORDS') ?? 0;
+    assert.ok(spills >= 2 && inRuns > 0 && inRuns < 1000, `${spills} spills of ${inRuns} records`);
+    const out = await collector.finish();
+    assert.equal(collector.spills, spills, 'no spill run for the records left in memory');
+    assert.deepEqual(filesIn(dir), ['m-00003_0.data', 'm-00003_0.index.json']);
+    assert.equal(counters.get('SPILLED_RECORDS'), inRuns + 1000, 'the runs, then the merged output');
+    assert.equal(out.records, 1000);
+    // Every value, in emit order within its key, across the runs and the buffer.
+    const got = new Map(readOutput(out).map(([, k, v]) => [k, v]));
+    assert.equal(got.size, 37);
+    for (let j = 0; j < 37; j++) {
+      const expected = Array.from({ length: Math.ceil((1000 - j) / 37) }, (_, n) => j + 37 * n);
+      assert.deepEqual(got.get(`k${j}`), expected);
+    }
+  });
+
   it('with a combiner, compacts in memory: word count does not spill before finish', async (t) => {
     const { collector, counters } = setup(t, { combiner: sum, sortBufferBytes: 64 * 1024 });
     const words = ['the', 'quick', 'brown', 'fox', 'jumps', 'over', 'lazy', 'dog'];

@@ -22,7 +22,11 @@
  *
  * `finish()` spills what is left and merges the runs, partition by partition,
  * into `<dir>/<name>.data` plus `<dir>/<name>.index.json` (see
- * `map-output.ts`); a single run is renamed, not rewritten. The final merge
+ * `map-output.ts`); a single run is renamed, not rewritten. Without a
+ * combiner, what is left in the sort buffer is not spilled: it is sorted and
+ * merged with the runs where it lies (fewer runs than the fan-in), which
+ * saves writing and reading it once (Spark's `ExternalSorter` does the same;
+ * Hadoop spills it). The final merge
  * runs the combiner again when there are at least {@link MIN_SPILLS_FOR_COMBINE}
  * runs (Hadoop's `mapreduce.map.combine.minspills` is 3; we use 2 because every
  * record left here is written, fetched and merged again by a reduce task).
@@ -64,11 +68,12 @@ import type { MergeCursor } from './merger.ts';
 import { decodeValue, writeValue } from './value-codec.ts';
 import type { MapOutput } from './map-output.ts';
 import { writeMapOutputIndex } from './map-output.ts';
-import { mergeSegments } from './merger.ts';
+import { mergeCursors, mergeSegments } from './merger.ts';
 import { hashPartition } from './partitioner.ts';
 import { RunWriter } from './run-writer.ts';
 import type { SegmentInfo } from './run-writer.ts';
-import type { SegmentRef } from './segment-reader.ts';
+import { openSegment, type SegmentRef } from './segment-reader.ts';
+import type { RecordCursor } from './record-format.ts';
 import { SortBuffer } from './sort-buffer.ts';
 import { decodeText } from './text-bytes.ts';
 import type { CheckedPartition } from './sort-buffer.ts';
@@ -284,12 +289,18 @@ export class MapOutputCollector {
     if (this.state !== 'open') throw this.notOpen('finish');
     this.state = 'busy';
     try {
+      // Without a combiner, records still in the buffer join the final merge where they lie
+      // (Spark's ExternalSorter merges its in-memory records with its spills the same way).
+      const inMemory = this.buffer !== undefined && this.mergesInMemory(this.buffer);
       if (this.table !== undefined) await this.spillTable(true);
       else if (this.folds !== undefined) this.spillFolds(true);
-      else this.spillBuffer();
+      else if (!inMemory) this.spillBuffer();
       const dataPath = this.dataPath;
       let partitions: SegmentInfo[];
-      if (this.runs.length === 0) {
+      if (inMemory) {
+        partitions = await this.mergeRuns((this.buffer as SortBuffer).sortedCursors());
+        (this.buffer as SortBuffer).clear();
+      } else if (this.runs.length === 0) {
         partitions = new RunWriter(dataPath, this.numPartitions).close();
       } else if (this.runs.length === 1) {
         const [run] = this.runs;
@@ -327,6 +338,12 @@ export class MapOutputCollector {
     this.runs.length = 0;
     removeQuietly(this.dataPath);
     removeQuietly(this.indexPath);
+  }
+
+  /** Whether finish() merges `buffer`'s records with the spill runs without spilling them first. */
+  private mergesInMemory(buffer: SortBuffer): boolean {
+    const fanIn = this.options.mergeFanIn ?? DEFAULT_MERGE_FAN_IN;
+    return buffer.records > 0 && this.runs.length > 0 && this.runs.length < fanIn;
   }
 
   private spillBuffer(): void {
@@ -474,8 +491,13 @@ export class MapOutputCollector {
     this.spillCount++;
   }
 
-  /** Merges all runs into the data file, partition by partition; deletes the runs. */
-  private async mergeRuns(): Promise<SegmentInfo[]> {
+  /**
+   * Merges all runs into the data file, partition by partition; deletes the runs.
+   * @param inMemory per partition, the sorted records of the sort buffer, merged after the runs
+   *   (their records were emitted last, so equal keys keep emit order); the runs are then fewer
+   *   than the fan-in.
+   */
+  private async mergeRuns(inMemory?: readonly RecordCursor[]): Promise<SegmentInfo[]> {
     const { combiner, name, dir } = this.options;
     const fanIn = this.options.mergeFanIn ?? DEFAULT_MERGE_FAN_IN;
     const combine = combiner !== undefined && this.runs.length >= MIN_SPILLS_FOR_COMBINE;
@@ -487,8 +509,12 @@ export class MapOutputCollector {
           const s = run.segments[p];
           if (s.records > 0) refs.push({ path: run.path, ...s, source: `${name} spill ${i}` });
         });
-        if (refs.length === 0) continue;
-        const cursor = mergeSegments(refs, { fanIn, tmpDir: dir });
+        const memory = inMemory?.[p];
+        if (refs.length === 0 && memory === undefined) continue;
+        const cursor =
+          memory === undefined
+            ? mergeSegments(refs, { fanIn, tmpDir: dir })
+            : mergeCursors([...refs.map((ref) => openSegment(ref)), memory]);
         const recordsBefore = writer.records;
         try {
           if (this.options.fold !== undefined) {

@@ -17,6 +17,7 @@ import { ErrorCode, TsmrError } from '../errors.ts';
 import { ByteWriter } from './byte-writer.ts';
 import { writeKey } from './key-codec.ts';
 import { hashPartitionRange } from './partitioner.ts';
+import type { RecordCursor } from './record-format.ts';
 import type { RunWriter } from './run-writer.ts';
 import { KeySorter, SORT_BYTES_PER_RECORD } from './sort-index.ts';
 import { writeValue } from './value-codec.ts';
@@ -126,6 +127,27 @@ export class SortBuffer {
     return n;
   }
 
+  /**
+   * Sorts the records as {@link spillTo} does and returns one cursor per
+   * partition over them, where they lie in the arena (no copy): the last
+   * input of the map task's final merge, in place of a spill run written and
+   * read back. The cursors are valid until the buffer is cleared or added to.
+   */
+  sortedCursors(): RecordCursor[] {
+    const n = this.records;
+    const m = this.meta;
+    const order = this.sorter.sort(n, m, 4, this.arena.buf, this.numPartitions);
+    const cursors: RecordCursor[] = [];
+    let j = 0;
+    for (let p = 0; p < this.numPartitions; p++) {
+      let k = j;
+      while (k < n && m[4 * order[k]] === p) k++;
+      cursors.push(new SortedRecordCursor(this.arena.buf, m, order, j, k));
+      j = k;
+    }
+    return cursors;
+  }
+
   /** Drops all records; shrinks the arena back if one map call had grown it past twice its budget. */
   clear(): void {
     this.records = 0;
@@ -139,5 +161,37 @@ export class SortBuffer {
     const bigger = new Uint32Array(this.meta.length * 2);
     bigger.set(this.meta);
     this.meta = bigger;
+  }
+}
+
+/** Records `order[from, to)` of a sorted {@link SortBuffer}, in that order. */
+class SortedRecordCursor implements RecordCursor {
+  readonly buf: Buffer;
+  keyStart = 0;
+  keyEnd = 0;
+  valueStart = 0;
+  valueEnd = 0;
+  private readonly meta: Uint32Array;
+  private readonly order: Uint32Array;
+  private next_: number;
+  private readonly to: number;
+
+  constructor(buf: Buffer, meta: Uint32Array, order: Uint32Array, from: number, to: number) {
+    this.buf = buf;
+    this.meta = meta;
+    this.order = order;
+    this.next_ = from;
+    this.to = to;
+  }
+
+  next(): boolean {
+    if (this.next_ === this.to) return false;
+    const i = 4 * this.order[this.next_++];
+    const m = this.meta;
+    this.keyStart = m[i + 1];
+    this.keyEnd = m[i + 2];
+    this.valueStart = m[i + 2];
+    this.valueEnd = m[i + 3];
+    return true;
   }
 }

@@ -153,36 +153,10 @@ export class KeySorter {
   ): void {
     offset = this.prepare(start, end, offset, meta, stride, buf);
     if (offset < 0) return;
-    const order = this.order;
-    const words = this.words;
-    for (let j = start; j < end; j++) {
-      const r = order[j];
-      const p = meta[r * stride + 1] + offset;
-      const left = meta[r * stride + 2] - p;
-      let h = 0;
-      let l: number;
-      if (left >= 5) {
-        h = (buf[p] << 24) | (buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3];
-        l = (buf[p + 4] << 24) | ((left > 5 ? 6 : 5) << 21);
-      } else {
-        for (let i = 0; i < left && i < 4; i++) h |= buf[p + i] << (24 - 8 * i);
-        l = left << 21;
-      }
-      words[2 * j + HI] = h;
-      words[2 * j + LO] = l | r;
-    }
+    fillWide(this.order, this.words, start, end, offset, meta, stride, buf);
     this.keys.subarray(start, end).sort();
-    for (let j = start; j < end; j++) order[j] = words[2 * j + LO] & (WIDE_LIMIT - 1);
-    // Runs of equal words whose keys go on need the next window.
-    let j = start;
-    while (j < end) {
-      const h = words[2 * j + HI];
-      const l = words[2 * j + LO] >>> 21;
-      let k = j + 1;
-      while (k < end && words[2 * k + HI] === h && words[2 * k + LO] >>> 21 === l) k++;
-      if (k - j > 1 && (l & 7) === 6) stack.push(j, k, offset + 5);
-      j = k;
-    }
+    unpack(this.order, this.words, start, end, WIDE_LIMIT - 1);
+    pushRunsWide(this.words, start, end, offset, stack);
   }
 
   /** Sort words of 3 key bytes, a length code (0–3 bytes left, 4: more) and a 32-bit index. */
@@ -197,30 +171,105 @@ export class KeySorter {
   ): void {
     offset = this.prepare(start, end, offset, meta, stride, buf);
     if (offset < 0) return;
-    const order = this.order;
-    const words = this.words;
-    for (let j = start; j < end; j++) {
-      const r = order[j];
-      const p = meta[r * stride + 1] + offset;
-      const left = meta[r * stride + 2] - p;
-      let w: number;
-      if (left >= 3) w = (buf[p] << 24) | (buf[p + 1] << 16) | (buf[p + 2] << 8) | (left > 3 ? 4 : 3);
-      else if (left === 2) w = (buf[p] << 24) | (buf[p + 1] << 16) | 2;
-      else if (left === 1) w = (buf[p] << 24) | 1;
-      else w = 0;
-      words[2 * j + HI] = w;
-      words[2 * j + LO] = r;
-    }
+    fillNarrow(this.order, this.words, start, end, offset, meta, stride, buf);
     this.keys.subarray(start, end).sort();
-    for (let j = start; j < end; j++) order[j] = words[2 * j + LO];
-    let j = start;
-    while (j < end) {
-      const w = words[2 * j + HI];
-      let k = j + 1;
-      while (k < end && words[2 * k + HI] === w) k++;
-      if (k - j > 1 && (w & 0xff) === 4) stack.push(j, k, offset + 3);
-      j = k;
+    unpack(this.order, this.words, start, end, 0xffff_ffff);
+    pushRunsNarrow(this.words, start, end, offset, stack);
+  }
+}
+
+// The steps of a range's sort are functions of their own, each one loop: V8
+// compiles a long-running loop on stack replacement, and code after the loop
+// that had not run by then deoptimizes it; in one function this happened
+// again at every range (measured: 338 deoptimizations in one map task).
+
+/** Writes the wide sort words of `order[start, end)` (see {@link KeySorter}). */
+function fillWide(
+  order: Uint32Array,
+  words: Uint32Array,
+  start: number,
+  end: number,
+  offset: number,
+  meta: Uint32Array,
+  stride: number,
+  buf: Buffer,
+): void {
+  for (let j = start; j < end; j++) {
+    const r = order[j];
+    const p = meta[r * stride + 1] + offset;
+    const left = meta[r * stride + 2] - p;
+    let h = 0;
+    let l: number;
+    if (left >= 5) {
+      h = (buf[p] << 24) | (buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3];
+      l = (buf[p + 4] << 24) | ((left > 5 ? 6 : 5) << 21);
+    } else {
+      for (let i = 0; i < left && i < 4; i++) h |= buf[p + i] << (24 - 8 * i);
+      l = left << 21;
     }
+    words[2 * j + HI] = h;
+    words[2 * j + LO] = l | r;
+  }
+}
+
+/** Writes the narrow sort words of `order[start, end)`. */
+function fillNarrow(
+  order: Uint32Array,
+  words: Uint32Array,
+  start: number,
+  end: number,
+  offset: number,
+  meta: Uint32Array,
+  stride: number,
+  buf: Buffer,
+): void {
+  for (let j = start; j < end; j++) {
+    const r = order[j];
+    const p = meta[r * stride + 1] + offset;
+    const left = meta[r * stride + 2] - p;
+    let w: number;
+    if (left >= 3) w = (buf[p] << 24) | (buf[p + 1] << 16) | (buf[p + 2] << 8) | (left > 3 ? 4 : 3);
+    else if (left === 2) w = (buf[p] << 24) | (buf[p + 1] << 16) | 2;
+    else if (left === 1) w = (buf[p] << 24) | 1;
+    else w = 0;
+    words[2 * j + HI] = w;
+    words[2 * j + LO] = r;
+  }
+}
+
+/** Reads the record indices back from the sorted words into `order[start, end)`. */
+function unpack(order: Uint32Array, words: Uint32Array, start: number, end: number, mask: number): void {
+  for (let j = start; j < end; j++) order[j] = (words[2 * j + LO] & mask) >>> 0;
+}
+
+/** Pushes the runs of equal wide words whose keys go on, to be refined from the next window. */
+function pushRunsWide(words: Uint32Array, start: number, end: number, offset: number, stack: number[]): void {
+  let j = start;
+  while (j < end) {
+    const h = words[2 * j + HI];
+    const l = words[2 * j + LO] >>> 21;
+    let k = j + 1;
+    while (k < end && words[2 * k + HI] === h && words[2 * k + LO] >>> 21 === l) k++;
+    if (k - j > 1 && (l & 7) === 6) stack.push(j, k, offset + 5);
+    j = k;
+  }
+}
+
+/** Pushes the runs of equal narrow words whose keys go on. */
+function pushRunsNarrow(
+  words: Uint32Array,
+  start: number,
+  end: number,
+  offset: number,
+  stack: number[],
+): void {
+  let j = start;
+  while (j < end) {
+    const w = words[2 * j + HI];
+    let k = j + 1;
+    while (k < end && words[2 * k + HI] === w) k++;
+    if (k - j > 1 && (w & 0xff) === 4) stack.push(j, k, offset + 3);
+    j = k;
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MessageChannel } from 'node:worker_threads';
+import { MessageChannel, type Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { attemptIdOf } from '../../engine/scheduler-types.ts';
 import {
@@ -101,6 +101,18 @@ export function onThreadPool(
     concurrentTasksPerWorker: 1,
     idleTimeout: 30_000,
   });
+  // Every thread the pool started and that has not exited. A thread that was terminated while it
+  // was still starting (an attempt killed at once, e.g. by Ctrl-C) was seen to finish starting and
+  // idle on, which kept the process alive after the job; close() therefore terminates and unrefs
+  // every thread it knows of, not only those piscina still holds.
+  const threadsSeen = new Set<Worker>();
+  const noteThreads = (): void => {
+    for (const thread of pool.threads) {
+      if (threadsSeen.has(thread)) continue;
+      threadsSeen.add(thread);
+      thread.once('exit', () => threadsSeen.delete(thread));
+    }
+  };
   return {
     start(msg, scratchDir, onProgress) {
       const { port1, port2 } = new MessageChannel();
@@ -115,9 +127,23 @@ export function onThreadPool(
           },
         )
         .finally(() => port1.close());
-      return { result, kill: (reason) => abort.abort(reason) };
+      noteThreads();
+      return {
+        result,
+        kill: (reason) => {
+          noteThreads();
+          abort.abort(reason);
+        },
+      };
     },
-    close: () => pool.destroy(),
+    async close() {
+      noteThreads();
+      await pool.destroy();
+      for (const thread of threadsSeen) {
+        thread.unref();
+        void thread.terminate();
+      }
+    },
   };
 }
 
