@@ -157,6 +157,15 @@ export function copyBytes(src: Uint8Array, start: number, end: number, dst: Uint
   if (n <= SHORT) {
     for (let i = 0; i < n; i++) dst[pos + i] = src[start + i];
   } else {
-    dst.set(src.subarray(start, end), pos);
+    dst.set(start === 0 && end === src.length ? src : src.subarray(start, end), pos);
   }
+}
+
+/** A new Uint8Array of `buf[start, end)`, made without a view (short ones by a loop: V8 keeps them on its heap). */
+export function copyOut(buf: Uint8Array, start: number, end: number): Uint8Array {
+  const n = end - start;
+  const out = new Uint8Array(n);
+  if (n <= 64) for (let i = 0; i < n; i++) out[i] = buf[start + i];
+  else out.set(buf.subarray(start, end));
+  return out;
 }

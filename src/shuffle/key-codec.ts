@@ -30,7 +30,7 @@
  */
 import { ErrorCode, TsmrError } from '../errors.ts';
 import type { Key } from '../api/types.ts';
-import { ByteWriter } from './byte-writer.ts';
+import { ByteWriter, copyOut } from './byte-writer.ts';
 import { readWtf8 } from './wtf8.ts';
 
 export const KeyTag = {
@@ -173,7 +173,7 @@ export function decodeKey(buf: Uint8Array, start = 0, end = buf.length): Key {
   const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   const tag = b[start];
   if (tag === KeyTag.STRING) return readWtf8(b, start + 1, end);
-  if (tag === KeyTag.BYTES) return new Uint8Array(b.subarray(start + 1, end));
+  if (tag === KeyTag.BYTES) return copyOut(b, start + 1, end);
   const pos = [start];
   const key = readNested(b, pos, end, 0);
   if (pos[0] !== end) throw corrupt('trailing bytes after key');

@@ -31,7 +31,7 @@
  */
 import { deserialize, serialize } from 'node:v8';
 import { ErrorCode, TsmrError } from '../errors.ts';
-import { ByteWriter, readVarint } from './byte-writer.ts';
+import { ByteWriter, copyOut, readVarint } from './byte-writer.ts';
 import { readWtf8 } from './wtf8.ts';
 
 const STRING = 0x06;
@@ -312,10 +312,14 @@ export function decodeValue(buf: Buffer, start: number, end: number): unknown {
       const magnitude = end - start === 2 ? 0n : BigInt(`0x${buf.toString('hex', start + 2, end)}`);
       return buf[start + 1] === 1 ? -magnitude : magnitude;
     }
-    case BUFFER:
-      return Buffer.from(buf.subarray(start + 1, end));
+    case BUFFER: {
+      // A copy (from Node's pool for small values, as Buffer.from does), made without a view.
+      const out = Buffer.allocUnsafe(end - start - 1);
+      buf.copy(out, 0, start + 1, end);
+      return out;
+    }
     case UINT8ARRAY:
-      return new Uint8Array(buf.subarray(start + 1, end));
+      return copyOut(buf, start + 1, end);
     case V8:
       try {
         return deserialize(buf.subarray(start + 1, end));

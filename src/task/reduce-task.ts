@@ -80,10 +80,11 @@ async function reduce(
     if (body.reducer === undefined)
       throw new TsmrError(ErrorCode.INTERNAL, 'a map-only job has no reduce tasks');
     reducer = await body.reducer(reduceCtx);
+    const reduceGroup = reducer.group.bind(reducer);
     for (const group of groups) {
       if (groups.records >= crashAfterRecords) throw injectedFailure(msg.taskId, msg.attempt);
       currentKey = group.encodedKey;
-      const result = callReducer(reducer.group.bind(reducer), group.key, group.values);
+      const result = callReducer(reduceGroup, group.key, group.values);
       if (isThenable(result)) await result.then(undefined, (cause: unknown) => rethrow(cause, group.key));
       groupCount++;
     }
