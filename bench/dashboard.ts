@@ -15,9 +15,10 @@
  *      frames, so it takes in every update but does not draw;
  *  (d) `--dashboard` with 20 chromium tabs that all draw (headless chromium
  *      reports every tab visible): the worst case, reported, not a target.
- * In (c) and (d) the tabs are open before the job starts, on a blank page of
- * the same site (127.0.0.1), and go to the job page when the dashboard's
- * address is printed: a tab's renderer process is started once, as for a
+ * In (c) and (d) the tabs are those of one browser profile (one context), so
+ * they share one event stream (`ui/shared-stream.ts`); they are open before
+ * the job starts, on a blank page of the same site (127.0.0.1), and go to
+ * the job page when the dashboard's address is printed: a tab's renderer process is started once, as for a
  * user whose browser is already running, not inside the job's time. Times
  * are the job's own (`_job.json` `durationMs`); "browser CPU" is the CPU
  * time chromium's processes used while the job ran (from /proc). The
@@ -34,7 +35,7 @@ import { createServer, get } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { JobReport } from '../src/index.ts';
 import { ensureBenchFile, GiB, repoRoot } from './corpus.ts';
 
@@ -90,12 +91,16 @@ function inBackground(): void {
  * with `inFront: 1`, all but the first in the background.
  */
 function tabs(browser: Browser, blank: string, inFront: 'one' | 'all'): Watcher {
+  let context: BrowserContext | undefined;
   let pages: Page[] = [];
   return {
     async before() {
+      // One context: the tabs of one browser profile, which share one event stream (`ui/shared-stream.ts`).
+      const tabsContext = await browser.newContext();
+      context = tabsContext;
       pages = await Promise.all(
         Array.from({ length: TABS }, async (_, i) => {
-          const page = await browser.newPage();
+          const page = await tabsContext.newPage();
           if (inFront === 'one' && i > 0) await page.addInitScript(inBackground);
           await page.goto(blank);
           return page;
@@ -107,7 +112,7 @@ function tabs(browser: Browser, blank: string, inFront: 'one' | 'all'): Watcher 
       // On a loaded machine a tab may still be loading when the job ends (and its server with it).
       await Promise.all(pages.map((p) => p.goto(target, { waitUntil: 'commit' }).catch(() => {})));
       return async () => {
-        await Promise.all(pages.map((p) => p.close()));
+        await context?.close();
         pages = [];
       };
     },

@@ -154,6 +154,57 @@ describe('tsmr run --dashboard', { skip: noBrowser }, () => {
   });
 });
 
+describe('tsmr run --dashboard, many tabs', { skip: noBrowser }, () => {
+  // A browser opens at most six connections to a host: with an event stream per tab, the seventh
+  // tab of one browser would not even load while the others stay open.
+  test('eight tabs of one browser share one event stream: all live; closing the reading tab hands it on', async () => {
+    const out = join(tmp, 'out-tabs');
+    const child = spawn(
+      process.execPath,
+      [
+        join(repoRoot, 'bin/tsmr.js'),
+        'run',
+        'test/fixtures/jobs/html-keys.ts',
+        ...['-i', input, '-o', out, '-w', '2', '--split-size', '1k', '-p', 'ms=200', '--dashboard'],
+      ],
+      { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stderr.on('data', (s: string) => {
+        stderr += s;
+        const m = /dashboard at (http:\/\/127\.0\.0\.1:\d+\/\S+\/)/.exec(stderr);
+        if (m) resolve(m[1]!);
+      });
+      child.once('exit', () => reject(new Error(`tsmr exited before printing the URL:\n${stderr}`)));
+    });
+    const exited = once(child, 'exit');
+    const context = await browser.newContext();
+    try {
+      const pages: Page[] = [];
+      for (let i = 0; i < 8; i++) {
+        const page = await context.newPage();
+        await page.goto(url, { timeout: 20_000 });
+        await page.locator('#connection', { hasText: 'live' }).waitFor({ timeout: 20_000 });
+        pages.push(page);
+      }
+      const running = (p: Page) => p.locator('table.jobs tbody tr', { hasText: 'running' }).waitFor();
+      await Promise.all(pages.map(running));
+      // The reading tab (the first holds the lock) closes: another reads on, and the job's end
+      // reaches every tab left.
+      await pages.shift()!.close();
+      const succeeded = (p: Page) =>
+        p.locator('table.jobs tbody tr', { hasText: 'succeeded' }).waitFor({ timeout: 60_000 });
+      await Promise.all(pages.map(succeeded));
+    } finally {
+      await context.close();
+      const [code] = (await exited) as [number | null];
+      assert.equal(code, 0, stderr);
+    }
+  });
+});
+
 describe('tsmr report --html', { skip: noBrowser }, () => {
   test('one file, opened offline: timeline, the failed attempt with its message as text, counters', async () => {
     const out = join(tmp, 'out-report');

@@ -16,6 +16,7 @@ import { morphChildren } from './morph.ts';
 import { jobPage } from './job-page.ts';
 import { overviewPage } from './overview-page.ts';
 import { workerPage } from './worker-page.ts';
+import { shareStream, type StreamSink } from './shared-stream.ts';
 
 let state: DashboardState = emptyState('local', Date.now());
 let connection: Connection = 'connecting';
@@ -112,11 +113,24 @@ function render(): void {
 }
 
 function connect(): void {
+  shareStream(
+    {
+      state: (json) => setState(JSON.parse(json) as DashboardState),
+      updates: (json) => onUpdates(JSON.parse(json) as DashboardUpdate[]),
+      connection(next) {
+        connection = next;
+        scheduleRender();
+      },
+    },
+    () => JSON.stringify(state),
+    readStream,
+  );
+}
+
+/** Reads the server's event stream into `sink` (in the one tab of the page that reads it, `shared-stream.ts`). */
+function readStream(sink: StreamSink): void {
   const events = new EventSource('events');
-  events.addEventListener('open', () => {
-    connection = 'live';
-    scheduleRender();
-  });
+  events.addEventListener('open', () => sink.connection('live'));
   events.addEventListener('error', () => {
     // A refused stream (a coordinator's session ended or was never made) is not retried by the
     // browser: loading the page again leads to the login.
@@ -127,15 +141,10 @@ function connect(): void {
     const over =
       state.source === 'local' && state.jobs.length > 0 && state.jobs.every((j) => j.status !== 'running');
     if (over) events.close();
-    connection = over ? 'ended' : 'reconnecting';
-    scheduleRender();
+    sink.connection(over ? 'ended' : 'reconnecting');
   });
-  events.addEventListener('state', (e) =>
-    setState(JSON.parse((e as MessageEvent<string>).data) as DashboardState),
-  );
-  events.addEventListener('update', (e) =>
-    onUpdates(JSON.parse((e as MessageEvent<string>).data) as DashboardUpdate[]),
-  );
+  events.addEventListener('state', (e) => sink.state((e as MessageEvent<string>).data));
+  events.addEventListener('update', (e) => sink.updates((e as MessageEvent<string>).data));
 }
 
 function start(): void {
