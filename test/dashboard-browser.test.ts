@@ -63,31 +63,39 @@ async function assertNothingRan(page: Page, scripts: number): Promise<void> {
   assert.equal(await page.locator('#app img').count(), 0);
 }
 
+/**
+ * Starts `tsmr run test/fixtures/jobs/html-keys.ts … --dashboard` with `flags`; resolves once it
+ * printed the dashboard's address. `stderr()` is what it wrote so far; `exited` its exit code.
+ */
+async function dashboardRun(
+  flags: string[],
+): Promise<{ url: string; stderr(): string; exited: Promise<number | null> }> {
+  const child = spawn(
+    process.execPath,
+    [join(repoRoot, 'bin/tsmr.js'), 'run', 'test/fixtures/jobs/html-keys.ts', ...flags, '--dashboard'],
+    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr.on('data', (s: string) => {
+      stderr += s;
+      const m = /dashboard at (http:\/\/127\.0\.0\.1:\d+\/\S+\/)/.exec(stderr);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', () => reject(new Error(`tsmr exited before printing the URL:\n${stderr}`)));
+  });
+  return { url, stderr: () => stderr, exited };
+}
+
 describe('tsmr run --dashboard', { skip: noBrowser }, () => {
   test('live pages: workers, moving progress, a failed attempt with its message, HTML in data shown as text', async () => {
     const out = join(tmp, 'out-live');
-    const child = spawn(
-      process.execPath,
-      [
-        join(repoRoot, 'bin/tsmr.js'),
-        'run',
-        'test/fixtures/jobs/html-keys.ts',
-        ...['-i', input, '-o', out, '-w', '2', '--split-size', '1k', '-p', 'ms=40'],
-        ...['--simulate-failures', '0.5', '--dashboard'],
-      ],
-      { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.setEncoding('utf8');
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stderr.on('data', (s: string) => {
-        stderr += s;
-        const m = /dashboard at (http:\/\/127\.0\.0\.1:\d+\/\S+\/)/.exec(stderr);
-        if (m) resolve(m[1]!);
-      });
-      child.once('exit', () => reject(new Error(`tsmr exited before printing the URL:\n${stderr}`)));
-    });
-    const exited = once(child, 'exit');
+    const { url, stderr, exited } = await dashboardRun([
+      ...['-i', input, '-o', out, '-w', '2', '--split-size', '1k', '-p', 'ms=40'],
+      ...['--simulate-failures', '0.5'],
+    ]);
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors = watchErrors(page);
     try {
@@ -148,8 +156,7 @@ describe('tsmr run --dashboard', { skip: noBrowser }, () => {
       assert.deepEqual(errors, []);
     } finally {
       await page.close();
-      const [code] = (await exited) as [number | null];
-      assert.equal(code, 0, stderr);
+      assert.equal(await exited, 0, stderr());
     }
   });
 });
@@ -159,27 +166,9 @@ describe('tsmr run --dashboard, many tabs', { skip: noBrowser }, () => {
   // tab of one browser would not even load while the others stay open.
   test('eight tabs of one browser share one event stream: all live; closing the reading tab hands it on', async () => {
     const out = join(tmp, 'out-tabs');
-    const child = spawn(
-      process.execPath,
-      [
-        join(repoRoot, 'bin/tsmr.js'),
-        'run',
-        'test/fixtures/jobs/html-keys.ts',
-        ...['-i', input, '-o', out, '-w', '2', '--split-size', '1k', '-p', 'ms=200', '--dashboard'],
-      ],
-      { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.setEncoding('utf8');
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stderr.on('data', (s: string) => {
-        stderr += s;
-        const m = /dashboard at (http:\/\/127\.0\.0\.1:\d+\/\S+\/)/.exec(stderr);
-        if (m) resolve(m[1]!);
-      });
-      child.once('exit', () => reject(new Error(`tsmr exited before printing the URL:\n${stderr}`)));
-    });
-    const exited = once(child, 'exit');
+    const { url, stderr, exited } = await dashboardRun([
+      ...['-i', input, '-o', out, '-w', '2', '--split-size', '1k', '-p', 'ms=200'],
+    ]);
     const context = await browser.newContext();
     try {
       const pages: Page[] = [];
@@ -199,8 +188,7 @@ describe('tsmr run --dashboard, many tabs', { skip: noBrowser }, () => {
       await Promise.all(pages.map(succeeded));
     } finally {
       await context.close();
-      const [code] = (await exited) as [number | null];
-      assert.equal(code, 0, stderr);
+      assert.equal(await exited, 0, stderr());
     }
   });
 });
