@@ -116,19 +116,13 @@ export class SortBuffer {
    */
   spillTo(writer: RunWriter): number {
     const n = this.records;
-    const buf = this.arena.buf;
-    const m = this.meta;
-    const order = this.sorter.sort(n, m, 4, buf, this.numPartitions);
-    for (let j = 0; j < n; j++) {
-      const i = 4 * order[j];
-      writer.append(m[i], buf, m[i + 1], m[i + 2], buf, m[i + 2], m[i + 3]);
-    }
+    this.sortedCursors().forEach((cursor, p) => writer.appendAll(p, cursor));
     this.clear();
     return n;
   }
 
   /**
-   * Sorts the records as {@link spillTo} does and returns one cursor per
+   * Sorts the records by (partition, key, emit order) and returns one cursor per
    * partition over them, where they lie in the arena (no copy): the last
    * input of the map task's final merge, in place of a spill run written and
    * read back. The cursors are valid until the buffer is cleared or added to.
@@ -173,20 +167,20 @@ class SortedRecordCursor implements RecordCursor {
   valueEnd = 0;
   private readonly meta: Uint32Array;
   private readonly order: Uint32Array;
-  private next_: number;
+  private at: number;
   private readonly to: number;
 
   constructor(buf: Buffer, meta: Uint32Array, order: Uint32Array, from: number, to: number) {
     this.buf = buf;
     this.meta = meta;
     this.order = order;
-    this.next_ = from;
+    this.at = from;
     this.to = to;
   }
 
   next(): boolean {
-    if (this.next_ === this.to) return false;
-    const i = 4 * this.order[this.next_++];
+    if (this.at === this.to) return false;
+    const i = 4 * this.order[this.at++];
     const m = this.meta;
     this.keyStart = m[i + 1];
     this.keyEnd = m[i + 2];
