@@ -47,7 +47,6 @@ import { compareOutputs } from './verify.ts';
 import { guardRunningJob } from './exit-guard.ts';
 import { createScratchDir, removeAbandonedScratchDirs, scratchDirOf } from './scratch.ts';
 import { planTotalOrder } from './total-order-plan.ts';
-import { runOnCluster } from './cluster/client-submit.ts';
 
 /** Events of a {@link JobHandle}. */
 export interface JobHandleEvents {
@@ -110,7 +109,13 @@ export class JobHandle extends EventEmitter<JobHandleEvents> {
  * @returns a handle at once; `handle.done` settles when the job ends.
  */
 export function runJob(job: Job | string | URL | JobRef, options: RunOptions): JobHandle {
-  if (options.coordinator !== undefined) return new JobHandle((handle) => runOnCluster(handle, job, options));
+  if (options.coordinator !== undefined) {
+    // Imported on use: the cluster client (RPC, protobuf, esbuild) would otherwise load into every
+    // program and worker thread that imports tsmr, where most never submit to a coordinator.
+    return new JobHandle(async (handle) =>
+      (await import('./cluster/client-submit.ts')).runOnCluster(handle, job, options),
+    );
+  }
   return new JobHandle((handle) => execute(handle, job, options));
 }
 

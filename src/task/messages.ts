@@ -158,6 +158,15 @@ export interface TaskProgress {
   records: number;
 }
 
+/**
+ * What the driver's side of an attempt's port sends to its thread: `kill`
+ * (the reason) stops the attempt at its next record, group or close
+ * ({@link abortableBody}), beside the thread's termination.
+ */
+export interface AttemptControl {
+  kill: string;
+}
+
 /** The index of a map output, without where it is: one segment per partition. */
 export type MapOutputIndex = Pick<MapOutput, 'partitions' | 'records' | 'bytes'>;
 

@@ -19,7 +19,13 @@ import {
 import { abortableBody } from '../../task/abortable-body.ts';
 import type { JobBody } from '../../task/job-body.ts';
 import { mapOutputPath } from '../../task/map-task.ts';
-import type { AttemptOutcome, TaskMessage, TaskProgress, TaskResult } from '../../task/messages.ts';
+import type {
+  AttemptControl,
+  AttemptOutcome,
+  TaskMessage,
+  TaskProgress,
+  TaskResult,
+} from '../../task/messages.ts';
 import { runTask } from '../../task/run-task.ts';
 import { ownModuleUrl } from '../../own-module-url.ts';
 import type { AttemptExecutor, RunningAttempt } from '../executor.ts';
@@ -101,10 +107,11 @@ export function onThreadPool(
     concurrentTasksPerWorker: 1,
     idleTimeout: 30_000,
   });
-  // Every thread the pool started and that has not exited. A thread that was terminated while it
-  // was still starting (an attempt killed at once, e.g. by Ctrl-C) was seen to finish starting and
-  // idle on, which kept the process alive after the job; close() therefore terminates and unrefs
-  // every thread it knows of, not only those piscina still holds.
+  // Every thread the pool started and that has not exited. A thread's termination was seen to be
+  // lost when it came while the thread imported the job module (Node 24.21, under load): the thread
+  // ran on and idled, and kept the process alive after the job. The attempt is therefore also told
+  // to stop (a `kill` message, see `src/task/worker.ts`), and close() terminates and unrefs every
+  // thread it knows of, not only those piscina still holds.
   const threadsSeen = new Set<Worker>();
   const noteThreads = (): void => {
     for (const thread of pool.threads) {
@@ -132,6 +139,7 @@ export function onThreadPool(
         result,
         kill: (reason) => {
           noteThreads();
+          port1.postMessage({ kill: reason } satisfies AttemptControl);
           abort.abort(reason);
         },
       };
@@ -140,8 +148,8 @@ export function onThreadPool(
       noteThreads();
       await pool.destroy();
       for (const thread of threadsSeen) {
+        void thread.terminate(); // refs the thread: unref after
         thread.unref();
-        void thread.terminate();
       }
     },
   };
