@@ -67,6 +67,12 @@ async function assertNothingRan(page: Page, scripts: number): Promise<void> {
  * Starts `tsmr run test/fixtures/jobs/html-keys.ts … --dashboard` with `flags`; resolves once it
  * printed the dashboard's address. `stderr()` is what it wrote so far; `exited` its exit code.
  */
+/** In the page: tells it that it is hidden or in front, as a browser does when its tab is switched. */
+function setHidden(hidden: boolean): void {
+  Object.defineProperty(document, 'hidden', { configurable: true, get: () => hidden });
+  document.dispatchEvent(new Event('visibilitychange'));
+}
+
 async function dashboardRun(
   flags: string[],
 ): Promise<{ url: string; stderr(): string; exited: Promise<number | null> }> {
@@ -164,7 +170,7 @@ describe('tsmr run --dashboard', { skip: noBrowser }, () => {
 describe('tsmr run --dashboard, many tabs', { skip: noBrowser }, () => {
   // A browser opens at most six connections to a host: with an event stream per tab, the seventh
   // tab of one browser would not even load while the others stay open.
-  test('eight tabs of one browser share one event stream: all live; closing the reading tab hands it on', async () => {
+  test('eight tabs of one browser share one event stream: all live; closing the reading tab hands it on; a tab in the background takes no updates and catches up in front', async () => {
     const out = join(tmp, 'out-tabs');
     const { url, stderr, exited } = await dashboardRun([
       ...['-i', input, '-o', out, '-w', '2', '--split-size', '1k', '-p', 'ms=200'],
@@ -180,12 +186,18 @@ describe('tsmr run --dashboard, many tabs', { skip: noBrowser }, () => {
       }
       const running = (p: Page) => p.locator('table.jobs tbody tr', { hasText: 'running' }).waitFor();
       await Promise.all(pages.map(running));
+      // The last tab goes to the background (headless chromium has every tab visible: told so by hand).
+      const background = pages.pop()!;
+      await background.evaluate(setHidden, true);
       // The reading tab (the first holds the lock) closes: another reads on, and the job's end
-      // reaches every tab left.
+      // reaches every tab left in front.
       await pages.shift()!.close();
       const succeeded = (p: Page) =>
         p.locator('table.jobs tbody tr', { hasText: 'succeeded' }).waitFor({ timeout: 60_000 });
       await Promise.all(pages.map(succeeded));
+      assert.equal(await background.locator('table.jobs tbody tr', { hasText: 'running' }).count(), 1);
+      await background.evaluate(setHidden, false);
+      await succeeded(background);
     } finally {
       await context.close();
       assert.equal(await exited, 0, stderr());

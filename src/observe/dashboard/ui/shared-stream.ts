@@ -10,8 +10,11 @@
  * a `BroadcastChannel`; a tab that opens asks for the state, and the reading
  * tab answers with its own. When the reading tab closes, its lock goes to a
  * waiting tab, which opens the stream (and gets the whole state first, as
- * any new stream does). Where Web Locks are missing (a page over plain HTTP
- * from another host is not a secure context), each tab reads its own stream.
+ * any new stream does). A tab in the background that does not read the
+ * stream leaves the channel, and costs nothing while updates come; back in
+ * front it asks for the state again, as a new tab does. Where Web Locks are
+ * missing (a page over plain HTTP from another host is not a secure
+ * context), each tab reads its own stream.
  *
  * @module
  */
@@ -47,12 +50,12 @@ export function shareStream(
     return;
   }
   const name = `tsmr-dashboard:${location.pathname}`;
-  const channel = new BroadcastChannel(name);
-  const post = (message: TabMessage): void => channel.postMessage(message);
   const id = crypto.randomUUID();
+  let channel: BroadcastChannel | undefined;
   let reading = false;
   let connection: Connection = 'connecting';
-  channel.onmessage = (event: MessageEvent<TabMessage>) => {
+  const post = (message: TabMessage): void => channel?.postMessage(message);
+  const onMessage = (event: MessageEvent<TabMessage>): void => {
     const message = event.data;
     if (reading) {
       if (message.kind === 'hello') {
@@ -67,9 +70,30 @@ export function shareStream(
     else if (message.kind === 'updates') local.updates(message.json);
     else if (message.kind === 'connection') local.connection(message.connection);
   };
-  post({ kind: 'hello', from: id });
+  const join = (): BroadcastChannel => {
+    const joined = new BroadcastChannel(name);
+    joined.onmessage = onMessage;
+    return joined;
+  };
+  /** Joins the channel and asks the reading tab for the state. */
+  const listen = (): void => {
+    if (channel !== undefined) return;
+    channel = join();
+    post({ kind: 'hello', from: id });
+  };
+  const leave = (): void => {
+    channel?.close();
+    channel = undefined;
+  };
+  document.addEventListener('visibilitychange', () => {
+    if (reading) return;
+    if (document.hidden) leave();
+    else listen();
+  });
+  if (!document.hidden) listen();
   void locks.request(name, () => {
     reading = true;
+    channel ??= join();
     read({
       state(json) {
         local.state(json);
