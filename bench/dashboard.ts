@@ -24,6 +24,17 @@
  * time chromium's processes used while the job ran (from /proc). The
  * targets are checked on (b) and (c).
  *
+ * Then the same job on a coordinator and {@link CLUSTER_WORKERS} workers of one
+ * slot (this machine), submitted with `runJob(job, { coordinator })`:
+ *  (e) no browser on its dashboard;
+ *  (f) 20 tabs logged in to the coordinator's dashboard (one in front on the
+ *      overview, nineteen in the background), open before the job is
+ *      submitted: what "a job with 20 open dashboard tabs" costs where tabs
+ *      can be open before a job, with nothing loading inside its time.
+ * A local run's dashboard exists only once the run has started, so in (c)
+ * the twenty pages load inside the job's time, and that load is most of
+ * what the tabs cost there (docs/dashboard.md).
+ *
  *   npx node --conditions=tsmr-source bench/dashboard.ts   (or `npm run bench`)
  *   TSMR_DASHBOARD_REPEATS=2 npx node --conditions=tsmr-source bench/dashboard.ts
  */
@@ -36,13 +47,16 @@ import type { AddressInfo } from 'node:net';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import type { JobReport } from '../src/index.ts';
+import { type JobReport, runJob } from '../src/index.ts';
+import { CLUSTER_TOKEN, TestCluster } from '../test/support/cluster.ts';
 import { ensureBenchFile, GiB, repoRoot } from './corpus.ts';
 
 /** Runs of each configuration (`TSMR_DASHBOARD_REPEATS`, default 3). */
 const REPEATS = Number(process.env.TSMR_DASHBOARD_REPEATS ?? 3);
 const TABS = 20;
 const CHROMIUM = '/usr/bin/chromium';
+/** Worker processes of the coordinator rows, one slot each: one per core. */
+const CLUSTER_WORKERS = availableParallelism();
 
 type Watchers = 'none' | 'streams' | 'front' | 'all';
 
@@ -117,6 +131,65 @@ function tabs(browser: Browser, blank: string, inFront: 'one' | 'all'): Watcher 
       };
     },
   };
+}
+
+/**
+ * `TABS` tabs of one browser profile on the overview of the coordinator at
+ * `url`, logged in with the cluster token, one in front: opened before the job.
+ */
+async function coordinatorTabs(browser: Browser, url: string): Promise<() => Promise<void>> {
+  const context = await browser.newContext();
+  const login = await context.newPage();
+  await login.goto(`${url}/`);
+  await login.fill('#token', CLUSTER_TOKEN);
+  await login.click('button[type=submit]');
+  await login.locator('table.workers').waitFor();
+  const pages = [login];
+  for (let i = 1; i < TABS; i++) {
+    const page = await context.newPage();
+    await page.addInitScript(inBackground);
+    await page.goto(`${url}/`);
+    pages.push(page);
+  }
+  await login.locator('#connection', { hasText: 'live' }).waitFor();
+  return () => context.close();
+}
+
+/** Runs the job on `cluster`; its own time and chromium's CPU meanwhile. */
+async function clusterJob(cluster: TestCluster, input: string): Promise<Run> {
+  const output = join(repoRoot, '.bench', 'out', 'dashboard-cluster');
+  const cpuBefore = await browserCpuSeconds();
+  const handle = runJob(join(repoRoot, 'examples/wordcount.ts'), {
+    coordinator: cluster.url,
+    token: CLUSTER_TOKEN,
+    input,
+    output,
+    overwrite: true,
+  });
+  const report = await handle.done;
+  return { ms: report.durationMs, browserCpu: cpuUsed(cpuBefore, await browserCpuSeconds()) };
+}
+
+/** Rows (e) and (f), interleaved, on one cluster started for them. */
+async function coordinatorRows(browser: Browser, input: string): Promise<{ none: Run[]; tabs: Run[] }> {
+  const cluster = new TestCluster({ workers: CLUSTER_WORKERS, slots: 1, heartbeatIntervalMs: 2000 });
+  const none: Run[] = [];
+  const tabs: Run[] = [];
+  try {
+    await cluster.start();
+    for (let i = 0; i < REPEATS; i++) {
+      none.push(await clusterJob(cluster, input));
+      const close = await coordinatorTabs(browser, cluster.url);
+      try {
+        tabs.push(await clusterJob(cluster, input));
+      } finally {
+        await close();
+      }
+    }
+  } finally {
+    await cluster.stop();
+  }
+  return { none, tabs };
 }
 
 /** Serves a blank page on 127.0.0.1 (the dashboard's site) until closed. */
@@ -202,11 +275,13 @@ export async function main(): Promise<void> {
   if (browser)
     configs.push(['front', tabs(browser, blank.url, 'one')], ['all', tabs(browser, blank.url, 'all')]);
   const times = new Map<Watchers, Run[]>();
+  let coordinator: { none: Run[]; tabs: Run[] } | undefined;
   try {
     for (let i = 0; i < REPEATS; i++) {
       for (const [name, open] of configs)
         times.set(name, [...(times.get(name) ?? []), await job(input, open)]);
     }
+    if (browser) coordinator = await coordinatorRows(browser, input);
   } finally {
     await browser?.close();
     blank.close();
@@ -243,6 +318,26 @@ export async function main(): Promise<void> {
       `${label[name]} / none: ${ratio.toFixed(3)} (target <= 1.05) ${ratio <= 1.05 ? 'ok' : 'MISSED'}`,
     );
   }
+  if (coordinator === undefined) return;
+  console.log(
+    `\ncoordinator and ${CLUSTER_WORKERS} workers × 1 slot, job submitted with runJob({ coordinator }):`,
+  );
+  const fastest = (runs: Run[]) => Math.min(...runs.map((r) => r.ms));
+  const ratio = fastest(coordinator.tabs) / fastest(coordinator.none);
+  const rows: Array<[string, Run[], string]> = [
+    ['no browser', coordinator.none, '1.000'],
+    [`${TABS} tabs open before the job, 1 in front`, coordinator.tabs, ratio.toFixed(3)],
+  ];
+  for (const [name, runs, vs] of rows) {
+    const all = runs.map((r) => (r.ms / 1000).toFixed(1)).join(', ');
+    const cpu = runs.map((r) => r.browserCpu.toFixed(1)).join(', ');
+    console.log(
+      `${name.padEnd(36)} ${(fastest(runs) / 1000).toFixed(1).padStart(7)} ${vs.padStart(8)}  ${cpu.padEnd(18)} ${all}`,
+    );
+  }
+  console.log(
+    `coordinator, ${TABS} open tabs / none: ${ratio.toFixed(3)} (target <= 1.05) ${ratio <= 1.05 ? 'ok' : 'MISSED'}`,
+  );
 }
 
 if (import.meta.main) await main();
