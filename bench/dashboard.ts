@@ -338,6 +338,15 @@ export async function main(): Promise<void> {
   console.log(
     `coordinator, ${TABS} open tabs / none: ${ratio.toFixed(3)} (target <= 1.05) ${ratio <= 1.05 ? 'ok' : 'MISSED'}`,
   );
+  const median = (runs: Run[]) => {
+    const ms = runs.map((r) => r.ms).sort((a, b) => a - b);
+    return (ms[(ms.length - 1) >> 1]! + ms[ms.length >> 1]!) / 2;
+  };
+  console.log(
+    `medians instead of fastest runs: local ${TABS} tabs 1 in front / none ` +
+      `${(median(times.get('front') ?? []) / median(times.get('none') ?? [])).toFixed(3)}, coordinator ` +
+      `${TABS} open tabs / none ${(median(coordinator.tabs) / median(coordinator.none)).toFixed(3)}`,
+  );
   // Wall times of one configuration spread by 10-20% on a small VM, more than the target; the CPU
   // the browser took from the job's cores is steadier: its share of them is what the tabs can cost.
   const share = (runs: Run[]) =>
