@@ -67,18 +67,18 @@ const killedError = (e: unknown): boolean => {
 test('a kill that comes while the job module loads stops the attempt before its first record', async (t) => {
   const dir = tempDir(t, 'tsmr-thread-kill-');
   const attempt = start(dir, pacedMessage(dir, 1000, 20));
+  t.after(attempt.close);
   attempt.kill('stop now');
   await assert.rejects(attempt.result, killedError);
-  attempt.close();
 });
 
 test('a kill between records stops the attempt at its next record', async (t) => {
   const dir = tempDir(t, 'tsmr-thread-kill-');
   // 10 000 records of 10 ms: 100 s if the kill were not heeded.
   const attempt = start(dir, pacedMessage(dir, 10_000, 10));
+  t.after(attempt.close);
   const seen = await attempt.progress;
   assert.ok(seen.records < 10_000);
   attempt.kill('stop now');
   await assert.rejects(attempt.result, killedError);
-  attempt.close();
 });
