@@ -1,10 +1,14 @@
 /**
- * Cooperative kill for attempts that run in this thread (`workers: 0`), which
- * cannot be terminated the way a worker thread is. Like Hadoop's task runner,
- * which checks for interruption between records, the wrapped mapper and reducer
- * check the signal before each record, group and `close`.
+ * Cooperative kill of an attempt, and the error a killed attempt fails with.
+ * Attempts that run in this thread (`workers: 0`) cannot be terminated the
+ * way a worker thread is, and a worker thread's termination can be lost
+ * (`src/task/worker.ts`), so, like Hadoop's task runner, which checks for
+ * interruption between records, the wrapped mapper and reducer check the
+ * signal before each record, group and `close`.
  */
+import { ErrorCode, TsmrError } from '../errors.ts';
 import type { JobBody } from './job-body.ts';
+import type { TaskMessage } from './messages.ts';
 
 /**
  * `body`, whose mappers and reducers throw `signal.reason` at their next
@@ -48,4 +52,11 @@ export function abortableBody(body: JobBody, signal: AbortSignal): JobBody {
         };
       }),
   };
+}
+
+/** The error of an attempt stopped by `kill(reason)`. */
+export function killed(msg: Pick<TaskMessage, 'taskId' | 'attempt'>, reason: string): TsmrError {
+  return new TsmrError(ErrorCode.CANCELLED, `attempt ${msg.attempt} of ${msg.taskId} was killed: ${reason}`, {
+    details: { taskId: msg.taskId, attempt: msg.attempt },
+  });
 }

@@ -60,8 +60,8 @@ function start(dir: string, msg: MapTaskMessage) {
 }
 
 const killedError = (e: unknown): boolean => {
-  const serialized = (e as { serializedError?: { message: string } }).serializedError;
-  return serialized !== undefined && /attempt killed: stop now/.test(serialized.message);
+  const serialized = (e as { serializedError?: { code?: string; message: string } }).serializedError;
+  return serialized?.code === 'TSMR_CANCELLED' && /was killed: stop now/.test(serialized.message);
 };
 
 test('a kill that comes while the job module loads stops the attempt before its first record', async (t) => {

@@ -9,7 +9,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { serializeError } from '../errors.ts';
 import { loadJobBody } from './load-job.ts';
-import { abortableBody } from './abortable-body.ts';
+import { abortableBody, killed } from './abortable-body.ts';
 import type { AttemptControl, TaskMessage, TaskProgress, TaskResult } from './messages.ts';
 import { runTask } from './run-task.ts';
 
@@ -22,11 +22,11 @@ export default async function runAttempt({
   scratchDir: string;
   port: MessagePort;
 }): Promise<TaskResult> {
-  const killed = new AbortController();
-  port.on('message', (control: AttemptControl) => killed.abort(new Error(`attempt killed: ${control.kill}`)));
+  const kill = new AbortController();
+  port.on('message', (control: AttemptControl) => kill.abort(killed(msg, control.kill)));
   try {
-    const body = abortableBody(await loadJobBody(msg.job), killed.signal);
-    killed.signal.throwIfAborted();
+    const body = abortableBody(await loadJobBody(msg.job), kill.signal);
+    kill.signal.throwIfAborted();
     return await runTask(msg, body, scratchDir, (progress: TaskProgress) => port.postMessage(progress));
   } catch (error) {
     // Structured clone keeps only name, message and stack of an Error; send the whole of it.

@@ -36,7 +36,7 @@ import type {
   TaskProgress,
   TaskResult,
 } from '../../task/messages.ts';
-import { killed } from '../local/local-executor.ts';
+import { killed } from '../../task/abortable-body.ts';
 import type { AttemptRunner } from '../local/local-executor.ts';
 import { fetchSegments } from './shuffle-fetcher.ts';
 import { localUploadedSplit } from './worker-input.ts';

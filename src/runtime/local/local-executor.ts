@@ -8,15 +8,8 @@ import { join } from 'node:path';
 import { MessageChannel, type Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { attemptIdOf } from '../../engine/scheduler-types.ts';
-import {
-  deserializeError,
-  ErrorCode,
-  isRetriable,
-  type SerializedError,
-  serializeError,
-  TsmrError,
-} from '../../errors.ts';
-import { abortableBody } from '../../task/abortable-body.ts';
+import { deserializeError, isRetriable, type SerializedError, serializeError } from '../../errors.ts';
+import { abortableBody, killed } from '../../task/abortable-body.ts';
 import type { JobBody } from '../../task/job-body.ts';
 import { mapOutputPath } from '../../task/map-task.ts';
 import type {
@@ -174,13 +167,6 @@ function inThisThread(body: JobBody): AttemptRunner {
     },
     close: async () => {},
   };
-}
-
-/** The error of an attempt stopped by `kill(reason)`. */
-export function killed(msg: Pick<TaskMessage, 'taskId' | 'attempt'>, reason: string): TsmrError {
-  return new TsmrError(ErrorCode.CANCELLED, `attempt ${msg.attempt} of ${msg.taskId} was killed: ${reason}`, {
-    details: { taskId: msg.taskId, attempt: msg.attempt },
-  });
 }
 
 /** Rebuilds an error thrown in a worker thread (see `src/task/worker.ts`). */
