@@ -144,12 +144,10 @@ async function coordinatorTabs(browser: Browser, url: string): Promise<() => Pro
   await login.fill('#token', CLUSTER_TOKEN);
   await login.click('button[type=submit]');
   await login.locator('table.workers').waitFor();
-  const pages = [login];
   for (let i = 1; i < TABS; i++) {
     const page = await context.newPage();
     await page.addInitScript(inBackground);
     await page.goto(`${url}/`);
-    pages.push(page);
   }
   await login.locator('#connection', { hasText: 'live' }).waitFor();
   return () => context.close();
@@ -230,6 +228,23 @@ interface Run {
   browserCpu: number;
 }
 
+const fastest = (runs: readonly Run[]): number => Math.min(...runs.map((r) => r.ms));
+
+function median(runs: readonly Run[]): number {
+  const ms = runs.map((r) => r.ms).sort((a, b) => a - b);
+  return (ms[(ms.length - 1) >> 1]! + ms[ms.length >> 1]!) / 2;
+}
+
+/** Prints one row of the table: the fastest run, its ratio to `none`'s, chromium's CPU per run (or "-"), every run. */
+function printRow(label: string, runs: readonly Run[], none: readonly Run[], withBrowser: boolean): void {
+  const all = runs.map((r) => (r.ms / 1000).toFixed(1)).join(', ');
+  const cpu = withBrowser ? runs.map((r) => r.browserCpu.toFixed(1)).join(', ') : '-';
+  const ratio = fastest(runs) / fastest(none);
+  console.log(
+    `${label.padEnd(36)} ${(fastest(runs) / 1000).toFixed(1).padStart(7)} ${ratio.toFixed(3).padStart(8)}  ${cpu.padEnd(18)} ${all}`,
+  );
+}
+
 async function job(input: string, watcher: Watcher | undefined): Promise<Run> {
   const out = join(repoRoot, '.bench', 'out', 'dashboard');
   const args = ['bin/tsmr.js', 'run', 'examples/wordcount.ts', '-i', input, '-o', out, '--overwrite', '-q'];
@@ -286,7 +301,7 @@ export async function main(): Promise<void> {
     await browser?.close();
     blank.close();
   }
-  const best = (name: Watchers) => Math.min(...(times.get(name) ?? []).map((r) => r.ms));
+  const runsOf = (name: Watchers): Run[] => times.get(name) ?? [];
   const label: Record<Watchers, string> = {
     none: 'no dashboard',
     streams: `--dashboard, ${TABS} event streams`,
@@ -296,16 +311,8 @@ export async function main(): Promise<void> {
   console.log(
     `${'run'.padEnd(36)} ${'best s'.padStart(7)} ${'vs none'.padStart(8)}  ${'browser CPU s/run'.padEnd(18)} all runs, s`,
   );
-  for (const [name] of configs) {
-    const runs = times.get(name) ?? [];
-    const all = runs.map((r) => (r.ms / 1000).toFixed(1)).join(', ');
-    const cpu =
-      name === 'none' || name === 'streams' ? '-' : runs.map((r) => r.browserCpu.toFixed(1)).join(', ');
-    const ratio = best(name) / best('none');
-    console.log(
-      `${label[name].padEnd(36)} ${(best(name) / 1000).toFixed(1).padStart(7)} ${ratio.toFixed(3).padStart(8)}  ${cpu.padEnd(18)} ${all}`,
-    );
-  }
+  for (const [name] of configs)
+    printRow(label[name], runsOf(name), runsOf('none'), name === 'front' || name === 'all');
   console.log(
     `(1 GiB, ${availableParallelism()} workers; the job's own time; fastest of ${REPEATS} interleaved runs; ` +
       `load average at the end ${loadavg()
@@ -313,7 +320,7 @@ export async function main(): Promise<void> {
         .join(' ')})`,
   );
   for (const [name] of configs.filter(([n]) => n === 'streams' || n === 'front')) {
-    const ratio = best(name) / best('none');
+    const ratio = fastest(runsOf(name)) / fastest(runsOf('none'));
     console.log(
       `${label[name]} / none: ${ratio.toFixed(3)} (target <= 1.05) ${ratio <= 1.05 ? 'ok' : 'MISSED'}`,
     );
@@ -322,29 +329,15 @@ export async function main(): Promise<void> {
   console.log(
     `\ncoordinator and ${CLUSTER_WORKERS} workers × 1 slot, job submitted with runJob({ coordinator }):`,
   );
-  const fastest = (runs: Run[]) => Math.min(...runs.map((r) => r.ms));
+  printRow('no browser', coordinator.none, coordinator.none, true);
+  printRow(`${TABS} tabs open before the job, 1 in front`, coordinator.tabs, coordinator.none, true);
   const ratio = fastest(coordinator.tabs) / fastest(coordinator.none);
-  const rows: Array<[string, Run[], string]> = [
-    ['no browser', coordinator.none, '1.000'],
-    [`${TABS} tabs open before the job, 1 in front`, coordinator.tabs, ratio.toFixed(3)],
-  ];
-  for (const [name, runs, vs] of rows) {
-    const all = runs.map((r) => (r.ms / 1000).toFixed(1)).join(', ');
-    const cpu = runs.map((r) => r.browserCpu.toFixed(1)).join(', ');
-    console.log(
-      `${name.padEnd(36)} ${(fastest(runs) / 1000).toFixed(1).padStart(7)} ${vs.padStart(8)}  ${cpu.padEnd(18)} ${all}`,
-    );
-  }
   console.log(
     `coordinator, ${TABS} open tabs / none: ${ratio.toFixed(3)} (target <= 1.05) ${ratio <= 1.05 ? 'ok' : 'MISSED'}`,
   );
-  const median = (runs: Run[]) => {
-    const ms = runs.map((r) => r.ms).sort((a, b) => a - b);
-    return (ms[(ms.length - 1) >> 1]! + ms[ms.length >> 1]!) / 2;
-  };
   console.log(
     `medians instead of fastest runs: local ${TABS} tabs 1 in front / none ` +
-      `${(median(times.get('front') ?? []) / median(times.get('none') ?? [])).toFixed(3)}, coordinator ` +
+      `${(median(runsOf('front')) / median(runsOf('none'))).toFixed(3)}, coordinator ` +
       `${TABS} open tabs / none ${(median(coordinator.tabs) / median(coordinator.none)).toFixed(3)}`,
   );
   // Wall times of one configuration spread by 10-20% on a small VM, more than the target; the CPU
@@ -353,7 +346,7 @@ export async function main(): Promise<void> {
     Math.max(...runs.map((r) => r.browserCpu / ((availableParallelism() * r.ms) / 1000)));
   console.log(
     `browser CPU / (cores × job time), largest of the runs: local ${TABS} tabs 1 in front ` +
-      `${(100 * share(times.get('front') ?? [])).toFixed(1)}%, coordinator ${TABS} open tabs ` +
+      `${(100 * share(runsOf('front'))).toFixed(1)}%, coordinator ${TABS} open tabs ` +
       `${(100 * share(coordinator.tabs)).toFixed(1)}%`,
   );
 }
