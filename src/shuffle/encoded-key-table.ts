@@ -46,14 +46,7 @@ export class EncodedKeyTable {
       const e = slots[4 * i + 1];
       if (e === 0) return -1;
       if (slots[4 * i] !== h || slots[4 * i + 2] !== head0 || slots[4 * i + 3] !== head1) continue;
-      const n = end - start;
-      if (n <= HEAD_BYTES) return e - 1;
-      // Compare the tail; the arena holds the tag byte, then the body.
-      const ks = meta[3 * (e - 1) + 1] + 1;
-      if (meta[3 * (e - 1) + 2] - ks !== n) continue;
-      let k = HEAD_BYTES;
-      while (k < n && arena[ks + k] === body[start + k]) k++;
-      if (k === n) return e - 1;
+      if (end - start <= HEAD_BYTES || tailEquals(body, start, end, arena, meta, e - 1)) return e - 1;
     }
   }
 
@@ -86,6 +79,27 @@ export class EncodedKeyTable {
 }
 
 /**
+ * Whether the body `body[start, end)`, longer than {@link HEAD_BYTES}, ends
+ * as entry `id`'s in `arena` (whose heads are equal).
+ */
+function tailEquals(
+  body: Uint8Array,
+  start: number,
+  end: number,
+  arena: Uint8Array,
+  meta: Uint32Array,
+  id: number,
+): boolean {
+  const n = end - start;
+  // The arena holds the tag byte, then the body.
+  const ks = meta[3 * id + 1] + 1;
+  if (meta[3 * id + 2] - ks !== n) return false;
+  let k = HEAD_BYTES;
+  while (k < n && arena[ks + k] === body[start + k]) k++;
+  return k === n;
+}
+
+/**
  * What a lookup needs of a body `b[start, end)`, written to {@link BODY_KEY}:
  * `[hash, head0, head1]`. The head is the body's length (at most 255) and
  * bytes 0–2 in `head0`, bytes 3–6 in `head1` (zero past the end): it tells
@@ -96,21 +110,31 @@ export class EncodedKeyTable {
  * @returns whether a byte of the body is `>= 0x80` (not ASCII).
  */
 export function bodyKey(b: Uint8Array, start: number, end: number): boolean {
+  if (start + HEAD_BYTES > b.length) return bodyKeyNearEnd(b, start, end);
   const n = end - start;
   const m = n < HEAD_BYTES ? n : HEAD_BYTES;
+  // Read all 7 bytes and mask off those past the end: no branch on the length.
+  const head0 =
+    ((n < 255 ? n : 255) | (b[start] << 8) | (b[start + 1] << 16) | (b[start + 2] << 24)) & HEAD0_MASK[m];
+  const head1 =
+    (b[start + 3] | (b[start + 4] << 8) | (b[start + 5] << 16) | (b[start + 6] << 24)) & HEAD1_MASK[m];
+  return finishBodyKey(b, start, end, head0, head1);
+}
+
+/** {@link bodyKey} of a body that starts less than {@link HEAD_BYTES} bytes before the end of `b`. */
+function bodyKeyNearEnd(b: Uint8Array, start: number, end: number): boolean {
+  const n = end - start;
   let head0 = n < 255 ? n : 255;
   let head1 = 0;
-  if (start + HEAD_BYTES <= b.length) {
-    // Read all 7 bytes and mask off those past the end: no branch on the length.
-    head0 = (head0 | (b[start] << 8) | (b[start + 1] << 16) | (b[start + 2] << 24)) & HEAD0_MASK[m];
-    head1 =
-      (b[start + 3] | (b[start + 4] << 8) | (b[start + 5] << 16) | (b[start + 6] << 24)) & HEAD1_MASK[m];
-  } else {
-    for (let k = 0; k < m; k++) {
-      if (k < 3) head0 |= b[start + k] << (8 * k + 8);
-      else head1 |= b[start + k] << (8 * (k - 3));
-    }
+  for (let k = 0; k < n && k < HEAD_BYTES; k++) {
+    if (k < 3) head0 |= b[start + k] << (8 * k + 8);
+    else head1 |= b[start + k] << (8 * (k - 3));
   }
+  return finishBodyKey(b, start, end, head0, head1);
+}
+
+/** The hash of {@link bodyKey}, from the head and the bytes past it; writes {@link BODY_KEY}. */
+function finishBodyKey(b: Uint8Array, start: number, end: number, head0: number, head1: number): boolean {
   let high = (head0 >>> 8) | head1;
   let h = Math.imul(head0, 0x9e3779b1) ^ Math.imul(head1 ^ 0x7f4a7c15, 0x85ebca77);
   for (let i = start + HEAD_BYTES; i < end; i++) {

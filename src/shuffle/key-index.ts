@@ -92,31 +92,29 @@ export class KeyIndex {
    */
   textId(bytes: Uint8Array, start: number, end: number, latin1: boolean): number {
     const table = this.encoded ?? this.indexEncodings();
-    if (bodyKey(bytes, start, end) && (latin1 || !isWellFormedUtf8(bytes, start, end))) {
-      return latin1 ? this.latin1TextId(bytes, start, end) : -1;
-    }
+    if (bodyKey(bytes, start, end)) return this.nonAsciiTextId(bytes, start, end, latin1);
     const k = BODY_KEY;
     return table.stringId(k[0], k[1], k[2], bytes, start, end, this.keyArena.buf, this.meta);
   }
 
-  /** {@link textId} of latin1 bytes that are not all ASCII: looked up by their UTF-8. */
-  private latin1TextId(bytes: Uint8Array, start: number, end: number): number {
+  /**
+   * {@link textId} of bytes that are not all ASCII, whose {@link bodyKey} was
+   * just computed: well-formed UTF-8 is looked up as it is, latin1 by its
+   * UTF-8, and ill-formed UTF-8 is not looked up as bytes (-1).
+   */
+  private nonAsciiTextId(bytes: Uint8Array, start: number, end: number, latin1: boolean): number {
+    const table = this.encoded as EncodedKeyTable;
+    const k = BODY_KEY;
+    if (!latin1) {
+      if (!isWellFormedUtf8(bytes, start, end)) return -1;
+      return table.stringId(k[0], k[1], k[2], bytes, start, end, this.keyArena.buf, this.meta);
+    }
     const w = this.scratch;
     w.reset();
     w.ensure(2 * (end - start));
     const n = writeLatin1Body(bytes, start, end, w.buf, 0);
     bodyKey(w.buf, 0, n);
-    const k = BODY_KEY;
-    return (this.encoded as EncodedKeyTable).stringId(
-      k[0],
-      k[1],
-      k[2],
-      w.buf,
-      0,
-      n,
-      this.keyArena.buf,
-      this.meta,
-    );
+    return table.stringId(k[0], k[1], k[2], w.buf, 0, n, this.keyArena.buf, this.meta);
   }
 
   /** Makes the table of string keys as bytes, holding every string entry so far. */

@@ -253,11 +253,24 @@ export class MapOutputCollector {
    * makes its string only when the key is new to it. Throws as {@link emit}.
    */
   emitText(bytes: Uint8Array, start: number, end: number, latin1: boolean, value: unknown): void {
+    // The fold's case first and small (V8 inlines it into the job's map loop).
+    const folds = this.folds;
+    if (folds !== undefined && this.state === 'open') folds.addText(bytes, start, end, latin1, value);
+    else this.emitTextElsewhere(bytes, start, end, latin1, value);
+    this.emitted++;
+  }
+
+  /** {@link emitText} into a combine table or a sort buffer, or the error of a collector not open. */
+  private emitTextElsewhere(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    latin1: boolean,
+    value: unknown,
+  ): void {
     if (this.state !== 'open') throw this.notOpen('emit');
     if (this.table !== undefined) this.table.addText(bytes, start, end, latin1, value);
-    else if (this.folds !== undefined) this.folds.addText(bytes, start, end, latin1, value);
     else (this.buffer as SortBuffer).add(decodeText(bytes, start, end, latin1), value);
-    this.emitted++;
   }
 
   /**
