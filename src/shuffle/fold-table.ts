@@ -31,6 +31,7 @@ import { KeyIndex } from './key-index.ts';
 import type { RunWriter } from './run-writer.ts';
 import type { CheckedPartition } from './sort-buffer.ts';
 import type { KeySorter } from './sort-index.ts';
+import type { SortedKeys } from './sorted-keys.ts';
 import { decodeValue, writeValue } from './value-codec.ts';
 
 /** The job's `combineValues`: folds two values of one key into one. */
@@ -264,29 +265,31 @@ export class FoldTable {
     this.liveMemory += this.keys.entryBytes[id] + SLOT_BYTES;
   }
 
-  /** Entry ids in (partition, key) order (`KeyIndex.sortedIds`; valid until the next call). */
-  sortedIds(sorter: KeySorter): Uint32Array {
-    return this.keys.sortedIds(sorter);
+  /** The keys in (partition, key) order (`KeyIndex.sortedKeys`; valid until the next call). */
+  sortedKeys(sorter: KeySorter): SortedKeys {
+    return this.keys.sortedKeys(sorter);
   }
 
   /**
-   * Appends each key that has a value and its value to `writer`, in the order of `ids`.
-   * @returns the number of records written ({@link size} when `ids` are all ids).
+   * Appends each key that has a value and its value to `writer`, in the order
+   * of `sorted` ({@link sortedKeys}), reading the keys from its layout.
+   * @returns the number of records written ({@link size}).
    * @throws TsmrError `TSMR_BAD_VALUE` when a folded value cannot be encoded.
    */
-  writeTo(writer: RunWriter, ids: Uint32Array): number {
-    const keys = this.keys.keyBuf;
-    const m = this.keys.meta;
+  writeTo(writer: RunWriter, sorted: SortedKeys): number {
+    const { ids, starts, bytes, partitionStarts } = sorted;
     const w = this.scratch;
     const v = this.values;
     let written = 0;
-    for (let j = 0; j < ids.length; j++) {
-      const id = ids[j];
-      if (v[2 * id + 1] === 0) continue;
-      w.reset();
-      writeValue(w, v[2 * id]);
-      writer.append(m[3 * id], keys, m[3 * id + 1], m[3 * id + 2], w.buf, 0, w.pos);
-      written++;
+    for (let p = 0; p + 1 < partitionStarts.length; p++) {
+      for (let j = partitionStarts[p]; j < partitionStarts[p + 1]; j++) {
+        const id = ids[j];
+        if (v[2 * id + 1] === 0) continue;
+        w.reset();
+        writeValue(w, v[2 * id]);
+        writer.append(p, bytes, starts[j], starts[j + 1], w.buf, 0, w.pos);
+        written++;
+      }
     }
     return written;
   }

@@ -17,14 +17,16 @@
  * lookup; from then on every new entry goes into both tables.
  *
  * Memory accounting (`bytes`) is approximate: per distinct key
- * {@link ENTRY_BYTES} plus its key bytes, plus the strings the maps hold.
+ * {@link ENTRY_BYTES} plus its key bytes, plus the strings the maps hold, plus,
+ * once the keys were sorted, their copy in the sorted layout (`sorted-keys.ts`).
  */
 import type { Key } from '../api/types.ts';
 import { ByteWriter, copyBytes } from './byte-writer.ts';
-import { KeyTag, compareKeyRange, keyRangeEquals, writeKey } from './key-codec.ts';
+import { KeyTag, keyRangeEquals, writeKey } from './key-codec.ts';
 import { hashPartitionRange } from './partitioner.ts';
 import { BODY_KEY, EncodedKeyTable, bodyKey } from './encoded-key-table.ts';
 import { StringTable } from './string-table.ts';
+import { mergeSortedKeys, noSortedKeys, type SortedKeys } from './sorted-keys.ts';
 import { decodeText, isWellFormedUtf8, utf16Length, writeLatin1Body } from './text-bytes.ts';
 import { readWtf8 } from './wtf8.ts';
 import type { CheckedPartition } from './sort-buffer.ts';
@@ -53,9 +55,8 @@ export class KeyIndex {
   private readonly numbers = new Map<number, number>();
   private readonly others = new Map<string, number>();
   private readonly keyArena = new ByteWriter(64 * 1024);
-  /** Ids `[0, sortedCount)` in (partition, key) order, as {@link sortedIds} last returned them. */
-  private sorted: Uint32Array = new Uint32Array(0);
-  private sortedCount = 0;
+  /** Keys `[0, sorted.ids.length)` in (partition, key) order, as {@link sortedKeys} last returned them. */
+  private sorted: SortedKeys;
   private readonly scratch = new ByteWriter(256);
   /** Encoding → id, once a key was looked up as bytes. */
   private encoded: EncodedKeyTable | undefined;
@@ -68,6 +69,7 @@ export class KeyIndex {
     this.numPartitions = numPartitions;
     this.partition = partition;
     this.keyObjects = keepKeys ? [] : undefined;
+    this.sorted = noSortedKeys(numPartitions);
   }
 
   /** Whether the index was made for `numPartitions` partitions and the default partitioner. */
@@ -203,48 +205,27 @@ export class KeyIndex {
   }
 
   /**
-   * Entry ids in (partition, key) order. The order is kept: a later call sorts
-   * only the keys inserted since and merges them in (a fold table passed from
-   * task to task, `FoldTableCache`, is sorted once). Valid until the next call.
+   * The keys in (partition, key) order, laid out for writing
+   * (`sorted-keys.ts`). The order is kept: a later call sorts only the keys
+   * inserted since and merges them in (a fold table passed from task to task,
+   * `FoldTableCache`, is sorted once). Valid until the next call. The
+   * layout's key bytes count in {@link bytes}.
    */
-  sortedIds(sorter: KeySorter): Uint32Array {
+  sortedKeys(sorter: KeySorter): SortedKeys {
     const n = this.size;
-    const known = this.sortedCount;
+    const known = this.sorted.ids.length;
     if (known < n) {
       const added = sorter.sort(n, this.meta, 3, this.keyArena.buf, this.numPartitions, known);
-      this.sorted = known === 0 ? added.slice() : this.mergeSorted(added);
-      this.sortedCount = n;
+      const old = this.sorted;
+      this.sorted = mergeSortedKeys(old, added, this.meta, this.keyArena.buf, this.numPartitions);
+      this.bytes += this.sorted.bytes.length - old.bytes.length;
     }
     return this.sorted;
   }
 
-  /** {@link sorted} merged with `added`, the sorted ids of the keys inserted since. */
-  private mergeSorted(added: Uint32Array): Uint32Array {
-    const old = this.sorted;
-    const m = this.meta;
-    const buf = this.keyArena.buf;
-    const out = new Uint32Array(old.length + added.length);
-    let i = 0;
-    let j = 0;
-    let k = 0;
-    while (i < old.length && j < added.length) {
-      const a = old[i];
-      const b = added[j];
-      const before =
-        m[3 * a] !== m[3 * b]
-          ? m[3 * a] < m[3 * b]
-          : compareKeyRange(buf, m[3 * a + 1], m[3 * a + 2], buf, m[3 * b + 1], m[3 * b + 2]) < 0;
-      if (before) {
-        out[k++] = a;
-        i++;
-      } else {
-        out[k++] = b;
-        j++;
-      }
-    }
-    out.set(old.subarray(i), k);
-    out.set(added.subarray(j), k + old.length - i);
-    return out;
+  /** Entry ids in (partition, key) order: the ids of {@link sortedKeys}. */
+  sortedIds(sorter: KeySorter): Uint32Array {
+    return this.sortedKeys(sorter).ids;
   }
 
   private insertString(key: string): number {

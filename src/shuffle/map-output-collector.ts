@@ -375,8 +375,8 @@ export class MapOutputCollector {
   private spillFolds(final: boolean): void {
     const folds = this.folds as FoldTable;
     if (folds.size > 0) {
-      const ids = folds.sortedIds(this.sorter);
-      this.writeRun((writer) => folds.writeTo(writer, ids));
+      const sorted = folds.sortedKeys(this.sorter);
+      this.writeRun((writer) => folds.writeTo(writer, sorted));
       this.combineInput += folds.adds;
       this.combineOutput += folds.size;
       this.emittedBytesOfOldTables += folds.emittedBytes;
