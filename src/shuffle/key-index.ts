@@ -17,8 +17,9 @@
  * lookup; from then on every new entry goes into both tables.
  *
  * Memory accounting (`bytes`) is approximate: per distinct key
- * {@link ENTRY_BYTES} plus its key bytes, plus the strings the maps hold, plus,
- * once the keys were sorted, their copy in the sorted layout (`sorted-keys.ts`).
+ * {@link ENTRY_BYTES} plus its key bytes, plus the strings the maps hold: a key
+ * given as bytes counts the length of a string too, made or not, which also
+ * stands for its copy in the sorted layout (`sorted-keys.ts`) once sorted.
  */
 import type { Key } from '../api/types.ts';
 import { ByteWriter, copyBytes } from './byte-writer.ts';
@@ -208,17 +209,14 @@ export class KeyIndex {
    * The keys in (partition, key) order, laid out for writing
    * (`sorted-keys.ts`). The order is kept: a later call sorts only the keys
    * inserted since and merges them in (a fold table passed from task to task,
-   * `FoldTableCache`, is sorted once). Valid until the next call. The
-   * layout's key bytes count in {@link bytes}.
+   * `FoldTableCache`, is sorted once). Valid until the next call.
    */
   sortedKeys(sorter: KeySorter): SortedKeys {
     const n = this.size;
     const known = this.sorted.ids.length;
     if (known < n) {
       const added = sorter.sort(n, this.meta, 3, this.keyArena.buf, this.numPartitions, known);
-      const old = this.sorted;
-      this.sorted = mergeSortedKeys(old, added, this.meta, this.keyArena.buf, this.numPartitions);
-      this.bytes += this.sorted.bytes.length - old.bytes.length;
+      this.sorted = mergeSortedKeys(this.sorted, added, this.meta, this.keyArena.buf, this.numPartitions);
     }
     return this.sorted;
   }
