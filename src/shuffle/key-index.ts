@@ -221,9 +221,13 @@ export class KeyIndex {
     return this.sorted;
   }
 
-  /** Entry ids in (partition, key) order: the ids of {@link sortedKeys}. */
+  /**
+   * Entry ids in (partition, key) order, all keys sorted afresh, without the
+   * layout of {@link sortedKeys}: for a combine table, which is sorted once,
+   * at its spill, and read through its groups.
+   */
   sortedIds(sorter: KeySorter): Uint32Array {
-    return this.sortedKeys(sorter).ids;
+    return sorter.sort(this.size, this.meta, 3, this.keyArena.buf, this.numPartitions).slice();
   }
 
   private insertString(key: string): number {
