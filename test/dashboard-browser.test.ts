@@ -63,16 +63,16 @@ async function assertNothingRan(page: Page, scripts: number): Promise<void> {
   assert.equal(await page.locator('#app img').count(), 0);
 }
 
-/**
- * Starts `tsmr run test/fixtures/jobs/html-keys.ts … --dashboard` with `flags`; resolves once it
- * printed the dashboard's address. `stderr()` is what it wrote so far; `exited` its exit code.
- */
 /** In the page: tells it that it is hidden or in front, as a browser does when its tab is switched. */
 function setHidden(hidden: boolean): void {
   Object.defineProperty(document, 'hidden', { configurable: true, get: () => hidden });
   document.dispatchEvent(new Event('visibilitychange'));
 }
 
+/**
+ * Starts `tsmr run test/fixtures/jobs/html-keys.ts … --dashboard` with `flags`; resolves once it
+ * printed the dashboard's address. `stderr()` is what it wrote so far; `exited` its exit code.
+ */
 async function dashboardRun(
   flags: string[],
 ): Promise<{ url: string; stderr(): string; exited: Promise<number | null> }> {

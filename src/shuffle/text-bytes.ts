@@ -91,30 +91,28 @@ export function decodeText(bytes: Uint8Array, start: number, end: number, latin1
  */
 export function checkText(bytes: Uint8Array, start: number, end: number, encoding: unknown): boolean {
   // Small on purpose (the errors are built elsewhere): V8 inlines it into the job's map loop.
-  if (
-    bytes instanceof Uint8Array &&
-    Number.isInteger(start) &&
-    Number.isInteger(end) &&
-    start >= 0 &&
-    start <= end &&
-    end <= bytes.length
-  ) {
+  if (isTextRange(bytes, start, end)) {
     if (encoding === 'latin1') return true;
     if (encoding === undefined || encoding === 'utf8') return false;
   }
   throw badText(bytes, start, end, encoding);
 }
 
-/** The error {@link checkText} throws for these arguments. */
-function badText(bytes: Uint8Array, start: number, end: number, encoding: unknown): TsmrError {
-  const inRange =
+/** Whether `bytes` is a `Uint8Array` and `[start, end)` a range of integers within it. */
+function isTextRange(bytes: Uint8Array, start: number, end: number): boolean {
+  return (
     bytes instanceof Uint8Array &&
     Number.isInteger(start) &&
     Number.isInteger(end) &&
     start >= 0 &&
     start <= end &&
-    end <= bytes.length;
-  if (inRange) {
+    end <= bytes.length
+  );
+}
+
+/** The error {@link checkText} throws for these arguments. */
+function badText(bytes: Uint8Array, start: number, end: number, encoding: unknown): TsmrError {
+  if (isTextRange(bytes, start, end)) {
     return new TsmrError(
       ErrorCode.BAD_KEY,
       `emitText(bytes, start, end, value, encoding): encoding must be 'utf8' or 'latin1', got ${String(encoding)}`,
