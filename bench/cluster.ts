@@ -2,7 +2,7 @@
  * Cluster benchmark (issue 9, item 10; DESIGN.md §9).
  *
  * In one run, word count (`examples/wordcount.ts`) on the 1 GiB corpus file
- * (`ensureBenchFile`), R = {@link REDUCERS}, default split size (64 MiB, 16 maps):
+ * (`ensureBenchFile`), R = {@link REDUCERS}, default split size (128 MiB, 8 maps):
  *  (a) local mode, 2 threads (all cores);
  *  (b) local mode, 3 threads: the cluster's concurrency on the same cores;
  *  (c) a `tsmr coordinator` and 3 `tsmr worker` processes with 1 slot each on

@@ -93,7 +93,7 @@ export function addJobFlags(command: Command): Command {
       '--total-order',
       'sample the input, then partition by key ranges: part files concatenated are sorted (replaces the job’s partition)',
     )
-    .option('--split-size <size>', 'bytes per input split, e.g. 64m (default 64m)', parseSize)
+    .option('--split-size <size>', 'bytes per input split, e.g. 64m (default 128m)', parseSize)
     .option('--sort-buffer <size>', 'map-side sort buffer per task, e.g. 64m (default 64m)', parseSize)
     .option('--merge-fan-in <n>', 'segments merged at once (default 64)', parsePositive)
     .option('--max-attempts <n>', 'attempts per task before the job fails (default 4)', parsePositive)

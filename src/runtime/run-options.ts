@@ -48,7 +48,7 @@ export interface RunOptions {
    * `partition`). With R = 1 nothing is sampled: one part file is sorted.
    */
   totalOrder?: boolean | TotalOrderOptions;
-  /** Split size (default 64 MiB). */
+  /** Split size in bytes (default 128 MiB, `DEFAULT_SPLIT_SIZE`). */
   splitSize?: number;
   /** Map-side sort buffer budget per map task (default 64 MiB). */
   sortBuffer?: number;
