@@ -26,7 +26,7 @@ import { encodeKey } from '../shuffle/key-codec.ts';
 import { checkText, decodeText } from '../shuffle/text-bytes.ts';
 import type { JobBody } from './job-body.ts';
 import { abortQuietly } from './module-job-body.ts';
-import { createAttemptState } from './task-context.ts';
+import { createAttemptState, setInputFile } from './task-context.ts';
 
 /** Windows per split of the random sampler (one per eighth of the split). */
 const WINDOWS_PER_SPLIT = 8;
@@ -196,7 +196,6 @@ async function sampleWindow(
   let kept = 0;
   let records = 0;
   let bytes = 0;
-  let inputFile = '';
   const mapCtx: MapContext = {
     ...ctx,
     input: window.split.input ?? 0,
@@ -209,9 +208,7 @@ async function sampleWindow(
     },
     emitText: (bytes, start, end, value, encoding) =>
       mapCtx.emit(decodeText(bytes, start, end, checkText(bytes, start, end, encoding)), value),
-    get inputFile() {
-      return inputFile;
-    },
+    inputFile: '', // a data property: see map-task.ts
   };
   const mapper = await body.mapper(mapCtx);
   try {
@@ -224,7 +221,7 @@ async function sampleWindow(
         return mapper.record(key, value);
       },
       {
-        onFile: (path) => (inputFile = format.type === 'records' ? '' : path),
+        onFile: (path) => setInputFile(mapCtx, format.type === 'records' ? '' : path),
         onProgress: (b) => (bytes = b),
       },
       { chunkSize: SAMPLE_CHUNK_BYTES },

@@ -22,7 +22,7 @@ import type { MapTaskMessage, TaskProgress, TaskResult } from './messages.ts';
 import { abortQuietly, isThenable } from './module-job-body.ts';
 import { markingRecordFailures } from './record-failure.ts';
 import { skippedRecords } from './skipped-records.ts';
-import { createAttemptState } from './task-context.ts';
+import { createAttemptState, setInputFile } from './task-context.ts';
 import { openTaskOutput, type TaskOutput } from './task-output.ts';
 
 /** After an awaited `map` call, progress is reported if none was for this long (ms). */
@@ -72,7 +72,6 @@ export async function runMapTask(
     });
   const collector = direct === undefined ? newCollector() : undefined;
 
-  let inputFile = '';
   const mapCtx: MapContext = {
     ...ctx,
     emit:
@@ -93,9 +92,11 @@ export async function runMapTask(
             mapCtx.emit(decodeText(bytes, start, end, checkText(bytes, start, end, encoding)), value)
         : (bytes, start, end, value, encoding) =>
             collector.emitText(bytes, start, end, checkText(bytes, start, end, encoding), value),
-    get inputFile() {
-      return inputFile;
-    },
+    // A data property, set as each file starts. A getter here would be a new
+    // function per task, and V8 shares an accessor's map transition only for
+    // the same getter: every context after a thread's first would be in
+    // dictionary mode, and each ctx.emit a dictionary lookup.
+    inputFile: '',
     input: msg.split.input ?? 0,
   };
   const mapper = await body.mapper(mapCtx);
@@ -133,7 +134,7 @@ export async function runMapTask(
         return spillIfFull();
       },
       {
-        onFile: (path) => (inputFile = msg.inputFormat.type === 'records' ? '' : path),
+        onFile: (path) => setInputFile(mapCtx, msg.inputFormat.type === 'records' ? '' : path),
         onProgress: (bytes) => {
           bytesRead = bytes;
           reportedAt = Date.now();

@@ -1,4 +1,4 @@
-import type { TaskContext } from '../api/types.ts';
+import type { MapContext, TaskContext } from '../api/types.ts';
 import { ErrorCode, TsmrError } from '../errors.ts';
 import { CounterSet } from './counters.ts';
 import type { SideFile, TaskMessage } from './messages.ts';
@@ -61,4 +61,12 @@ function sideFilePath(msg: Pick<TaskMessage, 'files'>, name: string): string {
       `or tsmr run --file path/${name} (path#${name} to name another file so)`,
     { details: { sideFile: name } },
   );
+}
+
+/**
+ * Sets a map context's `inputFile` (read-only to the job): the path of the
+ * file whose records come next (`''` for in-memory input).
+ */
+export function setInputFile(ctx: MapContext, path: string): void {
+  (ctx as { inputFile: string }).inputFile = path;
 }
