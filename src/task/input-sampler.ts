@@ -221,7 +221,7 @@ async function sampleWindow(
         return mapper.record(key, value);
       },
       {
-        onFile: (path) => setInputFile(mapCtx, format.type === 'records' ? '' : path),
+        onFile: (path) => setInputFile(mapCtx, format, path),
         onProgress: (b) => (bytes = b),
       },
       { chunkSize: SAMPLE_CHUNK_BYTES },

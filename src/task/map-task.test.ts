@@ -79,7 +79,7 @@ test('every map task of a thread gets a map context with fast properties and its
   const dir = tempDir(t, 'tsmr-map-ctx-');
   const input = join(dir, 'in.txt');
   writeFileSync(input, 'a b\nc\n');
-  const script = join(dir, 'three-tasks.ts');
+  const script = join(dir, 'three-tasks.mjs');
   writeFileSync(
     script,
     `import { statSync } from 'node:fs';

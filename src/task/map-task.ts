@@ -134,7 +134,7 @@ export async function runMapTask(
         return spillIfFull();
       },
       {
-        onFile: (path) => setInputFile(mapCtx, msg.inputFormat.type === 'records' ? '' : path),
+        onFile: (path) => setInputFile(mapCtx, msg.inputFormat, path),
         onProgress: (bytes) => {
           bytesRead = bytes;
           reportedAt = Date.now();

@@ -1,5 +1,6 @@
 import type { MapContext, TaskContext } from '../api/types.ts';
 import { ErrorCode, TsmrError } from '../errors.ts';
+import type { NormalizedInputFormat } from '../io/record-reader.ts';
 import { CounterSet } from './counters.ts';
 import type { SideFile, TaskMessage } from './messages.ts';
 
@@ -64,9 +65,10 @@ function sideFilePath(msg: Pick<TaskMessage, 'files'>, name: string): string {
 }
 
 /**
- * Sets a map context's `inputFile` (read-only to the job): the path of the
- * file whose records come next (`''` for in-memory input).
+ * Sets a map context's `inputFile` (read-only to the job) as the file at
+ * `path` starts: its path, or `''` for in-memory input (`records` format,
+ * spooled by tsmr, whose files are not the user's).
  */
-export function setInputFile(ctx: MapContext, path: string): void {
-  (ctx as { inputFile: string }).inputFile = path;
+export function setInputFile(ctx: MapContext, format: NormalizedInputFormat, path: string): void {
+  (ctx as { inputFile: string }).inputFile = format.type === 'records' ? '' : path;
 }
